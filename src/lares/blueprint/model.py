@@ -1,0 +1,442 @@
+"""The blueprint: what a person says their home server is and should run.
+
+These are frozen pydantic models. Unknown keys are errors; sizes and durations are written the
+way people write them (see :mod:`lares.units`). The loader (:mod:`lares.blueprint.load`) turns
+validation errors into messages with file:line:column.
+"""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lares.units import ByteSize, Duration
+
+NAME_RE = r"^[a-z0-9][a-z0-9-]{0,62}$"
+Name = Annotated[str, Field(pattern=NAME_RE)]
+Exposure = Literal["none", "lan", "public"]
+
+
+def _absolute(value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError(f"{value!r} must be an absolute path (start with /)")
+    return value.rstrip("/") or "/"
+
+
+def _relative(value: str) -> str:
+    if value.startswith("/") or ".." in value.split("/"):
+        raise ValueError(f"{value!r} must be a path relative to the pool, without '..'")
+    return value.strip("/")
+
+
+AbsPath = Annotated[str, AfterValidator(_absolute)]
+RelPath = Annotated[str, AfterValidator(_relative)]
+
+
+class Model(BaseModel):
+    """Base of every blueprint object: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ── host ────────────────────────────────────────────────────────────────────────────────────
+
+CpuFeature = Literal["quicksync", "aes-ni", "vt-x", "vt-d", "avx2", "nvenc", "vaapi"]
+
+
+class Cpu(Model):
+    model: str = "unknown"
+    cores: int = Field(ge=1)
+    threads: int = Field(ge=1)
+    features: tuple[CpuFeature, ...] = ()
+
+
+class Reserved(Model):
+    """Memory kept back from containers."""
+
+    os: ByteSize = 2 * 1024**3
+    docker: ByteSize = 1 * 1024**3
+
+    @property
+    def total(self) -> int:
+        return self.os + self.docker
+
+
+class Host(Model):
+    name: Name
+    cpu: Cpu
+    memory: ByteSize
+    reserved: Reserved = Reserved()
+    timezone: str = "Etc/UTC"
+    puid: int = Field(1000, ge=0, description="uid that owns app data on the host")
+    pgid: int = Field(1000, ge=0, description="gid that owns app data on the host")
+
+
+# ── paths and storage ──────────────────────────────────────────────────────────────────────
+
+DEFAULT_FOLDERS = {
+    "tv": "media/tv",
+    "movies": "media/movies",
+    "music": "media/music",
+    "books": "media/books",
+    "downloads": "downloads",
+    "documents": "documents",
+    "photos": "photos",
+    "nextcloud": "nextcloud",
+    "backups": "backups",
+}
+
+
+class Paths(Model):
+    appdata: AbsPath = Field(description="container configuration and databases (OS disk)")
+    pool: AbsPath = Field(description="the data pool's mount point")
+    folders: dict[Name, RelPath] = Field(default_factory=lambda: dict(DEFAULT_FOLDERS))
+
+    def folder(self, name: str) -> str:
+        """Absolute path of the pool folder ``name``."""
+        return f"{self.pool}/{self.folders[name]}"
+
+
+MdadmLevel = Literal["raid0", "raid1", "raid5", "raid6", "raid10"]
+BtrfsProfile = Literal["single", "raid0", "raid1", "raid1c3", "raid1c4", "raid10", "raid5", "raid6"]
+MDADM_LEVELS = ("raid0", "raid1", "raid5", "raid6", "raid10")
+BTRFS_PROFILES = ("single", "raid0", "raid1", "raid1c3", "raid1c4", "raid10", "raid5", "raid6")
+
+
+class Device(Model):
+    path: str = Field(pattern=r"^/dev/\S+$")
+    size: ByteSize
+    model: str | None = None
+
+
+class Pool(Model):
+    engine: Literal["mdadm", "btrfs"]
+    level: str
+    filesystem: Literal["btrfs", "ext4", "xfs"] = "btrfs"
+    mount: AbsPath
+    devices: tuple[Device, ...] = Field(min_length=1)
+    metadata: str | None = Field(None, description="btrfs metadata profile (btrfs engine)")
+    compression: str | None = "zstd:3"
+
+    @model_validator(mode="after")
+    def _level_fits_engine(self) -> Pool:
+        allowed = MDADM_LEVELS if self.engine == "mdadm" else BTRFS_PROFILES
+        if self.level not in allowed:
+            raise ValueError(
+                f"level {self.level!r} is not a {self.engine} level; use one of "
+                + ", ".join(allowed)
+            )
+        if self.engine == "btrfs" and self.filesystem != "btrfs":
+            raise ValueError("a btrfs-native pool has filesystem btrfs")
+        if self.metadata is not None and self.metadata not in BTRFS_PROFILES:
+            raise ValueError(f"metadata {self.metadata!r} is not a btrfs profile")
+        return self
+
+
+class Storage(Model):
+    os_disk: Device | None = None
+    pools: dict[Name, Pool] = Field(default_factory=dict)
+
+
+# ── network ────────────────────────────────────────────────────────────────────────────────
+
+
+class AddressRange(Model):
+    start: IPv4Address
+    end: IPv4Address
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AddressRange:
+        if int(self.end) < int(self.start):
+            raise ValueError(f"range ends ({self.end}) before it starts ({self.start})")
+        return self
+
+    def __contains__(self, address: object) -> bool:
+        return isinstance(address, IPv4Address) and self.start <= address <= self.end
+
+    def __str__(self) -> str:
+        return f"{self.start}–{self.end}"
+
+
+class DockerNetwork(Model):
+    subnet: IPv4Network
+    internal: bool = False
+    purpose: Literal["apps", "database", "vpn"] = "apps"
+    description: str | None = None
+
+
+class Network(Model):
+    lan: IPv4Network
+    gateway: IPv4Address | None = None
+    host_address: IPv4Address = Field(description="the server's LAN address")
+    dns_address: IPv4Address | None = Field(None, description="the LAN DNS server (Pi-hole)")
+    statics: dict[Name, IPv4Address] = Field(default_factory=dict)
+    static_range: AddressRange | None = None
+    dhcp: AddressRange | None = None
+    dns: tuple[IPv4Address, ...] = ()
+    domain: str = Field("home.lan", pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+    docker: dict[Name, DockerNetwork] = Field(default_factory=dict)
+
+    def networks_for(self, purpose: str) -> list[str]:
+        return [name for name, net in self.docker.items() if net.purpose == purpose]
+
+
+# ── apps and stacks ────────────────────────────────────────────────────────────────────────
+
+
+class MemoryOverride(Model):
+    reservation: ByteSize | None = None
+    limit: ByteSize | None = None
+
+
+class ContainerOverride(Model):
+    """Per-container changes to a catalog app."""
+
+    image: str | None = None
+    version: str | None = None
+    memory: MemoryOverride | None = None
+    cpus: float | None = Field(None, gt=0)
+    pids: int | None = Field(None, ge=16)
+    env: dict[str, str] = Field(default_factory=dict)
+    volumes: tuple[str, ...] = ()
+    command: tuple[str, ...] | None = None
+
+
+class AppSettings(ContainerOverride):
+    """A catalog app placed in a stack, with the person's changes.
+
+    ``image``, ``version``, ``memory``, ``env``, ``volumes`` and ``command`` apply to the app's
+    main container; ``containers`` changes the others by name.
+    """
+
+    enabled: bool = True
+    exposure: Exposure | None = None
+    subdomain: str | None = Field(None, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+    containers: dict[Name, ContainerOverride] = Field(default_factory=dict)
+
+
+class Stack(Model):
+    description: str | None = None
+    network: Name | None = Field(None, description="the Docker network the stack's apps share")
+    depends_on: tuple[Name, ...] = ()
+    apps: dict[Name, AppSettings] = Field(default_factory=dict)
+
+    @field_validator("apps", mode="before")
+    @classmethod
+    def _list_or_map(cls, value: Any) -> Any:
+        # `apps: [sonarr, radarr]` is shorthand for `apps: {sonarr: {}, radarr: {}}`.
+        if isinstance(value, list | tuple):
+            out: dict[Any, Any] = {}
+            for item in value:
+                if isinstance(item, str):
+                    out[item] = {}
+                else:
+                    raise ValueError("list each app by name, or use a mapping of name: settings")
+            return out
+        if isinstance(value, dict):
+            return {k: ({} if v is None else v) for k, v in value.items()}
+        return value
+
+
+# ── access ─────────────────────────────────────────────────────────────────────────────────
+
+
+class Tunnel(Model):
+    provider: Literal["pangolin"] = "pangolin"
+    endpoint: str = Field(pattern=r"^https://\S+$", description="the Pangolin dashboard URL")
+    site: Name = Field(description="the Pangolin site this server connects as")
+    vps_address: IPv4Address | None = None
+    sso: bool = Field(True, description="require Pangolin SSO in front of public apps")
+
+
+class Proxy(Model):
+    kind: Literal["caddy"] = "caddy"
+    tls: Literal["internal", "acme"] = "internal"
+
+
+class Access(Model):
+    domain: str | None = Field(None, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?\.[a-z]{2,}$")
+    tunnel: Tunnel | None = None
+    proxy: Proxy = Proxy()
+
+
+# ── backup ─────────────────────────────────────────────────────────────────────────────────
+
+
+class Retention(Model):
+    keep_last: int | None = Field(None, ge=1)
+    keep_daily: int = Field(7, ge=0)
+    keep_weekly: int = Field(4, ge=0)
+    keep_monthly: int = Field(12, ge=0)
+    keep_yearly: int = Field(0, ge=0)
+
+
+class Repository(Model):
+    url: str = Field(description="a restic repository: a path, sftp:, s3:, b2:, rest:, rclone:")
+    schedule: str = Field("daily", description="systemd OnCalendar expression")
+    copy_from: Name | None = Field(None, description="fill this repository with restic copy")
+    retention: Retention | None = None
+    env: dict[str, str] = Field(
+        default_factory=dict, description="non-secret environment for the backend"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        known = ("/", "sftp:", "s3:", "b2:", "rest:", "rclone:", "azure:", "gs:", "swift:")
+        if not value.startswith(known):
+            raise ValueError(
+                f"{value!r} is not a restic repository; use an absolute path or one of "
+                "sftp:, s3:, b2:, rest:, rclone:, azure:, gs:, swift:"
+            )
+        return value
+
+
+class Drill(Model):
+    schedule: str = "monthly"
+    repository: Name | None = None
+
+
+class Check(Model):
+    schedule: str = "weekly"
+    read_data_subset: str = Field("5%", pattern=r"^(\d{1,3}%|\d+/\d+)$")
+
+
+class Backup(Model):
+    snapshots: str | None = Field("daily", description="schedule of btrfs snapshots")
+    repositories: dict[Name, Repository] = Field(default_factory=dict)
+    retention: Retention = Retention()
+    snapshot_retention: int = Field(7, ge=0, description="read-only snapshots kept on the pool")
+    check: Check = Check()
+    drill: Drill = Drill()
+
+    @model_validator(mode="after")
+    def _copy_sources_exist(self) -> Backup:
+        for name, repo in self.repositories.items():
+            if repo.copy_from is not None and repo.copy_from not in self.repositories:
+                raise ValueError(
+                    f"repository {name!r} copies from {repo.copy_from!r}, which is not defined"
+                )
+            if repo.copy_from == name:
+                raise ValueError(f"repository {name!r} cannot copy from itself")
+        if self.drill.repository and self.drill.repository not in self.repositories:
+            raise ValueError(f"drill repository {self.drill.repository!r} is not defined")
+        return self
+
+
+# ── monitor ────────────────────────────────────────────────────────────────────────────────
+
+
+class Notify(Model):
+    """Where alerts go: an Apprise URL, or the name of a secret file holding one."""
+
+    url: str | None = None
+    secret: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Notify:
+        if (self.url is None) == (self.secret is None):
+            raise ValueError("give either url or secret")
+        return self
+
+
+class Thresholds(Model):
+    disk_warn: float = Field(80, gt=0, le=100)
+    disk_crit: float = Field(90, gt=0, le=100)
+    drive_temp_warn: float = 45
+    drive_temp_crit: float = 55
+    cpu_temp_warn: float = 80
+    cert_days: int = Field(14, ge=1)
+    restart_loop: int = Field(3, ge=1, description="restarts within the window that alert")
+    pending_samples: int = Field(2, ge=1, description="samples a problem must last to fire")
+    repeat: Duration = 6 * 3600
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.disk_crit < self.disk_warn:
+            raise ValueError("disk_crit must not be below disk_warn")
+        if self.drive_temp_crit < self.drive_temp_warn:
+            raise ValueError("drive_temp_crit must not be below drive_temp_warn")
+        return self
+
+
+class Monitor(Model):
+    interval: Duration = 30
+    intervals: dict[str, Duration] = Field(
+        default_factory=dict, description="per collector, e.g. smart: 1h, http: 1m"
+    )
+    notify: tuple[Notify, ...] = ()
+    thresholds: Thresholds = Thresholds()
+    history_days: int = Field(90, ge=1)
+
+
+# ── the whole blueprint ────────────────────────────────────────────────────────────────────
+
+
+class Blueprint(Model):
+    """Everything about one home server."""
+
+    version: Literal[1] = 1
+    host: Host
+    paths: Paths
+    storage: Storage = Storage()
+    network: Network
+    stacks: dict[Name, Stack]
+    access: Access = Access()
+    backup: Backup = Backup()
+    monitor: Monitor = Monitor()
+    catalog: tuple[str, ...] = Field(
+        (), description="extra folders of app definitions, relative to this file"
+    )
+
+    @model_validator(mode="after")
+    def _references(self) -> Blueprint:
+        seen: dict[str, str] = {}
+        for stack_name, stack in self.stacks.items():
+            if stack.network is not None and stack.network not in self.network.docker:
+                raise ValueError(
+                    f"stack {stack_name!r} uses network {stack.network!r}, "
+                    "which network.docker does not define"
+                )
+            for dep in stack.depends_on:
+                if dep not in self.stacks:
+                    raise ValueError(f"stack {stack_name!r} depends on unknown stack {dep!r}")
+            for app in stack.apps:
+                if app in seen:
+                    raise ValueError(
+                        f"app {app!r} is in both stacks {seen[app]!r} and {stack_name!r}"
+                    )
+                seen[app] = stack_name
+        return self
+
+    def app_stack(self) -> dict[str, str]:
+        """App id → the stack it is in."""
+        return {app: name for name, stack in self.stacks.items() for app in stack.apps}
+
+    def stack_order(self) -> list[str]:
+        """Stacks in dependency order (depends_on first), then in file order."""
+        order: list[str] = []
+        visiting: set[str] = set()
+
+        def visit(name: str) -> None:
+            if name in order:
+                return
+            if name in visiting:
+                raise ValueError(f"stacks depend on each other in a cycle through {name!r}")
+            visiting.add(name)
+            for dep in self.stacks[name].depends_on:
+                visit(dep)
+            visiting.discard(name)
+            order.append(name)
+
+        for name in self.stacks:
+            visit(name)
+        return order
+
+
+def is_secret_like(key: str) -> bool:
+    """Whether an environment key looks like it carries a secret value."""
+    return bool(re.search(r"(PASS|SECRET|TOKEN|KEY|PRIVATE|CREDENTIAL)", key.upper()))

@@ -1,0 +1,99 @@
+"""Find and load app definitions: the embedded ``catalog/apps/*.yaml`` plus a blueprint's folders.
+
+A new app is one new YAML file; nothing else changes. An app in a blueprint folder replaces the
+embedded app of the same id (so a person can adjust a definition without forking lares).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from lares.catalog.model import App
+from lares.errors import ConfigError, ConfigErrors, Location
+from lares.yamlio import load_yaml, read_text, safe_load, validate
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Apps by id, with the file each came from."""
+
+    apps: Mapping[str, App]
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __contains__(self, app_id: object) -> bool:
+        return app_id in self.apps
+
+    def __getitem__(self, app_id: str) -> App:
+        return self.apps[app_id]
+
+    def ids(self) -> list[str]:
+        return sorted(self.apps)
+
+
+def _embedded() -> list[tuple[str, str]]:
+    folder = resources.files("lares.catalog").joinpath("apps")
+    return sorted(
+        (f"catalog/apps/{entry.name}", entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yaml")
+    )
+
+
+def _parse(name: str, text: str, *, trusted: bool) -> App:
+    # The embedded catalog is checked by the tests, so it takes the fast loader; a person's
+    # files take the round-trip loader that keeps line numbers for errors.
+    data = safe_load(text) if trusted else load_yaml(text, filename=name)
+    app = validate(App, data, filename=name, what="app definition")
+    stem = Path(name).stem
+    if app.id != stem:
+        raise ConfigErrors(
+            [
+                ConfigError(
+                    f"the app id {app.id!r} does not match the file name {stem!r}",
+                    location=Location(name, 1, 1, "id"),
+                    hint=f"rename the file to {app.id}.yaml or set id: {stem}",
+                    code="catalog",
+                )
+            ]
+        )
+    return app
+
+
+def load_catalog(extra_dirs: Iterable[Path] = ()) -> Catalog:
+    """The embedded catalog, overlaid with the apps in ``extra_dirs`` (in order)."""
+    apps: dict[str, App] = {}
+    sources: dict[str, str] = {}
+    problems: list[ConfigError] = []
+    for name, text in _embedded():
+        try:
+            app = _parse(name, text, trusted=True)
+        except ConfigErrors as exc:
+            problems.extend(exc.errors)
+            continue
+        apps[app.id] = app
+        sources[app.id] = name
+    for folder in extra_dirs:
+        if not folder.is_dir():
+            problems.append(
+                ConfigError(
+                    "catalog folder not found",
+                    location=Location(str(folder)),
+                    hint="fix the path under `catalog:` in the blueprint (relative to the file)",
+                    code="catalog",
+                )
+            )
+            continue
+        for path in sorted(folder.glob("*.yaml")):
+            try:
+                app = _parse(str(path), read_text(path), trusted=False)
+            except ConfigErrors as exc:
+                problems.extend(exc.errors)
+                continue
+            apps[app.id] = app
+            sources[app.id] = str(path)
+    if problems:
+        raise ConfigErrors(problems)
+    return Catalog(apps, sources)

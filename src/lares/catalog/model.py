@@ -1,0 +1,280 @@
+"""What lares knows about an app: its containers, how to harden them, back them up and reach them.
+
+One YAML file per app under ``catalog/apps/``; each is validated by :class:`App`. Values in
+``volumes``, ``environment`` and ``command`` may use placeholders that the renderer fills from the
+blueprint (see :data:`PLACEHOLDERS`).
+
+Hardening is the default: a container runs as a non-root ``user``, with a read-only root, no
+capabilities, ``no-new-privileges``, memory and pid limits and a healthcheck. Every departure from
+that is declared in ``exceptions`` with a one-line reason, and ``lares plan`` reports any that is
+not.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from lares.units import ByteSize, Duration
+
+NAME_RE = r"^[a-z0-9][a-z0-9-]{0,62}$"
+Name = Annotated[str, Field(pattern=NAME_RE)]
+SecretName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+
+#: Placeholders a catalog value may use, and what they become.
+PLACEHOLDERS = {
+    "appdata": "the app's folder under paths.appdata (e.g. /DATA/AppData/nextcloud)",
+    "pool": "the data pool's mount point (paths.pool)",
+    "folder:NAME": "a pool folder from paths.folders (e.g. {folder:photos})",
+    "tz": "host.timezone",
+    "puid": "host.puid",
+    "pgid": "host.pgid",
+    "domain": "network.domain, the LAN domain",
+    "public_domain": "access.domain",
+    "host_address": "network.host_address",
+    "service:NAME": "the Compose service name of this app's container NAME",
+    "url": "the app's own URL (public when exposed publicly, else its LAN URL)",
+    "secret_file:NAME": "the path of this app's secret NAME inside the container",
+    "secret:NAME": "the secret's value, passed through a 0600 env file (needs plain_env_secret)",
+}
+PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)(?::([a-z0-9_-]+))?\}")
+
+ExceptionKind = Literal[
+    "root",  # runs as root (no non-root user works for this image)
+    "writable_root",  # root filesystem cannot be read-only
+    "capabilities",  # needs cap_add
+    "devices",  # needs host devices
+    "docker_socket",  # mounts the Docker socket
+    "privileged",  # privileged mode
+    "host_network",  # network_mode: host
+    "no_healthcheck",  # the image offers no way to check health
+    "plain_env_secret",  # image reads a secret only from a plain environment variable
+    "bridges_stacks",  # joins the networks of other stacks
+    "all_interfaces",  # publishes a port on every interface
+]
+NetworkRole = Literal["stack", "database", "vpn", "proxied"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Port(Model):
+    container: int = Field(ge=1, le=65535)
+    host: int | None = Field(None, ge=1, le=65535, description="defaults to the container port")
+    protocol: Literal["tcp", "udp"] = "tcp"
+    bind: Literal["lan", "loopback", "all"] = "lan"
+    description: str | None = None
+
+    @property
+    def host_port(self) -> int:
+        return self.host if self.host is not None else self.container
+
+
+class Healthcheck(Model):
+    test: tuple[str, ...] = Field(min_length=1, description="exec form: [CMD, arg, ...]")
+    interval: Duration = 30
+    timeout: Duration = 10
+    retries: int = Field(3, ge=1)
+    start_period: Duration = 30
+
+    @model_validator(mode="after")
+    def _exec_form(self) -> Healthcheck:
+        if self.test[0] not in ("CMD", "CMD-SHELL"):
+            raise ValueError("a healthcheck test starts with CMD or CMD-SHELL")
+        return self
+
+
+class Memory(Model):
+    reservation: ByteSize
+    limit: ByteSize
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Memory:
+        if self.limit < self.reservation:
+            raise ValueError("the memory limit is below the reservation")
+        return self
+
+
+class Container(Model):
+    image: str = Field(pattern=r"^[a-z0-9][a-z0-9._/-]*(:\d+/[a-z0-9._/-]+)?$")
+    version: str = Field(min_length=1, description="image tag; never 'latest'")
+    role: Literal["app", "database", "cache", "worker", "sidecar"] = "app"
+    command: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
+    user: str | None = Field(None, description="uid:gid; None runs as the image's user (root)")
+    secret_uid: int | None = Field(
+        None,
+        ge=0,
+        description="uid that reads secret files inside the container; defaults to the uid of "
+        "`user` (0 when unset). Secret files are 0600 and owned by it: Compose bind-mounts them "
+        "as they are, so an image that drops from root to another user (postgres: 70 on "
+        "alpine, 999 on debian) must name that uid here",
+    )
+    read_only: bool = True
+    tmpfs: tuple[str, ...] = ()
+    cap_add: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
+    docker_socket: Literal[False, "ro", "rw"] = False
+    privileged: bool = False
+    network_mode: str | None = Field(None, pattern=r"^(host|service:[a-z0-9-]+)$")
+    networks: tuple[NetworkRole, ...] = ("stack",)
+    ports: tuple[Port, ...] = ()
+    volumes: tuple[str, ...] = ()
+    environment: dict[str, str] = Field(default_factory=dict)
+    healthcheck: Healthcheck | None = None
+    memory: Memory
+    pids: int = Field(256, ge=16)
+    cpus: float | None = Field(None, gt=0)
+    shm_size: ByteSize | None = None
+    depends_on: dict[Name, Literal["service_started", "service_healthy"]] = Field(
+        default_factory=dict
+    )
+    stop_grace_period: Duration | None = None
+    exceptions: dict[ExceptionKind, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Container:
+        if self.version == "latest":
+            raise ValueError("pin a version; 'latest' changes under you")
+        texts = [*self.volumes, *self.environment.values(), *(self.command or ())]
+        texts += [*(self.entrypoint or ()), *(self.healthcheck.test if self.healthcheck else ())]
+        if any("$$" in t for t in texts):
+            raise ValueError(
+                "write $ as the container should see it: lares escapes it for Compose ($$)"
+            )
+        for kind, reason in self.exceptions.items():
+            if len(reason.strip()) < 10:
+                raise ValueError(f"exception {kind!r} needs a one-line reason")
+        if self.network_mode is not None and (self.ports or self.networks != ("stack",)):
+            raise ValueError(
+                "a container with network_mode shares another's network: "
+                "it cannot have ports or networks of its own"
+            )
+        return self
+
+    @property
+    def reader_uid(self) -> int:
+        """The uid that must be able to read this container's secret files."""
+        if self.secret_uid is not None:
+            return self.secret_uid
+        if self.user and self.user.split(":", 1)[0].isdigit():
+            return int(self.user.split(":", 1)[0])
+        return 0
+
+    def placeholders(self) -> set[tuple[str, str | None]]:
+        """Every (placeholder, argument) this container uses."""
+        texts = [*self.volumes, *self.environment.values(), *(self.command or ())]
+        texts += list(self.entrypoint or ())
+        if self.healthcheck:
+            texts += list(self.healthcheck.test)
+        found: set[tuple[str, str | None]] = set()
+        for text in texts:
+            for match in PLACEHOLDER_RE.finditer(text):
+                found.add((match.group(1), match.group(2)))
+        return found
+
+
+class Web(Model):
+    container: Name
+    port: int = Field(ge=1, le=65535)
+    subdomain: str = Field(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+    scheme: Literal["http", "https"] = "http"
+    health_path: str = "/"
+
+
+class DatabaseBackup(Model):
+    container: Name
+    engine: Literal["postgres", "mariadb", "sqlite"]
+    user: str | None = None
+    database: str | None = None
+    path: str | None = Field(None, description="sqlite: the database file inside the container")
+    password_secret: SecretName | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> DatabaseBackup:
+        if self.engine == "sqlite" and not self.path:
+            raise ValueError("a sqlite backup names the database file (path)")
+        if self.engine != "sqlite" and not self.user:
+            raise ValueError(f"a {self.engine} backup names the database user")
+        return self
+
+
+class BackupSpec(Model):
+    databases: tuple[DatabaseBackup, ...] = ()
+    paths: tuple[str, ...] = Field((), description="host paths, placeholders allowed")
+    exclude: tuple[str, ...] = ()
+
+
+class SecretSpec(Model):
+    length: int = Field(32, ge=12, le=256)
+    alphabet: Literal["alnum", "hex", "urlsafe"] = "alnum"
+    description: str | None = None
+
+
+class Replaces(Model):
+    service: str
+    eur_month: float = Field(ge=0)
+
+
+class App(Model):
+    id: Name
+    name: str
+    description: str
+    category: Literal[
+        "infrastructure", "media", "productivity", "security", "files", "photos", "notes", "tools"
+    ]
+    homepage: str | None = None
+    admin: bool = Field(False, description="an admin UI: never exposed publicly")
+    exposure: Literal["none", "lan", "public"] | None = None
+    web: Web | None = None
+    secrets: dict[SecretName, SecretSpec] = Field(default_factory=dict)
+    containers: dict[Name, Container] = Field(min_length=1)
+    backup: BackupSpec | None = None
+    replaces: tuple[Replaces, ...] = ()
+    requires: tuple[Literal["quicksync", "tun", "docker"], ...] = ()
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> App:
+        if self.id not in self.containers:
+            raise ValueError(f"the app's main container must be named after the app ({self.id!r})")
+        names = set(self.containers)
+        if self.web is not None and self.web.container not in names:
+            raise ValueError(f"web.container {self.web.container!r} is not one of the containers")
+        for cname, container in self.containers.items():
+            for dep in container.depends_on:
+                if dep not in names:
+                    raise ValueError(f"{cname} depends on {dep!r}, which is not a container here")
+            if container.network_mode and container.network_mode.startswith("service:"):
+                target = container.network_mode.split(":", 1)[1]
+                if target not in names:
+                    raise ValueError(f"{cname} shares the network of unknown container {target!r}")
+            for kind, arg in container.placeholders():
+                if kind not in {p.split(":")[0] for p in PLACEHOLDERS}:
+                    raise ValueError(f"{cname}: unknown placeholder {{{kind}}}")
+                if kind in ("secret_file", "secret") and arg not in self.secrets:
+                    raise ValueError(f"{cname}: {{{kind}:{arg}}} names an undeclared secret")
+                if kind == "service" and arg not in names:
+                    raise ValueError(f"{cname}: {{service:{arg}}} names an unknown container")
+        if self.backup:
+            for db in self.backup.databases:
+                if db.container not in names:
+                    raise ValueError(f"backup database container {db.container!r} is unknown")
+        return self
+
+    @property
+    def main(self) -> Container:
+        return self.containers[self.id]
+
+    @property
+    def default_exposure(self) -> str:
+        if self.exposure is not None:
+            return self.exposure
+        return "lan" if self.web is not None else "none"
+
+    def service_name(self, container: str) -> str:
+        """The Compose service (and container) name of one of this app's containers."""
+        return self.id if container == self.id else f"{self.id}-{container}"

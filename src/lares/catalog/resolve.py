@@ -1,0 +1,441 @@
+"""The blueprint resolved against the catalog: every container as it will run.
+
+:func:`resolve` is pure. It applies the person's overrides, fills placeholders, turns network
+roles into the blueprint's networks, binds ports to addresses and names each Compose service. It
+never fails on a bad reference: what it cannot resolve becomes a :class:`Problem` that the
+``references`` check reports with its location, so ``lares plan`` shows every problem at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from lares.blueprint.model import AppSettings, Blueprint, ContainerOverride
+from lares.catalog.load import Catalog
+from lares.catalog.model import PLACEHOLDER_RE, App, Container, Healthcheck
+
+DEFAULT_NETWORK = "default"  # the stack's own Compose network
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something in the blueprint that does not resolve."""
+
+    path: tuple[str | int, ...]
+    message: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    address: str
+    host: int
+    container: int
+    protocol: str
+    bind: str  # lan | loopback | all, as the catalog asked
+
+    def compose(self) -> str:
+        return f"{self.address}:{self.host}:{self.container}/{self.protocol}"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One container, fully resolved."""
+
+    name: str  # Compose service name and container name
+    app: str
+    key: str  # the container's name inside the app definition
+    stack: str
+    spec: Container  # the catalog definition (for exceptions and flags)
+    image: str  # repository:tag
+    user: str | None
+    networks: tuple[str, ...]  # blueprint network names, or DEFAULT_NETWORK
+    network_mode: str | None  # "host" or "service:<service name>"
+    ports: tuple[PortBinding, ...]
+    volumes: tuple[str, ...]
+    environment: Mapping[str, str]
+    env_secrets: Mapping[str, str]  # variable → secret id, passed through a 0600 env file
+    secrets: tuple[str, ...]  # secret ids mounted as files
+    command: tuple[str, ...] | None
+    entrypoint: tuple[str, ...] | None
+    healthcheck: Healthcheck | None
+    memory_reservation: int
+    memory_limit: int
+    pids: int
+    cpus: float | None
+    depends_on: Mapping[str, str]  # service name → condition
+    path: tuple[str | int, ...]  # where in the blueprint this came from
+
+    @property
+    def version(self) -> str:
+        return self.image.rsplit(":", 1)[1] if ":" in self.image.rsplit("/", 1)[-1] else ""
+
+    @property
+    def is_main(self) -> bool:
+        return self.key == self.app
+
+
+@dataclass(frozen=True)
+class AppView:
+    """A catalog app as placed in a stack."""
+
+    id: str
+    stack: str
+    app: App
+    settings: AppSettings
+    exposure: str
+    subdomain: str | None
+    lan_url: str | None
+    public_url: str | None
+    services: tuple[Service, ...]
+    path: tuple[str | int, ...]
+
+    @property
+    def url(self) -> str | None:
+        return self.public_url or self.lan_url
+
+
+@dataclass(frozen=True)
+class StackView:
+    name: str
+    network: str | None
+    apps: tuple[AppView, ...]
+
+    @property
+    def services(self) -> list[Service]:
+        return [s for app in self.apps for s in app.services]
+
+
+@dataclass(frozen=True)
+class System:
+    """The resolved blueprint."""
+
+    blueprint: Blueprint
+    stacks: tuple[StackView, ...]
+    problems: tuple[Problem, ...] = ()
+    secrets: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # id → (app, name)
+
+    @property
+    def apps(self) -> list[AppView]:
+        return [app for stack in self.stacks for app in stack.apps]
+
+    @property
+    def services(self) -> list[Service]:
+        return [s for stack in self.stacks for s in stack.services]
+
+    def app(self, app_id: str) -> AppView | None:
+        return next((a for a in self.apps if a.id == app_id), None)
+
+    def stack(self, name: str) -> StackView:
+        return next(s for s in self.stacks if s.name == name)
+
+
+def secret_id(app: str, name: str) -> str:
+    return f"{app}_{name}"
+
+
+SECRET_MOUNT = "/run/secrets"
+
+
+class _Filler:
+    """Fills the placeholders of one app's values; collects what it cannot fill."""
+
+    def __init__(self, bp: Blueprint, app: App, view_url: str | None, path: tuple[str | int, ...]):
+        self.bp = bp
+        self.app = app
+        self.url = view_url
+        self.path = path
+        self.problems: list[Problem] = []
+        self.env_secret: str | None = None
+
+    def fill(self, text: str, where: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            kind, arg = match.group(1), match.group(2)
+            value = self._value(kind, arg, where)
+            return match.group(0) if value is None else value
+
+        return PLACEHOLDER_RE.sub(one, text)
+
+    def _value(self, kind: str, arg: str | None, where: str) -> str | None:
+        bp, app = self.bp, self.app
+        if kind == "appdata":
+            return f"{bp.paths.appdata}/{app.id}"
+        if kind == "pool":
+            return bp.paths.pool
+        if kind == "folder":
+            if arg in bp.paths.folders:
+                return bp.paths.folder(arg)
+            self.problems.append(
+                Problem(
+                    ("paths", "folders"),
+                    f"app {app.id} needs the pool folder {arg!r} ({where}), "
+                    "which paths.folders does not define",
+                    hint=f"add `{arg}: <folder inside the pool>` under paths.folders",
+                )
+            )
+            return None
+        if kind == "tz":
+            return bp.host.timezone
+        if kind == "puid":
+            return str(bp.host.puid)
+        if kind == "pgid":
+            return str(bp.host.pgid)
+        if kind == "domain":
+            return bp.network.domain
+        if kind == "public_domain":
+            return bp.access.domain or ""
+        if kind == "host_address":
+            return str(bp.network.host_address)
+        if kind == "service" and arg:
+            return app.service_name(arg)
+        if kind == "url":
+            return self.url or ""
+        if kind == "secret_file" and arg:
+            return f"{SECRET_MOUNT}/{secret_id(app.id, arg)}"
+        if kind == "secret" and arg:
+            self.env_secret = secret_id(app.id, arg)
+            return None
+        return None
+
+
+def _image(spec: Container, override: ContainerOverride | None) -> str:
+    image = spec.image
+    version = spec.version
+    if override is not None:
+        if override.image:
+            image = override.image
+            if ":" in image.rsplit("/", 1)[-1]:
+                image, version = image.rsplit(":", 1)
+        if override.version:
+            version = override.version
+    return f"{image}:{version}"
+
+
+def _suggest(name: str, known: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def resolve(bp: Blueprint, catalog: Catalog) -> System:
+    """Resolve every enabled app of every stack (see the module docstring)."""
+    problems: list[Problem] = []
+    secrets: dict[str, tuple[str, str]] = {}
+    database_nets = bp.network.networks_for("database")
+    vpn_nets = bp.network.networks_for("vpn")
+    proxied: list[str] = []
+    for stack in bp.stacks.values():
+        net = stack.network or None
+        if net and net not in proxied:
+            proxied.append(net)
+
+    stacks: list[StackView] = []
+    for stack_name, stack in bp.stacks.items():
+        views: list[AppView] = []
+        for app_id, settings in stack.apps.items():
+            path: tuple[str | int, ...] = ("stacks", stack_name, "apps", app_id)
+            if app_id not in catalog:
+                problems.append(
+                    Problem(
+                        path,
+                        f"there is no app {app_id!r} in the catalog",
+                        hint=_suggest(app_id, catalog.ids())
+                        or "add its definition to a folder listed under `catalog:`",
+                    )
+                )
+                continue
+            if not settings.enabled:
+                continue
+            app = catalog[app_id]
+            for key in settings.containers:
+                if key not in app.containers:
+                    problems.append(
+                        Problem(
+                            (*path, "containers", key),
+                            f"app {app_id} has no container {key!r}",
+                            hint=_suggest(key, list(app.containers))
+                            or "containers: " + ", ".join(app.containers),
+                        )
+                    )
+            exposure = settings.exposure or app.default_exposure
+            subdomain = settings.subdomain or (app.web.subdomain if app.web else None)
+            lan_url = public_url = None
+            if app.web is not None and exposure != "none" and subdomain:
+                lan_url = f"https://{subdomain}.{bp.network.domain}"
+                if exposure == "public" and bp.access.domain:
+                    public_url = f"https://{subdomain}.{bp.access.domain}"
+            filler = _Filler(bp, app, public_url or lan_url, path)
+            for name in app.secrets:
+                secrets[secret_id(app_id, name)] = (app_id, name)
+            services: list[Service] = []
+            for key, spec in app.containers.items():
+                override: ContainerOverride | None = (
+                    settings if key == app.id else settings.containers.get(key)
+                )
+                services.append(
+                    _service(
+                        bp,
+                        app,
+                        key,
+                        spec,
+                        override,
+                        stack_name,
+                        stack.network,
+                        filler,
+                        database_nets,
+                        vpn_nets,
+                        proxied,
+                        path,
+                    )
+                )
+            problems.extend(filler.problems)
+            views.append(
+                AppView(
+                    app_id,
+                    stack_name,
+                    app,
+                    settings,
+                    exposure,
+                    subdomain,
+                    lan_url,
+                    public_url,
+                    tuple(services),
+                    path,
+                )
+            )
+        stacks.append(StackView(stack_name, stack.network, tuple(views)))
+    return System(bp, tuple(stacks), tuple(problems), secrets)
+
+
+def _service(
+    bp: Blueprint,
+    app: App,
+    key: str,
+    spec: Container,
+    override: ContainerOverride | None,
+    stack_name: str,
+    stack_network: str | None,
+    filler: _Filler,
+    database_nets: list[str],
+    vpn_nets: list[str],
+    proxied: list[str],
+    path: tuple[str | int, ...],
+) -> Service:
+    where = f"container {key}"
+    cpath = path if key == app.id else (*path, "containers", key)
+
+    networks: list[str] = []
+    if spec.network_mode is None:
+        for role in spec.networks:
+            if role == "stack":
+                targets = [stack_network or DEFAULT_NETWORK]
+            elif role == "database":
+                if not database_nets:
+                    filler.problems.append(
+                        Problem(
+                            ("network", "docker"),
+                            f"{app.service_name(key)} belongs on a database network, "
+                            "and network.docker has none",
+                            hint="add an internal network with `purpose: database`",
+                        )
+                    )
+                targets = database_nets[:1]
+            elif role == "vpn":
+                targets = vpn_nets[:1] or [stack_network or DEFAULT_NETWORK]
+            else:  # proxied: every stack network, plus its own stack's
+                targets = [*proxied, stack_network or DEFAULT_NETWORK]
+            for t in targets:
+                if t not in networks:
+                    networks.append(t)
+    network_mode = None
+    if spec.network_mode == "host":
+        network_mode = "host"
+    elif spec.network_mode:
+        network_mode = "service:" + app.service_name(spec.network_mode.split(":", 1)[1])
+
+    address = {"lan": str(bp.network.host_address), "loopback": "127.0.0.1", "all": "0.0.0.0"}  # noqa: S104
+    ports = tuple(
+        PortBinding(address[p.bind], p.host_port, p.container, p.protocol, p.bind)
+        for p in spec.ports
+    )
+
+    environment: dict[str, str] = {}
+    env_secrets: dict[str, str] = {}
+    merged_env = {**spec.environment, **(override.env if override else {})}
+    for var, raw in merged_env.items():
+        filler.env_secret = None
+        value = filler.fill(raw, f"{where}, {var}")
+        if filler.env_secret is not None:
+            env_secrets[var] = filler.env_secret
+        else:
+            environment[var] = value
+    volumes = tuple(
+        filler.fill(v, f"{where}, volumes")
+        for v in (*spec.volumes, *(override.volumes if override else ()))
+    )
+    command = override.command if override and override.command else spec.command
+    command = tuple(filler.fill(c, f"{where}, command") for c in command) if command else None
+    entrypoint = (
+        tuple(filler.fill(c, f"{where}, entrypoint") for c in spec.entrypoint)
+        if spec.entrypoint
+        else None
+    )
+    healthcheck = spec.healthcheck
+    if healthcheck is not None:
+        healthcheck = healthcheck.model_copy(
+            update={"test": tuple(filler.fill(t, f"{where}, healthcheck") for t in healthcheck.test)}
+        )
+    # secrets this container uses: the ones its own values name
+    used = _secret_refs(spec, override, app)
+
+    reservation, limit = spec.memory.reservation, spec.memory.limit
+    if override is not None and override.memory is not None:
+        reservation = override.memory.reservation or reservation
+        limit = override.memory.limit or limit
+        limit = max(limit, reservation)
+
+    return Service(
+        name=app.service_name(key),
+        app=app.id,
+        key=key,
+        stack=stack_name,
+        spec=spec,
+        image=_image(spec, override),
+        user=spec.user,
+        networks=tuple(networks),
+        network_mode=network_mode,
+        ports=ports,
+        volumes=volumes,
+        environment=environment,
+        env_secrets=env_secrets,
+        secrets=tuple(sorted(used)),
+        command=command,
+        entrypoint=entrypoint,
+        healthcheck=healthcheck,
+        memory_reservation=reservation,
+        memory_limit=limit,
+        pids=override.pids if override and override.pids else spec.pids,
+        cpus=override.cpus if override and override.cpus else spec.cpus,
+        depends_on={app.service_name(k): v for k, v in spec.depends_on.items()},
+        path=cpath,
+    )
+
+
+def _secret_refs(spec: Container, override: ContainerOverride | None, app: App) -> set[str]:
+    texts = [
+        *spec.volumes,
+        *spec.environment.values(),
+        *(spec.command or ()),
+        *(spec.entrypoint or ()),
+        *(spec.healthcheck.test if spec.healthcheck else ()),
+    ]
+    if override is not None:
+        texts += [*override.env.values(), *(override.command or ()), *override.volumes]
+    found = set()
+    for text in texts:
+        for match in PLACEHOLDER_RE.finditer(text):
+            if match.group(1) == "secret_file" and match.group(2):
+                found.add(secret_id(app.id, match.group(2)))
+    return found

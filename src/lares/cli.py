@@ -1,0 +1,216 @@
+"""The ``lares`` command. Each command is a thin function that calls a stage and prints its result.
+
+Exit codes: 0 ok, 1 findings or a failed operation, 2 bad usage or bad configuration. Errors
+lares raises on purpose are printed in compiler style without a traceback; anything else is
+printed as one line plus the path of a debug log holding the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from lares.errors import LaresError
+
+if TYPE_CHECKING:
+    from lares.blueprint.load import Loaded
+    from lares.output import Out
+
+app = typer.Typer(
+    name="lares",
+    help="Run a personal cloud from one file: plan, render, deploy, back up and watch it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+FileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--file",
+        "-f",
+        help="The blueprint. Default: ./lares.yaml, else the embedded reference homelab.",
+        envvar="LARES_FILE",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _debug_log(exc: BaseException) -> str:
+    fd, path = tempfile.mkstemp(prefix="lares-debug-", suffix=".log")
+    with os.fdopen(fd, "w") as fh:
+        fh.write("".join(traceback.format_exception(exc)))
+    return path
+
+
+def main() -> None:
+    """Console entry point: run the app, turning errors into messages and exit codes."""
+    try:
+        app(standalone_mode=False)
+    except LaresError as exc:
+        print(exc.render(), file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+            print(exc.format_message() if hasattr(exc, "format_message") else "", end="")
+            sys.exit(2)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        path = _debug_log(exc)
+        print(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            f"  this is a bug in lares; the traceback is in {path}",
+            file=sys.stderr,
+        )
+        sys.exit(70)
+
+
+def _out(as_json: bool) -> Out:
+    from lares.output import Out
+
+    return Out(as_json=as_json)
+
+
+def _load(file: Path | None) -> Loaded:
+    from lares.blueprint.load import load
+
+    return load(file)
+
+
+def _source(loaded: Loaded) -> str:
+    return "the reference homelab" if loaded.filename.startswith("<") else loaded.filename
+
+
+# ── commands ───────────────────────────────────────────────────────────────────────────────
+
+
+@app.command()
+def plan(
+    file: FileOpt = None,
+    as_json: JsonOpt = False,
+    check: Annotated[
+        list[str] | None, typer.Option("--check", help="Run only this check (repeatable).")
+    ] = None,
+) -> None:
+    """Check the blueprint and show what it would run: findings, memory, storage, public URLs."""
+    from lares.plan import plan as run_plan
+    from lares.report import plan_report
+
+    loaded = _load(file)
+    result = run_plan(loaded, only=check or ())
+    out = _out(as_json)
+    plan_report(out, result, _source(loaded))
+    raise typer.Exit(1 if result.errors else 0)
+
+
+@app.command()
+def render(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write into.")],
+    file: FileOpt = None,
+    as_json: JsonOpt = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Render even when the plan has errors.")
+    ] = False,
+) -> None:
+    """Render the Compose stacks and configuration into a folder (secrets generated once)."""
+    from lares.deploy.files import write_bundle
+    from lares.plan import plan as run_plan
+    from lares.render import render_all
+
+    loaded = _load(file)
+    result = run_plan(loaded)
+    out = _out(as_json)
+    if result.errors and not force:
+        from lares.report import findings_report
+
+        findings_report(out, result.errors)
+        out.fail(
+            f"{len(result.errors)} error(s) in the plan; nothing was written",
+            hint="fix them (see `lares plan`), or pass --force",
+        )
+        raise typer.Exit(1)
+    bundle = render_all(result.system, source=_source(loaded))
+    written = write_bundle(bundle, output)
+    if as_json:
+        out.json({"output": str(output), "files": sorted(written.files), "secrets_created": written.created})
+    else:
+        out.ok(
+            f"wrote {len(written.files)} files to {output}"
+            + (f"; generated {len(written.created)} new secrets" if written.created else "")
+        )
+        for path in sorted(written.files):
+            out.line(f"  {path}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the blueprint's JSON Schema (for editor completion and validation)."""
+    from lares.blueprint.model import Blueprint
+
+    doc = Blueprint.model_json_schema(mode="validation")
+    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    doc["title"] = "lares.yaml"
+    print(json.dumps(doc, indent=2))
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the blueprint.")] = Path(
+        "lares.yaml"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """Write the reference homelab, commented, as a starting point to edit."""
+    from lares.blueprint.load import reference_text
+    from lares.fsutil import atomic_write
+
+    out = _out(False)
+    if path.exists() and not force:
+        out.fail(f"{path} already exists; nothing was written", hint="pass --force to replace it")
+        raise typer.Exit(1)
+    atomic_write(path, reference_text(), mode=0o644)
+    out.ok(f"wrote {path}: edit it, then run `lares plan`")
+
+
+@app.command("apps")
+def apps_cmd(file: FileOpt = None, as_json: JsonOpt = False) -> None:
+    """List the apps lares knows (the catalog, plus the blueprint's own folders)."""
+    from lares.plan import catalog_for
+    from lares.report import catalog_report
+
+    loaded = _load(file)
+    catalog_report(_out(as_json), catalog_for(loaded), loaded.blueprint)
+
+
+@app.command()
+def version() -> None:
+    """Print the lares version."""
+    from importlib.metadata import version as pkg_version
+
+    print(f"lares {pkg_version('lares')}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Deploy: write bundles and secrets, drive Docker Compose, record what was applied."""

@@ -1,0 +1,153 @@
+"""Errors a person can act on.
+
+Every error lares raises on purpose is a :class:`LaresError`: it carries a stable ``code``, a
+message that says what is wrong, an optional :class:`Location` (file:line:column or an object
+path such as ``apps.nextcloud``) and a ``hint`` that says what to do. The CLI prints them in
+compiler style and exits 2 (bad input) or 1 (failed operation); it never shows a traceback for
+them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where something is: a file position, an object path, or both."""
+
+    file: str | None = None
+    line: int | None = None  # 1-based
+    column: int | None = None  # 1-based
+    path: str | None = None  # dotted object path, e.g. "stacks.media.apps.sonarr"
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        if self.file:
+            pos = self.file
+            if self.line:
+                pos += f":{self.line}"
+                if self.column:
+                    pos += f":{self.column}"
+            parts.append(pos)
+        if self.path:
+            parts.append(self.path)
+        return ": ".join(parts)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "column": self.column, "path": self.path}
+
+
+class LaresError(Exception):
+    """Base of every error lares raises on purpose.
+
+    ``exit_code`` is what the CLI exits with: 2 for bad usage or bad configuration, 1 for an
+    operation that failed.
+    """
+
+    code = "error"
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        location: Location | None = None,
+        hint: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        self.hint = hint
+        if code:
+            self.code = code
+
+    def render(self) -> str:
+        """The error as a person reads it: location first, then the message, then the hint."""
+        head = f"{self.location}: " if self.location else ""
+        text = f"{head}error [{self.code}] {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class ConfigError(LaresError):
+    """One thing wrong with a blueprint or catalog file."""
+
+    code = "config"
+    exit_code = 2
+
+
+class ConfigErrors(LaresError):
+    """Every problem found in a file, reported together."""
+
+    code = "config"
+    exit_code = 2
+
+    def __init__(self, errors: Iterable[ConfigError]) -> None:
+        self.errors = sorted(
+            errors,
+            key=lambda e: (
+                (e.location.file or "") if e.location else "",
+                (e.location.line or 0) if e.location else 0,
+                (e.location.column or 0) if e.location else 0,
+            ),
+        )
+        count = len(self.errors)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the configuration")
+
+    def render(self) -> str:
+        return "\n".join(e.render() for e in self.errors)
+
+
+class UsageError(LaresError):
+    """The command line asked for something that cannot be done as asked."""
+
+    code = "usage"
+    exit_code = 2
+
+
+class CommandError(LaresError):
+    """An external command failed. Names the command, its exit code and the tail of stderr."""
+
+    code = "command-failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        argv: tuple[str, ...] = (),
+        returncode: int | None = None,
+        stderr_tail: str = "",
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+
+    def render(self) -> str:
+        text = f"error [{self.code}] {self.message}"
+        if self.stderr_tail:
+            tail = "\n".join(f"  | {line}" for line in self.stderr_tail.splitlines())
+            text += f"\n{tail}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class ToolMissing(LaresError):
+    """A program lares needs is not installed or too old."""
+
+    code = "tool-missing"
+
+
+class StateLocked(LaresError):
+    """Another lares holds the state directory's lock."""
+
+    code = "state-locked"

@@ -1,0 +1,54 @@
+"""Plan: run every check over a blueprint and collect findings. Pure: nothing is changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lares.blueprint.load import Loaded
+from lares.catalog.load import Catalog, load_catalog
+from lares.catalog.resolve import System, resolve
+from lares.plan.context import PlanContext
+from lares.plan.findings import Finding, sort_key
+
+
+@dataclass(frozen=True)
+class Plan:
+    context: PlanContext
+    findings: tuple[Finding, ...]
+
+    @property
+    def system(self) -> System:
+        return self.context.system
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+
+def catalog_for(loaded: Loaded) -> Catalog:
+    """The catalog a blueprint sees: embedded apps plus its own folders."""
+    return load_catalog(loaded.base_dir / d for d in loaded.blueprint.catalog)
+
+
+def make_context(loaded: Loaded, catalog: Catalog | None = None) -> PlanContext:
+    catalog = catalog or catalog_for(loaded)
+    return PlanContext(loaded, catalog, resolve(loaded.blueprint, catalog))
+
+
+def plan(loaded: Loaded, *, catalog: Catalog | None = None, only: Iterable[str] = ()) -> Plan:
+    """Run the checks (all, or those in ``only``) and return the findings, worst first."""
+    from lares.plan.checks import discover
+
+    ctx = make_context(loaded, catalog)
+    wanted = set(only)
+    findings: list[Finding] = []
+    for check_id, check in discover().items():
+        if wanted and check_id not in wanted:
+            continue
+        findings.extend(check.check(ctx))
+    return Plan(ctx, tuple(sorted(findings, key=sort_key)))

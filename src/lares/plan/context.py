@@ -1,0 +1,46 @@
+"""What every check is given: the loaded blueprint, the catalog and the resolved system."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lares.blueprint.load import Loaded
+from lares.blueprint.model import Blueprint
+from lares.catalog.load import Catalog
+from lares.catalog.resolve import System
+from lares.errors import Location
+from lares.plan.findings import Finding, Severity
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    loaded: Loaded
+    catalog: Catalog
+    system: System
+
+    @property
+    def blueprint(self) -> Blueprint:
+        return self.loaded.blueprint
+
+    def locate(self, *path: Any) -> Location:
+        """The file position of a blueprint path (nearest existing parent when absent)."""
+        return self.loaded.locate(*path)
+
+    def finding(
+        self,
+        id: str,  # noqa: A002 - the finding's id
+        severity: Severity,
+        message: str,
+        *path: Any,
+        hint: str | None = None,
+    ) -> Finding:
+        """A finding located at blueprint ``path``."""
+        return Finding(
+            id,
+            severity,
+            message,
+            self.locate(*path) if path else None,
+            hint,
+            ".".join(str(p) for p in path) or None,
+        )

@@ -1,0 +1,215 @@
+"""What `lares plan` and friends print: findings, the memory table, storage, public URLs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from lares.blueprint.model import Blueprint
+from lares.catalog.load import Catalog
+from lares.output import Out, table
+from lares.plan import Plan
+from lares.plan.capacity import capacity
+from lares.plan.findings import Finding
+from lares.units import format_size
+
+_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+
+def gb(n: float) -> str:
+    """Memory as the seed writes it: 10.5 GB (binary gigabytes)."""
+    return f"{n / 1024**3:.1f} GB"
+
+
+def findings_report(out: Out, findings: Iterable[Finding]) -> None:
+    for f in findings:
+        head = f"{f.location}: " if f.location else ""
+        out.console.print(
+            f"{head}[{_STYLE[f.severity]}]{f.severity}[/] [bold]\\[{f.id}][/] {_escape(f.message)}"
+        )
+        if f.hint:
+            out.console.print(f"  hint: {_escape(f.hint)}", style="dim")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def memory_rows(p: Plan) -> dict[str, Any]:
+    from lares.plan.checks.memory import budget
+
+    b = budget(p.context)
+    heavy = sorted(b.by_app, key=lambda r: -r[3])
+    return {"budget": b, "apps": heavy}
+
+
+def memory_table(out: Out, p: Plan) -> None:
+    """The allocation tree, in the shape the reference homelab documents it."""
+    data = memory_rows(p)
+    b = data["budget"]
+    apps = data["apps"]
+    out.heading("Memory")
+    lines = [
+        f"Total RAM: {gb(b.total)}",
+        f"├─ OS & System:        {gb(b.os):>9}",
+        f"├─ Docker Daemon:      {gb(b.docker):>9}",
+        f"├─ Containers:         {gb(b.reservations):>9} reserved, {gb(b.limits)} limit",
+    ]
+    top = apps[:5]
+    rest = apps[5:]
+    for stack, app, n, res, lim in top:
+        label = f"{app} ({n})"
+        lines.append(f"│   ├─ {label:<20}{gb(res):>9}   limit {gb(lim):>9}   [{stack}]")
+    if rest:
+        res = sum(r[3] for r in rest)
+        lim = sum(r[4] for r in rest)
+        n = sum(r[2] for r in rest)
+        label = f"{len(rest)} more apps ({n})"
+        lines.append(f"│   └─ {label:<20}{gb(res):>9}   limit {gb(lim):>9}")
+    lines.append(f"└─ Cache & Buffer:     {gb(b.cache):>9}")
+    for line in lines:
+        out.line(line)
+
+
+def storage_table(out: Out, bp: Blueprint) -> None:
+    if not bp.storage.pools:
+        return
+    out.heading("Storage")
+    t = table("pool", "level", "devices", "raw", "usable", "survives", right=("raw", "usable"))
+    for name, pool in bp.storage.pools.items():
+        cap = capacity(pool)
+        sizes = ", ".join(format_size(d.size, binary=False, precision=0) for d in pool.devices)
+        t.add_row(
+            f"{name} ({pool.mount})",
+            f"{pool.engine} {pool.level} + {pool.filesystem}",
+            sizes,
+            format_size(cap.raw, binary=False),
+            f"{format_size(cap.usable, binary=False)} ({format_size(cap.usable)})",
+            f"{cap.tolerates} drive{'s' if cap.tolerates != 1 else ''}",
+        )
+    out.table(t)
+
+
+def public_table(out: Out, p: Plan) -> None:
+    apps = [a for a in p.system.apps if a.exposure != "none" and a.lan_url]
+    if not apps:
+        return
+    public = [a for a in apps if a.exposure == "public"]
+    out.heading(f"Reachable ({len(public)} public through the tunnel, {len(apps)} on the LAN)")
+    t = table("app", "LAN", "public")
+    for a in apps:
+        t.add_row(a.id, a.lan_url or "", a.public_url or "—")
+    out.table(t)
+
+
+def plan_json(p: Plan, source: str) -> dict[str, Any]:
+    data = memory_rows(p)
+    b = data["budget"]
+    bp = p.system.blueprint
+    return {
+        "source": source,
+        "summary": {
+            "stacks": len([s for s in p.system.stacks if s.apps]),
+            "apps": len(p.system.apps),
+            "containers": len(p.system.services),
+            "errors": len(p.errors),
+            "warnings": len(p.warnings),
+        },
+        "findings": [f.to_dict() for f in p.findings],
+        "memory": {
+            "total": b.total,
+            "reserved_os": b.os,
+            "reserved_docker": b.docker,
+            "containers_reserved": b.reservations,
+            "containers_limit": b.limits,
+            "cache": b.cache,
+            "apps": [
+                {"stack": s, "app": a, "containers": n, "reservation": r, "limit": lim}
+                for s, a, n, r, lim in data["apps"]
+            ],
+        },
+        "storage": {
+            name: {
+                "engine": pool.engine,
+                "level": pool.level,
+                "raw": capacity(pool).raw,
+                "usable": capacity(pool).usable,
+                "tolerates": capacity(pool).tolerates,
+            }
+            for name, pool in bp.storage.pools.items()
+        },
+        "stacks": {
+            s.name: {a.id: [svc.name for svc in a.services] for a in s.apps}
+            for s in p.system.stacks
+        },
+        "urls": {
+            a.id: {"exposure": a.exposure, "lan": a.lan_url, "public": a.public_url}
+            for a in p.system.apps
+            if a.exposure != "none"
+        },
+    }
+
+
+def plan_report(out: Out, p: Plan, source: str) -> None:
+    if out.as_json:
+        out.json(plan_json(p, source))
+        return
+    bp = p.system.blueprint
+    stacks = [s for s in p.system.stacks if s.apps]
+    out.line(
+        f"lares plan — {source}: host {bp.host.name}, {len(stacks)} stacks, "
+        f"{len(p.system.apps)} apps, {len(p.system.services)} containers",
+        style="bold",
+    )
+    out.heading("Stacks")
+    t = table("stack", "network", "apps", "containers", right=("containers",))
+    for s in stacks:
+        t.add_row(
+            s.name, s.network or "(own)", ", ".join(a.id for a in s.apps), str(len(s.services))
+        )
+    out.table(t)
+    memory_table(out, p)
+    storage_table(out, bp)
+    public_table(out, p)
+    if p.findings:
+        out.heading("Findings")
+        findings_report(out, p.findings)
+    out.line()
+    infos = len(p.findings) - len(p.errors) - len(p.warnings)
+    summary = f"{len(p.errors)} errors, {len(p.warnings)} warnings, {infos} notes"
+    if p.errors:
+        out.line(f"✗ {summary}", style="red bold")
+    else:
+        out.line(f"✓ {summary}", style="green bold")
+
+
+def catalog_report(out: Out, catalog: Catalog, bp: Blueprint) -> None:
+    used = bp.app_stack()
+    if out.as_json:
+        out.json(
+            [
+                {
+                    "id": a.id,
+                    "name": a.name,
+                    "category": a.category,
+                    "containers": list(a.containers),
+                    "stack": used.get(a.id),
+                    "source": catalog.sources.get(a.id),
+                }
+                for a in (catalog[i] for i in catalog.ids())
+            ]
+        )
+        return
+    t = table("app", "name", "containers", "images", "in stack")
+    for app_id in catalog.ids():
+        a = catalog[app_id]
+        t.add_row(
+            a.id,
+            a.name,
+            str(len(a.containers)),
+            ", ".join(f"{c.image}:{c.version}" for c in a.containers.values()),
+            used.get(a.id, "—"),
+        )
+    out.table(t)

@@ -1,0 +1,283 @@
+"""The one way lares runs a process.
+
+Every external command goes through this module; it is the only one that imports
+``subprocess``. Commands are argument tuples (never a shell string), each has a timeout, each is
+logged before it runs and with its duration after, and every value passed in ``secrets`` is masked
+in what is logged or raised. Secrets travel to a child by environment, stdin or a 0600 file, never
+by argv.
+
+A failed command raises :class:`~lares.errors.CommandError`, which names the command, its exit
+code and the last lines of its stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from lares.errors import CommandError, ToolMissing
+
+log = logging.getLogger("lares.run")
+
+DEFAULT_TIMEOUT = 600.0
+TAIL_LINES = 15
+MASK = "******"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a finished command left: its argv, exit code, output and duration in seconds."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    duration: float
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+@dataclass
+class Redactor:
+    """Masks secret values in text; empty and very short values are ignored."""
+
+    secrets: Sequence[str] = field(default_factory=tuple)
+
+    def __call__(self, text: str) -> str:
+        for value in sorted({s for s in self.secrets if s and len(s) >= 4}, key=len, reverse=True):
+            text = text.replace(value, MASK)
+        return text
+
+
+def which(program: str) -> str | None:
+    """The full path of ``program`` on PATH, or None."""
+    return shutil.which(program)
+
+
+def require(program: str, *, hint: str) -> str:
+    """The full path of ``program``; raises :class:`ToolMissing` with ``hint`` when absent."""
+    path = which(program)
+    if path is None:
+        raise ToolMissing(f"{program} is not installed or not on PATH", hint=hint)
+    return path
+
+
+def _describe(argv: Sequence[str], redact: Redactor) -> str:
+    return redact(" ".join(argv))
+
+
+def tail(text: str, lines: int = TAIL_LINES) -> str:
+    """The last ``lines`` non-empty lines of ``text``."""
+    kept = [line for line in text.splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])
+
+
+def _child_env(env: Mapping[str, str] | None) -> dict[str, str] | None:
+    if env is None:
+        return None
+    merged = dict(os.environ)
+    merged.update(env)
+    return merged
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    input: str | bytes | None = None,  # noqa: A002 - mirrors subprocess.run
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    check: bool = True,
+    secrets: Sequence[str] = (),
+    what: str | None = None,
+    hint: str | None = None,
+) -> Result:
+    """Run ``argv`` to completion and return its :class:`Result`.
+
+    ``env`` is added to the current environment. ``input`` is written to stdin. With ``check``
+    (the default) a non-zero exit raises :class:`CommandError`; ``what`` names the action in that
+    error ("create the network media") and ``hint`` says what to do. A missing program raises
+    :class:`ToolMissing`; a timeout raises :class:`CommandError` after killing the process.
+    """
+    args = tuple(str(a) for a in argv)
+    redact = Redactor(secrets)
+    shown = _describe(args, redact)
+    log.debug("run: %s", shown)
+    started = time.monotonic()
+    text_mode = not isinstance(input, bytes)
+    try:
+        proc = subprocess.run(
+            args,
+            input=input,
+            capture_output=True,
+            env=_child_env(env),
+            cwd=cwd,
+            timeout=timeout,
+            check=False,
+            text=text_mode,
+            **({"errors": "replace"} if text_mode else {}),
+        )
+    except FileNotFoundError as exc:
+        raise ToolMissing(
+            f"{args[0]} is not installed or not on PATH",
+            hint=hint or f"install {os.path.basename(args[0])} and try again",
+        ) from exc
+    except subprocess.TimeoutExpired as exc:
+        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr
+        raise CommandError(
+            f"{what or shown} did not finish within {timeout:g} s and was stopped",
+            argv=tuple(redact(a) for a in args),
+            stderr_tail=redact(tail(err or "")),
+            hint=hint,
+        ) from exc
+    duration = time.monotonic() - started
+    stdout = proc.stdout if text_mode else proc.stdout.decode(errors="replace")
+    stderr = proc.stderr if text_mode else proc.stderr.decode(errors="replace")
+    log.debug("done: %s → exit %s in %.2f s", shown, proc.returncode, duration)
+    result = Result(args, proc.returncode, stdout, stderr, duration)
+    if check and proc.returncode != 0:
+        raise failure(result, redact=redact, what=what, hint=hint)
+    return result
+
+
+def failure(
+    result: Result,
+    *,
+    redact: Redactor | None = None,
+    what: str | None = None,
+    hint: str | None = None,
+) -> CommandError:
+    """The :class:`CommandError` for a finished command that failed."""
+    redact = redact or Redactor()
+    shown = _describe(result.argv, redact)
+    err = tail(result.stderr) or tail(result.stdout)
+    return CommandError(
+        f"{what or shown} failed with exit code {result.returncode}"
+        + (f" ({shown})" if what else ""),
+        argv=tuple(redact(a) for a in result.argv),
+        returncode=result.returncode,
+        stderr_tail=redact(err),
+        hint=hint,
+    )
+
+
+@dataclass
+class Stream:
+    """A running command whose stdout is read line by line (see :func:`stream`)."""
+
+    process: subprocess.Popen[str]
+    argv: tuple[str, ...]
+    redact: Redactor
+    started: float
+
+    def lines(self) -> Iterator[str]:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            yield line.rstrip("\n")
+
+    def terminate(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+
+
+@contextmanager
+def stream(
+    argv: Sequence[str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    stdin: int | None = None,
+    secrets: Sequence[str] = (),
+    what: str | None = None,
+    hint: str | None = None,
+    check: bool = True,
+) -> Iterator[Stream]:
+    """Start ``argv`` and yield a :class:`Stream` to read its stdout lines as they come.
+
+    ``stdin`` may be a file descriptor to read from (the read end of another command's pipe).
+    On leaving the block the process is waited for (killed after ``timeout``); a non-zero exit
+    raises :class:`CommandError` when ``check`` is set. stderr is collected for that error.
+    """
+    args = tuple(str(a) for a in argv)
+    redact = Redactor(secrets)
+    log.debug("stream: %s", _describe(args, redact))
+    try:
+        proc = subprocess.Popen(
+            args,
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_child_env(env),
+            cwd=cwd,
+            text=True,
+            errors="replace",
+        )
+    except FileNotFoundError as exc:
+        raise ToolMissing(
+            f"{args[0]} is not installed or not on PATH",
+            hint=hint or f"install {os.path.basename(args[0])} and try again",
+        ) from exc
+    handle = Stream(proc, args, redact, time.monotonic())
+    try:
+        yield handle
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    try:
+        _, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, stderr = proc.communicate()
+    duration = time.monotonic() - handle.started
+    log.debug("done: %s → exit %s in %.2f s", _describe(args, redact), proc.returncode, duration)
+    if check and proc.returncode != 0:
+        raise failure(
+            Result(args, proc.returncode, "", stderr or "", duration),
+            redact=redact,
+            what=what,
+            hint=hint,
+        )
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: int | None = None,
+    stderr: int | None = None,
+    secrets: Sequence[str] = (),
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in the background and return the process (for pipelines and servers).
+
+    ``stdout`` defaults to a pipe, so the process can feed another command's stdin.
+    """
+    args = tuple(str(a) for a in argv)
+    log.debug("spawn: %s", _describe(args, Redactor(secrets)))
+    try:
+        return subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if stdout is None else stdout,
+            stderr=subprocess.PIPE if stderr is None else stderr,
+            env=_child_env(env),
+        )
+    except FileNotFoundError as exc:
+        raise ToolMissing(
+            f"{args[0]} is not installed or not on PATH",
+            hint=f"install {os.path.basename(args[0])} and try again",
+        ) from exc
+
+
+PIPE = subprocess.PIPE
+DEVNULL = subprocess.DEVNULL
+TimeoutExpired = subprocess.TimeoutExpired

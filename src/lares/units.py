@@ -1,0 +1,143 @@
+"""Sizes and durations as people write them ("32GiB", "12TB", "512M", "90s", "2h").
+
+Decimal units (kB, MB, GB, TB) are powers of 1000, as drive makers use them; binary units
+(KiB, MiB, GiB, TiB) and Docker's short forms (k, m, g, t) are powers of 1024.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 1024**2,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "g": 1024**3,
+    "gb": 1000**3,
+    "gib": 1024**3,
+    "t": 1024**4,
+    "tb": 1000**4,
+    "tib": 1024**4,
+    "pb": 1000**5,
+    "pib": 1024**5,
+}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_size(value: Any) -> int:
+    """Bytes in ``value`` ("12TB", "32GiB", "512m", 1024). Raises ValueError with the accepted forms."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size such as 512MiB or 12TB, not a boolean")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("a size cannot be negative")
+        return value
+    if isinstance(value, float):
+        return int(value)
+    if not isinstance(value, str):
+        raise ValueError("expected a size such as 512MiB or 12TB")
+    match = _SIZE.match(value)
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _SIZE_UNITS:
+        raise ValueError(
+            f"{value!r} is not a size; write a number and a unit such as 512MiB, 2GiB or 12TB"
+        )
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds in ``value`` ("30s", "5m", "1h30m", "2d", 90). Raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 5m or 2h, not a boolean")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError("expected a duration such as 30s, 5m or 2h")
+    text = value.strip().replace(" ", "")
+    parts = _DURATION.findall(text)
+    if not text or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{value!r} is not a duration; write it as 30s, 5m, 2h, 1d or 1h30m")
+    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+
+
+def format_size(n: float, *, binary: bool = True, precision: int = 1) -> str:
+    """A human size: 34359738368 → "32.0 GiB" (binary) or "34.4 GB" (decimal)."""
+    base = 1024 if binary else 1000
+    units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"] if binary else ["B", "kB", "MB", "GB", "TB", "PB"]
+    value = float(n)
+    for unit in units:
+        if abs(value) < base or unit == units[-1]:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.{precision}f} {unit}"
+        value /= base
+    raise AssertionError("unreachable")
+
+
+def format_duration(seconds: float) -> str:
+    """Compact duration: 90 → "1m30s", 7200 → "2h"."""
+    seconds = int(seconds)
+    if seconds <= 0:
+        return "0s"
+    out = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            out.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(out)
+
+
+def compose_size(n: int) -> str:
+    """A size as Compose writes it, in whole MiB when possible ("512m") else bytes."""
+    if n % (1024**3) == 0:
+        return f"{n // 1024**3}g"
+    if n % (1024**2) == 0:
+        return f"{n // 1024**2}m"
+    return str(n)
+
+
+def compose_duration(seconds: float) -> str:
+    """A duration as Compose writes it ("30s", "1m30s")."""
+    if seconds < 1:
+        return f"{int(seconds * 1000)}ms"
+    return format_duration(seconds)
+
+
+ByteSize = Annotated[
+    int,
+    BeforeValidator(parse_size),
+    PlainSerializer(format_size, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": r"^\d+(\.\d+)?\s*([kKmMgGtTpP]i?[bB]?|[bB])?$"},
+            ],
+            "description": "a size: bytes, or a number and a unit (512MiB, 2GiB, 12TB)",
+        }
+    ),
+]
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h|d|w))+$"},
+            ],
+            "description": "a duration: seconds, or 30s, 5m, 2h, 1d, 1h30m",
+        }
+    ),
+]

@@ -1,0 +1,287 @@
+"""YAML in and out, keeping line numbers for errors.
+
+:func:`load_yaml` parses with ruamel.yaml's round-trip loader so every mapping key and sequence
+item keeps its line and column; :func:`locate` finds them again for a path of keys, and
+:func:`validate` turns a pydantic ``ValidationError`` into :class:`~lares.errors.ConfigError` objects
+that say file:line:column, what is wrong and (for unknown keys) which key was probably meant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lares.errors import ConfigError, ConfigErrors, Location
+
+T = TypeVar("T")
+
+
+def _yaml(typ: str = "rt") -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ=typ)
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+def load_yaml(text: str, *, filename: str) -> Any:
+    """Parse ``text``; raise :class:`ConfigErrors` with the position of any syntax error."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        return _yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "duplicate key" in str(problem) or "found duplicate key" in str(exc):
+            problem = "a key appears twice in the same mapping"
+        raise ConfigErrors(
+            [
+                ConfigError(
+                    f"this is not valid YAML: {problem}",
+                    location=Location(
+                        filename,
+                        mark.line + 1 if mark else None,
+                        mark.column + 1 if mark else None,
+                    ),
+                    hint="check indentation, colons and quotes around this position",
+                    code="yaml-syntax",
+                )
+            ]
+        ) from None
+    except YAMLError as exc:
+        raise ConfigErrors(
+            [ConfigError(f"this is not valid YAML: {exc}", location=Location(filename), code="yaml-syntax")]
+        ) from None
+
+
+def read_text(path: Path) -> str:
+    """Read a text file, with errors that name it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigErrors(
+            [
+                ConfigError(
+                    "file not found",
+                    location=Location(str(path)),
+                    hint="run `lares init` to write a blueprint, or pass --file",
+                    code="file-missing",
+                )
+            ]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigErrors(
+            [ConfigError(f"cannot read the file: {exc}", location=Location(str(path)), code="file-unreadable")]
+        ) from None
+
+
+def read_yaml(path: Path) -> Any:
+    """Read and parse a YAML file, with errors that name it."""
+    return load_yaml(read_text(path), filename=str(path))
+
+
+def safe_load(text: str) -> Any:
+    """Parse trusted YAML (the embedded catalog) fast, without positions."""
+    return _yaml("safe").load(text)
+
+
+def locate(data: Any, path: Sequence[Any], filename: str | None) -> Location:
+    """The file position of the value at ``path`` in round-trip ``data`` (or its nearest parent).
+
+    For a mapping key that does not exist (a missing field), the parent mapping's position is
+    used; for the last key of ``path`` the key's own position is given, so an unknown key points
+    at itself.
+    """
+    line = col = None
+    node = data
+    for step in path:
+        lc = getattr(node, "lc", None)
+        if isinstance(node, Mapping) and step in node:
+            if lc is not None:
+                try:
+                    line, col = lc.key(step)
+                except (KeyError, TypeError):
+                    pass
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            if lc is not None:
+                try:
+                    line, col = lc.item(step)
+                except (KeyError, TypeError):
+                    pass
+            node = node[step]
+        else:
+            if lc is not None and line is None:
+                line, col = lc.line, lc.col
+            break
+    dotted = ".".join(str(p) for p in path) or None
+    return Location(filename, line + 1 if line is not None else None, col + 1 if col is not None else None, dotted)
+
+
+def _field_names(model: Any, path: Sequence[Any]) -> list[str]:
+    """The field names of the pydantic model reached by ``path`` from ``model`` (for hints)."""
+    from pydantic import BaseModel
+
+    current: Any = model
+    for step in path:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(step))
+            if field is None:
+                return []
+            current = field.annotation
+        else:
+            origin = typing.get_origin(current)
+            args = typing.get_args(current)
+            if origin in (dict, Mapping) and len(args) == 2:
+                current = args[1]
+            elif origin in (tuple, list) and args:
+                current = args[0]
+            else:
+                return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip Optional/Annotated so a model class shows through."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        if origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            models = [a for a in args if isinstance(a, type) and hasattr(a, "model_fields")]
+            if models:
+                tp = models[0]
+                continue
+            if len(args) == 1:
+                tp = args[0]
+                continue
+        return tp
+
+
+_MESSAGES = {
+    "missing": "this is required but missing",
+    "extra_forbidden": "unknown key",
+}
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    msg = str(err.get("msg", "invalid value"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix) :]
+    return msg
+
+
+def validate(model: type[T], data: Any, *, filename: str | None, what: str = "file") -> T:
+    """Validate ``data`` as ``model``; raise :class:`ConfigErrors` with every problem located."""
+    from pydantic import ValidationError
+
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigErrors(
+            [
+                ConfigError(
+                    f"the {what} must be a mapping of keys to values",
+                    location=Location(filename, 1, 1),
+                    code="schema",
+                )
+            ]
+        )
+    try:
+        return model.model_validate(data)  # type: ignore[attr-defined,no-any-return]
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors(include_url=False):
+            loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+            is_key = bool(loc) and loc[-1] == "[key]"
+            loc = [p for p in loc if p != "[key]"]
+            # pydantic adds the union member name ("str", "int", "Notify") to the path; drop
+            # steps that are not in the data so the location stays right.
+            loc = _data_path(data, loc)
+            location = locate(data, loc, filename)
+            message = _message(err)
+            if is_key and loc:
+                message = f"the name '{loc[-1]}' is not allowed: {message}"
+            hint = None
+            if err["type"] == "extra_forbidden" and loc:
+                known = _field_names(model, loc[:-1])
+                close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+                if close:
+                    hint = f"did you mean '{close[0]}'?"
+                elif known:
+                    hint = "known keys here: " + ", ".join(sorted(known))
+                message = f"unknown key '{loc[-1]}'"
+            elif err["type"] == "missing" and loc:
+                message = f"'{loc[-1]}' is required but missing"
+            errors.append(ConfigError(message, location=location, hint=hint, code="schema"))
+        raise ConfigErrors(errors) from None
+
+
+def _data_path(data: Any, loc: Sequence[Any]) -> list[Any]:
+    """Keep the steps of a pydantic error location that exist in the data (plus a final key)."""
+    kept: list[Any] = []
+    node = data
+    for i, step in enumerate(loc):
+        if isinstance(node, Mapping):
+            if step in node:
+                kept.append(step)
+                node = node[step]
+                continue
+            if i == len(loc) - 1 or all(not isinstance(s, int) for s in loc[i:]):
+                kept.append(step)
+                break
+            continue
+        if isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            kept.append(step)
+            node = node[step]
+            continue
+        if isinstance(node, Mapping | list):
+            continue
+        break
+    return kept
+
+
+def dump_yaml(data: Any) -> str:
+    """Block-style YAML of plain data (dicts, lists, scalars), keys in insertion order."""
+    yaml = _yaml("rt")
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    buf = io.StringIO()
+    yaml.dump(_plain(data), buf)
+    return buf.getvalue()
+
+
+def _plain(data: Any) -> Any:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    if isinstance(data, Mapping):
+        out = CommentedMap()
+        for k, v in data.items():
+            out[k] = _plain(v)
+        return out
+    if isinstance(data, list | tuple):
+        return CommentedSeq(_plain(v) for v in data)
+    if isinstance(data, str) and (
+        data == "" or data.strip() != data or data.lower() in {"yes", "no", "on", "off", "true", "false", "null", "~"}
+        or any(c in data for c in ":#{}[],&*!|>'\"%@`") or data[:1].isdigit() or data[:1] in "-?"
+    ):
+        return DoubleQuotedScalarString(data)
+    return data
