@@ -133,6 +133,14 @@ def render(
     force: Annotated[
         bool, typer.Option("--force", help="Render even when the plan has errors.")
     ] = False,
+    target: Annotated[
+        str,
+        typer.Option(
+            "--target",
+            "-t",
+            help="home: the server's stacks; host: firewall, sshd, storage, timers; edge: the VPS.",
+        ),
+    ] = "home",
 ) -> None:
     """Render the Compose stacks and configuration into a folder (secrets generated once)."""
     from lares.deploy.files import write_bundle
@@ -151,7 +159,7 @@ def render(
             hint="fix them (see `lares plan`), or pass --force",
         )
         raise typer.Exit(1)
-    bundle = render_all(result.system, source=_source(loaded))
+    bundle = render_all(result.system, source=_source(loaded), target=target)
     written = write_bundle(bundle, output)
     if as_json:
         out.json({"output": str(output), "files": sorted(written.files), "secrets_created": written.created})
@@ -211,6 +219,14 @@ def version() -> None:
 
     print(f"lares {pkg_version('lares')}")
 
+
+def _register_commands() -> None:
+    from lares.commands import register
+
+    register()
+
+
+_register_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

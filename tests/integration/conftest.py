@@ -356,4 +356,3 @@ def loop_btrfs() -> Iterator[LoopBtrfs]:
         yield factory
     finally:
         factory.teardown()
-

@@ -148,9 +148,7 @@ def test_postgres_with_password_file(
     assert out.decode().splitlines()[-1] == "first,second"
 
     # Inside the server container too, and the wrong password is refused.
-    res = container.exec_run(
-        ["psql", *psql[2:], "SELECT count(*) FROM notes"], user="postgres"
-    )
+    res = container.exec_run(["psql", *psql[2:], "SELECT count(*) FROM notes"], user="postgres")
     assert (res.exit_code, res.output.decode().strip()) == (0, "2")
     res = container.exec_run(
         ["psql", "-h", "127.0.0.1", *psql[2:], "SELECT 1"],

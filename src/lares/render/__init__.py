@@ -1,13 +1,49 @@
-"""Render: the resolved blueprint as files. Pure: returns a :class:`Bundle`, writes nothing."""
+"""Render: the resolved blueprint as files. Pure: returns a :class:`Bundle`, writes nothing.
+
+Each renderer is one module in this package that defines ``TARGET`` (``home`` for what runs on
+the server, ``host`` for the machine's own configuration, ``edge`` for the VPS) and
+``render(system, source) -> Bundle``. :func:`render_all` merges every renderer of a target.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Callable
+from typing import Protocol, cast
+
 from lares.catalog.resolve import System
+from lares.errors import UsageError
 from lares.render.bundle import Bundle
 
+TARGETS = ("home", "host", "edge")
 
-def render_all(system: System, *, source: str = "lares.yaml") -> Bundle:
-    """Everything lares renders for the home server."""
-    from lares.render import compose
 
-    return compose.render(system, source)
+class Renderer(Protocol):
+    TARGET: str
+    render: Callable[[System, str], Bundle]
+
+
+def renderers() -> dict[str, Renderer]:
+    """Every renderer module, by module name."""
+    found: dict[str, Renderer] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("_") or info.name == "bundle":
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "TARGET") and hasattr(module, "render"):
+            found[info.name] = cast(Renderer, module)
+    return found
+
+
+def render_all(system: System, *, source: str = "lares.yaml", target: str = "home") -> Bundle:
+    """Everything lares renders for ``target``."""
+    if target not in TARGETS:
+        raise UsageError(
+            f"unknown render target {target!r}", hint="use one of: " + ", ".join(TARGETS)
+        )
+    bundle = Bundle()
+    for module in renderers().values():
+        if module.TARGET == target:
+            bundle = bundle.merge(module.render(system, source))
+    return bundle

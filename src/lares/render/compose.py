@@ -14,6 +14,7 @@ from lares.render.bundle import SECRETS_DIR, Bundle, EnvFile, File, SecretCopy
 from lares.units import compose_duration, compose_size
 from lares.yamlio import dump_yaml
 
+TARGET = "home"
 LABEL = "io.lares"
 HEADER = (
     "# Rendered by lares from {source}. Edit lares.yaml and run `lares render` / `lares up`;\n"

@@ -1,0 +1,144 @@
+"""The state directory: where lares keeps what it generated and what it applied.
+
+Default ``/var/lib/lares`` as root, ``$XDG_STATE_HOME/lares`` (``~/.local/state/lares``) otherwise;
+``--state-dir`` or ``LARES_STATE_DIR`` override. Layout::
+
+    lock                    held while a command changes anything
+    secrets/                0700: one 0600 file per secret value, generated once
+    live/                   the bundle Compose runs from: live/<stack>/compose.yaml, live/secrets/
+    applied/<stack>/        what was applied, per stack: <revision>/ folders and record.json
+    backup/                 backup run records (last success per app and repository, drills)
+    monitor/                history database, alert state, silences
+    logs/                   lares.log (commands, durations; secrets masked)
+
+A second lares that needs the lock waits for it (printing who holds it) and gives up after a
+timeout with a clear error, so two applies never interleave.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lares.errors import StateLocked
+from lares.fsutil import atomic_write, private_dir
+
+DEFAULT_ROOT = Path("/var/lib/lares")
+
+
+def default_root() -> Path:
+    env = os.environ.get("LARES_STATE_DIR")
+    if env:
+        return Path(env)
+    if os.geteuid() == 0:
+        return DEFAULT_ROOT
+    xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(xdg) / "lares"
+
+
+@dataclass(frozen=True)
+class StateDir:
+    root: Path
+
+    @classmethod
+    def open(cls, root: Path | None = None) -> StateDir:
+        """The state directory at ``root`` (or the default), created 0700 if missing."""
+        path = root or default_root()
+        private_dir(path)
+        return cls(path)
+
+    @property
+    def secrets(self) -> Path:
+        return self.root / "secrets"
+
+    @property
+    def live(self) -> Path:
+        return self.root / "live"
+
+    @property
+    def applied(self) -> Path:
+        return self.root / "applied"
+
+    @property
+    def backup(self) -> Path:
+        return self.root / "backup"
+
+    @property
+    def monitor(self) -> Path:
+        return self.root / "monitor"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def read_json(self, relative: str, default: Any = None) -> Any:
+        """A JSON record under the state dir, or ``default`` when absent."""
+        path = self.root / relative
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return default
+
+    def write_json(self, relative: str, data: Any) -> None:
+        """Atomically replace a JSON record under the state dir (0600)."""
+        path = self.root / relative
+        private_dir(path.parent)
+        atomic_write(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", mode=0o600)
+
+    @contextmanager
+    def lock(
+        self,
+        *,
+        timeout: float = 300.0,
+        purpose: str = "apply",
+        on_wait: Callable[[str], None] | None = None,
+    ) -> Iterator[None]:
+        """Hold the state lock; wait up to ``timeout`` seconds for another lares to finish.
+
+        The lock is an ``flock`` on ``<root>/lock``: the kernel releases it when its holder dies,
+        even by SIGKILL, so a killed run never leaves a stale lock behind.
+        """
+        path = self.root / "lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            deadline = time.monotonic() + timeout
+            announced = False
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    holder = _read_holder(fd)
+                    if time.monotonic() >= deadline:
+                        raise StateLocked(
+                            f"another lares ({holder}) holds {path}; gave up after {timeout:g} s",
+                            hint="wait for it to finish, or raise --lock-timeout",
+                        ) from None
+                    if not announced and on_wait is not None:
+                        on_wait(f"waiting for another lares ({holder}) to finish …")
+                        announced = True
+                    time.sleep(0.2)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}, {purpose}".encode(), 0)
+            try:
+                yield
+            finally:
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        text = os.pread(fd, 200, 0).decode(errors="replace").strip()
+    except OSError:
+        text = ""
+    return text or "unknown process"
