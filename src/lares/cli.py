@@ -57,27 +57,14 @@ def _debug_log(exc: BaseException) -> str:
 def main() -> None:
     """Console entry point: run the app, turning errors into messages and exit codes."""
     try:
-        app(standalone_mode=False)
+        app()  # standalone: Typer reports usage errors itself and exits 2
     except LaresError as exc:
         print(exc.render(), file=sys.stderr)
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        print("aborted", file=sys.stderr)
-        sys.exit(1)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.NoArgsIsHelpError):
-            print(exc.format_message() if hasattr(exc, "format_message") else "", end="")
-            sys.exit(2)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
         path = _debug_log(exc)
         print(
             f"internal error: {type(exc).__name__}: {exc}\n"
@@ -162,7 +149,14 @@ def render(
     bundle = render_all(result.system, source=_source(loaded), target=target)
     written = write_bundle(bundle, output)
     if as_json:
-        out.json({"output": str(output), "files": sorted(written.files), "secrets_created": written.created})
+        out.json(
+            {
+                "output": str(output),
+                "files": sorted(written.files),
+                "secrets_created": written.created,
+                "secrets_missing": written.missing,
+            }
+        )
     else:
         out.ok(
             f"wrote {len(written.files)} files to {output}"
@@ -170,6 +164,11 @@ def render(
         )
         for path in sorted(written.files):
             out.line(f"  {path}")
+        if written.missing:
+            out.warn(
+                "these secrets are yours to provide (`lares secret set NAME`): "
+                + ", ".join(written.missing)
+            )
 
 
 @app.command()
@@ -227,6 +226,3 @@ def _register_commands() -> None:
 
 
 _register_commands()
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -213,3 +213,27 @@ def catalog_report(out: Out, catalog: Catalog, bp: Blueprint) -> None:
             used.get(a.id, "—"),
         )
     out.table(t)
+
+
+def containers_table(out: Out, states: Iterable[Any]) -> None:
+    """Per stack and app, the containers with state, health, uptime, restarts and ports."""
+    from lares.units import format_duration
+
+    states = list(states)
+    if not states:
+        out.line("no containers managed by lares are running")
+        return
+    t = table("stack", "app", "container", "state", "health", "uptime", "restarts", "ports")
+    for s in states:
+        style = "green" if s.ok else "red"
+        t.add_row(
+            s.stack,
+            s.app,
+            s.name,
+            f"[{style}]{s.state}[/]",
+            s.health or "—",
+            format_duration(s.uptime) if s.uptime is not None else "—",
+            str(s.restarts),
+            ", ".join(s.ports) or "—",
+        )
+    out.table(t)

@@ -6,7 +6,9 @@ Decimal units (kB, MB, GB, TB) are powers of 1000, as drive makers use them; bin
 
 from __future__ import annotations
 
+import math
 import re
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
@@ -30,6 +32,8 @@ _SIZE_UNITS = {
     "pb": 1000**5,
     "pib": 1024**5,
 }
+#: the largest size lares accepts (what a signed 64-bit byte count holds, as Docker's do)
+MAX_SIZE = 2**63 - 1
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -41,8 +45,14 @@ def parse_size(value: Any) -> int:
     if isinstance(value, int):
         if value < 0:
             raise ValueError("a size cannot be negative")
+        if value > MAX_SIZE:
+            raise ValueError(f"{value} is too large to be a size")
         return value
     if isinstance(value, float):
+        if not math.isfinite(value) or value < 0:
+            raise ValueError("a size is a finite number of bytes, not negative")
+        if value > MAX_SIZE:
+            raise ValueError(f"{value} is too large to be a size")
         return int(value)
     if not isinstance(value, str):
         raise ValueError("expected a size such as 512MiB or 12TB")
@@ -52,7 +62,11 @@ def parse_size(value: Any) -> int:
         raise ValueError(
             f"{value!r} is not a size; write a number and a unit such as 512MiB, 2GiB or 12TB"
         )
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+    # Decimal, not float: a byte count written in full keeps every digit.
+    size = int(Decimal(match.group(1)) * _SIZE_UNITS[unit])
+    if size > MAX_SIZE:
+        raise ValueError(f"{value!r} is too large to be a size")
+    return size
 
 
 def parse_duration(value: Any) -> float:
@@ -62,14 +76,23 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")
-        return float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            seconds = math.inf
+        if not math.isfinite(seconds):
+            raise ValueError("a duration is a finite number of seconds")
+        return seconds
     if not isinstance(value, str):
         raise ValueError("expected a duration such as 30s, 5m or 2h")
     text = value.strip().replace(" ", "")
     parts = _DURATION.findall(text)
     if not text or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"{value!r} is not a duration; write it as 30s, 5m, 2h, 1d or 1h30m")
-    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+    seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+    if not math.isfinite(seconds):
+        raise ValueError(f"{value!r} is too long to be a duration")
+    return seconds
 
 
 def format_size(n: float, *, binary: bool = True, precision: int = 1) -> str:

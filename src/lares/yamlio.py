@@ -32,6 +32,7 @@ def _yaml(typ: str = "rt") -> Any:
 def load_yaml(text: str, *, filename: str) -> Any:
     """Parse ``text``; raise :class:`ConfigErrors` with the position of any syntax error."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     try:
         return _yaml().load(text)
@@ -50,6 +51,22 @@ def load_yaml(text: str, *, filename: str) -> Any:
                         mark.column + 1 if mark else None,
                     ),
                     hint="check indentation, colons and quotes around this position",
+                    code="yaml-syntax",
+                )
+            ]
+        ) from None
+    except ReaderError as exc:
+        # A character YAML does not allow (NUL, a lone surrogate): say where it is.
+        pos = int(exc.position or 0)
+        line = text.count("\n", 0, pos) + 1
+        column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        char = exc.character if isinstance(exc.character, int) else 0
+        raise ConfigErrors(
+            [
+                ConfigError(
+                    f"this is not valid YAML: the character U+{char:04X} is not allowed",
+                    location=Location(filename, line, column),
+                    hint="remove it, or write it as an escape inside double quotes",
                     code="yaml-syntax",
                 )
             ]
@@ -91,6 +108,9 @@ def safe_load(text: str) -> Any:
     return _yaml("safe").load(text)
 
 
+_END = object()
+
+
 def locate(data: Any, path: Sequence[Any], filename: str | None) -> Location:
     """The file position of the value at ``path`` in round-trip ``data`` (or its nearest parent).
 
@@ -99,9 +119,16 @@ def locate(data: Any, path: Sequence[Any], filename: str | None) -> Location:
     at itself.
     """
     line = col = None
+    # The position of the deepest mapping or sequence passed through, for a path whose keys
+    # carry no position of their own (an empty path, keys brought in by a `<<` merge).
+    near: tuple[int | None, int | None] = (None, None)
     node = data
-    for step in path:
+    for step in [*path, _END]:
         lc = getattr(node, "lc", None)
+        if lc is not None and lc.line is not None:
+            near = (lc.line, lc.col)
+        if step is _END:
+            break
         if isinstance(node, Mapping) and step in node:
             if lc is not None:
                 try:
@@ -120,6 +147,8 @@ def locate(data: Any, path: Sequence[Any], filename: str | None) -> Location:
             if lc is not None and line is None:
                 line, col = lc.line, lc.col
             break
+    if line is None:
+        line, col = near
     dotted = ".".join(str(p) for p in path) or None
     return Location(filename, line + 1 if line is not None else None, col + 1 if col is not None else None, dotted)
 
@@ -204,7 +233,7 @@ def validate(model: type[T], data: Any, *, filename: str | None, what: str = "fi
             ]
         )
     try:
-        return model.model_validate(data)  # type: ignore[attr-defined,no-any-return]
+        return model.model_validate(data)  # type: ignore[attr-defined]
     except ValidationError as exc:
         errors = []
         for err in exc.errors(include_url=False):

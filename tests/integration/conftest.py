@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -167,21 +168,44 @@ def _host_leftovers_removed() -> None:
 # --------------------------------------------------------------------------------- docker
 
 
+def _engine_problem() -> str | None:
+    """Why the Docker engine does not answer, or None if it does."""
+    import docker
+
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if host.startswith("unix://"):
+        # Connect by hand first: docker-py leaks the socket of a refused unix connection,
+        # which filterwarnings=error would turn into a second, confusing error.
+        path = host.removeprefix("unix://")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(10)
+            try:
+                sock.connect(path)
+            except OSError as exc:
+                return f"cannot connect to {path}: {exc}"
+    probe = docker.from_env(version="1.24", timeout=10)  # makes no request on construction
+    try:
+        probe.ping()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        probe.close()
+    return None
+
+
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
     """The Docker SDK client for the local engine, after removing lt-* leftovers."""
     import docker
 
-    try:
-        client = docker.from_env(version="auto", timeout=120)
-        client.ping()
-    except Exception as exc:
+    problem = _engine_problem()
+    if problem is not None:
         pytest.fail(
-            "No Docker engine answers on this machine "
-            f"({type(exc).__name__}: {exc}).\n"
+            f"No Docker engine answers on this machine ({problem}).\n"
             "Run the tests with scripts/test, which installs docker.io and starts dockerd.",
             pytrace=False,
         )
+    client = docker.from_env(version="auto", timeout=120)
     errors = remove_docker_objects(client, prefixes=DOCKER_PREFIXES)
     if errors:
         pytest.fail("could not remove leftovers of an earlier run:\n" + "\n".join(errors))

@@ -86,7 +86,7 @@ def test_busybox_httpd_serves_file_across_a_user_network(
         [
             "sh",
             "-c",
-            f"for i in $(seq 100); do wget -q -T 2 -O - http://{server}:8080/index.html"
+            f"for i in $(seq 100); do wget -q -O - http://{server}:8080/index.html"
             " && exit 0; sleep 0.1; done; exit 1",
         ],
         name=client,

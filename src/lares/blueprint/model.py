@@ -8,6 +8,7 @@ validation errors into messages with file:line:column.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, Literal
 
@@ -161,6 +162,16 @@ class AddressRange(Model):
         return f"{self.start}–{self.end}"
 
 
+MAC_RE = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+Mac = Annotated[str, Field(pattern=MAC_RE), AfterValidator(_lower)]
+
+
 class DockerNetwork(Model):
     subnet: IPv4Network
     internal: bool = False
@@ -173,12 +184,74 @@ class Network(Model):
     gateway: IPv4Address | None = None
     host_address: IPv4Address = Field(description="the server's LAN address")
     dns_address: IPv4Address | None = Field(None, description="the LAN DNS server (Pi-hole)")
-    statics: dict[Name, IPv4Address] = Field(default_factory=dict)
+    statics: dict[Name, IPv4Address] = Field(
+        default_factory=dict,
+        description="devices with a fixed address: `name: address`, or `name: {address, mac}` "
+        "to also give the device its address by DHCP",
+        json_schema_extra={
+            "additionalProperties": {
+                "anyOf": [
+                    {"type": "string", "format": "ipv4"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "address": {"type": "string", "format": "ipv4"},
+                            "mac": {"type": "string", "pattern": MAC_RE},
+                        },
+                        "required": ["address"],
+                        "additionalProperties": False,
+                    },
+                ]
+            }
+        },
+    )
+    macs: dict[Name, Mac] = Field(
+        default_factory=dict,
+        description="MAC addresses of statics, for DHCP static leases (filled from the "
+        "`{address, mac}` form of statics)",
+    )
     static_range: AddressRange | None = None
     dhcp: AddressRange | None = None
     dns: tuple[IPv4Address, ...] = ()
     domain: str = Field("home.lan", pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
     docker: dict[Name, DockerNetwork] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _statics_with_macs(cls, data: Any) -> Any:
+        # `statics: {tv: {address: …, mac: …}}` is the long form of `statics: {tv: …}` plus
+        # `macs: {tv: …}`: every consumer of statics keeps seeing plain addresses.
+        if not isinstance(data, Mapping) or not isinstance(data.get("statics"), Mapping):
+            return data
+        statics: dict[Any, Any] = {}
+        macs: dict[Any, Any] = dict(data.get("macs") or {})
+        for name, value in data["statics"].items():
+            if isinstance(value, Mapping):
+                unknown = set(value) - {"address", "mac"}
+                if unknown:
+                    raise ValueError(
+                        f"statics.{name}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                        "write an address, or {address, mac}"
+                    )
+                statics[name] = value.get("address")
+                mac = value.get("mac")
+                if mac is not None:
+                    if not isinstance(mac, str) or not re.match(MAC_RE, mac):
+                        raise ValueError(
+                            f"statics.{name}.mac {mac!r} is not a MAC address "
+                            "(write it as aa:bb:cc:dd:ee:ff)"
+                        )
+                    macs[name] = mac
+            else:
+                statics[name] = value
+        return {**data, "statics": statics, "macs": macs}
+
+    @model_validator(mode="after")
+    def _macs_belong_to_statics(self) -> Network:
+        for name in self.macs:
+            if name not in self.statics:
+                raise ValueError(f"macs.{name} has no address: add {name} under statics")
+        return self
 
     def networks_for(self, purpose: str) -> list[str]:
         return [name for name, net in self.docker.items() if net.purpose == purpose]

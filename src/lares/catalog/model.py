@@ -103,8 +103,14 @@ class Container(Model):
     version: str = Field(min_length=1, description="image tag; never 'latest'")
     role: Literal["app", "database", "cache", "worker", "sidecar"] = "app"
     command: tuple[str, ...] | None = None
-    entrypoint: tuple[str, ...] | None = None
-    user: str | None = Field(None, description="uid:gid; None runs as the image's user (root)")
+    entrypoint: tuple[str, ...] | None = Field(
+        None, description="replaces the image's entrypoint; Docker then drops its default command"
+    )
+    user: str | None = Field(
+        None,
+        pattern=r"^(\d+|\{puid\})(:(\d+|\{pgid\}))?$",
+        description="uid:gid or {puid}:{pgid}; None runs as the image's user (root)",
+    )
     secret_uid: int | None = Field(
         None,
         ge=0,
@@ -155,19 +161,12 @@ class Container(Model):
             )
         return self
 
-    @property
-    def reader_uid(self) -> int:
-        """The uid that must be able to read this container's secret files."""
-        if self.secret_uid is not None:
-            return self.secret_uid
-        if self.user and self.user.split(":", 1)[0].isdigit():
-            return int(self.user.split(":", 1)[0])
-        return 0
-
     def placeholders(self) -> set[tuple[str, str | None]]:
         """Every (placeholder, argument) this container uses."""
         texts = [*self.volumes, *self.environment.values(), *(self.command or ())]
         texts += list(self.entrypoint or ())
+        if self.user:
+            texts.append(self.user)
         if self.healthcheck:
             texts += list(self.healthcheck.test)
         found: set[tuple[str, str | None]] = set()
@@ -212,6 +211,11 @@ class SecretSpec(Model):
     length: int = Field(32, ge=12, le=256)
     alphabet: Literal["alnum", "hex", "urlsafe"] = "alnum"
     description: str | None = None
+    provided: bool = Field(
+        False,
+        description="the person supplies the value (a tunnel credential, a VPN key) with "
+        "`lares secret set`; lares never generates it",
+    )
 
 
 class Replaces(Model):

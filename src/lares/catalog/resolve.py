@@ -57,7 +57,8 @@ class Service:
     ports: tuple[PortBinding, ...]
     volumes: tuple[str, ...]
     environment: Mapping[str, str]
-    env_secrets: Mapping[str, str]  # variable → secret id, passed through a 0600 env file
+    # variable → template with {secret:<id>} markers, filled into a 0600 env file at write time
+    env_secrets: Mapping[str, str]
     secrets: tuple[str, ...]  # secret ids mounted as files
     command: tuple[str, ...] | None
     entrypoint: tuple[str, ...] | None
@@ -76,6 +77,24 @@ class Service:
     @property
     def is_main(self) -> bool:
         return self.key == self.app
+
+    @property
+    def uid(self) -> int | None:
+        """The numeric uid the container runs as, when the blueprint says."""
+        head = (self.user or "").split(":", 1)[0]
+        return int(head) if head.isdigit() else None
+
+    @property
+    def gid(self) -> int | None:
+        parts = (self.user or "").split(":", 1)
+        return int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else self.uid
+
+    @property
+    def reader_uid(self) -> int:
+        """The uid that must be able to read this container's secret files."""
+        if self.spec.secret_uid is not None:
+            return self.spec.secret_uid
+        return self.uid or 0
 
 
 @dataclass(frozen=True)
@@ -149,7 +168,7 @@ class _Filler:
         self.url = view_url
         self.path = path
         self.problems: list[Problem] = []
-        self.env_secret: str | None = None
+        self.env_secret = False
 
     def fill(self, text: str, where: str) -> str:
         def one(match: re.Match[str]) -> str:
@@ -196,8 +215,9 @@ class _Filler:
         if kind == "secret_file" and arg:
             return f"{SECRET_MOUNT}/{secret_id(app.id, arg)}"
         if kind == "secret" and arg:
-            self.env_secret = secret_id(app.id, arg)
-            return None
+            # kept as a marker: the value is only ever written to a 0600 env file
+            self.env_secret = True
+            return "{secret:" + secret_id(app.id, arg) + "}"
         return None
 
 
@@ -365,10 +385,10 @@ def _service(
     env_secrets: dict[str, str] = {}
     merged_env = {**spec.environment, **(override.env if override else {})}
     for var, raw in merged_env.items():
-        filler.env_secret = None
+        filler.env_secret = False
         value = filler.fill(raw, f"{where}, {var}")
-        if filler.env_secret is not None:
-            env_secrets[var] = filler.env_secret
+        if filler.env_secret:
+            env_secrets[var] = value
         else:
             environment[var] = value
     volumes = tuple(
@@ -403,7 +423,7 @@ def _service(
         stack=stack_name,
         spec=spec,
         image=_image(spec, override),
-        user=spec.user,
+        user=filler.fill(spec.user, f"{where}, user") if spec.user else None,
         networks=tuple(networks),
         network_mode=network_mode,
         ports=ports,

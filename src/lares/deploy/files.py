@@ -7,18 +7,57 @@ reads them).
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from lares.deploy.secrets import SecretStore
+from lares.errors import LaresError
 from lares.fsutil import atomic_write, private_dir
 from lares.render.bundle import SECRETS_DIR, Bundle
+
+
+SECRET_MARK = re.compile(r"\{secret:([a-z0-9_-]+)\}")
 
 
 @dataclass(frozen=True)
 class Written:
     files: list[str]
     created: list[str]  # ids of secrets generated now
+    missing: list[str]  # ids of secrets the person must still provide
+
+
+def missing_provided(bundle: Bundle, store: SecretStore) -> list[str]:
+    """Secrets the person supplies (tunnel credentials, VPN keys) that are not set yet."""
+    return sorted(
+        sid for sid, spec in bundle.secrets.items() if spec.provided and not store.exists(sid)
+    )
+
+
+def require_provided(bundle: Bundle, store: SecretStore) -> None:
+    """Raise when a secret the person must supply is missing (nothing is changed)."""
+    missing = missing_provided(bundle, store)
+    if missing:
+        raise LaresError(
+            f"{len(missing)} secret(s) must be provided before deploying: {', '.join(missing)}",
+            hint="set each with `lares secret set NAME` (the value is read from stdin)",
+            code="secret-missing",
+        )
+
+
+def prepare_dirs(bundle: Bundle) -> list[str]:
+    """Create missing app-data folders owned by the container that writes them."""
+    made = []
+    for d in bundle.dirs:
+        path = Path(d.path)
+        if path.exists():
+            continue
+        path.mkdir(parents=True, mode=0o750)
+        if os.geteuid() == 0:
+            os.chown(path, d.uid, d.gid)
+        made.append(d.path)
+    return made
 
 
 def store_for(root: Path, secrets_dir: Path | None = None) -> SecretStore:
@@ -33,18 +72,27 @@ def write_bundle(bundle: Bundle, root: Path, *, secrets_dir: Path | None = None)
     """
     root.mkdir(parents=True, exist_ok=True)
     store = store_for(root, secrets_dir)
-    created = [sid for sid, spec in sorted(bundle.secrets.items()) if store.ensure(sid, spec)]
+    missing = missing_provided(bundle, store)
+    created = [
+        sid
+        for sid, spec in sorted(bundle.secrets.items())
+        if not spec.provided and store.ensure(sid, spec)
+    ]
     private_dir(root / SECRETS_DIR)
     for copy in bundle.copies:
         target = root / copy.path
         private_dir(target.parent)
-        atomic_write(target, store.read(copy.secret), mode=0o600, uid=copy.uid)
+        # a provided secret not set yet is placed empty, so the files stay valid for Compose
+        value = "" if copy.secret in missing else store.read(copy.secret)
+        atomic_write(target, value, mode=0o600, uid=copy.uid)
     for env in bundle.env_files:
         lines = []
-        for var, sid in sorted(env.variables.items()):
-            value = store.read(sid)
+        for var, template in sorted(env.variables.items()):
+            value = SECRET_MARK.sub(
+                lambda m: "" if m.group(1) in missing else store.read(m.group(1)), template
+            )
             lines.append(f"{var}={value}")
         atomic_write(root / env.path, "\n".join(lines) + "\n", mode=0o600)
     for path, file in bundle.files.items():
         atomic_write(root / path, file.content, mode=file.mode)
-    return Written(sorted(bundle.files), created)
+    return Written(sorted(bundle.files), created, missing)

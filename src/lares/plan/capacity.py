@@ -57,7 +57,8 @@ def mdadm_usable(level: str, sizes: Sequence[int]) -> int:
     if level == "raid6":
         return (n - 2) * smallest
     if level == "raid10":
-        return (n // 2) * smallest
+        # md's raid10 (near=2) keeps two copies of every chunk and works with odd counts too
+        return n * smallest // 2
     raise ValueError(f"unknown mdadm level {level}")
 
 

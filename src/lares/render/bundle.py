@@ -36,7 +36,20 @@ class EnvFile:
     """A 0600 env file of secret values, for images that only read secrets from the environment."""
 
     path: str
-    variables: Mapping[str, str]  # variable → secret id
+    variables: Mapping[str, str]  # variable → value template with {secret:<id>} markers
+
+
+@dataclass(frozen=True)
+class Directory:
+    """A host folder a container writes to, created owned by its uid before the first start.
+
+    Docker would create a missing bind-mount source as root, which a non-root container cannot
+    write; existing folders are never touched.
+    """
+
+    path: str  # absolute host path
+    uid: int
+    gid: int
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,7 @@ class Bundle:
     secrets: Mapping[str, SecretSpec] = field(default_factory=dict)  # id → how to generate
     copies: tuple[SecretCopy, ...] = ()
     env_files: tuple[EnvFile, ...] = ()
+    dirs: tuple[Directory, ...] = ()
 
     def merge(self, other: Bundle) -> Bundle:
         clash = set(self.files) & set(other.files)
@@ -55,6 +69,7 @@ class Bundle:
             {**self.secrets, **other.secrets},
             self.copies + other.copies,
             self.env_files + other.env_files,
+            self.dirs + other.dirs,
         )
 
     def under(self, prefix: str) -> dict[str, File]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lares.catalog.resolve import DEFAULT_NETWORK, Service, StackView, System
-from lares.render.bundle import SECRETS_DIR, Bundle, EnvFile, File, SecretCopy
+from lares.render.bundle import SECRETS_DIR, Bundle, Directory, EnvFile, File, SecretCopy
 from lares.units import compose_duration, compose_size
 from lares.yamlio import dump_yaml
 
@@ -113,13 +113,16 @@ def render_stack(system: System, stack: StackView, source: str) -> tuple[File, B
     secrets: dict[str, Any] = {}
     copies: list[SecretCopy] = []
     env_files: list[EnvFile] = []
+    dirs: list[Directory] = []
+    appdata = system.blueprint.paths.appdata.rstrip("/") + "/"
     for service in stack.services:
+        dirs.extend(_owned_dirs(service, appdata))
         services[service.name] = service_block(service, stack)
         networks.update(n for n in service.networks if n != DEFAULT_NETWORK)
         for sid in service.secrets:
             path = f"{SECRETS_DIR}/{service.name}/{sid}"
             secrets[_secret_name(service, sid)] = {"file": f"../{path}"}
-            copies.append(SecretCopy(sid, path, service.spec.reader_uid))
+            copies.append(SecretCopy(sid, path, service.reader_uid))
         if service.env_secrets:
             env_files.append(
                 EnvFile(f"{SECRETS_DIR}/{service.name}.env", dict(service.env_secrets))
@@ -135,11 +138,24 @@ def render_stack(system: System, stack: StackView, source: str) -> tuple[File, B
         for name, spec in app.app.secrets.items():
             specs[f"{app.id}_{name}"] = spec
     return File(f"{stack.name}/compose.yaml", text), Bundle(
-        {}, specs, tuple(copies), tuple(env_files)
+        {}, specs, tuple(copies), tuple(env_files), tuple(dirs)
     )
 
 
-def render_networks(system: System) -> File:
+def _owned_dirs(service: Service, appdata: str) -> list[Directory]:
+    """App-data folders a non-root container mounts, to create owned by it."""
+    if service.uid is None or service.uid == 0:
+        return []
+    out = []
+    for volume in service.volumes:
+        host = volume.split(":", 1)[0]
+        # a name with a dot is taken for a file (a config file mounted on its own)
+        if host.startswith(appdata) and "." not in host.rsplit("/", 1)[-1]:
+            out.append(Directory(host, service.uid, service.gid or service.uid))
+    return out
+
+
+def render_networks(system: System, source: str = "lares.yaml") -> File:
     """The shared networks, declared once: deploy creates them before any stack."""
     nets = system.blueprint.network.docker
     doc = {
@@ -152,7 +168,7 @@ def render_networks(system: System) -> File:
             for name, net in nets.items()
         }
     }
-    return File("networks.yaml", HEADER.format(source="lares.yaml") + dump_yaml(doc))
+    return File("networks.yaml", HEADER.format(source=source) + dump_yaml(doc))
 
 
 def render(system: System, source: str = "lares.yaml") -> Bundle:
@@ -165,6 +181,6 @@ def render(system: System, source: str = "lares.yaml") -> Bundle:
         file, extra = render_stack(system, stack, source)
         files[file.path] = file
         bundle = bundle.merge(extra)
-    net = render_networks(system)
+    net = render_networks(system, source)
     files[net.path] = net
-    return Bundle(files, bundle.secrets, bundle.copies, bundle.env_files)
+    return Bundle(files, bundle.secrets, bundle.copies, bundle.env_files, bundle.dirs)

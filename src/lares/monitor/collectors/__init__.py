@@ -4,4 +4,185 @@ A collector says what to run and how to read what it printed: each module expose
 (text or JSON in, frozen dataclasses out) that never raise on odd input. Whatever a parser does not
 understand is kept in an ``unparsed`` field, never dropped, and every report carries a ``health``
 value with the ``reasons`` behind it, so an alert rule decides without parsing again.
+
+A module is a collector when it defines (see :class:`Collector`):
+
+* ``ID``: the collector's name, equal to the module name (``smart``); ``monitor.intervals`` in
+  the blueprint is keyed by it;
+* ``DEFAULT_INTERVAL``: seconds between runs when the blueprint names none, or None to follow
+  ``monitor.interval``;
+* ``collect(ctx) -> list[Sample]``: read the source once and turn what it says into samples.
+  The reading (a file, a command through :mod:`lares.run`, a socket) lives in ``collect``; the
+  turning into samples is a separate pure function, tested on recorded output.
+
+:func:`discover` finds every collector in this package, so adding one is adding a file. Modules
+import their heavy libraries inside ``collect``: ``lares watch`` stays small because it only
+loads what the sources of this host need.
 """
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+if TYPE_CHECKING:
+    from lares.monitor.config import WatchConfig
+    from lares.monitor.store import Store
+
+log = logging.getLogger("lares.monitor")
+
+__all__ = ["Collector", "CollectorRun", "Context", "Sample", "discover", "run_collector"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One reading: a ``metric`` of a ``subject`` (a mount, a drive, a container, a URL).
+
+    ``value`` is the number kept in history and exported to Prometheus (None when the reading
+    has no number). ``state`` is a word for enumerations (``running``, ``degraded``) and
+    ``detail`` says why, in words an alert can quote. ``labels`` carry the rest (the app a
+    container belongs to, a drive's model).
+    """
+
+    collector: str
+    subject: str
+    metric: str
+    value: float | None = None
+    state: str | None = None
+    detail: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def series(self) -> tuple[str, str, str]:
+        return (self.collector, self.subject, self.metric)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "collector": self.collector,
+            "subject": self.subject,
+            "metric": self.metric,
+        }
+        if self.value is not None:
+            data["value"] = self.value
+        if self.state is not None:
+            data["state"] = self.state
+        if self.detail:
+            data["detail"] = self.detail
+        if self.labels:
+            data["labels"] = dict(self.labels)
+        return data
+
+
+@dataclass
+class Context:
+    """What a collector may use during one run.
+
+    ``now`` is the wall clock of the cycle. ``store`` is the history (None when there is none),
+    for collectors that look back (the disk fill forecast). ``memo(ID)`` is a dict the collector
+    keeps between cycles (previous counters, an open connection). ``watching`` is true inside
+    ``lares watch``: a collector may then keep a background reader (the Docker event stream) and
+    call ``wake`` to have the loop run it early. ``close`` releases what collectors registered.
+    """
+
+    config: WatchConfig
+    now: float = field(default_factory=time.time)
+    store: Store | None = None
+    watching: bool = False
+    wake: Callable[[str], None] | None = None
+    memos: dict[str, dict[str, Any]] = field(default_factory=dict)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def memo(self, collector: str) -> dict[str, Any]:
+        return self.memos.setdefault(collector, {})
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        self.closers.append(closer)
+
+    def close(self) -> None:
+        while self.closers:
+            closer = self.closers.pop()
+            try:
+                closer()
+            except Exception:  # a failing cleanup must not hide the others
+                log.debug("collector cleanup failed", exc_info=True)
+
+
+class Collector(Protocol):
+    ID: str
+    DEFAULT_INTERVAL: float | None
+
+    def collect(self, ctx: Context) -> list[Sample]: ...
+
+
+@dataclass(frozen=True)
+class CollectorRun:
+    """One run of one collector: its samples, or the error that stopped it."""
+
+    collector: str
+    samples: tuple[Sample, ...]
+    error: str | None
+    started: float
+    duration: float
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def meta(self) -> Sample:
+        """The ``collector``/``up`` sample that says whether this run worked."""
+        return Sample(
+            self.collector,
+            "collector",
+            "up",
+            value=0.0 if self.error else 1.0,
+            state="error" if self.error else "ok",
+            detail=self.error or "",
+            labels={"duration": f"{self.duration:.3f}"},
+        )
+
+
+def discover() -> dict[str, Collector]:
+    """Every collector module in this package, by ID (which is also its module name).
+
+    Modules without ``ID`` and ``collect`` (helpers) are skipped; two modules with one ID are a
+    bug and raise.
+    """
+    found: dict[str, Collector] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module: ModuleType = importlib.import_module(f"{__name__}.{info.name}")
+        if not (hasattr(module, "ID") and callable(getattr(module, "collect", None))):
+            continue
+        collector = cast(Collector, module)
+        if collector.ID in found:
+            raise RuntimeError(f"two collectors share the id {collector.ID!r}")
+        found[collector.ID] = collector
+    return found
+
+
+def run_collector(collector: Collector, ctx: Context) -> CollectorRun:
+    """Run one collector; any error becomes the run's ``error`` instead of propagating.
+
+    A watcher must outlive a broken source: a missing tool, a daemon that does not answer or a
+    bug in one collector is reported as that collector's problem and the others still run.
+    """
+    from lares.errors import LaresError
+
+    started = time.time()
+    clock = time.monotonic()
+    try:
+        samples = tuple(collector.collect(ctx))
+        error = None
+    except LaresError as exc:
+        samples, error = (), exc.message
+    except Exception as exc:
+        log.warning("collector %s failed", collector.ID, exc_info=True)
+        samples, error = (), f"{type(exc).__name__}: {exc}"
+    return CollectorRun(collector.ID, samples, error, started, time.monotonic() - clock)

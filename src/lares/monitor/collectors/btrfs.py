@@ -30,10 +30,18 @@ Health (:class:`BtrfsHealth`, worst wins in :func:`assess`):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from lares.monitor.collectors import Sample
+
+if TYPE_CHECKING:
+    from lares.monitor.collectors import Context
+    from lares.monitor.config import WatchConfig
+    from lares.run import Result
 
 __all__ = [
     "Assessment",
@@ -1111,3 +1119,180 @@ def _lines(text: str) -> Iterable[tuple[int, str]]:
         line = line.rstrip()
         if line.strip():
             yield number, line
+
+
+# ---------------------------------------------------------------------------------------------
+# Collecting: device error counters and missing devices of every btrfs pool
+
+ID = "btrfs"
+DEFAULT_INTERVAL: float | None = None
+SYSFS_ROOT = "/sys/fs/btrfs"
+NAMES_EVERY = 3600.0  # seconds before the devid → device name map is read again
+_MISSING_NAMES = ("missing", "<missing disk>")
+
+
+def watched_mounts(config: WatchConfig) -> list[str]:
+    """Mount points of the blueprint's btrfs pools, in blueprint order."""
+    return [p.mount for p in config.pools if p.filesystem == "btrfs"]
+
+
+def collect(ctx: Context) -> list[Sample]:
+    """Read each btrfs pool's counters from sysfs (kernel 5.14+), else ``btrfs device stats``.
+
+    sysfs needs no process and no root, but names devices only by devid: the names come from one
+    ``btrfs device stats -T`` now and then. A pool that is not mounted gives no samples here (the
+    disks collector reports it).
+    """
+    from lares.monitor.collectors.disks import read_mounts
+
+    mounts = read_mounts()
+    memo = ctx.memo(ID)
+    out: list[Sample] = []
+    for mount in watched_mounts(ctx.config):
+        if mount not in mounts or mounts[mount][1] != "btrfs":
+            continue
+        uuid = sysfs_uuid(mounts[mount][0])
+        devinfo = read_devinfo(uuid) if uuid else {}
+        if devinfo:
+            names = memo.get(mount)
+            if names is None or ctx.now - names[0] > NAMES_EVERY:
+                names = (ctx.now, _device_names(mount))
+                memo[mount] = names
+            found: list[DeviceErrors] = []
+            lost: list[Unparsed] = []
+            for devid, (text, _) in sorted(devinfo.items()):
+                report = parse_error_stats(text, names[1].get(devid, f"devid {devid}"), devid)
+                found.extend(report.devices)
+                lost.extend(report.unparsed)
+            stats = DeviceStatsReport(devices=tuple(found), unparsed=tuple(lost))
+            missing = {devid: gone for devid, (_, gone) in devinfo.items()}
+        else:
+            stats = parse_device_stats(_stats_command(mount).stdout)
+            missing = {
+                d.devid if d.devid is not None else i: d.device in _MISSING_NAMES
+                for i, d in enumerate(stats.devices)
+            }
+        out.extend(samples(mount, stats, missing=missing, uuid=uuid or ""))
+    return out
+
+
+def sysfs_uuid(device: str, root: str = SYSFS_ROOT) -> str | None:
+    """The filesystem UUID whose ``devices/`` folder lists ``device`` (a /dev path), or None."""
+    import os
+
+    name = os.path.basename(os.path.realpath(device))
+    try:
+        entries = os.listdir(root)
+    except OSError:
+        return None
+    for entry in entries:
+        if os.path.exists(f"{root}/{entry}/devices/{name}"):
+            return entry
+    return None
+
+
+def read_devinfo(uuid: str, root: str = SYSFS_ROOT) -> dict[int, tuple[str, bool]]:
+    """devid → (``error_stats`` text, missing) from sysfs; empty when the kernel lacks them."""
+    import os
+
+    found: dict[int, tuple[str, bool]] = {}
+    folder = f"{root}/{uuid}/devinfo"
+    try:
+        devids = [int(d) for d in os.listdir(folder) if d.isdigit()]
+    except OSError:
+        return found
+    for devid in devids:
+        try:
+            with open(f"{folder}/{devid}/error_stats", encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError:
+            return {}
+        try:
+            with open(f"{folder}/{devid}/missing", encoding="utf-8") as fh:
+                gone = fh.read().strip() == "1"
+        except OSError:
+            gone = False
+        found[devid] = (text, gone)
+    return found
+
+
+def _stats_command(mount: str) -> Result:
+    from lares import run
+
+    return run.run(
+        ["btrfs", "device", "stats", "-T", mount],
+        timeout=60,
+        what=f"read the btrfs device counters of {mount}",
+        hint="lares reads btrfs counters as root; run the watcher as root",
+    )
+
+
+def _device_names(mount: str) -> dict[int, str]:
+    from lares import run
+    from lares.errors import LaresError
+
+    try:
+        result = run.run(["btrfs", "device", "stats", "-T", mount], timeout=60, check=False)
+    except LaresError:
+        return {}
+    return {
+        d.devid: d.device for d in parse_device_stats(result.stdout).devices if d.devid is not None
+    }
+
+
+_COUNTERS = ("write", "read", "flush", "corruption", "generation")
+
+
+def samples(
+    mount: str,
+    stats: DeviceStatsReport,
+    *,
+    missing: Mapping[int, bool] | None = None,
+    uuid: str = "",
+) -> list[Sample]:
+    """Samples of one filesystem: per device each error counter and ``missing``; per filesystem
+    the device count, the missing count and a health word.
+
+    Counters are kept as the kernel counts them (since the last ``btrfs device stats -z``); the
+    rules compare them with the acknowledged baseline, so health here only reflects missing
+    devices and counters above zero.
+    """
+    missing = missing or {}
+    out: list[Sample] = []
+    gone = 0
+    for index, device in enumerate(stats.devices):
+        devid = device.devid if device.devid is not None else index
+        subject = f"{mount}:{device.device}"
+        labels = {"mount": mount, "device": device.device, "devid": str(devid), "uuid": uuid}
+        for counter in _COUNTERS:
+            value = getattr(device, counter)
+            out.append(Sample(ID, subject, f"errors_{counter}", float(value), labels=labels))
+        for name, value in device.other:
+            out.append(Sample(ID, subject, f"errors_{name}", float(value), labels=labels))
+        is_missing = bool(missing.get(devid)) or device.device in _MISSING_NAMES
+        gone += is_missing
+        out.append(Sample(ID, subject, "missing", 1.0 if is_missing else 0.0, labels=labels))
+    assessment = stats.assessment
+    health = assessment.health
+    reasons = list(assessment.reasons)
+    if gone:
+        health = BtrfsHealth.DEGRADED
+        reasons.insert(0, f"{gone} device(s) missing")
+    labels = {"mount": mount, "uuid": uuid}
+    out += [
+        Sample(ID, mount, "devices", float(len(stats.devices)), labels=labels),
+        Sample(ID, mount, "missing_devices", float(gone), labels=labels),
+        Sample(
+            ID,
+            mount,
+            "health",
+            1.0 if health is BtrfsHealth.OK else 0.0,
+            health.value,
+            "; ".join(reasons),
+            labels,
+        ),
+    ]
+    if stats.unparsed:
+        quoted = "; ".join(f"line {u.line}: {u.text.strip()}" for u in stats.unparsed[:5])
+        out.append(Sample(ID, mount, "unparsed", float(len(stats.unparsed)), detail=quoted))
+    return out

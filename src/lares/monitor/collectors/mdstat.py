@@ -30,6 +30,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from lares.monitor.collectors import Sample
+
+if TYPE_CHECKING:
+    from lares.monitor.collectors import Context
 
 __all__ = [
     "Bitmap",
@@ -264,7 +270,9 @@ class MdstatReport:
 
 _PERSONALITIES_RE = re.compile(r"^Personalities\s*:(?P<rest>.*)$")
 _UNUSED_RE = re.compile(r"^unused devices\s*:(?P<rest>.*)$")
-_ARRAY_RE = re.compile(r"^(?P<name>md[^\s:]*)\s*:\s*(?P<state>active|inactive)(?=\s|$)(?P<rest>.*)$")
+_ARRAY_RE = re.compile(
+    r"^(?P<name>md[^\s:]*)\s*:\s*(?P<state>active|inactive)(?=\s|$)(?P<rest>.*)$"
+)
 _DEVICE_RE = re.compile(r"^(?P<name>[^\[\]\s()]+)\[(?P<index>\d+)\](?P<flags>(?:\([A-Z]\))*)$")
 _PERSONALITY_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 _STATUS_RE = re.compile(r"^\s*(?P<blocks>\d+)\s+blocks(?=\s|$)(?P<rest>.*)$")
@@ -682,3 +690,108 @@ def _raid10_lost(array: MdArray, lost: int) -> str | None:
         if all(slot == "_" for slot in window):
             return f"raid10: every copy of one mirror set is missing (slots {start}..)"
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Collecting: read /proc/mdstat and sysfs, turn the report into samples
+
+ID = "mdstat"
+DEFAULT_INTERVAL: float | None = None
+SYSFS_ROOT = "/sys/block"
+
+
+def collect(ctx: Context) -> list[Sample]:
+    """Read ``/proc/mdstat`` (absent when the kernel has no md) and each array's sysfs folder."""
+    try:
+        with open(MDSTAT_PATH, encoding="utf-8", errors="replace") as fh:
+            text: str | None = fh.read()
+    except FileNotFoundError:
+        text = None
+    report = parse(text or "")
+    arrays = []
+    for array in report.arrays:
+        values = read_sysfs(array.name)
+        arrays.append(refine(array, parse_sysfs(values)) if values else array)
+    return samples(replace(report, arrays=tuple(arrays)), present=text is not None)
+
+
+def read_sysfs(name: str, root: str = SYSFS_ROOT) -> dict[str, str]:
+    """The :data:`SYSFS_ATTRIBUTES` of ``/sys/block/<name>/md/`` that exist, as text."""
+    values: dict[str, str] = {}
+    for attribute in SYSFS_ATTRIBUTES:
+        try:
+            with open(f"{root}/{name}/md/{attribute}", encoding="utf-8") as fh:
+                values[attribute] = fh.read()
+        except OSError:
+            continue
+    return values
+
+
+def samples(report: MdstatReport, *, present: bool = True) -> list[Sample]:
+    """Samples of every array: health (with its reasons), member counts, sync progress.
+
+    ``arrays``/``count`` says how many arrays exist (state ``absent`` when the kernel has no
+    /proc/mdstat), so a rule can tell an mdadm pool that never assembled. Lines the parser did
+    not understand become an ``unparsed`` sample that quotes them.
+    """
+    out = [
+        Sample(
+            ID, "arrays", "count", float(len(report.arrays)), "present" if present else "absent"
+        )
+    ]
+    for array in report.arrays:
+        labels = {
+            "level": array.personality or "",
+            "state": array.state,
+            "container": "1" if array.is_container else "",
+        }
+        out.append(
+            Sample(
+                ID,
+                array.name,
+                "health",
+                1.0 if array.ok else 0.0,
+                array.health.value,
+                "; ".join(array.reasons),
+                labels,
+            )
+        )
+        failed = len(array.failed_devices)
+        spare = len(array.spare_devices)
+        active = array.working
+        if active is None:
+            active = len(array.devices) - failed - spare
+        out += [
+            Sample(ID, array.name, "disks_active", float(active), labels=labels),
+            Sample(ID, array.name, "disks_failed", float(failed), labels=labels),
+            Sample(ID, array.name, "disks_spare", float(spare), labels=labels),
+        ]
+        if array.expected is not None:
+            out.append(Sample(ID, array.name, "disks_required", float(array.expected)))
+        if array.blocks is not None:
+            out.append(Sample(ID, array.name, "blocks", float(array.blocks)))
+        sync = array.sync
+        if sync is not None:
+            action = sync.action.value
+            out.append(
+                Sample(
+                    ID,
+                    array.name,
+                    "sync_percent",
+                    sync.percent,
+                    action if sync.running else f"{action} waiting",
+                    labels={"action": action},
+                )
+            )
+            if sync.done is not None:
+                out.append(Sample(ID, array.name, "blocks_synced", float(sync.done)))
+            if sync.finish_minutes is not None:
+                out.append(Sample(ID, array.name, "sync_finish_minutes", sync.finish_minutes))
+        if array.sysfs is not None and array.sysfs.mismatch_cnt is not None:
+            out.append(Sample(ID, array.name, "mismatch_cnt", float(array.sysfs.mismatch_cnt)))
+    if report.unparsed:
+        quoted = "; ".join(f"line {u.line}: {u.text.strip()}" for u in report.unparsed[:5])
+        out.append(
+            Sample(ID, MDSTAT_PATH, "unparsed", float(len(report.unparsed)), detail=quoted)
+        )
+    return out

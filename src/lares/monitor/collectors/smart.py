@@ -32,6 +32,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import IntFlag, StrEnum
+from typing import TYPE_CHECKING
+
+from lares.monitor.collectors import Sample
+
+if TYPE_CHECKING:
+    from lares.monitor.collectors import Context
 
 __all__ = [
     "CRITICAL_ATTRIBUTES",
@@ -673,3 +679,95 @@ def _assess(report: SmartReport) -> tuple[SmartHealth, tuple[str, ...]]:
         return SmartHealth.OK, ()
     worst = max((level for level, _ in found), key=_RANK.__getitem__)
     return worst, tuple(reason for _, reason in found)
+
+
+# ---------------------------------------------------------------------------------------------
+# Collecting: scan, then read each drive without waking it
+
+ID = "smart"
+DEFAULT_INTERVAL: float | None = 3600.0
+
+
+def collect(ctx: Context) -> list[Sample]:
+    """Run :func:`scan_command`, then :func:`command` per device (a non-zero exit is data).
+
+    Without smartctl there is one ``smartctl``/``available`` sample at 0, which the rules turn
+    into a warning when the blueprint names drives.
+    """
+    from lares import run
+
+    if run.which("smartctl") is None:
+        return [
+            Sample(ID, "smartctl", "available", 0.0, "missing", "smartctl is not installed")
+        ]
+    scan = run.run(scan_command(), check=False, timeout=60, what="list the drives smartctl sees")
+    out = [Sample(ID, "smartctl", "available", 1.0, "present")]
+    for device in parse_scan(scan.stdout or "{}"):
+        result = run.run(
+            command(device.name, device_type=device.type),
+            check=False,
+            timeout=120,
+            what=f"read the SMART data of {device.name}",
+        )
+        out += samples(parse(result.stdout, exit_status=result.returncode), device=device.name)
+    return out
+
+
+def samples(report: SmartReport, *, device: str | None = None) -> list[Sample]:
+    """Samples of one drive: health (with its reasons), temperature, the failure predictors.
+
+    ``attr_<id>`` carries the raw count of each ATA failure predictor the drive reports;
+    ``nvme_media_errors`` and friends come from the NVMe health log. A drive in standby gives
+    health ``unknown`` and ``standby`` 1, and nothing else, since it was not woken.
+    """
+    name = device or report.device or "unknown"
+    labels = {
+        "model": report.model or "",
+        "serial": report.serial or "",
+        "protocol": report.protocol or "",
+    }
+    out = [
+        Sample(
+            ID,
+            name,
+            "health",
+            1.0 if report.health is SmartHealth.OK else 0.0,
+            report.health.value,
+            "; ".join(report.reasons),
+            labels,
+        ),
+        Sample(ID, name, "standby", 1.0 if report.standby else 0.0, labels=labels),
+    ]
+    if report.exit_status is not None:
+        out.append(Sample(ID, name, "exit_status", float(report.exit_status), labels=labels))
+    if report.passed is not None:
+        out.append(Sample(ID, name, "passed", 1.0 if report.passed else 0.0, labels=labels))
+    if report.temperature is not None:
+        extra = dict(labels)
+        if report.temperature_limit is not None:
+            extra["limit"] = str(report.temperature_limit)
+        out.append(Sample(ID, name, "temperature_celsius", float(report.temperature), labels=extra))
+    if report.power_on_hours is not None:
+        out.append(Sample(ID, name, "power_on_hours", float(report.power_on_hours), labels=labels))
+    for attribute_id, raw in sorted(report.critical.items()):
+        named = {**labels, "attribute": CRITICAL_ATTRIBUTES[attribute_id]}
+        out.append(Sample(ID, name, f"attr_{attribute_id}", float(raw), labels=named))
+    nvme = report.nvme
+    if nvme is not None:
+        for metric, value in (
+            ("nvme_media_errors", nvme.media_errors),
+            ("nvme_percentage_used", nvme.percentage_used),
+            ("nvme_critical_warning", nvme.critical_warning),
+            ("nvme_available_spare", nvme.available_spare),
+        ):
+            if value is not None:
+                out.append(Sample(ID, name, metric, float(value), labels=labels))
+    scsi = report.scsi
+    if scsi is not None:
+        if scsi.grown_defects is not None:
+            out.append(Sample(ID, name, "scsi_grown_defects", float(scsi.grown_defects), labels))
+        out.append(Sample(ID, name, "scsi_uncorrected", float(scsi.uncorrected_total), labels))
+    if report.unparsed:
+        quoted = "; ".join(report.unparsed[:5])
+        out.append(Sample(ID, name, "unparsed", float(len(report.unparsed)), detail=quoted))
+    return out

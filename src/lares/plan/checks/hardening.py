@@ -75,13 +75,21 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
                 hint="set `version:` to a release tag so updates happen when you choose",
             )
     for app in ctx.system.apps:
-        for var, value in app.settings.env.items():
-            if is_secret_like(var) and value and not value.startswith("/run/secrets/"):
+        overrides: list[tuple[tuple[str, ...], dict[str, str]]] = [((), app.settings.env)]
+        overrides += [
+            (("containers", key), override.env)
+            for key, override in app.settings.containers.items()
+        ]
+        for where, env in overrides:
+            for var, value in env.items():
+                if not is_secret_like(var) or not value or value.startswith("/run/secrets/"):
+                    continue
                 yield ctx.finding(
                     ID,
                     "error",
                     f"{app.id}: {var} carries a secret in plain text",
                     *app.path,
+                    *where,
                     "env",
                     var,
                     hint="secrets never go in lares.yaml: use the app's generated secret, "

@@ -28,17 +28,13 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
                     *b_path,
                     hint="give each network its own range, e.g. 172.20.0.0/16, 172.21.0.0/16, …",
                 )
-    for name, docker in net.docker.items():
-        if docker.subnet.overlaps(DOCKER_BRIDGE):
+    for label, subnet, path in named:
+        if subnet.overlaps(DOCKER_BRIDGE):
             yield ctx.finding(
                 ID,
                 "warning",
-                f"network {name} ({docker.subnet}) overlaps Docker's default bridge "
-                f"({DOCKER_BRIDGE})",
-                "network",
-                "docker",
-                name,
-                "subnet",
+                f"{label} ({subnet}) overlaps Docker's default bridge ({DOCKER_BRIDGE})",
+                *path,
                 hint="move it, or set another bip in Docker's daemon.json",
             )
     for name, docker in net.docker.items():

@@ -1,0 +1,5 @@
+"""`python -m lares` runs the command line."""
+
+from lares.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Integration tests: a package so its conftest is ``integration.conftest``, not ``conftest``."""
