@@ -12,9 +12,8 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -44,7 +43,39 @@ FileOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log every command lares runs to stderr.")
+    ] = False,
+) -> None:
+    """Run a personal cloud from one file: plan, render, deploy, back up and watch it."""
+    _setup_logging(verbose)
+
+
+def _setup_logging(verbose: bool) -> None:
+    """Log to the state folder's lares.log (opened only when something is logged)."""
+    import logging
+
+    root = logging.getLogger("lares")
+    root.setLevel(logging.DEBUG)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if verbose:
+        err = logging.StreamHandler(sys.stderr)
+        err.setFormatter(fmt)
+        root.addHandler(err)
+    from lares.state import default_root
+
+    logs = default_root() / "logs"
+    try:
+        logs.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handler = logging.FileHandler(logs / "lares.log", delay=True, encoding="utf-8")
+    except OSError:
+        return  # a read-only or foreign state folder: run without a log file
+    handler.setFormatter(fmt)
+    root.addHandler(handler)
 
 
 def _debug_log(exc: BaseException) -> str:

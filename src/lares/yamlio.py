@@ -1,15 +1,16 @@
 """YAML in and out, keeping line numbers for errors.
 
-:func:`load_yaml` parses with ruamel.yaml's round-trip loader so every mapping key and sequence
-item keeps its line and column; :func:`locate` finds them again for a path of keys, and
-:func:`validate` turns a pydantic ``ValidationError`` into :class:`~lares.errors.ConfigError` objects
-that say file:line:column, what is wrong and (for unknown keys) which key was probably meant.
+:func:`load_yaml` parses YAML 1.2 with libyaml (:mod:`lares.yaml12`) so every mapping key and
+sequence item keeps its line and column; :func:`locate` finds them again for a path of keys, and
+:func:`validate` turns a pydantic ``ValidationError`` into :class:`~lares.errors.ConfigError`
+objects that say file:line:column, what is wrong and (for unknown keys) which key was meant.
 """
 
 from __future__ import annotations
 
 import difflib
-import io
+import json
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -30,17 +31,18 @@ def _yaml(typ: str = "rt") -> Any:
 
 
 def load_yaml(text: str, *, filename: str) -> Any:
-    """Parse ``text``; raise :class:`ConfigErrors` with the position of any syntax error."""
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-    from ruamel.yaml.reader import ReaderError
+    """Parse ``text`` (YAML 1.2, positions kept); raise :class:`ConfigErrors` on a syntax error."""
+    import yaml
+
+    from lares import yaml12
 
     try:
-        return _yaml().load(text)
-    except MarkedYAMLError as exc:
+        return yaml12.load(text)
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        if "duplicate key" in str(problem) or "found duplicate key" in str(exc):
-            problem = "a key appears twice in the same mapping"
+        if mark is not None and text[mark.index : mark.index + 1] == "\t":
+            problem = "a tab character ('\\t') cannot indent YAML; use spaces"
         raise ConfigErrors(
             [
                 ConfigError(
@@ -55,12 +57,14 @@ def load_yaml(text: str, *, filename: str) -> Any:
                 )
             ]
         ) from None
-    except ReaderError as exc:
+    except yaml.reader.ReaderError as exc:
         # A character YAML does not allow (NUL, a lone surrogate): say where it is.
         pos = int(exc.position or 0)
         line = text.count("\n", 0, pos) + 1
         column = pos - (text.rfind("\n", 0, pos) + 1) + 1
-        char = exc.character if isinstance(exc.character, int) else 0
+        char = (
+            exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        )
         raise ConfigErrors(
             [
                 ConfigError(
@@ -71,9 +75,15 @@ def load_yaml(text: str, *, filename: str) -> Any:
                 )
             ]
         ) from None
-    except YAMLError as exc:
+    except yaml.YAMLError as exc:
         raise ConfigErrors(
-            [ConfigError(f"this is not valid YAML: {exc}", location=Location(filename), code="yaml-syntax")]
+            [
+                ConfigError(
+                    f"this is not valid YAML: {exc}",
+                    location=Location(filename),
+                    code="yaml-syntax",
+                )
+            ]
         ) from None
 
 
@@ -94,7 +104,13 @@ def read_text(path: Path) -> str:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigErrors(
-            [ConfigError(f"cannot read the file: {exc}", location=Location(str(path)), code="file-unreadable")]
+            [
+                ConfigError(
+                    f"cannot read the file: {exc}",
+                    location=Location(str(path)),
+                    code="file-unreadable",
+                )
+            ]
         ) from None
 
 
@@ -104,53 +120,47 @@ def read_yaml(path: Path) -> Any:
 
 
 def safe_load(text: str) -> Any:
-    """Parse trusted YAML (the embedded catalog) fast, without positions."""
-    return _yaml("safe").load(text)
+    """Parse trusted YAML (the embedded catalog, rendered files): YAML 1.2 through libyaml."""
+    from lares import yaml12
 
-
-_END = object()
+    return yaml12.load(text)
 
 
 def locate(data: Any, path: Sequence[Any], filename: str | None) -> Location:
-    """The file position of the value at ``path`` in round-trip ``data`` (or its nearest parent).
+    """The file position of the value at ``path`` in loaded ``data`` (or its nearest parent).
 
     For a mapping key that does not exist (a missing field), the parent mapping's position is
     used; for the last key of ``path`` the key's own position is given, so an unknown key points
     at itself.
     """
-    line = col = None
-    # The position of the deepest mapping or sequence passed through, for a path whose keys
-    # carry no position of their own (an empty path, keys brought in by a `<<` merge).
-    near: tuple[int | None, int | None] = (None, None)
+    from lares.yaml12 import PosDict, PosList
+
+    where: tuple[int, int] | None = None
     node = data
-    for step in [*path, _END]:
-        lc = getattr(node, "lc", None)
-        if lc is not None and lc.line is not None:
-            near = (lc.line, lc.col)
-        if step is _END:
-            break
-        if isinstance(node, Mapping) and step in node:
-            if lc is not None:
-                try:
-                    line, col = lc.key(step)
-                except (KeyError, TypeError):
-                    pass
+    for step in path:
+        if isinstance(node, PosDict | PosList):
+            where = where or node.start
+        if isinstance(node, PosDict) and step in node:
+            where = node.keys_at.get(step, node.start)
             node = node[step]
-        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
-            if lc is not None:
-                try:
-                    line, col = lc.item(step)
-                except (KeyError, TypeError):
-                    pass
+        elif isinstance(node, PosList) and isinstance(step, int) and 0 <= step < len(node):
+            where = node.items_at[step]
             node = node[step]
         else:
-            if lc is not None and line is None:
-                line, col = lc.line, lc.col
+            if isinstance(node, PosDict | PosList):
+                where = node.start if where is None else where
             break
-    if line is None:
-        line, col = near
+    else:
+        if where is None and isinstance(node, PosDict | PosList):
+            where = node.start
     dotted = ".".join(str(p) for p in path) or None
-    return Location(filename, line + 1 if line is not None else None, col + 1 if col is not None else None, dotted)
+    line, col = where if where is not None else (None, None)
+    return Location(
+        filename,
+        line + 1 if line is not None else None,
+        col + 1 if col is not None else None,
+        dotted,
+    )
 
 
 def _field_names(model: Any, path: Sequence[Any]) -> list[str]:
@@ -287,30 +297,68 @@ def _data_path(data: Any, loc: Sequence[Any]) -> list[Any]:
 
 
 def dump_yaml(data: Any) -> str:
-    """Block-style YAML of plain data (dicts, lists, scalars), keys in insertion order."""
-    yaml = _yaml("rt")
-    yaml.default_flow_style = False
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    buf = io.StringIO()
-    yaml.dump(_plain(data), buf)
-    return buf.getvalue()
+    """Block-style YAML of plain data (dicts, lists, scalars), keys in insertion order.
+
+    Strings that could read as anything but a string (under YAML 1.1 or 1.2), or that hold YAML
+    syntax, are double-quoted; the output parses back to the same data.
+    """
+    lines: list[str] = []
+    _emit(data, 0, lines)
+    return "\n".join(lines) + "\n"
 
 
-def _plain(data: Any) -> Any:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+_PLAIN = re.compile(r"^[A-Za-z_./][A-Za-z0-9_./ =+@-]*$")
+_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false", "null", "~"}
 
+
+def scalar(value: Any) -> str:
+    """One scalar as YAML text."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value)
+    if _PLAIN.match(text) and text == text.strip() and text.lower() not in _WORDS:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _emit(data: Any, indent: int, lines: list[str]) -> None:
+    pad = " " * indent
     if isinstance(data, Mapping):
-        out = CommentedMap()
-        for k, v in data.items():
-            out[k] = _plain(v)
-        return out
-    if isinstance(data, list | tuple):
-        return CommentedSeq(_plain(v) for v in data)
-    if isinstance(data, str) and (
-        data == "" or data.strip() != data or data.lower() in {"yes", "no", "on", "off", "true", "false", "null", "~"}
-        or any(c in data for c in ":#{}[],&*!|>'\"%@`") or data[:1].isdigit() or data[:1] in "-?"
-    ):
-        return DoubleQuotedScalarString(data)
-    return data
+        for key, value in data.items():
+            head = f"{pad}{scalar(key)}:"
+            _emit_value(head, value, indent, lines)
+    elif isinstance(data, list | tuple):
+        for item in data:
+            if isinstance(item, Mapping) and item:
+                first = True
+                for key, value in item.items():
+                    lead = f"{pad}- " if first else f"{pad}  "
+                    _emit_value(f"{lead}{scalar(key)}:", value, indent + 2, lines)
+                    first = False
+            elif isinstance(item, list | tuple) and item:
+                lines.append(f"{pad}-")
+                _emit(item, indent + 2, lines)
+            else:
+                lines.append(f"{pad}- {_inline(item)}")
+    else:
+        lines.append(pad + scalar(data))
+
+
+def _emit_value(head: str, value: Any, indent: int, lines: list[str]) -> None:
+    if isinstance(value, Mapping | list | tuple) and value:
+        lines.append(head)
+        _emit(value, indent + 2, lines)
+    else:
+        lines.append(f"{head} {_inline(value)}")
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "{}"
+    if isinstance(value, list | tuple):
+        return "[]"
+    return scalar(value)

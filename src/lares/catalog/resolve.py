@@ -156,7 +156,7 @@ def secret_id(app: str, name: str) -> str:
     return f"{app}_{name}"
 
 
-SECRET_MOUNT = "/run/secrets"
+SECRET_MOUNT = "/run/secrets"  # noqa: S105 - a folder, not a password
 
 
 class _Filler:
@@ -405,7 +405,9 @@ def _service(
     healthcheck = spec.healthcheck
     if healthcheck is not None:
         healthcheck = healthcheck.model_copy(
-            update={"test": tuple(filler.fill(t, f"{where}, healthcheck") for t in healthcheck.test)}
+            update={
+                "test": tuple(filler.fill(t, f"{where}, healthcheck") for t in healthcheck.test)
+            }
         )
     # secrets this container uses: the ones its own values name
     used = _secret_refs(spec, override, app)

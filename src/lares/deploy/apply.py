@@ -108,7 +108,11 @@ def plan_stacks(
             continue
         rec = record.load(state, name)
         new = _services(files.get("compose.yaml"))
-        old = _services(record.revision_files(state, name, rec.revision).get("compose.yaml")) if rec else {}
+        old = (
+            _services(record.revision_files(state, name, rec.revision).get("compose.yaml"))
+            if rec
+            else {}
+        )
         images = {svc: str(spec.get("image", "")) for svc, spec in new.items()}
         p = StackPlan(name, files, bundle.digest(f"{name}/{rel}" for rel in files), rec, images)
         p.added = sorted(set(new) - set(old)) if rec else sorted(new)
@@ -122,7 +126,7 @@ def plan_stacks(
 def file_diff(state: StateDir, plan: StackPlan) -> str:
     """Unified diff of the applied files against the rendered ones."""
     old = record.revision_files(state, plan.name, plan.record.revision) if plan.record else {}
-    chunks = []
+    chunks: list[str] = []
     for rel in sorted(set(old) | set(plan.files)):
         a = old.get(rel, "").splitlines(keepends=True)
         b = plan.files.get(rel, "").splitlines(keepends=True)

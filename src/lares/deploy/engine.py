@@ -250,7 +250,9 @@ def health_log(container: Any, lines: int = 3) -> list[str]:
     out = []
     for entry in (health.get("Log") or [])[-lines:]:
         text = (entry.get("Output") or "").strip()
-        out.append(f"exit {entry.get('ExitCode')}: {text}" if text else f"exit {entry.get('ExitCode')}")
+        out.append(
+            f"exit {entry.get('ExitCode')}: {text}" if text else f"exit {entry.get('ExitCode')}"
+        )
     return out
 
 
@@ -271,6 +273,4 @@ def parse_ps(text: str) -> list[dict[str, Any]]:
 
 
 def service_names(containers: Sequence[Any]) -> list[str]:
-    return sorted(
-        {(c.labels or {}).get("com.docker.compose.service", c.name) for c in containers}
-    )
+    return sorted({(c.labels or {}).get("com.docker.compose.service", c.name) for c in containers})

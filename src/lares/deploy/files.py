@@ -14,9 +14,8 @@ from pathlib import Path
 
 from lares.deploy.secrets import SecretStore
 from lares.errors import LaresError
-from lares.fsutil import atomic_write, private_dir
+from lares.fsutil import atomic_write, private_dir, sync_dirs
 from lares.render.bundle import SECRETS_DIR, Bundle
-
 
 SECRET_MARK = re.compile(r"\{secret:([a-z0-9_-]+)\}")
 
@@ -67,10 +66,16 @@ def store_for(root: Path, secrets_dir: Path | None = None) -> SecretStore:
 def write_bundle(bundle: Bundle, root: Path, *, secrets_dir: Path | None = None) -> Written:
     """Write ``bundle`` under ``root``; generate missing secrets in ``secrets_dir``.
 
-    Existing secret values are kept. Per-container copies and env files are rewritten from the
-    stored values each time, so they always match.
+    Existing secret values are kept. Per-container copies and env files are made from the stored
+    values each time, so they always match; files already as they should be are not touched.
     """
     root.mkdir(parents=True, exist_ok=True)
+    touched: set[Path] = set()
+
+    def put(path: Path, content: str, mode: int, uid: int | None = None) -> None:
+        if atomic_write(path, content, mode=mode, uid=uid, sync_dir=False):
+            touched.add(path.parent)
+
     store = store_for(root, secrets_dir)
     missing = missing_provided(bundle, store)
     created = [
@@ -84,7 +89,7 @@ def write_bundle(bundle: Bundle, root: Path, *, secrets_dir: Path | None = None)
         private_dir(target.parent)
         # a provided secret not set yet is placed empty, so the files stay valid for Compose
         value = "" if copy.secret in missing else store.read(copy.secret)
-        atomic_write(target, value, mode=0o600, uid=copy.uid)
+        put(target, value, 0o600, copy.uid)
     for env in bundle.env_files:
         lines = []
         for var, template in sorted(env.variables.items()):
@@ -92,7 +97,8 @@ def write_bundle(bundle: Bundle, root: Path, *, secrets_dir: Path | None = None)
                 lambda m: "" if m.group(1) in missing else store.read(m.group(1)), template
             )
             lines.append(f"{var}={value}")
-        atomic_write(root / env.path, "\n".join(lines) + "\n", mode=0o600)
+        put(root / env.path, "\n".join(lines) + "\n", 0o600)
     for path, file in bundle.files.items():
-        atomic_write(root / path, file.content, mode=file.mode)
+        put(root / path, file.content, file.mode)
+    sync_dirs(touched)
     return Written(sorted(bundle.files), created, missing)

@@ -1,4 +1,4 @@
-"""The running system as Docker reports it: containers per stack, and drift from what was applied."""
+"""The running system as Docker reports it: containers per stack, drift from what was applied."""
 
 from __future__ import annotations
 
@@ -62,7 +62,9 @@ def _timestamp(text: str | None) -> float | None:
 
 def _ports(attrs: dict[str, Any]) -> tuple[str, ...]:
     out = []
-    for container_port, bindings in sorted(((attrs.get("NetworkSettings") or {}).get("Ports") or {}).items()):
+    for container_port, bindings in sorted(
+        ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).items()
+    ):
         for b in bindings or []:
             out.append(f"{b.get('HostIp')}:{b.get('HostPort')}->{container_port}")
     return tuple(out)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from lares.blueprint.load import Loaded
 from lares.catalog.load import Catalog, load_catalog
 from lares.catalog.resolve import System, resolve
+from lares.errors import UsageError
 from lares.plan.context import PlanContext
 from lares.plan.findings import Finding, sort_key
 
@@ -41,13 +42,23 @@ def make_context(loaded: Loaded, catalog: Catalog | None = None) -> PlanContext:
 
 
 def plan(loaded: Loaded, *, catalog: Catalog | None = None, only: Iterable[str] = ()) -> Plan:
-    """Run the checks (all, or those in ``only``) and return the findings, worst first."""
+    """Run the checks (all, or those in ``only``) and return the findings, worst first.
+
+    Raises :class:`~lares.errors.UsageError` when ``only`` names a check that does not exist.
+    """
     from lares.plan.checks import discover
 
-    ctx = make_context(loaded, catalog)
+    checks = discover()
     wanted = set(only)
+    unknown = sorted(wanted - set(checks))
+    if unknown:
+        raise UsageError(
+            f"there is no check {', '.join(repr(u) for u in unknown)}",
+            hint="the checks are: " + ", ".join(sorted(checks)),
+        )
+    ctx = make_context(loaded, catalog)
     findings: list[Finding] = []
-    for check_id, check in discover().items():
+    for check_id, check in checks.items():
         if wanted and check_id not in wanted:
             continue
         findings.extend(check.check(ctx))

@@ -29,7 +29,7 @@ class PlanContext:
 
     def finding(
         self,
-        id: str,  # noqa: A002 - the finding's id
+        id: str,
         severity: Severity,
         message: str,
         *path: Any,

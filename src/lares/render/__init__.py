@@ -44,6 +44,6 @@ def render_all(system: System, *, source: str = "lares.yaml", target: str = "hom
         )
     bundle = Bundle()
     for module in renderers().values():
-        if module.TARGET == target:
+        if target == module.TARGET:
             bundle = bundle.merge(module.render(system, source))
     return bundle

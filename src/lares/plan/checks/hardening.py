@@ -77,8 +77,7 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
     for app in ctx.system.apps:
         overrides: list[tuple[tuple[str, ...], dict[str, str]]] = [((), app.settings.env)]
         overrides += [
-            (("containers", key), override.env)
-            for key, override in app.settings.containers.items()
+            (("containers", key), override.env) for key, override in app.settings.containers.items()
         ]
         for where, env in overrides:
             for var, value in env.items():

@@ -40,8 +40,10 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
             clients = [
                 s for s in app.services if s is not db and (db.name in s.depends_on or s.is_main)
             ]
-            if db.network_mode is None and clients and not any(
-                set(c.networks) & set(db.networks) for c in clients
+            if (
+                db.network_mode is None
+                and clients
+                and not any(set(c.networks) & set(db.networks) for c in clients)
             ):
                 yield ctx.finding(
                     ID,

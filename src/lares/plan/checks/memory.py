@@ -1,4 +1,4 @@
-"""Memory budget: container reservations must fit the host; limits may overcommit, with a warning."""
+"""Memory budget: reservations must fit the host; limits may overcommit, with a warning."""
 
 from __future__ import annotations
 

@@ -15,7 +15,9 @@ DOCKER_BRIDGE = IPv4Network("172.17.0.0/16")
 
 def check(ctx: PlanContext) -> Iterator[Finding]:
     net = ctx.blueprint.network
-    named: list[tuple[str, IPv4Network, tuple[str, ...]]] = [("the LAN", net.lan, ("network", "lan"))]
+    named: list[tuple[str, IPv4Network, tuple[str, ...]]] = [
+        ("the LAN", net.lan, ("network", "lan"))
+    ]
     for name, docker in net.docker.items():
         named.append((f"network {name}", docker.subnet, ("network", "docker", name, "subnet")))
     for i, (a_name, a_net, _) in enumerate(named):

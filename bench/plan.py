@@ -1,0 +1,206 @@
+"""How fast `lares plan` and `lares render` are.
+
+1. `lares plan` on the embedded reference, whole process, cold (a new interpreter each run).
+2. `lares plan` and `lares render` on a synthetic 500-app blueprint (1,000 containers in 10
+   stacks), whole process.
+3. The anchor: `docker compose config --quiet` on the rendered reference files, in the same run.
+
+Usage: python3 bench/plan.py [--runs N] [--write]   (--write updates bench/BENCHMARKS.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+APP = """\
+id: {id}
+name: Synthetic {n}
+description: a web app with its own PostgreSQL, for the benchmark
+category: tools
+web: {{container: {id}, port: 8080, subdomain: {id}}}
+secrets:
+  db_password: {{length: 32}}
+containers:
+  {id}:
+    image: example/app
+    version: "1.{n}.0"
+    user: "1000:1000"
+    networks: [stack, database]
+    volumes: ["{{appdata}}/data:/data"]
+    environment:
+      DB_HOST: "{{service:db}}"
+      DB_PASSWORD_FILE: "{{secret_file:db_password}}"
+      TZ: "{{tz}}"
+    tmpfs: [/tmp]
+    healthcheck: {{test: [CMD, wget, -q, -O, /dev/null, "http://127.0.0.1:8080/"]}}
+    memory: {{reservation: 64MiB, limit: 256MiB}}
+    depends_on: {{db: service_healthy}}
+  db:
+    image: postgres
+    version: "16.10-alpine"
+    role: database
+    secret_uid: 70
+    networks: [database]
+    volumes: ["{{appdata}}/db:/var/lib/postgresql/data"]
+    environment: {{POSTGRES_PASSWORD_FILE: "{{secret_file:db_password}}"}}
+    cap_add: [CHOWN, DAC_OVERRIDE, FOWNER, SETUID, SETGID]
+    tmpfs: [/tmp, /var/run/postgresql]
+    healthcheck: {{test: [CMD-SHELL, pg_isready]}}
+    memory: {{reservation: 64MiB, limit: 512MiB}}
+    exceptions:
+      root: the entrypoint prepares the data folder, then drops to postgres
+      capabilities: chown of the data folder and the drop to postgres need these
+"""
+
+
+def synthetic(folder: Path, apps: int = 500, stacks: int = 10) -> Path:
+    catalog = folder / "catalog"
+    catalog.mkdir(parents=True)
+    for n in range(apps):
+        (catalog / f"app{n:03d}.yaml").write_text(APP.format(id=f"app{n:03d}", n=n))
+    lines = [
+        "version: 1",
+        "host: {name: big, cpu: {cores: 64, threads: 128}, memory: 2TiB}",
+        "paths: {appdata: /srv/appdata, pool: /srv/pool}",
+        "network:",
+        "  lan: 192.168.50.0/24",
+        "  host_address: 192.168.50.2",
+        "  docker:",
+        "    database: {subnet: 10.250.0.0/16, internal: true, purpose: database}",
+    ]
+    for s in range(stacks):
+        lines.append(f"    net{s}: {{subnet: 10.{200 + s}.0.0/16}}")
+    lines.append("stacks:")
+    per = apps // stacks
+    for s in range(stacks):
+        lines.append(f"  stack{s}:")
+        lines.append(f"    network: net{s}")
+        lines.append(
+            "    apps: [" + ", ".join(f"app{n:03d}" for n in range(s * per, (s + 1) * per)) + "]"
+        )
+    lines.append("catalog: [catalog]")
+    path = folder / "lares.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def timed(
+    argv: list[str], runs: int, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run(argv, capture_output=True, cwd=cwd, env=env, check=False)
+        times.append(time.perf_counter() - start)
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stderr.decode()}")
+    return times
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    lares = [sys.executable, "-m", "lares"]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        env = {**os.environ, "LARES_STATE_DIR": str(work / "state")}
+        empty = work / "empty"
+        empty.mkdir()
+        ref_plan = timed([*lares, "plan"], args.runs, cwd=empty, env=env)
+        big = synthetic(work / "big")
+        big_plan = timed([*lares, "plan", "-f", str(big)], max(3, args.runs // 3), env=env)
+        few = max(3, args.runs // 3)
+        big_first = []
+        for i in range(few):
+            out = work / f"out-first-{i}"
+            big_first += timed(
+                [*lares, "render", "-f", str(big), "-o", str(out), "--force"], 1, env=env
+            )
+        big_render = timed(
+            [*lares, "render", "-f", str(big), "-o", str(work / "out-first-0"), "--force"],
+            few,
+            env=env,
+        )
+        subprocess.run(
+            [*lares, "render", "-o", str(work / "out-ref")],
+            cwd=empty,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        files = sorted((work / "out-ref").glob("*/compose.yaml"))
+        compose_argv = ["docker", "compose"]
+        for f in files:
+            compose_argv += ["-f", str(f)]
+        anchor = []
+        for f in files:
+            anchor.append(
+                timed(["docker", "compose", "-f", str(f), "config", "--quiet"], args.runs)
+            )
+        anchor_total = [sum(run) for run in zip(*anchor, strict=True)]
+    med = statistics.median
+    rows = [
+        ("`lares plan`, reference (38 containers), whole process", med(ref_plan), "≤ 0.3 s"),
+        ("`lares plan`, 500 apps / 1,000 containers, whole process", med(big_plan), "≤ 3 s"),
+        ("`lares render`, 500 apps / 1,000 containers, whole process", med(big_render), "≤ 3 s"),
+        (
+            "`lares render` into an empty folder (500 new secrets, 1,510 files fsynced)",
+            med(big_first),
+            "—",
+        ),
+        (
+            f"anchor: `docker compose config --quiet` on the {len(files)} reference stack files",
+            med(anchor_total),
+            "—",
+        ),
+    ]
+    table = ["| what | median | target |", "| --- | --- | --- |"]
+    table += [f"| {what} | {value:.3f} s | {target} |" for what, value, target in rows]
+    text = (
+        "## Plan and render\n\n"
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; median of {args.runs} runs "
+        f"({max(3, args.runs // 3)} for the 500-app blueprint). `python3 bench/plan.py --write`.\n\n"
+        + "\n".join(table)
+        + "\n"
+    )
+    print(text)
+    if args.write:
+        write_section(ROOT / "bench" / "BENCHMARKS.md", "## Plan and render", text)
+
+
+def write_section(path: Path, heading: str, text: str) -> None:
+    """Replace (or add) one `## ` section of BENCHMARKS.md, leaving the others alone."""
+    old = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    parts = old.split("\n## ")
+    head, sections = parts[0], ["## " + p for p in parts[1:]]
+    sections = [s for s in sections if not s.startswith(heading)]
+    sections.insert(0, text.rstrip() + "\n")
+    path.write_text(head.rstrip() + "\n\n" + "\n".join(s.rstrip() + "\n" for s in sections))
+
+
+if __name__ == "__main__":
+    main()

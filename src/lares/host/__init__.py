@@ -1,0 +1,1 @@
+"""The machine lares runs on: is it ready for the blueprint (``lares doctor``)."""

@@ -1,0 +1,1 @@
+"""Doctor checks: one module per topic, found by scanning this package (see lares.host.doctor)."""

@@ -1,0 +1,50 @@
+"""CPU flags: hardware virtualization and AES-NI, against what the blueprint says the CPU has."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lares.host.doctor import DoctorContext, Finding
+
+ID = "cpu"
+DESCRIPTION = "virtualization (vmx/svm) and AES-NI flags in /proc/cpuinfo"
+
+
+def parse_flags(cpuinfo: str) -> set[str]:
+    """The CPU flags of the first processor in /proc/cpuinfo text."""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return set(value.split())
+    return set()
+
+
+def check(ctx: DoctorContext) -> Iterator[Finding]:
+    text = ctx.probe.read("/proc/cpuinfo")
+    if text is None:
+        yield ctx.finding(ID, "unknown", "cannot read /proc/cpuinfo", "run lares doctor on Linux")
+        return
+    flags = parse_flags(text)
+    claimed = set(ctx.system.blueprint.host.cpu.features)
+    virt = sorted(flags & {"vmx", "svm"})
+    if virt:
+        yield ctx.finding(ID, "ok", f"hardware virtualization: {virt[0]}", flags=virt)
+    else:
+        yield ctx.finding(
+            ID,
+            "warning" if "vt-x" in claimed else "ok",
+            "no hardware virtualization flag (vmx/svm)"
+            + (": host.cpu.features says vt-x" if "vt-x" in claimed else ""),
+            "enable VT-x/AMD-V in the firmware, or drop vt-x from host.cpu.features",
+            flags=[],
+        )
+    if "aes" in flags:
+        yield ctx.finding(ID, "ok", "AES-NI present (fast encryption for restic and TLS)")
+    else:
+        yield ctx.finding(
+            ID,
+            "error" if "aes-ni" in claimed else "warning",
+            "no AES-NI: encrypted backups and TLS will be slow"
+            + (" (host.cpu.features says aes-ni)" if "aes-ni" in claimed else ""),
+            "enable AES-NI in the firmware, or correct host.cpu.features",
+        )

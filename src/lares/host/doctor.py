@@ -1,0 +1,189 @@
+"""`lares doctor`: does this machine have what the blueprint asks for?
+
+Each check is one module in :mod:`lares.host.checks` that defines ``ID``, ``DESCRIPTION`` and
+``check(ctx) -> Iterable[Finding]``. A check reads the machine only through the context's
+:class:`Probe` (files, commands, paths), and keeps its parsing in pure functions that the unit
+tests feed recorded output. Every finding says what was found and, when something is wrong or
+unknown, what to do about it. A check that cannot tell says so (status ``unknown``) rather than
+guess.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import os
+import pkgutil
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, cast
+
+from lares.catalog.resolve import System
+from lares.errors import LaresError
+
+Status = Literal["ok", "warning", "error", "unknown"]
+STATUS_ORDER: dict[str, int] = {"error": 0, "warning": 1, "unknown": 2, "ok": 3}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one check found about the machine."""
+
+    check: str
+    status: Status
+    message: str
+    hint: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "status": self.status,
+            "message": self.message,
+            "hint": self.hint,
+            "data": self.data,
+        }
+
+
+@dataclass(frozen=True)
+class Output:
+    """A finished command: exit code and output (``returncode`` 127 when it is missing)."""
+
+    returncode: int
+    stdout: str
+    stderr: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+class Probe:
+    """How checks read the machine. Tests replace it with recorded answers."""
+
+    def read(self, path: str) -> str | None:
+        """The text of ``path``, or None when it cannot be read."""
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                return fh.read()
+        except OSError:
+            return None
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(path)
+
+    def glob(self, pattern: str) -> list[str]:
+        return sorted(glob.glob(pattern))
+
+    def run(self, argv: Sequence[str], timeout: float = 10) -> Output:
+        """Run a command (through :mod:`lares.run`); a missing program gives exit code 127."""
+        from lares import run
+
+        try:
+            result = run.run(argv, timeout=timeout, check=False)
+        except LaresError as exc:
+            return Output(127, "", str(exc))
+        return Output(result.returncode, result.stdout, result.stderr)
+
+    def disk_usage(self, path: str) -> tuple[int, int] | None:
+        """(total, free) bytes of the filesystem holding ``path``, or None."""
+        try:
+            usage = shutil.disk_usage(path)
+        except OSError:
+            return None
+        return usage.total, usage.free
+
+    def listening(self) -> list[tuple[str, str, int]] | None:
+        """(proto, address, port) of every listening socket, or None when unreadable."""
+        import psutil
+
+        try:
+            conns = psutil.net_connections(kind="inet")
+        except (psutil.AccessDenied, OSError):
+            return None
+        found = []
+        for c in conns:
+            if not c.laddr:
+                continue
+            if c.type == 1 and c.status == psutil.CONN_LISTEN:  # SOCK_STREAM
+                found.append(("tcp", c.laddr.ip, c.laddr.port))
+            elif c.type == 2 and not c.raddr:  # SOCK_DGRAM, not connected
+                found.append(("udp", c.laddr.ip, c.laddr.port))
+        return found
+
+    def resolve(self, names: Sequence[str], timeout: float = 3.0) -> dict[str, list[str] | None]:
+        """Each name's IPv4 addresses ([] when it does not resolve, None when it timed out)."""
+        import socket
+        import threading
+
+        results: dict[str, list[str] | None] = {n: None for n in names}
+
+        def one(name: str) -> None:
+            try:
+                infos = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)
+                results[name] = sorted({str(i[4][0]) for i in infos})
+            except OSError:
+                results[name] = []
+
+        # The resolver has no timeout of its own: daemon threads let a slow lookup be abandoned.
+        threads = [threading.Thread(target=one, args=(n,), daemon=True) for n in names]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout)
+        return dict(results)
+
+
+@dataclass(frozen=True)
+class DoctorContext:
+    system: System
+    probe: Probe
+
+    def finding(
+        self,
+        check: str,
+        status: Status,
+        message: str,
+        hint: str | None = None,
+        /,
+        **data: Any,
+    ) -> Finding:
+        return Finding(check, status, message, hint if status != "ok" else None, data)
+
+
+class Check(Protocol):
+    ID: str
+    DESCRIPTION: str
+
+    def check(self, ctx: DoctorContext) -> Iterable[Finding]: ...
+
+
+def discover() -> dict[str, Check]:
+    """Every check module in :mod:`lares.host.checks`, by ID (its module name)."""
+    from lares.host import checks
+
+    found: dict[str, Check] = {}
+    for info in sorted(pkgutil.iter_modules(checks.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{checks.__name__}.{info.name}")
+        check = cast(Check, module)
+        if check.ID in found:
+            raise RuntimeError(f"two doctor checks share the id {check.ID!r}")
+        found[check.ID] = check
+    return found
+
+
+def doctor(
+    system: System, *, probe: Probe | None = None, only: Iterable[str] = ()
+) -> list[Finding]:
+    """Run the checks (all, or those in ``only``) and return their findings, worst first."""
+    ctx = DoctorContext(system, probe or Probe())
+    wanted = set(only)
+    findings: list[Finding] = []
+    for check_id, check in discover().items():
+        if wanted and check_id not in wanted:
+            continue
+        findings.extend(check.check(ctx))
+    return sorted(findings, key=lambda f: (STATUS_ORDER[f.status], f.check))

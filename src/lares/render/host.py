@@ -1,0 +1,458 @@
+"""The server's own configuration: firewall, sshd, Docker daemon, storage and systemd units.
+
+``lares render --target host -o DIR`` writes:
+
+- ``firewall/ufw.sh``: UFW rules — SSH and HTTP(S) from the LAN only, DNS (and DHCP) when
+  Pi-hole runs here, the ports the stacks publish, each host-network app's web port from the
+  Docker networks Caddy is on; default deny in, allow out. ``firewall/rules.v4`` holds the same
+  rules for ``iptables-restore`` (iptables-persistent), for hosts without UFW.
+- ``ssh/sshd_config.d/10-lares.conf``: keys only, no root password login, 3 tries, keepalives.
+- ``docker/daemon.json``: log rotation and live-restore.
+- ``storage/setup-<pool>.sh`` per pool: mdadm + filesystem, or btrfs native RAID, and the fstab
+  line. A dry run unless given ``--yes-destroy-data``; refuses drives that hold anything; does
+  nothing but mount when the pool exists already.
+- ``systemd/lares-watch.service``: the monitor as a service.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from lares.blueprint.model import Pool
+from lares.catalog.resolve import DEFAULT_NETWORK, System
+from lares.render._web import DNS_APP, PROXY_APP, header, reachable, web_target
+from lares.render.bundle import Bundle, File
+
+TARGET = "host"
+SSH_PORT = 22
+#: Docker's default address pools, where a stack without a declared network gets its subnet.
+DOCKER_POOL = "172.16.0.0/12"
+
+#: The hardening the reference system applies to sshd.
+SSHD_SETTINGS = (
+    ("PermitRootLogin", "prohibit-password"),
+    ("PasswordAuthentication", "no"),
+    ("KbdInteractiveAuthentication", "no"),
+    ("PubkeyAuthentication", "yes"),
+    ("MaxAuthTries", "3"),
+    ("ClientAliveInterval", "300"),
+)
+
+DAEMON_JSON = {
+    "log-driver": "json-file",
+    "log-opts": {"max-size": "10m", "max-file": "3"},
+    "live-restore": True,
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One inbound allow rule. ``source`` None means from anywhere; ``limit`` rate-limits it."""
+
+    port: int
+    proto: str  # tcp | udp
+    source: str | None
+    comment: str
+    limit: bool = False
+
+    def ufw(self) -> list[str]:
+        action = "limit" if self.limit else "allow"
+        return [
+            action,
+            "proto",
+            self.proto,
+            "from",
+            self.source or "any",
+            "to",
+            "any",
+            "port",
+            str(self.port),
+            "comment",
+            self.comment,
+        ]
+
+    def iptables(self) -> str:
+        src = f"-s {self.source} " if self.source else ""
+        comment = self.comment.replace('"', "'")
+        return (
+            f"-A INPUT {src}-p {self.proto} -m {self.proto} --dport {self.port} "
+            f'-m comment --comment "{comment}" -j ACCEPT'
+        )
+
+
+# ── firewall ───────────────────────────────────────────────────────────────────────────────
+
+
+def _add(rules: list[Rule], rule: Rule) -> None:
+    if not any((r.port, r.proto, r.source) == (rule.port, rule.proto, rule.source) for r in rules):
+        rules.append(rule)
+
+
+def host_rules(system: System) -> list[Rule]:
+    """The inbound rules the blueprint needs, in the order the script adds them."""
+    bp = system.blueprint
+    lan = str(bp.network.lan)
+    rules: list[Rule] = [Rule(SSH_PORT, "tcp", lan, "SSH from the LAN")]
+    _add(rules, Rule(80, "tcp", lan, "HTTP from the LAN (Caddy redirects to HTTPS)"))
+    _add(rules, Rule(443, "tcp", lan, "HTTPS from the LAN (Caddy)"))
+    if system.app(DNS_APP) is not None:
+        _add(rules, Rule(53, "tcp", lan, "DNS from the LAN (Pi-hole)"))
+        _add(rules, Rule(53, "udp", lan, "DNS from the LAN (Pi-hole)"))
+        if bp.network.dhcp is not None:
+            # A client asking for an address has none yet: its request comes from 0.0.0.0.
+            _add(rules, Rule(67, "udp", None, "DHCP requests (Pi-hole)"))
+    for service in system.services:
+        for port, spec in zip(service.ports, service.spec.ports, strict=False):
+            if port.bind == "loopback":
+                continue
+            what = spec.description or f"port {port.host}/{port.protocol}"
+            _add(rules, Rule(port.host, port.protocol, lan, f"{service.name}: {what}"))
+    caddy = system.app(PROXY_APP)
+    if caddy is not None:
+        sources: list[str] = []
+        for service in caddy.services:
+            for net in service.networks:
+                if net == DEFAULT_NETWORK:
+                    sources.append(DOCKER_POOL)
+                elif net in bp.network.docker:
+                    sources.append(str(bp.network.docker[net].subnet))
+        for app in reachable(system):
+            target = web_target(system, app)
+            if target is None or not target.host_network:
+                continue
+            for source in dict.fromkeys(sources):
+                _add(
+                    rules,
+                    Rule(target.port, "tcp", source, f"{app.id} web UI, for the Caddy container"),
+                )
+    return rules
+
+
+def ufw_script(rules: Sequence[Rule], *, source: str, what: str) -> str:
+    """A bash script that applies ``rules`` with UFW (``--dry-run`` shows them instead)."""
+    lines = [
+        "#!/usr/bin/env bash",
+        header(source).rstrip("\n"),
+        f"# The firewall of {what}: the rules below in, everything else denied; all out.",
+        "#",
+        "#   ufw.sh            apply the rules (UFW keeps rules it has already)",
+        "#   ufw.sh --dry-run  show what UFW would change",
+        "#",
+        "# Docker publishes container ports through its own iptables chains, ahead of UFW:",
+        "# the compose files bind each port to the LAN address or loopback, which is what",
+        "# keeps container ports off other networks.",
+        "set -euo pipefail",
+        "",
+        "UFW=(ufw)",
+        "if [[ ${1:-} == --dry-run ]]; then",
+        "  UFW=(ufw --dry-run)",
+        "fi",
+        "if ! command -v ufw >/dev/null; then",
+        '  echo "ufw is not installed: apt-get install ufw" >&2',
+        "  exit 1",
+        "fi",
+        "",
+        '"${UFW[@]}" default deny incoming',
+        '"${UFW[@]}" default allow outgoing',
+    ]
+    lines += ['"${UFW[@]}" ' + shlex.join(rule.ufw()) for rule in rules]
+    lines += ['"${UFW[@]}" --force enable', ""]
+    return "\n".join(lines)
+
+
+def iptables_rules(rules: Iterable[Rule], *, source: str) -> str:
+    """The same policy in ``iptables-restore`` form (what UFW builds, without its chains)."""
+    lines = [
+        header(source).rstrip("\n"),
+        "# Load it at boot, before Docker starts (iptables-persistent does): restoring the",
+        "# filter table while Docker runs removes Docker's chains until it restarts.",
+        "*filter",
+        ":INPUT DROP [0:0]",
+        ":FORWARD DROP [0:0]",
+        ":OUTPUT ACCEPT [0:0]",
+        "-A INPUT -i lo -j ACCEPT",
+        "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        "-A INPUT -m conntrack --ctstate INVALID -j DROP",
+        "-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT",
+        "-A INPUT -p udp -m udp --sport 67 --dport 68 -j ACCEPT",
+    ]
+    lines += [rule.iptables() for rule in rules]
+    lines += ["COMMIT", ""]
+    return "\n".join(lines)
+
+
+# ── sshd and docker ────────────────────────────────────────────────────────────────────────
+
+
+def sshd_dropin(source: str) -> str:
+    """The sshd_config drop-in: sshd takes the first value it reads, so it goes in first."""
+    return (
+        header(source)
+        + "# Include it from the top of /etc/ssh/sshd_config (Debian's does so for\n"
+        + "# /etc/ssh/sshd_config.d/*.conf). Check with `sshd -t` before restarting sshd.\n"
+        + "".join(f"{key} {value}\n" for key, value in SSHD_SETTINGS)
+    )
+
+
+def daemon_json() -> str:
+    """Docker's /etc/docker/daemon.json: rotated logs, containers kept up across restarts."""
+    return json.dumps(DAEMON_JSON, indent=2) + "\n"
+
+
+# ── storage ────────────────────────────────────────────────────────────────────────────────
+
+_STORAGE_BODY = r"""
+FSTAB=/etc/fstab
+APPLY=0
+
+usage() {
+  cat <<EOF
+usage: $0 [--yes-destroy-data] [--fstab FILE]
+  (no option)         show what would be done; nothing is changed
+  --yes-destroy-data  do it: every drive listed is wiped
+  --fstab FILE        the fstab to add the mount to (default /etc/fstab)
+EOF
+}
+
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --yes-destroy-data) APPLY=1 ;;
+    --fstab)
+      FSTAB=${2:?--fstab needs a file}
+      shift
+      ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *)
+      echo "unknown option: $1" >&2
+      usage >&2
+      exit 2
+      ;;
+  esac
+  shift
+done
+
+say() { printf '%s\n' "$*"; }
+fail() {
+  printf 'error: %s\n' "$1" >&2
+  exit "${2:-1}"
+}
+# Run a command, or in a dry run only show it.
+step() {
+  if [[ $APPLY == 1 ]]; then
+    say "+ $*"
+    "$@"
+  else
+    say "would run: $*"
+  fi
+}
+probe() { blkid -p -s "$1" -o value "$2" 2>/dev/null || true; }
+
+if [[ $APPLY == 1 && $(id -u) != 0 ]]; then
+  fail "run it as root"
+fi
+if [[ $APPLY == 0 ]]; then
+  say "dry run: nothing is changed (pass --yes-destroy-data to set the pool up)"
+fi
+
+# The pool exists when its filesystem, labelled $LABEL, is on its device(s) already.
+already=1
+for dev in "${FSDEVICES[@]}"; do
+  if [[ ! -b $dev || $(probe LABEL "$dev") != "$LABEL" ]]; then
+    already=0
+  fi
+done
+
+if [[ $already == 1 ]]; then
+  say "pool $POOL is set up already ($FSTYPE labelled $LABEL on ${FSDEVICES[*]})"
+else
+  for dev in "${DEVICES[@]}"; do
+    if [[ ! -b $dev ]]; then
+      if [[ $APPLY == 1 ]]; then
+        fail "$dev is not a block device on this machine" 3
+      fi
+      say "warning: $dev is not a block device on this machine"
+      continue
+    fi
+    found=$(wipefs --noheadings --output TYPE "$dev" 2>/dev/null | tr '\n' ' ' || true)
+    if [[ -z ${found// /} ]] && blkid -p "$dev" >/dev/null 2>&1; then
+      found=$(probe TYPE "$dev")
+      found=${found:-$(probe PTTYPE "$dev")}
+    fi
+    if [[ -n ${found// /} ]]; then
+      fail "refusing $dev: it holds ${found% } (if it is really unused: wipefs -a $dev)" 3
+    fi
+  done
+  create
+fi
+
+if [[ $APPLY == 1 ]]; then
+  uuid=$(probe UUID "${FSDEVICES[0]}")
+  [[ -n $uuid ]] || fail "no filesystem UUID on ${FSDEVICES[0]}"
+else
+  uuid="<uuid of the new filesystem>"
+fi
+line="UUID=$uuid $MOUNT $FSTYPE $OPTIONS 0 0"
+in_fstab() {
+  [[ -f $FSTAB ]] && awk -v m="$MOUNT" '$1 !~ /^#/ && $2 == m { f = 1 } END { exit !f }' "$FSTAB"
+}
+if in_fstab; then
+  say "$FSTAB mounts $MOUNT already"
+elif [[ $APPLY == 1 ]]; then
+  say "+ add to $FSTAB: $line"
+  printf '%s\n' "$line" >>"$FSTAB"
+else
+  say "would add to $FSTAB: $line"
+fi
+
+if mountpoint -q "$MOUNT" 2>/dev/null; then
+  say "$MOUNT is mounted"
+else
+  step mkdir -p "$MOUNT"
+  if [[ $FSTYPE == btrfs ]]; then
+    step btrfs device scan "${FSDEVICES[@]}"
+  fi
+  step mount --fstab "$FSTAB" "$MOUNT"
+fi
+for folder in "${FOLDERS[@]}"; do
+  step install -d -o "$OWNER" -g "$GROUP" "$MOUNT/$folder"
+done
+say "pool $POOL: done"
+"""
+
+_CREATE_BTRFS = r"""
+create() {
+  step mkfs.btrfs -L "$LABEL" -d "$LEVEL" -m "$METADATA" "${DEVICES[@]}"
+}
+"""
+
+_CREATE_MDADM = r"""
+create() {
+  step mdadm --create "$ARRAY" --name="$POOL" --level="$LEVEL" \
+    --raid-devices="${#DEVICES[@]}" "${DEVICES[@]}"
+  step "mkfs.$FSTYPE" -L "$LABEL" "$ARRAY"
+  if [[ $APPLY == 1 ]]; then
+    say "+ mdadm --detail --brief $ARRAY >> $MDADM_CONF"
+    mdadm --detail --brief "$ARRAY" >>"$MDADM_CONF"
+  else
+    say "would run: mdadm --detail --brief $ARRAY >> $MDADM_CONF"
+  fi
+  if command -v update-initramfs >/dev/null; then
+    step update-initramfs -u
+  fi
+}
+"""
+
+#: btrfs metadata profile to pair with a data profile when the blueprint names none.
+_METADATA_FOR = {"single": "dup", "raid0": "raid1", "raid5": "raid1", "raid6": "raid1c3"}
+
+
+def storage_script(system: System, name: str, pool: Pool, *, source: str) -> str:
+    """The setup script of pool ``name`` (see the module docstring)."""
+    bp = system.blueprint
+    devices = [d.path for d in pool.devices]
+    label = f"lares-{name}"
+    options = ["defaults", "noatime", "nofail"]
+    if pool.filesystem == "btrfs" and pool.compression:
+        options.append(f"compress={pool.compression}")
+    folders = sorted(set(bp.paths.folders.values())) if pool.mount == bp.paths.pool else []
+
+    def arr(values: Sequence[str]) -> str:
+        return "(" + " ".join(shlex.quote(v) for v in values) + ")"
+
+    head = [
+        "#!/usr/bin/env bash",
+        header(source).rstrip("\n"),
+    ]
+    if pool.engine == "mdadm":
+        array = f"/dev/md/{name}"
+        head.append(
+            f"# Pool {name}: mdadm {pool.level} over {len(devices)} drives, {pool.filesystem} "
+            f"on top, mounted at {pool.mount}."
+        )
+        values = [
+            f"LEVEL={shlex.quote(pool.level.removeprefix('raid'))}",
+            f"ARRAY={shlex.quote(array)}",
+            "MDADM_CONF=/etc/mdadm/mdadm.conf",
+            f"FSDEVICES=({shlex.quote(array)})",
+        ]
+        create = _CREATE_MDADM
+    else:
+        metadata = pool.metadata or _METADATA_FOR.get(pool.level, pool.level)
+        head.append(
+            f"# Pool {name}: btrfs {pool.level} (metadata {metadata}) over {len(devices)} "
+            f"drives, mounted at {pool.mount}."
+        )
+        values = [
+            f"LEVEL={shlex.quote(pool.level)}",
+            f"METADATA={shlex.quote(metadata)}",
+            f"FSDEVICES={arr(devices)}",
+        ]
+        create = _CREATE_BTRFS
+    head += [
+        "# A dry run unless given --yes-destroy-data. It refuses drives that hold a filesystem,",
+        "# a RAID member or a partition table, and only mounts a pool that exists already.",
+        "set -euo pipefail",
+        "",
+        f"POOL={shlex.quote(name)}",
+        f"LABEL={shlex.quote(label)}",
+        f"MOUNT={shlex.quote(pool.mount)}",
+        f"FSTYPE={shlex.quote(pool.filesystem)}",
+        f"OPTIONS={shlex.quote(','.join(options))}",
+        f"DEVICES={arr(devices)}",
+        *values,
+        f"FOLDERS={arr(folders)}",
+        f"OWNER={bp.host.puid}",
+        f"GROUP={bp.host.pgid}",
+    ]
+    return "\n".join(head) + "\n" + create + _STORAGE_BODY
+
+
+# ── systemd ────────────────────────────────────────────────────────────────────────────────
+
+
+def watch_unit(source: str) -> str:
+    """The systemd service that runs ``lares watch``."""
+    return (
+        header(source)
+        + "[Unit]\n"
+        + "Description=lares: watch the home server and send alerts\n"
+        + "Wants=network-online.target docker.service\n"
+        + "After=network-online.target docker.service\n"
+        + "\n[Service]\n"
+        + "Type=simple\n"
+        + "# Set LARES_FILE to the blueprint (a drop-in: systemctl edit lares-watch).\n"
+        + "Environment=LARES_STATE_DIR=/var/lib/lares\n"
+        + "ExecStart=/usr/bin/env lares watch\n"
+        + "Restart=on-failure\n"
+        + "RestartSec=30s\n"
+        + "NoNewPrivileges=yes\n"
+        + "PrivateTmp=yes\n"
+        + "\n[Install]\n"
+        + "WantedBy=multi-user.target\n"
+    )
+
+
+def render(system: System, source: str = "lares.yaml") -> Bundle:
+    """Everything for the machine itself (see the module docstring)."""
+    rules = host_rules(system)
+    files = [
+        File(
+            "firewall/ufw.sh",
+            ufw_script(rules, source=source, what=f"{system.blueprint.host.name}"),
+            0o755,
+        ),
+        File("firewall/rules.v4", iptables_rules(rules, source=source)),
+        File("ssh/sshd_config.d/10-lares.conf", sshd_dropin(source)),
+        File("docker/daemon.json", daemon_json()),
+        File("systemd/lares-watch.service", watch_unit(source)),
+    ]
+    for name, pool in system.blueprint.storage.pools.items():
+        script = storage_script(system, name, pool, source=source)
+        files.append(File(f"storage/setup-{name}.sh", script, 0o755))
+    return Bundle({f.path: f for f in files})

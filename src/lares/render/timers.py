@@ -1,0 +1,132 @@
+"""Backup schedules as systemd timers, and the same schedules as one crontab file.
+
+Per repository, ``lares-backup-<repo>.timer`` fires at the repository's ``schedule`` and starts
+``lares-backup-<repo>.service``, which runs ``lares backup run --due --repo <repo>`` and then
+applies retention (``lares backup forget``). ``Persistent=true`` catches up on a run missed while
+the machine was off, and ``--due`` keeps a catch-up from repeating a run that already happened.
+The check and the restore drill get a timer each. ``cron.d/lares-backup`` says the same for
+machines without systemd (cron drops the seconds and cannot catch up).
+
+The blueprint is passed with ``-f`` when it was rendered from an absolute path; otherwise the
+units run in ``/etc/lares``, where lares finds ``lares.yaml`` by itself.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from lares.catalog.resolve import System
+from lares.errors import ConfigError, Location
+from lares.oncalendar import Calendar, parse
+from lares.render.bundle import Bundle, File
+
+TARGET = "host"
+LARES = "/usr/local/bin/lares"
+WORKDIR = "/etc/lares"
+HEADER = (
+    "# Rendered by lares from {source}. Edit lares.yaml and run `lares render --target host`;\n"
+    "# changes made here are replaced on the next render.\n"
+)
+
+
+def _calendar(expr: str, *path: str) -> Calendar:
+    try:
+        return parse(expr)
+    except ValueError as exc:
+        raise ConfigError(
+            str(exc), location=Location(path=".".join(path)), code="schedule"
+        ) from None
+
+
+def _lares(source: str, *args: str) -> str:
+    argv = [LARES, *args]
+    if source.startswith("/"):
+        argv += ["-f", source]
+    return shlex.join(argv)
+
+
+def _service(description: str, commands: list[str], source: str) -> str:
+    lines = [
+        HEADER.format(source=source).rstrip("\n"),
+        "[Unit]",
+        f"Description={description}",
+        "Wants=network-online.target",
+        "After=network-online.target docker.service",
+        "",
+        "[Service]",
+        "Type=oneshot",
+        f"WorkingDirectory={WORKDIR}",
+        *(f"ExecStart={c}" for c in commands),
+        "Nice=10",
+        "IOSchedulingClass=idle",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _timer(description: str, calendar: Calendar, source: str) -> str:
+    lines = [
+        HEADER.format(source=source).rstrip("\n"),
+        "[Unit]",
+        f"Description={description}",
+        "",
+        "[Timer]",
+        f"OnCalendar={calendar.expr}",
+        "Persistent=true",
+        "",
+        "[Install]",
+        "WantedBy=timers.target",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render(system: System, source: str = "lares.yaml") -> Bundle:
+    """The timers, services and crontab for the blueprint's backup schedules."""
+    backup = system.blueprint.backup
+    files: dict[str, File] = {}
+    cron: list[str] = [
+        HEADER.format(source=source).rstrip("\n"),
+        "SHELL=/bin/sh",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ]
+    jobs: list[tuple[str, str, Calendar, list[str]]] = []
+    for name, repo in backup.repositories.items():
+        calendar = _calendar(repo.schedule, "backup", "repositories", name, "schedule")
+        commands = [
+            _lares(source, "backup", "run", "--due", "--repo", name),
+            _lares(source, "backup", "forget", "--repo", name),
+        ]
+        what = f"copy to {name} from {repo.copy_from}" if repo.copy_from else f"back up to {name}"
+        jobs.append((f"lares-backup-{name}", f"lares: {what}", calendar, commands))
+    if backup.repositories:
+        check = _calendar(backup.check.schedule, "backup", "check", "schedule")
+        jobs.append(
+            (
+                "lares-backup-check",
+                "lares: check the backup repositories",
+                check,
+                [_lares(source, "backup", "check")],
+            )
+        )
+        drill = _calendar(backup.drill.schedule, "backup", "drill", "schedule")
+        jobs.append(
+            (
+                "lares-backup-drill",
+                "lares: restore drill of every app",
+                drill,
+                [_lares(source, "backup", "drill")],
+            )
+        )
+    for unit, description, calendar, commands in jobs:
+        files[f"systemd/{unit}.service"] = File(
+            f"systemd/{unit}.service", _service(description, commands, source)
+        )
+        files[f"systemd/{unit}.timer"] = File(
+            f"systemd/{unit}.timer", _timer(description, calendar, source)
+        )
+        cron.append(f"# {description} ({calendar.expr})")
+        cron.append(f"{calendar.cron()} root cd {WORKDIR} && " + " && ".join(commands))
+    if jobs:
+        files["cron.d/lares-backup"] = File("cron.d/lares-backup", "\n".join(cron) + "\n")
+    return Bundle(files)
