@@ -92,7 +92,7 @@ def run(
     argv: Sequence[str],
     *,
     timeout: float = DEFAULT_TIMEOUT,
-    input: str | bytes | None = None,  # noqa: A002 - mirrors subprocess.run
+    input: str | bytes | None = None,
     env: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     check: bool = True,
@@ -112,18 +112,15 @@ def run(
     shown = _describe(args, redact)
     log.debug("run: %s", shown)
     started = time.monotonic()
-    text_mode = not isinstance(input, bytes)
     try:
         proc = subprocess.run(
             args,
-            input=input,
+            input=input.encode() if isinstance(input, str) else input,
             capture_output=True,
             env=_child_env(env),
             cwd=cwd,
             timeout=timeout,
             check=False,
-            text=text_mode,
-            **({"errors": "replace"} if text_mode else {}),
         )
     except FileNotFoundError as exc:
         raise ToolMissing(
@@ -131,16 +128,16 @@ def run(
             hint=hint or f"install {os.path.basename(args[0])} and try again",
         ) from exc
     except subprocess.TimeoutExpired as exc:
-        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr
+        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
         raise CommandError(
             f"{what or shown} did not finish within {timeout:g} s and was stopped",
             argv=tuple(redact(a) for a in args),
-            stderr_tail=redact(tail(err or "")),
+            stderr_tail=redact(tail(err)),
             hint=hint,
         ) from exc
     duration = time.monotonic() - started
-    stdout = proc.stdout if text_mode else proc.stdout.decode(errors="replace")
-    stderr = proc.stderr if text_mode else proc.stderr.decode(errors="replace")
+    stdout = proc.stdout.decode(errors="replace")
+    stderr = proc.stderr.decode(errors="replace")
     log.debug("done: %s → exit %s in %.2f s", shown, proc.returncode, duration)
     result = Result(args, proc.returncode, stdout, stderr, duration)
     if check and proc.returncode != 0:

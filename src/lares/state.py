@@ -90,7 +90,9 @@ class StateDir:
         """Atomically replace a JSON record under the state dir (0600)."""
         path = self.root / relative
         private_dir(path.parent)
-        atomic_write(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", mode=0o600)
+        atomic_write(
+            path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", mode=0o600
+        )
 
     @contextmanager
     def lock(

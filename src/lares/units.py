@@ -39,7 +39,7 @@ _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604
 
 
 def parse_size(value: Any) -> int:
-    """Bytes in ``value`` ("12TB", "32GiB", "512m", 1024). Raises ValueError with the accepted forms."""
+    """Bytes in ``value`` ("12TB", "32GiB", "512m", 1024); ValueError names the accepted forms."""
     if isinstance(value, bool):
         raise ValueError("expected a size such as 512MiB or 12TB, not a boolean")
     if isinstance(value, int):
@@ -98,7 +98,9 @@ def parse_duration(value: Any) -> float:
 def format_size(n: float, *, binary: bool = True, precision: int = 1) -> str:
     """A human size: 34359738368 → "32.0 GiB" (binary) or "34.4 GB" (decimal)."""
     base = 1024 if binary else 1000
-    units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"] if binary else ["B", "kB", "MB", "GB", "TB", "PB"]
+    units = (
+        ["B", "KiB", "MiB", "GiB", "TiB", "PiB"] if binary else ["B", "kB", "MB", "GB", "TB", "PB"]
+    )
     value = float(n)
     for unit in units:
         if abs(value) < base or unit == units[-1]:

@@ -88,7 +88,7 @@ def _remove_everything() -> None:
     ).stdout.split()
     for cid in names:
         labels = subprocess.run(
-            ["docker", "inspect", "-f", "{{index .Config.Labels \"io.lares.stack\"}}", cid],
+            ["docker", "inspect", "-f", '{{index .Config.Labels "io.lares.stack"}}', cid],
             capture_output=True,
             text=True,
             check=False,
@@ -201,7 +201,7 @@ class Listener:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # every address, so containers can reach it through their bridge gateway
-        self.sock.bind(("0.0.0.0", 0))  # noqa: S104
+        self.sock.bind(("0.0.0.0", 0))
         self.sock.listen(8)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
@@ -293,7 +293,9 @@ def test_unhealthy_service_fails_up_and_rollback_restores(lab: Lab) -> None:
     assert "stack ld-front did not come up" in failed.stderr
     assert "ld-web: running, unhealthy" in failed.stderr
     assert "health: exit 1" in failed.stderr
-    assert "hint: fix the app and run `lares up` again, or `lares rollback ld-front`" in failed.stderr
+    assert (
+        "hint: fix the app and run `lares up` again, or `lares rollback ld-front`" in failed.stderr
+    )
     assert "Traceback" not in failed.stderr
     assert json.loads(record.read_text())["revision"] == good
 
@@ -329,17 +331,25 @@ def test_drift_is_seen_and_converged(lab: Lab) -> None:
 
 def test_sigkill_mid_apply_converges(lab: Lab) -> None:
     argv = [
-        sys.executable, "-m", "lares", "up", "--yes",
-        "--state-dir", str(lab.state), "-f", str(lab.blueprint),
+        sys.executable,
+        "-m",
+        "lares",
+        "up",
+        "--yes",
+        "--state-dir",
+        str(lab.state),
+        "-f",
+        str(lab.blueprint),
     ]
-    proc = subprocess.Popen(
-        argv, env=lab.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    proc = subprocess.Popen(argv, env=lab.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # wait until Compose is creating containers, then kill lares outright
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         found = subprocess.run(
-            ["docker", "ps", "-aq", "--filter", "name=ld-db"], capture_output=True, text=True, check=False
+            ["docker", "ps", "-aq", "--filter", "name=ld-db"],
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout.strip()
         if found:
             break
@@ -354,12 +364,23 @@ def test_sigkill_mid_apply_converges(lab: Lab) -> None:
 
 def test_concurrent_ups_do_not_interleave(lab: Lab) -> None:
     argv = [
-        sys.executable, "-m", "lares", "up", "--yes",
-        "--state-dir", str(lab.state), "-f", str(lab.blueprint),
+        sys.executable,
+        "-m",
+        "lares",
+        "up",
+        "--yes",
+        "--state-dir",
+        str(lab.state),
+        "-f",
+        str(lab.blueprint),
     ]
-    a = subprocess.Popen(argv, env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    a = subprocess.Popen(
+        argv, env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     time.sleep(0.3)
-    b = subprocess.Popen(argv, env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    b = subprocess.Popen(
+        argv, env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     out_a, err_a = a.communicate(timeout=240)
     out_b, err_b = b.communicate(timeout=240)
     assert a.returncode == 0, err_a

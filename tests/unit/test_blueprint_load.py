@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import MINIMAL, BlueprintKit
 
+from conftest import MINIMAL, BlueprintKit
 from lares.blueprint.load import REFERENCE_NAME, load, load_file, load_reference, load_text
 from lares.blueprint.model import DEFAULT_FOLDERS
 from lares.errors import ConfigError, ConfigErrors
@@ -179,7 +179,9 @@ def test_duplicate_key(kit: BlueprintKit) -> None:
     text = "version: 1\nhost:\n  name: a\n  name: b\n"
     [error] = _errors(kit, text)
     assert error.code == "yaml-syntax"
-    assert error.message == "this is not valid YAML: the key 'name' appears twice in the same mapping"
+    assert (
+        error.message == "this is not valid YAML: the key 'name' appears twice in the same mapping"
+    )
     assert _where(error) == ("test.yaml", 4, 3)
 
 

@@ -142,9 +142,7 @@ def diff(
     state = _state(state_dir)
     plans = plan_stacks(result.system, bundle, state, stacks or (), engine.client())
     if as_json:
-        out.json(
-            [{**p.to_dict(), "diff": file_diff(state, p) if p.changed else ""} for p in plans]
-        )
+        out.json([{**p.to_dict(), "diff": file_diff(state, p) if p.changed else ""} for p in plans])
     else:
         for p in plans:
             if p.action == "none":

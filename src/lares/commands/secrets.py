@@ -19,7 +19,9 @@ StateOpt = Annotated[
 
 
 @secret_app.command("list")
-def list_secrets(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
+def list_secrets(
+    file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False
+) -> None:
     """Every secret the blueprint's apps use: who provides it and whether it is set."""
     from lares.catalog.resolve import secret_id
     from lares.deploy.secrets import SecretStore
@@ -50,8 +52,11 @@ def list_secrets(file: FileOpt = None, state_dir: StateOpt = None, as_json: Json
     t = table("secret", "app", "provided by", "set", "description")
     for r in rows:
         t.add_row(
-            str(r["secret"]), str(r["app"]), str(r["provided_by"]),
-            "yes" if r["set"] else "no", str(r["description"]),
+            str(r["secret"]),
+            str(r["app"]),
+            str(r["provided_by"]),
+            "yes" if r["set"] else "no",
+            str(r["description"]),
         )
     out.table(t)
 
@@ -74,9 +79,7 @@ def set_secret(
     known |= {f"restic_{r}" for r in ctx.blueprint.backup.repositories}
     known |= {n.secret for n in ctx.blueprint.monitor.notify if n.secret}
     if name not in known:
-        raise UsageError(
-            f"no secret named {name}", hint="see `lares secret list` for the names"
-        )
+        raise UsageError(f"no secret named {name}", hint="see `lares secret list` for the names")
     if sys.stdin.isatty():
         value = typer.prompt(f"value for {name}", hide_input=True)
     else:
