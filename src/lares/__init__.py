@@ -1,0 +1,3 @@
+"""lares: run a personal cloud from one file."""
+
+__version__ = "0.1.0"

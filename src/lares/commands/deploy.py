@@ -87,18 +87,34 @@ def up(
     as_json: JsonOpt = False,
 ) -> None:
     """Deploy: check, render, show what changes, ask, then apply stack by stack."""
+    from lares.deploy import fastpath
+
+    out = _out(as_json)
+    state = _state(state_dir)
+    source = fastpath.source_of(file)
+    fp = fastpath.fingerprint(source, state) if source is not None and not stacks else None
+    if fp is not None:
+        with state.lock(timeout=lock_timeout, purpose="up", on_wait=out.warn):
+            same = fastpath.unchanged(fp, state, fastpath.containers_now())
+        if same is not None:
+            if as_json:
+                out.json({"stacks": [{"stack": s, "action": "none"} for s in same], "applied": []})
+            else:
+                out.ok(f"nothing to do: {len(same)} stacks match what is running")
+            return
+
     from lares.deploy import engine
     from lares.deploy.apply import apply, plan_stacks
 
-    out = _out(as_json)
     result, bundle, _ = _prepare(file, out)
-    state = _state(state_dir)
     with state.lock(timeout=lock_timeout, purpose="up", on_wait=out.warn):
         client = engine.client()
         plans = plan_stacks(result.system, bundle, state, stacks or (), client)
         todo = [p for p in plans if p.action != "none"]
         report: dict[str, Any] = {"stacks": [p.to_dict() for p in plans], "applied": []}
         if not todo:
+            if not stacks:
+                fastpath.remember(state, source, [p.name for p in plans])
             if as_json:
                 out.json(report)
             else:
@@ -116,6 +132,8 @@ def up(
             out.fail("cancelled; nothing was changed")
             raise typer.Exit(1)
         records = apply(result.system, bundle, state, plans, client, progress=out.line)
+        if not stacks:
+            fastpath.remember(state, source, [p.name for p in plans])
         report["applied"] = [r.stack for r in records]
         if as_json:
             out.json(report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -88,6 +89,43 @@ def container_state(container: Any) -> ContainerState:
         oom_killed=bool(st.get("OOMKilled")),
         exit_code=int(st.get("ExitCode") or 0),
         ports=_ports(attrs),
+        config_hash=labels.get(COMPOSE_HASH, ""),
+    )
+
+
+_EXITED = re.compile(r"Exited \((-?\d+)\)")
+
+
+def container_from_list(entry: dict[str, Any]) -> ContainerState:
+    """A :class:`ContainerState` from one item of the engine's container list (no inspect).
+
+    The list has no start time, restart count or OOM flag; health comes from its Status text.
+    """
+    labels = entry.get("Labels") or {}
+    status = str(entry.get("Status") or "")
+    health = ""
+    for word, value in (
+        ("(healthy)", "healthy"),
+        ("(unhealthy)", "unhealthy"),
+        ("(health: starting)", "starting"),
+    ):
+        if word in status:
+            health = value
+    exited = _EXITED.search(status)
+    names = entry.get("Names") or [""]
+    return ContainerState(
+        stack=labels.get("io.lares.stack") or labels.get(COMPOSE_PROJECT, ""),
+        app=labels.get("io.lares.app", ""),
+        service=labels.get(COMPOSE_SERVICE, names[0].lstrip("/")),
+        name=names[0].lstrip("/"),
+        image=str(entry.get("Image", "")),
+        state=str(entry.get("State", "unknown")),
+        health=health,
+        started_at=None,
+        restarts=0,
+        oom_killed=False,
+        exit_code=int(exited.group(1)) if exited else 0,
+        ports=(),
         config_hash=labels.get(COMPOSE_HASH, ""),
     )
 
