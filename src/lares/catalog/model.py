@@ -127,7 +127,10 @@ class Container(Model):
     privileged: bool = False
     network_mode: str | None = Field(None, pattern=r"^(host|service:[a-z0-9-]+)$")
     networks: tuple[NetworkRole, ...] = ("stack",)
-    ports: tuple[Port, ...] = ()
+    ports: tuple[Port, ...] = Field(
+        (),
+        description="published ports; with network_mode host, the host ports it listens on",
+    )
     volumes: tuple[str, ...] = ()
     environment: dict[str, str] = Field(default_factory=dict)
     healthcheck: Healthcheck | None = None
@@ -154,10 +157,15 @@ class Container(Model):
         for kind, reason in self.exceptions.items():
             if len(reason.strip()) < 10:
                 raise ValueError(f"exception {kind!r} needs a one-line reason")
-        if self.network_mode is not None and (self.ports or self.networks != ("stack",)):
+        if self.network_mode is not None and self.networks != ("stack",):
             raise ValueError(
                 "a container with network_mode shares another's network: "
-                "it cannot have ports or networks of its own"
+                "it cannot have networks of its own"
+            )
+        if self.network_mode and self.network_mode.startswith("service:") and self.ports:
+            raise ValueError(
+                "a container sharing another's network publishes nothing itself: "
+                "put the ports on the container it shares"
             )
         return self
 

@@ -80,7 +80,7 @@ def service_block(service: Service, stack: StackView) -> dict[str, Any]:
         out["network_mode"] = service.network_mode
     else:
         out["networks"] = {n: {} for n in service.networks}
-    if service.ports:
+    if service.ports and service.network_mode != "host":
         out["ports"] = [p.compose() for p in service.ports]
     if service.healthcheck:
         hc = service.healthcheck

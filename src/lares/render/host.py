@@ -105,6 +105,8 @@ def host_rules(system: System) -> list[Rule]:
             # A client asking for an address has none yet: its request comes from 0.0.0.0.
             _add(rules, Rule(67, "udp", None, "DHCP requests (Pi-hole)"))
     for service in system.services:
+        if service.network_mode == "host":
+            continue  # its DNS, DHCP and web rules are the ones above and below
         for port, spec in zip(service.ports, service.spec.ports, strict=False):
             if port.bind == "loopback":
                 continue

@@ -7,8 +7,9 @@ the machine was off, and ``--due`` keeps a catch-up from repeating a run that al
 The check and the restore drill get a timer each. ``cron.d/lares-backup`` says the same for
 machines without systemd (cron drops the seconds and cannot catch up).
 
-The blueprint is passed with ``-f`` when it was rendered from an absolute path; otherwise the
-units run in ``/etc/lares``, where lares finds ``lares.yaml`` by itself.
+The blueprint reaches lares as ``LARES_FILE`` when it was rendered from an absolute path;
+otherwise the units run in ``/etc/lares``, where lares finds ``lares.yaml`` by itself (or set
+``LARES_FILE`` in a drop-in).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from lares.oncalendar import Calendar, parse
 from lares.render.bundle import Bundle, File
 
 TARGET = "host"
-LARES = "/usr/local/bin/lares"
+LARES = ("/usr/bin/env", "lares")
 WORKDIR = "/etc/lares"
+STATE = "/var/lib/lares"
 HEADER = (
     "# Rendered by lares from {source}. Edit lares.yaml and run `lares render --target host`;\n"
     "# changes made here are replaced on the next render.\n"
@@ -38,11 +40,15 @@ def _calendar(expr: str, *path: str) -> Calendar:
         ) from None
 
 
-def _lares(source: str, *args: str) -> str:
-    argv = [LARES, *args]
+def _lares(*args: str) -> str:
+    return shlex.join([*LARES, *args])
+
+
+def _environment(source: str) -> list[tuple[str, str]]:
+    env = [("LARES_STATE_DIR", STATE)]
     if source.startswith("/"):
-        argv += ["-f", source]
-    return shlex.join(argv)
+        env.append(("LARES_FILE", source))
+    return env
 
 
 def _service(description: str, commands: list[str], source: str) -> str:
@@ -56,6 +62,7 @@ def _service(description: str, commands: list[str], source: str) -> str:
         "[Service]",
         "Type=oneshot",
         f"WorkingDirectory={WORKDIR}",
+        *(f"Environment={k}={v}" for k, v in _environment(source)),
         *(f"ExecStart={c}" for c in commands),
         "Nice=10",
         "IOSchedulingClass=idle",
@@ -89,13 +96,14 @@ def render(system: System, source: str = "lares.yaml") -> Bundle:
         HEADER.format(source=source).rstrip("\n"),
         "SHELL=/bin/sh",
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        *(f"{k}={v}" for k, v in _environment(source)),
     ]
     jobs: list[tuple[str, str, Calendar, list[str]]] = []
     for name, repo in backup.repositories.items():
         calendar = _calendar(repo.schedule, "backup", "repositories", name, "schedule")
         commands = [
-            _lares(source, "backup", "run", "--due", "--repo", name),
-            _lares(source, "backup", "forget", "--repo", name),
+            _lares("backup", "run", "--due", "--repo", name),
+            _lares("backup", "forget", "--repo", name),
         ]
         what = f"copy to {name} from {repo.copy_from}" if repo.copy_from else f"back up to {name}"
         jobs.append((f"lares-backup-{name}", f"lares: {what}", calendar, commands))
@@ -106,7 +114,7 @@ def render(system: System, source: str = "lares.yaml") -> Bundle:
                 "lares-backup-check",
                 "lares: check the backup repositories",
                 check,
-                [_lares(source, "backup", "check")],
+                [_lares("backup", "check")],
             )
         )
         drill = _calendar(backup.drill.schedule, "backup", "drill", "schedule")
@@ -115,7 +123,7 @@ def render(system: System, source: str = "lares.yaml") -> Bundle:
                 "lares-backup-drill",
                 "lares: restore drill of every app",
                 drill,
-                [_lares(source, "backup", "drill")],
+                [_lares("backup", "drill")],
             )
         )
     for unit, description, calendar, commands in jobs:
@@ -125,8 +133,12 @@ def render(system: System, source: str = "lares.yaml") -> Bundle:
         files[f"systemd/{unit}.timer"] = File(
             f"systemd/{unit}.timer", _timer(description, calendar, source)
         )
+        try:
+            fields = calendar.cron()
+        except ValueError as exc:
+            raise ConfigError(str(exc), location=Location(path=unit), code="schedule") from None
         cron.append(f"# {description} ({calendar.expr})")
-        cron.append(f"{calendar.cron()} root cd {WORKDIR} && " + " && ".join(commands))
+        cron.append(f"{fields} root cd {WORKDIR} && " + " && ".join(commands))
     if jobs:
         files["cron.d/lares-backup"] = File("cron.d/lares-backup", "\n".join(cron) + "\n")
     return Bundle(files)

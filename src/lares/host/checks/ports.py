@@ -18,6 +18,8 @@ def needed(ctx: DoctorContext) -> list[tuple[str, str, int, str]]:
     host = str(system.blueprint.network.host_address)
     out: list[tuple[str, str, int, str]] = []
     for service in system.services:
+        if service.network_mode == "host":
+            continue  # listed below, by what it serves
         for p in service.ports:
             out.append((p.protocol, p.address, p.host, service.name))
     for app in reachable(system):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from lares.catalog.resolve import Service
 from lares.plan.context import PlanContext
@@ -15,8 +16,12 @@ ANY = "0.0.0.0"  # noqa: S104 - the wildcard we are checking for
 
 def check(ctx: PlanContext) -> Iterator[Finding]:
     taken: dict[tuple[str, int, str], Service] = {}
-    for service in ctx.system.services:
+    # a host-network container listens on every address of the host
+    ordered = sorted(ctx.system.services, key=lambda s: s.network_mode != "host")
+    for service in ordered:
         for port in service.ports:
+            if service.network_mode == "host":
+                port = replace(port, address=ANY, host=port.container)
             for (address, number, proto), other in taken.items():
                 if number != port.host or proto != port.protocol:
                     continue
@@ -33,16 +38,3 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
                     )
                     break
             taken[(port.address, port.host, port.protocol)] = service
-    host_net = [s for s in ctx.system.services if s.network_mode == "host"]
-    for service in host_net:
-        for other in ctx.system.services:
-            for port in other.ports:
-                for listen in service.spec.ports:
-                    if listen.container == port.host and listen.protocol == port.protocol:
-                        yield ctx.finding(
-                            ID,
-                            "error",
-                            f"{service.name} uses the host network and port {port.host}, "
-                            f"which {other.name} also publishes",
-                            *other.path,
-                        )

@@ -1,0 +1,212 @@
+"""Property: whatever text the loader is fed, it returns a blueprint or raises ConfigErrors.
+
+Never a traceback: every other exception is a bug. Each error must say where it is — the file,
+and a line (≥ 1) whenever it has a position. A blueprint that loads must also plan without an
+exception. Inputs: random text, random YAML-shaped data built from the blueprint's own key names,
+and mutations of the reference blueprint (lines deleted, duplicated or re-indented, values
+swapped, keys renamed, characters inserted).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lares.blueprint.load import Loaded, load_text, reference_text
+from lares.errors import ConfigErrors
+from lares.yamlio import dump_yaml
+
+FILENAME = "fuzz.yaml"
+REFERENCE_LINES = reference_text().splitlines(keepends=True)
+FUZZ = settings(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+
+# Key names the blueprint uses, so random data often reaches deep into the models.
+KEYS = [
+    "version", "host", "name", "cpu", "cores", "threads", "memory", "reserved", "os", "docker",
+    "paths", "appdata", "pool", "folders", "storage", "pools", "engine", "level", "devices",
+    "path", "size", "mount", "network", "lan", "host_address", "statics", "dhcp", "start", "end",
+    "subnet", "internal", "purpose", "stacks", "apps", "enabled", "exposure", "env", "volumes",
+    "containers", "access", "domain", "tunnel", "endpoint", "site", "backup", "repositories",
+    "url", "copy_from", "retention", "monitor", "notify", "secret", "thresholds", "interval",
+    "catalog", "depends_on", "limit", "reservation",
+]  # fmt: skip
+
+
+def _check_outcome(text: str, *, plan_it: bool = False) -> None:
+    """Load ``text``; only ConfigErrors may escape, each with a usable location."""
+    try:
+        loaded = load_text(text, filename=FILENAME, env={"HOME": "/root"})
+    except ConfigErrors as exc:
+        assert exc.errors, "ConfigErrors without a single error"
+        for error in exc.errors:
+            loc = error.location
+            assert loc is not None, error.render()
+            assert loc.file == FILENAME, error.render()
+            if loc.line is not None:
+                assert loc.line >= 1, error.render()
+                assert loc.line <= text.count("\n") + 2, error.render()
+            if loc.column is not None:
+                assert loc.column >= 1, error.render()
+            assert error.message
+            assert error.render()
+        assert exc.render()
+        return
+    if plan_it:
+        _plan(loaded)
+
+
+def _plan(loaded: Loaded) -> None:
+    from lares.plan import plan
+
+    result = plan(loaded)
+    for finding in result.findings:
+        assert finding.render()
+
+
+# ── random text ──────────────────────────────────────────────────────────────────────────────
+
+
+@settings(FUZZ, max_examples=60)
+@given(st.text(max_size=300))
+def test_random_text(text: str) -> None:
+    _check_outcome(text)
+
+
+@settings(FUZZ, max_examples=30)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "host:",
+                "  name: x",
+                "- a",
+                "  - {",
+                "}",
+                "]",
+                "[",
+                ": :",
+                "? a",
+                "&a b",
+                "*a",
+                "!!str",
+                "!!binary x",
+                "|",
+                ">-",
+                "'",
+                '"',
+                "\t",
+                "  ",
+                "#",
+                "---",
+                "...",
+                "${X}",
+                "$${",
+                "<<: *a",
+                "%YAML 1.2",
+                "stacks: {a: {apps: [b]}}",
+                "\x00",
+                "memory: 1e400",
+                "size: .inf",
+                "cores: -1",
+                "~: 1",
+                "[a]: b",
+            ]
+        ),
+        max_size=12,
+    )
+)
+def test_random_yaml_tokens(lines: list[str]) -> None:
+    _check_outcome("\n".join(lines))
+
+
+# ── random YAML-shaped data ──────────────────────────────────────────────────────────────────
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.sampled_from(
+        ["12TB", "32GiB", "10.0.0.0/24", "10.0.0.1", "raid5", "btrfs", "mdadm", "/srv", "lan",
+         "public", "${UNSET}", "${X:-1}", "30s", "latest", "/dev/sda", "sftp:x"]
+    ),
+)  # fmt: skip
+DATA = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(
+            st.one_of(st.sampled_from(KEYS), st.text(max_size=8)), children, max_size=5
+        ),
+    ),
+    max_leaves=30,
+)
+
+
+@settings(FUZZ, max_examples=60)
+@given(st.dictionaries(st.sampled_from(KEYS), DATA, max_size=8))
+def test_random_structures(data: dict[str, Any]) -> None:
+    _check_outcome(dump_yaml(data))
+
+
+# ── mutations of the reference blueprint ─────────────────────────────────────────────────────
+
+
+def _value_of(line: str) -> str | None:
+    key, sep, value = line.partition(": ")
+    return value.rstrip("\n") if sep and key.strip() and not key.strip().startswith("#") else None
+
+
+@st.composite
+def mutated_reference(draw: st.DrawFn) -> str:
+    lines = list(REFERENCE_LINES)
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        if not lines:
+            break
+        i = draw(st.integers(min_value=0, max_value=len(lines) - 1))
+        kind = draw(
+            st.sampled_from(["delete", "duplicate", "indent", "swap", "rename", "insert", "cut"])
+        )
+        line = lines[i]
+        if kind == "delete":
+            del lines[i]
+        elif kind == "duplicate":
+            lines.insert(i, line)
+        elif kind == "indent":
+            shift = draw(st.sampled_from([-4, -2, 1, 2, 4]))
+            lines[i] = " " * max(shift, 0) + (line[-shift:] if shift < 0 else line)
+        elif kind == "swap":
+            j = draw(st.integers(min_value=0, max_value=len(lines) - 1))
+            a, b = _value_of(lines[i]), _value_of(lines[j])
+            if a is not None and b is not None:
+                lines[i] = lines[i].replace(": " + a, ": " + b, 1)
+                lines[j] = lines[j].replace(": " + b, ": " + a, 1)
+        elif kind == "rename":
+            key = line.split(":", 1)[0].strip()
+            if key and not key.startswith("#"):
+                new = draw(st.one_of(st.sampled_from(KEYS), st.text(min_size=1, max_size=8)))
+                lines[i] = line.replace(key, new, 1)
+        elif kind == "insert":
+            pos = draw(st.integers(min_value=0, max_value=len(line)))
+            junk = draw(st.sampled_from([":", "{", "[", "'", "- ", "#", "&", "*", "!", "%", "\t"]))
+            lines[i] = line[:pos] + junk + line[pos:]
+        else:
+            lines = lines[:i]
+    return "".join(lines)
+
+
+@settings(FUZZ, max_examples=110)
+@given(mutated_reference())
+def test_mutated_reference(text: str) -> None:
+    _check_outcome(text, plan_it=True)
+
+
+def test_reference_itself_loads_and_plans() -> None:
+    loaded = load_text(reference_text(), filename=FILENAME, env={})
+    assert loaded.blueprint.host.name == "nas"
+    _plan(loaded)

@@ -1,0 +1,216 @@
+"""The command line, run as a separate process: plan, plan --json, init, schema and render.
+
+Errors must read like a compiler's (file:line:column first, then a hint) and never show a
+traceback; exit codes are 0 ok, 1 findings or failure, 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from conftest import BLUEPRINTS, MINIMAL, TEST_CATALOG, LaresRunner
+from lares.blueprint.load import reference_text
+
+
+def _no_traceback(text: str) -> None:
+    assert "Traceback" not in text
+    assert "internal error" not in text
+
+
+def test_plan_of_the_reference(run_lares: LaresRunner) -> None:
+    proc = run_lares("plan")
+    assert proc.returncode == 0, proc.stderr
+    assert "✓ 0 errors, " in proc.stdout
+    assert proc.stdout.startswith("lares plan — the reference homelab: host nas, 4 stacks, ")
+    _no_traceback(proc.stdout + proc.stderr)
+
+
+def test_plan_json(run_lares: LaresRunner) -> None:
+    proc = run_lares("plan", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    summary = data["summary"]
+    assert summary["containers"] >= 35
+    assert summary["errors"] == 0
+    assert summary["stacks"] == 4
+    assert data["source"] == "the reference homelab"
+    assert data["memory"]["total"] == 32 * 1024**3
+    assert data["storage"]["mainpool"]["usable"] == 36 * 10**12
+    assert data["storage"]["mainpool"]["raw"] == 52 * 10**12
+    assert all(f["severity"] != "error" for f in data["findings"])
+    assert set(data["stacks"]) == {"infrastructure", "media", "productivity", "security"}
+
+
+def test_broken_blueprint_reads_like_a_compiler_error(
+    run_lares: LaresRunner, tmp_path: Path
+) -> None:
+    text = reference_text().replace("host:\n  name: nas", "hsot:\n  name: nas")
+    (tmp_path / "test.yaml").write_text(text)
+    line = text[: text.index("hsot:")].count("\n") + 1
+    for args in (("plan", "-f", "test.yaml"), ("plan", "-f", "test.yaml", "--json")):
+        proc = run_lares(*args)
+        assert proc.returncode == 2
+        assert proc.stdout == ""
+        assert f"test.yaml:{line}:1: hsot: error [schema] unknown key 'hsot'" in proc.stderr
+        assert "  hint: did you mean 'host'?" in proc.stderr.splitlines()
+        assert "error [schema] 'host' is required but missing" in proc.stderr
+        _no_traceback(proc.stderr)
+
+
+def test_yaml_syntax_error_on_the_command_line(run_lares: LaresRunner, tmp_path: Path) -> None:
+    (tmp_path / "test.yaml").write_text("version: 1\nhost: [nas\n")
+    proc = run_lares("plan", "-f", "test.yaml")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("test.yaml:3:1: error [yaml-syntax] this is not valid YAML: ")
+    _no_traceback(proc.stderr)
+
+
+def test_missing_file(run_lares: LaresRunner) -> None:
+    proc = run_lares("plan", "-f", "nope.yaml")
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "nope.yaml: error [file-missing] file not found",
+        "  hint: run `lares init` to write a blueprint, or pass --file",
+    ]
+
+
+def test_plan_with_errors_exits_1(run_lares: LaresRunner, tmp_path: Path) -> None:
+    text = MINIMAL.read_text().replace("memory: 16GiB", "memory: 2GiB")
+    text = text.replace("catalog: [../catalog]", f"catalog: [{TEST_CATALOG}]")
+    (tmp_path / "small.yaml").write_text(text)
+    proc = run_lares("plan", "-f", "small.yaml")
+    assert proc.returncode == 1, proc.stderr
+    assert (
+        "small.yaml:10:3: host.reserved: error [memory] the reserve (3.0 GiB) leaves nothing of "
+        "2.0 GiB for containers"
+    ) in proc.stdout
+    assert "✗ 1 errors, 0 warnings, 0 notes" in proc.stdout
+    data = json.loads(run_lares("plan", "-f", "small.yaml", "--json").stdout)
+    assert data["summary"]["errors"] == 1
+    [finding] = data["findings"]
+    assert finding["id"] == "memory"
+    assert finding["location"] == {
+        "file": "small.yaml",
+        "line": 10,
+        "column": 3,
+        "path": "host.reserved",
+    }
+
+
+def test_plan_runs_only_the_checks_asked_for(run_lares: LaresRunner) -> None:
+    proc = run_lares("plan", "--json", "--check", "exposure")
+    data = json.loads(proc.stdout)
+    assert {f["id"] for f in data["findings"]} == {"exposure"}
+    wrong = run_lares("plan", "--check", "memroy")
+    assert wrong.returncode == 2
+    assert wrong.stderr.splitlines()[0] == "error [usage] there is no check 'memroy'"
+    assert wrong.stderr.splitlines()[1].startswith("  hint: the checks are: exposure, hardening,")
+    _no_traceback(wrong.stderr)
+
+
+def test_init_writes_a_blueprint_that_plans(run_lares: LaresRunner, tmp_path: Path) -> None:
+    proc = run_lares("init")
+    assert proc.returncode == 0, proc.stderr
+    written = tmp_path / "lares.yaml"
+    assert written.read_text() == reference_text()
+    assert stat.S_IMODE(written.stat().st_mode) == 0o644
+    planned = run_lares("plan", "-f", "lares.yaml")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "lares plan — lares.yaml: host nas" in planned.stdout
+    # ./lares.yaml is found without -f
+    assert "lares plan — lares.yaml: host nas" in run_lares("plan").stdout
+
+
+def test_init_refuses_to_overwrite(run_lares: LaresRunner, tmp_path: Path) -> None:
+    target = tmp_path / "lares.yaml"
+    target.write_text("# mine\n")
+    proc = run_lares("init")
+    assert proc.returncode == 1
+    assert "lares.yaml already exists; nothing was written" in proc.stderr
+    assert "hint: pass --force to replace it" in proc.stderr
+    assert target.read_text() == "# mine\n"
+    forced = run_lares("init", "--force")
+    assert forced.returncode == 0
+    assert target.read_text() == reference_text()
+    other = run_lares("init", "other.yaml")
+    assert other.returncode == 0
+    assert (tmp_path / "other.yaml").exists()
+
+
+def test_schema(run_lares: LaresRunner) -> None:
+    proc = run_lares("schema")
+    assert proc.returncode == 0
+    schema = json.loads(proc.stdout)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["title"] == "lares.yaml"
+    assert {"host", "paths", "network", "stacks"} <= set(schema["properties"])
+    assert {"host", "paths", "network", "stacks"} <= set(schema["required"])
+    assert schema["additionalProperties"] is False
+
+
+def test_render_writes_stacks_and_private_secrets(run_lares: LaresRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = run_lares("render", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    composes = sorted(out.glob("*/compose.yaml"))
+    assert [p.parent.name for p in composes] == [
+        "infrastructure",
+        "media",
+        "productivity",
+        "security",
+    ]
+    assert (out / "networks.yaml").is_file()
+    secrets = out / "secrets"
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o700
+    files = [p for p in secrets.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for folder in (p for p in secrets.rglob("*") if p.is_dir()):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    values = {p.read_text().strip() for p in files if not p.name.endswith(".env")} - {""}
+    assert len(values) >= 10
+    written = "".join(
+        p.read_text() for p in out.rglob("*") if p.is_file() and secrets not in p.parents
+    )
+    assert not [v for v in values if v in written]
+    assert not [v for v in values if v in proc.stdout + proc.stderr]
+
+    # a second render keeps every secret as it was
+    before = {p: p.read_text() for p in files}
+    again = run_lares("render", "-o", str(out), "--json")
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert report["secrets_created"] == []
+    assert "media/compose.yaml" in report["files"]
+    assert {p: p.read_text() for p in files} == before
+
+
+def test_render_refuses_a_plan_with_errors(run_lares: LaresRunner, tmp_path: Path) -> None:
+    text = MINIMAL.read_text().replace("memory: 16GiB", "memory: 2GiB")
+    text = text.replace("catalog: [../catalog]", f"catalog: [{TEST_CATALOG}]")
+    (tmp_path / "small.yaml").write_text(text)
+    out = tmp_path / "out"
+    proc = run_lares("render", "-f", "small.yaml", "-o", str(out))
+    assert proc.returncode == 1
+    assert "1 error(s) in the plan; nothing was written" in proc.stderr
+    assert not out.exists()
+
+
+def test_every_problem_of_a_file_is_printed_at_once(run_lares: LaresRunner, tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text((BLUEPRINTS / "broken.yaml").read_text())
+    proc = run_lares("plan", "-f", "broken.yaml")
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        "broken.yaml:2:1: host: error [schema] 'host' is required but missing",
+        "broken.yaml:3:1: hsot: error [schema] unknown key 'hsot'",
+        "  hint: did you mean 'host'?",
+        "broken.yaml:6:3: paths.appdata: error [schema] 'srv/appdata' must be an absolute path "
+        "(start with /)",
+        "broken.yaml:10:3: network.host_address: error [schema] Input is not a valid IPv4 address",
+        "broken.yaml:14:14: stacks.main.apps.tweb.exposure: error [schema] Input should be "
+        "'none', 'lan' or 'public'",
+    ]
