@@ -44,14 +44,19 @@ class Lab:
     def blueprint(self) -> Path:
         return self.dir / "lares.yaml"
 
-    def lares(
-        self, *args: str, check: bool = True, input: str | None = None, timeout: float = 240
-    ) -> subprocess.CompletedProcess[str]:
+    def argv(self, *args: str) -> list[str]:
+        """The command line of `lares ARGS` on this lab's blueprint and state folder."""
         argv = [sys.executable, "-m", "lares", *args]
         if args and args[0] in ("up", "diff", "down", "rollback"):
             argv += ["--state-dir", str(self.state)]
         if args and args[0] in ("up", "diff", "down", "plan"):
             argv += ["-f", str(self.blueprint)]
+        return argv
+
+    def lares(
+        self, *args: str, check: bool = True, input: str | None = None, timeout: float = 240
+    ) -> subprocess.CompletedProcess[str]:
+        argv = self.argv(*args)
         proc = subprocess.run(
             argv,
             capture_output=True,
@@ -330,17 +335,7 @@ def test_drift_is_seen_and_converged(lab: Lab) -> None:
 
 
 def test_sigkill_mid_apply_converges(lab: Lab) -> None:
-    argv = [
-        sys.executable,
-        "-m",
-        "lares",
-        "up",
-        "--yes",
-        "--state-dir",
-        str(lab.state),
-        "-f",
-        str(lab.blueprint),
-    ]
+    argv = lab.argv("up", "--yes")
     proc = subprocess.Popen(argv, env=lab.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # wait until Compose is creating containers, then kill lares outright
     deadline = time.monotonic() + 120
@@ -363,17 +358,7 @@ def test_sigkill_mid_apply_converges(lab: Lab) -> None:
 
 
 def test_concurrent_ups_do_not_interleave(lab: Lab) -> None:
-    argv = [
-        sys.executable,
-        "-m",
-        "lares",
-        "up",
-        "--yes",
-        "--state-dir",
-        str(lab.state),
-        "-f",
-        str(lab.blueprint),
-    ]
+    argv = lab.argv("up", "--yes")
     a = subprocess.Popen(
         argv, env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
