@@ -116,7 +116,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {system}"
 
 
 def main() -> None:
@@ -183,9 +184,8 @@ def main() -> None:
     text = (
         "## Plan and render\n\n"
         f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; median of {args.runs} runs "
-        f"({max(3, args.runs // 3)} for the 500-app blueprint). `python3 bench/plan.py --write`.\n\n"
-        + "\n".join(table)
-        + "\n"
+        f"({max(3, args.runs // 3)} for the 500-app blueprint). "
+        "`python3 bench/plan.py --write`.\n\n" + "\n".join(table) + "\n"
     )
     print(text)
     if args.write:

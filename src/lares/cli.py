@@ -44,7 +44,6 @@ FileOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
-
 @app.callback()
 def _options(
     verbose: Annotated[
