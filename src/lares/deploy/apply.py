@@ -20,7 +20,7 @@ from lares.catalog.resolve import System
 from lares.deploy import engine, record
 from lares.deploy.files import prepare_dirs, require_provided, store_for, write_bundle
 from lares.deploy.record import Record
-from lares.deploy.status import ContainerState, Drift, container_state, drift, stack_containers
+from lares.deploy.status import Drift, container_state, drift, stack_containers
 from lares.errors import LaresError, UsageError
 from lares.render.bundle import Bundle
 from lares.state import StateDir
@@ -282,7 +282,3 @@ def down(
         record.forget(state, name)
         done.append(name)
     return done
-
-
-def running_states(client: Any, stacks: Iterable[str] | None = None) -> list[ContainerState]:
-    return stack_containers(client, stacks)

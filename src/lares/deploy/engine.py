@@ -10,9 +10,7 @@ Versions are checked once: Compose must be v2 (the ``docker compose`` plugin, or
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from ipaddress import IPv4Network
@@ -226,17 +224,6 @@ def compose_down(project: str, file: Path | None, *, volumes: bool = False) -> r
     return run.run(argv, what=f"stop the stack {project}", timeout=900)
 
 
-def config_hashes(project: str, file: Path) -> dict[str, str]:
-    """Compose's config hash of every service, as it labels the containers it creates."""
-    result = compose(project, file, "config", "--hash", "*", timeout=60)
-    hashes = {}
-    for line in result.stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 2:
-            hashes[parts[0]] = parts[1]
-    return hashes
-
-
 def project_containers(c: Any, project: str) -> list[Any]:
     """Every container (running or not) of a Compose project."""
     return list(
@@ -259,18 +246,3 @@ def health_log(container: Any, lines: int = 3) -> list[str]:
 def logs_tail(container: Any, lines: int = 20) -> str:
     raw = container.logs(tail=lines, stdout=True, stderr=True)
     return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
-
-
-def parse_ps(text: str) -> list[dict[str, Any]]:
-    """``docker compose ps --format json`` output (a JSON array, or one object per line)."""
-    text = text.strip()
-    if not text:
-        return []
-    if text.startswith("["):
-        data = json.loads(text)
-        return data if isinstance(data, list) else [data]
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def service_names(containers: Sequence[Any]) -> list[str]:
-    return sorted({(c.labels or {}).get("com.docker.compose.service", c.name) for c in containers})
