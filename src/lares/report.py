@@ -77,19 +77,16 @@ def storage_table(out: Out, bp: Blueprint) -> None:
     if not bp.storage.pools:
         return
     out.heading("Storage")
-    t = table("pool", "level", "devices", "raw", "usable", "survives", right=("raw", "usable"))
     for name, pool in bp.storage.pools.items():
         cap = capacity(pool)
         sizes = ", ".join(format_size(d.size, binary=False, precision=0) for d in pool.devices)
-        t.add_row(
-            f"{name} ({pool.mount})",
-            f"{pool.engine} {pool.level} + {pool.filesystem}",
-            sizes,
-            format_size(cap.raw, binary=False),
-            f"{format_size(cap.usable, binary=False)} ({format_size(cap.usable)})",
-            f"{cap.tolerates} drive{'s' if cap.tolerates != 1 else ''}",
-        )
-    out.table(t)
+        drives = f"{cap.tolerates} drive{'s' if cap.tolerates != 1 else ''}"
+        out.line(f"{name} ({pool.mount}): {pool.engine} {pool.level} + {pool.filesystem}")
+        out.line(f"  devices   {sizes} = {format_size(cap.raw, binary=False)} raw")
+        usable = f"{format_size(cap.usable, binary=False)} ({format_size(cap.usable)})"
+        out.line(f"  usable    {usable}, survives the loss of {drives}")
+        if cap.unused:
+            out.line(f"  unused    {format_size(cap.unused, binary=False)} (mixed drive sizes)")
 
 
 def public_table(out: Out, p: Plan) -> None:

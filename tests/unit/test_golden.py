@@ -122,10 +122,10 @@ def test_plan_text_of_the_reference(run_lares: LaresRunner) -> None:
     assert "├─ Docker Daemon:         1.0 GB" in lines
     assert any(line.startswith("├─ Containers:") and "reserved," in line for line in lines)
     assert any(line.startswith("└─ Cache & Buffer:") for line in lines)
-    [storage] = [line for line in lines if line.startswith("mainpool (/media/mainpool)")]
-    assert re.search(r"mdadm raid5 \+ btrfs\s+12 TB, 14 TB, 14 TB, 12 TB\s+52\.0 TB", storage)
-    assert "36.0 TB (32.7 TiB)" in storage
-    assert "1 drive" in storage
+    assert "mainpool (/media/mainpool): mdadm raid5 + btrfs" in lines
+    assert "  devices   12 TB, 14 TB, 14 TB, 12 TB = 52.0 TB raw" in lines
+    assert "  usable    36.0 TB (32.7 TiB), survives the loss of 1 drive" in lines
+    assert "  unused    4.0 TB (mixed drive sizes)" in lines
     assert re.fullmatch(r"✓ 0 errors, \d+ warnings, \d+ notes", lines[-1]), lines[-1]
     # and the whole text, as recorded
     expected = PLAN_TEXT.read_text(encoding="utf-8")
