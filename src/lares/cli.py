@@ -42,6 +42,15 @@ FileOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+StateOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        help="lares's state folder: secrets, applied revisions, backup and monitor records. "
+        "Default: /var/lib/lares as root, else ~/.local/state/lares.",
+        envvar="LARES_STATE_DIR",
+    ),
+]
 
 
 @app.callback()

@@ -8,20 +8,12 @@ from typing import Annotated
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, _load, _out, app
+from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, app
 from lares.errors import LaresError
 
 ca = typer.Typer(help="The LAN proxy's certificate authority.", no_args_is_help=True)
 app.add_typer(ca, name="ca")
 
-StateOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--state-dir",
-        help="lares's state folder. Default: /var/lib/lares as root, else ~/.local/state/lares.",
-        envvar="LARES_STATE_DIR",
-    ),
-]
 _MARK = {"ok": "✓", "warning": "!", "error": "✗", "unknown": "?"}
 _STYLE = {"ok": "green", "warning": "yellow", "error": "red", "unknown": "cyan"}
 

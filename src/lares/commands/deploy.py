@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, _load, _out, _source, app
+from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, _source, app
 
 if TYPE_CHECKING:
     from lares.deploy.apply import StackPlan
@@ -16,15 +16,6 @@ if TYPE_CHECKING:
     from lares.render.bundle import Bundle
     from lares.state import StateDir
 
-StateOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--state-dir",
-        help="Where lares keeps secrets and applied revisions "
-        "(default /var/lib/lares as root, else ~/.local/state/lares).",
-        envvar="LARES_STATE_DIR",
-    ),
-]
 StacksArg = Annotated[list[str] | None, typer.Argument(help="Stacks (default: all).")]
 LockOpt = Annotated[
     float, typer.Option("--lock-timeout", help="Seconds to wait for another lares to finish.")

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, _load, _out, app
+from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, app
 
 secret_app = typer.Typer(help="Secrets: list them (never their values) or provide one.")
 app.add_typer(secret_app, name="secret")
-
-StateOpt = Annotated[
-    Path | None, typer.Option("--state-dir", envvar="LARES_STATE_DIR", help="State folder.")
-]
 
 
 @secret_app.command("list")

@@ -102,7 +102,7 @@ def forget(state: StateDir) -> None:
 
 def containers_now() -> list[dict[str, Any]] | None:
     """The engine's list of lares containers, or None when it cannot be read."""
-    from lares.monitor.dockerapi import DockerAPI
+    from lares.dockerapi import DockerAPI
 
     api = DockerAPI(timeout=10)
     try:

@@ -25,6 +25,11 @@ Health (:class:`BtrfsHealth`, worst wins in :func:`assess`):
   profiles for one kind of chunk (an interrupted balance or convert).
 * ``unknown``: no scrub has ever run (``no stats available``) or there is nothing to judge.
 * ``ok``: otherwise.
+
+As a collector (``ID = "btrfs"``), :func:`collect` reads the error counters and missing devices of
+every btrfs pool (sysfs, else ``btrfs device stats``) and :func:`samples` turns them into samples;
+the hourly ``scrub`` collector (:mod:`lares.monitor.collectors.scrub`) reads scrub status and
+allocation with the parsers here.
 """
 
 from __future__ import annotations

@@ -22,6 +22,10 @@ Health rules, first match wins:
   or sysfs ``degraded`` is above zero.
 * ``checking``: a ``check`` or ``repair`` pass runs on a complete array.
 * ``ok``: none of the above.
+
+As a collector (``ID = "mdstat"``), :func:`collect` reads ``/proc/mdstat`` and each array's sysfs
+folder, and :func:`samples` turns the report into samples: health (with its reasons), member
+counts, sync progress, and the lines that were not understood.
 """
 
 from __future__ import annotations
@@ -735,9 +739,7 @@ def samples(report: MdstatReport, *, present: bool = True) -> list[Sample]:
     not understand become an ``unparsed`` sample that quotes them.
     """
     out = [
-        Sample(
-            ID, "arrays", "count", float(len(report.arrays)), "present" if present else "absent"
-        )
+        Sample(ID, "arrays", "count", float(len(report.arrays)), "present" if present else "absent")
     ]
     for array in report.arrays:
         labels = {
@@ -791,7 +793,5 @@ def samples(report: MdstatReport, *, present: bool = True) -> list[Sample]:
             out.append(Sample(ID, array.name, "mismatch_cnt", float(array.sysfs.mismatch_cnt)))
     if report.unparsed:
         quoted = "; ".join(f"line {u.line}: {u.text.strip()}" for u in report.unparsed[:5])
-        out.append(
-            Sample(ID, MDSTAT_PATH, "unparsed", float(len(report.unparsed)), detail=quoted)
-        )
+        out.append(Sample(ID, MDSTAT_PATH, "unparsed", float(len(report.unparsed)), detail=quoted))
     return out

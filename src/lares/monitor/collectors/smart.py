@@ -23,6 +23,10 @@ Health rules (every rule that matches adds a reason; the worst level wins):
   warning, SCSI grown defects or uncorrected errors > 0.
 * ``unknown``: no health data at all (standby, device open failed, not JSON ...).
 * ``ok``: health data is present and none of the above matched.
+
+As a collector (``ID = "smart"``, hourly), :func:`collect` runs :func:`scan_command`, then
+:func:`command` per device through :mod:`lares.run` without treating the exit bitmask as a
+failure, and :func:`samples` turns each report into samples.
 """
 
 from __future__ import annotations
@@ -697,9 +701,7 @@ def collect(ctx: Context) -> list[Sample]:
     from lares import run
 
     if run.which("smartctl") is None:
-        return [
-            Sample(ID, "smartctl", "available", 0.0, "missing", "smartctl is not installed")
-        ]
+        return [Sample(ID, "smartctl", "available", 0.0, "missing", "smartctl is not installed")]
     scan = run.run(scan_command(), check=False, timeout=60, what="list the drives smartctl sees")
     out = [Sample(ID, "smartctl", "available", 1.0, "present")]
     for device in parse_scan(scan.stdout or "{}"):
@@ -765,8 +767,12 @@ def samples(report: SmartReport, *, device: str | None = None) -> list[Sample]:
     scsi = report.scsi
     if scsi is not None:
         if scsi.grown_defects is not None:
-            out.append(Sample(ID, name, "scsi_grown_defects", float(scsi.grown_defects), labels))
-        out.append(Sample(ID, name, "scsi_uncorrected", float(scsi.uncorrected_total), labels))
+            out.append(
+                Sample(ID, name, "scsi_grown_defects", float(scsi.grown_defects), labels=labels)
+            )
+        out.append(
+            Sample(ID, name, "scsi_uncorrected", float(scsi.uncorrected_total), labels=labels)
+        )
     if report.unparsed:
         quoted = "; ".join(report.unparsed[:5])
         out.append(Sample(ID, name, "unparsed", float(len(report.unparsed)), detail=quoted))

@@ -1,0 +1,330 @@
+"""`lares status`, `watch`, `alerts`, `silence` and `ack`: watching the homelab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, app
+
+if TYPE_CHECKING:
+    from lares.monitor.config import WatchConfig
+    from lares.state import StateDir
+
+
+alerts = typer.Typer(
+    name="alerts",
+    help="Alert notifications: send a test, list the alerts that are pending or firing.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+app.add_typer(alerts, name="alerts")
+
+
+def _config(file: Path | None, state_dir: Path | None) -> tuple[WatchConfig, StateDir]:
+    """The watch configuration of the blueprint, for the stacks that were deployed."""
+    from lares.catalog.resolve import resolve
+    from lares.deploy import record
+    from lares.monitor.config import build
+    from lares.plan import catalog_for
+    from lares.state import StateDir
+
+    loaded = _load(file)
+    state = StateDir.open(state_dir)
+    system = resolve(loaded.blueprint, catalog_for(loaded))
+    config = build(system, state_dir=str(state.root), deployed=record.stacks(state))
+    return config, state
+
+
+@app.command()
+def status(
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+    as_json: JsonOpt = False,
+    containers: Annotated[
+        bool, typer.Option("--containers", help="Also list every container, per stack.")
+    ] = False,
+) -> None:
+    """Check everything once: what is wrong first, then host, storage, drives, apps, backups.
+
+    Exits 1 when anything is wrong (a warning or worse).
+    """
+    from lares.monitor.report import status_report
+    from lares.monitor.status import check
+
+    out = _out(as_json)
+    config, _ = _config(file, state_dir)
+    if not config.apps and not as_json:
+        out.warn("no stack is deployed yet: containers and endpoints are not watched")
+    result = check(config)
+    states = None
+    if containers:
+        from lares.deploy import engine
+        from lares.deploy.status import stack_containers
+
+        states = stack_containers(engine.client(), config.stacks or None)
+    if as_json:
+        data = result.to_dict()
+        if states is not None:
+            data["containers"] = [s.to_dict() for s in states]
+        out.json(data)
+    else:
+        status_report(out, result)
+        if states is not None:
+            from lares.report import containers_table
+
+            out.heading("Containers per stack")
+            containers_table(out, states)
+    raise typer.Exit(1 if result.problems else 0)
+
+
+@app.command()
+def watch(
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option("--metrics-port", help="Serve Prometheus metrics on this port.", min=0),
+    ] = None,
+    metrics_address: Annotated[
+        str, typer.Option("--metrics-address", help="Address the metrics port listens on.")
+    ] = "127.0.0.1",
+    once: Annotated[
+        bool,
+        typer.Option("--once", help="Run every collector once as the watcher would, then stop."),
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Watch the homelab: collect on every interval, alert on changes, keep the history.
+
+    Runs until stopped (SIGTERM or Ctrl-C); run it as a service. The blueprint is read once at
+    start: restart the watcher after changing it.
+    """
+    from lares.monitor.watch import Cycle, Watcher, exec_watch, write_config
+
+    config, state = _config(file, state_dir)
+    path = write_config(config, state.monitor)
+    if not once:
+        exec_watch(
+            path, metrics_port=metrics_port, metrics_address=metrics_address, verbose=verbose
+        )
+    out = _out(as_json)
+    cycles: list[Cycle] = []
+    Watcher(config).run(
+        once=True,
+        metrics_port=metrics_port,
+        metrics_address=metrics_address,
+        on_cycle=cycles.append,
+    )
+    cycle = cycles[0]
+    if as_json:
+        out.json(
+            {
+                "collectors": {
+                    r.collector: {"ok": r.ok, "error": r.error, "samples": len(r.samples)}
+                    for r in cycle.runs
+                },
+                "conditions": [c.to_dict() for c in cycle.conditions],
+                "events": [
+                    {"kind": e.kind, "key": e.alert.key, "notify": e.notify} for e in cycle.events
+                ],
+                "sent": cycle.sent,
+            }
+        )
+        return
+    samples = sum(len(r.samples) for r in cycle.runs)
+    out.ok(f"one cycle: {len(cycle.runs)} collectors, {samples} samples recorded")
+    for r in cycle.runs:
+        if not r.ok:
+            out.warn(f"{r.collector}: {r.error}")
+    for e in cycle.events:
+        out.line(f"  {e.kind}: {e.alert.message}")
+    if cycle.sent is False:
+        out.fail(f"the notification was not sent: {cycle.error}")
+
+
+@alerts.command("test")
+def alerts_test(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
+    """Send a test notification to every target in monitor.notify."""
+    from lares.monitor.alerts import Message
+    from lares.monitor.notify import send, urls
+
+    out = _out(as_json)
+    config, state = _config(file, state_dir)
+    if not config.notify:
+        out.fail(
+            "the blueprint names no notification target (monitor.notify)",
+            hint="add `monitor: {notify: [{url: 'ntfy://ntfy.sh/your-topic'}]}`, or "
+            "`{secret: alert-url}` with the URL stored by `lares secrets set alert-url`",
+        )
+        raise typer.Exit(1)
+    message = Message(
+        f"lares on {config.host}: test notification",
+        "This is a test from `lares alerts test`. Alerts from lares watch reach you here.",
+        "info",
+    )
+    result = send(urls(config.notify, state.secrets), message)
+    if as_json:
+        out.json({"sent": result.ok, "targets": result.targets, "error": result.error or None})
+    elif result.ok:
+        out.ok(f"sent a test notification to {result.targets} target(s)")
+    else:
+        out.fail(
+            f"the test notification was not sent: {result.error}",
+            hint="check the Apprise URL (https://github.com/caronc/apprise/wiki) and the network",
+        )
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@alerts.command("list")
+def alerts_list(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
+    """The alerts lares watch has pending or firing, and the last transitions."""
+    import time
+
+    from lares.monitor.alerts import Alert
+    from lares.monitor.store import Store
+    from lares.output import table
+    from lares.state import StateDir
+
+    out = _out(as_json)
+    state = StateDir.open(state_dir)
+    with Store.open(state.monitor) as store:
+        current = [Alert.from_dict(a) for a in store.load_alerts().values()]
+        log = store.alert_log(since=time.time() - 7 * 86400)
+    if as_json:
+        out.json({"alerts": [a.to_dict() for a in current], "log": log[-100:]})
+        return
+    if not current:
+        out.ok("no alert is pending or firing")
+        return
+    t = table("state", "severity", "alert", "since")
+    for a in sorted(current, key=lambda a: (a.state != "firing", a.severity, a.key)):
+        muted = " (held back)" if a.suppressed_by else " (silenced)" if a.silenced else ""
+        t.add_row(
+            a.state + muted,
+            a.severity,
+            a.message,
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(a.since)),
+        )
+    out.table(t)
+
+
+@app.command()
+def silence(
+    target: Annotated[
+        str | None,
+        typer.Argument(help="An app, a rule (disk-usage), a collector (smart), or `all`."),
+    ] = None,
+    for_: Annotated[str, typer.Option("--for", help="How long: 30m, 2h, 1d.")] = "2h",
+    reason: Annotated[str, typer.Option("--reason", help="Why (shown in lares status).")] = "",
+    clear: Annotated[bool, typer.Option("--clear", help="End the silence of TARGET now.")] = False,
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mute notifications for TARGET during maintenance; alerts are still recorded.
+
+    Without TARGET, lists the silences in force.
+    """
+    import time
+
+    from lares.errors import UsageError
+    from lares.monitor.collectors import discover
+    from lares.monitor.rules import RULE_IDS
+    from lares.monitor.store import Store
+    from lares.units import parse_duration
+
+    out = _out(as_json)
+    config, state = _config(file, state_dir)
+    with Store.open(state.monitor) as store:
+        if target is None:
+            current = store.silences()
+            if as_json:
+                out.json(
+                    [{"target": s.target, "until": s.until, "reason": s.reason} for s in current]
+                )
+            elif not current:
+                out.line("no silence is in force")
+            for s in [] if as_json else current:
+                ends = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.until))
+                out.line(f"{s.target}: until {ends}" + (f" ({s.reason})" if s.reason else ""))
+            return
+        if clear:
+            removed = store.unsilence(target)
+            if as_json:
+                out.json({"target": target, "cleared": removed})
+            elif removed:
+                out.ok(f"{target} is no longer silenced")
+            else:
+                out.line(f"{target} was not silenced")
+            return
+        apps = [a.id for a in config.apps]
+        known = {*apps, *RULE_IDS, *discover(), "all"}
+        if target not in known:
+            raise UsageError(
+                f"there is nothing called {target!r} to silence",
+                hint="name a deployed app ("
+                + (", ".join(apps[:8]) or "none deployed")
+                + (" …" if len(apps) > 8 else "")
+                + "), a rule such as disk-usage, a collector such as smart, or all",
+            )
+        try:
+            seconds = parse_duration(for_)
+        except ValueError as exc:
+            raise UsageError(str(exc), hint="write --for 30m, 2h or 1d") from None
+        if seconds <= 0:
+            raise UsageError("a silence lasts longer than 0 s", hint="write --for 30m, 2h or 1d")
+        until = time.time() + seconds
+        store.silence(target, until, reason)
+    if as_json:
+        out.json({"target": target, "until": until, "reason": reason})
+    else:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(until))
+        out.ok(f"{target} is silenced until {when}: alerts are recorded, not sent")
+
+
+@app.command()
+def ack(
+    what: Annotated[str, typer.Argument(help="btrfs (error counters) or smart (sector counts).")],
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Accept the counters as they are now: alerts fire again only when they rise further.
+
+    Run it after dealing with the cause (a scrub repaired the damage, a cable was replaced).
+    """
+    from lares.errors import UsageError
+    from lares.monitor.rules import acknowledge
+    from lares.monitor.status import check
+    from lares.monitor.store import Store
+
+    if what not in ("btrfs", "smart"):
+        raise UsageError(f"cannot acknowledge {what!r}", hint="lares ack btrfs, or lares ack smart")
+    out = _out(as_json)
+    config, state = _config(file, state_dir)
+    result = check(config, only=[what], record=False)
+    failed = [r for r in result.runs if not r.ok]
+    if failed:
+        out.fail(f"could not read the {what} counters: {failed[0].error}")
+        raise typer.Exit(1)
+    values = acknowledge(result.samples, what)
+    if not values:
+        out.fail(
+            f"no {what} counters were read",
+            hint="is the pool mounted (btrfs) or smartctl installed (smart)? run as root",
+        )
+        raise typer.Exit(1)
+    with Store.open(state.monitor) as store:
+        store.set_baselines(values, acknowledged=True)
+    if as_json:
+        out.json({"acknowledged": values})
+        return
+    out.ok(f"acknowledged {len(values)} {what} counters as the new baseline")
+    for key, value in sorted(values.items()):
+        if value:
+            out.line(f"  {key.split(':', 1)[1]} = {value:g}")

@@ -1,0 +1,211 @@
+"""A small reader of the Docker Engine API, on the standard library alone.
+
+The watch loop and `lares up` read containers, their inspect data, the event stream and (when cgroup files are
+out of reach) one-shot stats. The Docker SDK does the same through requests and urllib3, which
+cost about 9 MB of resident memory that a watcher running all day does not have to spend; the
+SDK stays the tool for everything else (``lares ps``, deploy). Only GET requests are made: this
+module never changes anything.
+
+``DOCKER_HOST`` is honoured for ``unix://`` sockets and plain ``tcp://`` (no TLS).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from lares.errors import LaresError
+
+API_VERSION = "v1.41"  # Docker Engine 20.10, as lares.deploy.engine requires
+DEFAULT_SOCKET = "/var/run/docker.sock"
+HINT = "start Docker (systemctl start docker) and check that lares may use its socket"
+
+
+class EngineDown(LaresError):
+    """The Docker daemon does not answer, or answered with an error."""
+
+    code = "docker"
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float | None) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class DockerAPI:
+    """GET requests to the engine, over one kept-alive connection (thread-safe)."""
+
+    def __init__(self, host: str | None = None, *, timeout: float = 10.0) -> None:
+        self.host = host or os.environ.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}"
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._conn: http.client.HTTPConnection | None = None
+        parts = urlsplit(self.host)
+        if parts.scheme not in ("unix", "tcp", "http"):
+            raise EngineDown(
+                f"DOCKER_HOST {self.host} is not supported by the watcher (unix:// or tcp://)",
+                hint="point DOCKER_HOST at the local socket, e.g. unix:///var/run/docker.sock",
+            )
+        self._unix = parts.path if parts.scheme == "unix" else None
+        self._tcp = (parts.hostname or "localhost", parts.port or 2375)
+
+    def _connect(self, timeout: float | None) -> http.client.HTTPConnection:
+        if self._unix is not None:
+            return _UnixConnection(self._unix, timeout)
+        return http.client.HTTPConnection(*self._tcp, timeout=timeout)
+
+    def _url(self, path: str, query: Mapping[str, Any] | None) -> str:
+        url = f"/{API_VERSION}{path}"
+        if query:
+            url += "?" + urlencode(
+                {k: json.dumps(v) if isinstance(v, dict) else v for k, v in query.items()}
+            )
+        return url
+
+    def get(self, path: str, query: Mapping[str, Any] | None = None) -> Any:
+        """The decoded JSON answer to ``GET path``; None on 404; :class:`EngineDown` otherwise."""
+        url = self._url(path, query)
+        with self._lock:
+            for attempt in (1, 2):
+                if self._conn is None:
+                    self._conn = self._connect(self.timeout)
+                try:
+                    self._conn.request("GET", url)
+                    response = self._conn.getresponse()
+                    body = response.read()
+                    break
+                except (OSError, http.client.HTTPException) as exc:
+                    self._conn.close()
+                    self._conn = None
+                    # A kept-alive connection the daemon closed fails once; a fresh one tells.
+                    if attempt == 2 or not isinstance(
+                        exc, http.client.RemoteDisconnected | BrokenPipeError
+                    ):
+                        raise EngineDown(
+                            f"cannot reach the Docker daemon at {self.host}: {exc}", hint=HINT
+                        ) from None
+        if response.status == 404:
+            return None
+        if response.status >= 400:
+            raise EngineDown(
+                f"the Docker daemon answered {response.status} to GET {path}: "
+                + body.decode(errors="replace").strip()[:200],
+                hint=HINT,
+            )
+        return json.loads(body) if body else None
+
+    def ping(self) -> None:
+        url = "/_ping"
+        with self._lock:
+            conn = self._connect(self.timeout)
+            try:
+                conn.request("GET", url)
+                response = conn.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                raise EngineDown(
+                    f"cannot reach the Docker daemon at {self.host}: {exc}", hint=HINT
+                ) from None
+            finally:
+                conn.close()
+        if response.status != 200:
+            raise EngineDown(f"the Docker daemon answered {response.status} to ping", hint=HINT)
+
+    def containers(self, label: str | None = "io.lares.stack") -> list[dict[str, Any]]:
+        """Every container (running or not), with ``label`` when given."""
+        query: dict[str, Any] = {"all": "1"}
+        if label:
+            query["filters"] = {"label": [label]}
+        return list(self.get("/containers/json", query) or [])
+
+    def inspect(self, ident: str) -> dict[str, Any] | None:
+        """``docker inspect`` of one container, or None when it is gone."""
+        data = self.get(f"/containers/{quote(ident, safe='')}/json")
+        return data if isinstance(data, dict) else None
+
+    def stats(self, ident: str) -> dict[str, Any] | None:
+        """One stats reading of a running container, without waiting for a second one."""
+        data = self.get(
+            f"/containers/{quote(ident, safe='')}/stats", {"stream": "false", "one-shot": "true"}
+        )
+        return data if isinstance(data, dict) else None
+
+    def events(self, *, since: float, filters: Mapping[str, list[str]]) -> Events:
+        """Follow the event stream from ``since`` (a Unix time) on its own connection."""
+        conn = self._connect(None)
+        url = self._url("/events", {"since": f"{since:.3f}", "filters": dict(filters)})
+        try:
+            conn.request("GET", url)
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise EngineDown(
+                f"cannot follow Docker events at {self.host}: {exc}", hint=HINT
+            ) from None
+        if response.status != 200:
+            conn.close()
+            raise EngineDown(f"the Docker daemon answered {response.status} to GET /events")
+        return Events(conn, response)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+class Events:
+    """An open event stream: iterate for event dicts; :meth:`close` ends the iteration."""
+
+    def __init__(self, conn: http.client.HTTPConnection, response: http.client.HTTPResponse):
+        self._conn = conn
+        self._response = response
+        self._closed = False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        try:
+            while not self._closed:
+                try:
+                    line = self._response.readline()
+                except (OSError, ValueError, http.client.HTTPException):
+                    return
+                if not line:
+                    return
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(event, dict):
+                    yield event
+        finally:
+            self._conn.close()
+
+    def close(self) -> None:
+        """End the iteration; safe from another thread while one blocks reading.
+
+        Only the socket is shut down here: the reading thread sees the end of the stream and
+        closes the connection itself (closing it from here races with its read).
+        """
+        self._closed = True
+        sock = self._conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)

@@ -1,0 +1,149 @@
+"""Space on the app data folder and the pools, and when each will be full at its current pace.
+
+Usage comes from ``statvfs`` (as ``df`` computes it: used / (used + available)). A pool mount
+point that is not mounted is reported as ``not-mounted``: writes would then fill the OS disk
+underneath. The fill forecast is a least-squares line through the hourly averages of used bytes
+over the last :data:`FORECAST_DAYS` days of history; with less than :data:`MIN_POINTS` hours of
+history, or space not growing, there is no forecast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from lares.monitor.collectors import Context, Sample
+from lares.monitor.config import MountTarget
+
+ID = "disks"
+DEFAULT_INTERVAL: float | None = None
+FORECAST_DAYS = 7
+MIN_POINTS = 12
+FORECAST_EVERY = 600.0  # seconds a forecast is reused before it is computed again
+
+
+@dataclass(frozen=True)
+class Usage:
+    size: int
+    free: int
+    avail: int
+
+    @property
+    def used(self) -> int:
+        return self.size - self.free
+
+    @property
+    def used_percent(self) -> float:
+        total = self.used + self.avail
+        return 100.0 * self.used / total if total > 0 else 0.0
+
+
+def collect(ctx: Context) -> list[Sample]:
+    mounts = read_mounts()
+    memo = ctx.memo(ID)
+    out: list[Sample] = []
+    for target in ctx.config.mounts:
+        state, device, fstype = mount_state(target, mounts)
+        usage: Usage | None = None
+        if state != "missing":
+            st = os.statvfs(target.path)
+            usage = Usage(
+                st.f_blocks * st.f_frsize, st.f_bfree * st.f_frsize, st.f_bavail * st.f_frsize
+            )
+        days = None
+        if usage is not None and ctx.store is not None:
+            cached = memo.get(target.path)
+            if cached is not None and ctx.now - cached[0] < FORECAST_EVERY:
+                days = cached[1]
+            else:
+                points = ctx.store.hourly(
+                    (ID, target.path, "used_bytes"), since=ctx.now - FORECAST_DAYS * 86400
+                )
+                points.append((ctx.now, float(usage.used)))
+                days = forecast(points, usage.avail)
+                memo[target.path] = (ctx.now, days)
+        out.extend(samples(target, state, usage, device=device, fstype=fstype, days_left=days))
+    return out
+
+
+def read_mounts(path: str = "/proc/self/mounts") -> dict[str, tuple[str, str]]:
+    """Mount point → (device, filesystem type), from the kernel's mount table."""
+    found: dict[str, tuple[str, str]] = {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) >= 3:
+                    point = parts[1].replace("\\040", " ")
+                    found[point] = (parts[0], parts[2])
+    except OSError:
+        pass
+    return found
+
+
+def mount_state(target: MountTarget, mounts: Mapping[str, tuple[str, str]]) -> tuple[str, str, str]:
+    """(``mounted`` | ``not-mounted`` | ``on-parent`` | ``missing``, device, fstype).
+
+    The app data folder normally lives on the OS disk, so not being a mount point of its own is
+    ``on-parent`` for it and ``not-mounted`` for a pool.
+    """
+    if target.path in mounts:
+        device, fstype = mounts[target.path]
+        return "mounted", device, fstype
+    if not os.path.exists(target.path):
+        return "missing", "", ""
+    parent = target.path
+    while parent not in mounts and parent != "/":
+        parent = os.path.dirname(parent)
+    device, fstype = mounts.get(parent, ("", ""))
+    return ("on-parent" if target.role == "appdata" else "not-mounted"), device, fstype
+
+
+def samples(
+    target: MountTarget,
+    state: str,
+    usage: Usage | None,
+    *,
+    device: str = "",
+    fstype: str = "",
+    days_left: float | None = None,
+) -> list[Sample]:
+    labels = {"role": target.role, "pool": target.pool or "", "device": device, "fstype": fstype}
+    path = target.path
+    out = [Sample(ID, path, "mounted", 1.0 if state != "missing" else 0.0, state, labels=labels)]
+    if usage is None:
+        return out
+    out += [
+        Sample(ID, path, "size_bytes", float(usage.size), labels=labels),
+        Sample(ID, path, "free_bytes", float(usage.free), labels=labels),
+        Sample(ID, path, "avail_bytes", float(usage.avail), labels=labels),
+        Sample(ID, path, "used_bytes", float(usage.used), labels=labels),
+        Sample(ID, path, "used_percent", round(usage.used_percent, 2), labels=labels),
+    ]
+    if days_left is not None:
+        out.append(Sample(ID, path, "days_until_full", round(days_left, 2), labels=labels))
+    return out
+
+
+def forecast(points: Sequence[tuple[float, float]], avail: float) -> float | None:
+    """Days until ``avail`` bytes are used up, on a least-squares line through ``points``.
+
+    ``points`` are (unix time, used bytes). None with fewer than :data:`MIN_POINTS` points, a
+    span under six hours, or usage that does not grow.
+    """
+    if len(points) < MIN_POINTS:
+        return None
+    xs = [p[0] for p in points]
+    if max(xs) - min(xs) < 6 * 3600:
+        return None
+    n = len(points)
+    mean_x = sum(xs) / n
+    mean_y = sum(p[1] for p in points) / n
+    sxx = sum((x - mean_x) ** 2 for x in xs)
+    if sxx <= 0:
+        return None
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx  # bytes per second
+    if slope <= 0:
+        return None
+    return max(avail, 0.0) / slope / 86400.0

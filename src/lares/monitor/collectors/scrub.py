@@ -1,0 +1,170 @@
+"""btrfs scrub results and chunk allocation of every btrfs pool, read hourly.
+
+Runs ``btrfs scrub status <mount>``, ``btrfs filesystem usage -b <mount>`` and ``btrfs device
+usage -b <mount>`` (all need root)
+and reads them with the parsers of :mod:`lares.monitor.collectors.btrfs`. The error counters of
+the same pools are the ``btrfs`` collector's job, at the base interval: they move when data is
+read, a scrub result only when a scrub ran.
+"""
+
+from __future__ import annotations
+
+from lares.monitor.collectors import Context, Sample
+from lares.monitor.collectors.btrfs import (
+    BtrfsHealth,
+    DeviceUsageReport,
+    FilesystemUsage,
+    ScrubReport,
+    ScrubState,
+    assess,
+    parse_device_usage,
+    parse_filesystem_usage,
+    parse_scrub_status,
+    watched_mounts,
+)
+
+ID = "scrub"
+DEFAULT_INTERVAL: float | None = 3600.0
+
+
+def collect(ctx: Context) -> list[Sample]:
+    from lares import run
+    from lares.monitor.collectors.disks import read_mounts
+
+    mounts = read_mounts()
+    out: list[Sample] = []
+    for mount in watched_mounts(ctx.config):
+        if mount not in mounts or mounts[mount][1] != "btrfs":
+            continue
+        hint = "lares reads btrfs scrub status and usage as root; run the watcher as root"
+        status = run.run(
+            ["btrfs", "scrub", "status", mount],
+            timeout=60,
+            what=f"read the scrub status of {mount}",
+            hint=hint,
+        )
+        usage = run.run(
+            ["btrfs", "filesystem", "usage", "-b", mount],
+            timeout=120,
+            what=f"read the allocation of {mount}",
+            hint=hint,
+        )
+        devices = run.run(
+            ["btrfs", "device", "usage", "-b", mount],
+            timeout=120,
+            what=f"read the per-device allocation of {mount}",
+            hint=hint,
+        )
+        out += scrub_samples(mount, parse_scrub_status(status.stdout), now=ctx.now)
+        out += usage_samples(
+            mount, parse_filesystem_usage(usage.stdout), parse_device_usage(devices.stdout)
+        )
+    return out
+
+
+def scrub_samples(mount: str, report: ScrubReport, *, now: float) -> list[Sample]:
+    """The last scrub of a filesystem: state, health with reasons, when it ended, its errors.
+
+    ``scrub_age_seconds`` counts from the end of the last scrub (its start plus its duration);
+    it is absent when no scrub ever ran, which ``scrub_state`` ``no stats`` says.
+    """
+    labels = {"mount": mount}
+    assessment = report.assessment
+    out = [
+        Sample(
+            ID,
+            mount,
+            "scrub_health",
+            1.0 if assessment.health is BtrfsHealth.OK else 0.0,
+            assessment.health.value,
+            "; ".join(r for r in assessment.reasons if r),
+            labels,
+        )
+    ]
+    last = report.scrubs[-1] if report.scrubs else None
+    if last is not None:
+        out.append(
+            Sample(
+                ID,
+                mount,
+                "scrub_running",
+                1.0 if last.state is ScrubState.RUNNING else 0.0,
+                last.state.value,
+                labels=labels,
+            )
+        )
+        if last.percent is not None:
+            out.append(Sample(ID, mount, "scrub_percent", last.percent, labels=labels))
+        if last.started is not None and last.state is not ScrubState.RUNNING:
+            ended = last.started.timestamp() + (last.duration or 0)
+            out.append(Sample(ID, mount, "scrub_last_seconds", ended, labels=labels))
+            out.append(Sample(ID, mount, "scrub_age_seconds", max(now - ended, 0.0), labels=labels))
+        errors = last.errors
+        out += [
+            Sample(ID, mount, "scrub_errors_found", float(errors.found), labels=labels),
+            Sample(
+                ID, mount, "scrub_errors_corrected", float(errors.corrected or 0), labels=labels
+            ),
+            Sample(
+                ID,
+                mount,
+                "scrub_errors_uncorrectable",
+                float(errors.uncorrectable or 0),
+                labels=labels,
+            ),
+        ]
+    if report.unparsed:
+        quoted = "; ".join(f"line {u.line}: {u.text.strip()}" for u in report.unparsed[:5])
+        out.append(Sample(ID, mount, "unparsed", float(len(report.unparsed)), detail=quoted))
+    return out
+
+
+def usage_samples(
+    mount: str, usage: FilesystemUsage, devices: DeviceUsageReport | None = None
+) -> list[Sample]:
+    """Allocation of a filesystem in bytes, per device when ``devices`` is given, and one health
+    word for both readings (a missing device, mixed profiles)."""
+    labels = {"mount": mount}
+    verdict = assess(usage=usage, device_usage=devices)
+    out = [
+        Sample(
+            ID,
+            mount,
+            "usage_health",
+            1.0 if verdict.health is BtrfsHealth.OK else 0.0,
+            verdict.health.value,
+            "; ".join(verdict.reasons),
+            labels,
+        )
+    ]
+    for metric, value in (
+        ("alloc_size_bytes", usage.device_size),
+        ("alloc_allocated_bytes", usage.device_allocated),
+        ("alloc_unallocated_bytes", usage.device_unallocated),
+        ("alloc_missing_bytes", usage.device_missing),
+        ("alloc_used_bytes", usage.used),
+        ("alloc_free_bytes", usage.free_estimated),
+    ):
+        if value is not None:
+            out.append(Sample(ID, mount, metric, float(value), labels=labels))
+    unparsed = list(usage.unparsed)
+    for device in devices.devices if devices is not None else ():
+        subject = f"{mount}:{device.device}"
+        named = {**labels, "device": device.device, "devid": str(device.devid or "")}
+        if device.size is not None:
+            out.append(Sample(ID, subject, "device_size_bytes", float(device.size), labels=named))
+        out.append(
+            Sample(ID, subject, "device_allocated_bytes", float(device.allocated), labels=named)
+        )
+        if device.unallocated is not None:
+            out.append(
+                Sample(
+                    ID, subject, "device_unallocated_bytes", float(device.unallocated), labels=named
+                )
+            )
+    if devices is not None:
+        unparsed += devices.unparsed
+    if unparsed:
+        quoted = "; ".join(f"line {u.line}: {u.text.strip()}" for u in unparsed[:5])
+        out.append(Sample(ID, mount, "unparsed_usage", float(len(unparsed)), detail=quoted))
+    return out
