@@ -1,0 +1,30 @@
+"""A command lares would run: the unit of a backup plan, of dry-run output and of the hooks.
+
+Hooks and the restic adapter *describe* commands; the runner decides whether to run them. A
+command carries only non-secret environment values; a secret travels as the id of a secret in the
+:class:`~lares.deploy.secrets.SecretStore` and is read only when the command runs, so printing a
+command (``--dry-run``) can never show a secret.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: tuple[str, ...]
+    what: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)
+    secret_env: Mapping[str, str] = field(default_factory=dict)  # variable → secret id
+    stdin: bool = False  # reads data on stdin (the other end of a pipe)
+
+    def shown(self, *, env: bool = True) -> str:
+        """The command as a shell line, environment first (``env=False``: only the secret
+        variables); secrets by name, never by value."""
+        parts = [f"{k}={shlex.quote(v)}" for k, v in sorted(self.env.items()) if env]
+        parts += [f"{k}=<secret {v}>" for k, v in sorted(self.secret_env.items())]
+        parts.append(shlex.join(self.argv))
+        return " ".join(parts)

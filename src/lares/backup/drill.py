@@ -1,0 +1,566 @@
+"""``lares backup drill``: prove the newest backup of every app comes back.
+
+For each app with a backup spec, in one repository:
+
+* files: the newest ``kind:files`` snapshot is restored into a temporary folder and every entry
+  is compared with its source — type, mode, owner, symlink target and SHA-256 of the content.
+  The source is the btrfs snapshot the backup was read from when it was kept
+  (``backup.snapshot_retention``): then any difference is a failure. Otherwise it is the live
+  data, and an entry changed after the backup is reported as changed since, not as a failure;
+* databases: the newest dump of each database is streamed out of restic (its SHA-256 must
+  match the one recorded when it was made) into a throwaway database started from the app's
+  own database image, and every table the dump fills is counted: the rows must be those the
+  dump loaded. Extra :class:`Query` checks (SQL and the exact rows expected) can be given.
+
+The result of each app is recorded in ``backup/drills.json`` for the monitor and dashboard.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import io
+import os
+import shutil
+import stat
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from lares import run
+from lares.backup import BackupContext, hooks
+from lares.backup.command import Command
+from lares.backup.records import iso
+from lares.backup.restic import (
+    Restic,
+    ResticError,
+    Snapshot,
+    close_pipes,
+    dump_command,
+    guard,
+    stop,
+    write_all,
+)
+from lares.backup.runner import DATABASE, FILES, NoProgress, Progress, db_item
+from lares.catalog.resolve import AppView
+from lares.errors import LaresError, UsageError
+
+READY_TIMEOUT = 180.0
+LISTED = 20  # differences named in a report; the counts are always complete
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query the restored database must answer with exactly ``expected`` (one row a line)."""
+
+    database: str | None
+    sql: str
+    expected: tuple[str, ...]
+
+
+@dataclass
+class FileCompare:
+    source: str  # "btrfs snapshot" or "live data"
+    compared: int = 0
+    differ: list[str] = field(default_factory=list)
+    not_restored: list[str] = field(default_factory=list)
+    changed_since: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differ and not self.not_restored
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "compared": self.compared,
+            "differ": len(self.differ),
+            "not_restored": len(self.not_restored),
+            "changed_since": len(self.changed_since),
+            "examples": (self.differ + self.not_restored)[:LISTED],
+            "ok": self.ok,
+        }
+
+
+@dataclass
+class TableCheck:
+    database: str | None
+    table: str
+    expected: int | None
+    found: int | None
+
+    @property
+    def ok(self) -> bool:
+        return self.found is not None and (self.expected is None or self.found == self.expected)
+
+
+@dataclass
+class QueryCheck:
+    query: Query
+    got: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.got == self.query.expected
+
+
+@dataclass
+class DatabaseDrill:
+    item: str
+    engine: str
+    snapshot: str | None = None
+    sha256_ok: bool | None = None  # None: no hash was recorded for this snapshot
+    tables: list[TableCheck] = field(default_factory=list)
+    queries: list[QueryCheck] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.error is None
+            and self.sha256_ok is not False
+            and all(t.ok for t in self.tables)
+            and all(q.ok for q in self.queries)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item": self.item,
+            "engine": self.engine,
+            "snapshot": self.snapshot,
+            "sha256_ok": self.sha256_ok,
+            "tables": [
+                {
+                    "database": t.database,
+                    "table": t.table,
+                    "expected": t.expected,
+                    "found": t.found,
+                    "ok": t.ok,
+                }
+                for t in self.tables
+            ],
+            "queries": [
+                {
+                    "database": q.query.database,
+                    "sql": q.query.sql,
+                    "expected": list(q.query.expected),
+                    "got": list(q.got),
+                    "ok": q.ok,
+                }
+                for q in self.queries
+            ],
+            "error": self.error,
+            "ok": self.ok,
+        }
+
+
+@dataclass
+class AppDrill:
+    repo: str
+    app: str
+    when: datetime
+    files_snapshot: str | None = None
+    files: FileCompare | None = None
+    databases: list[DatabaseDrill] = field(default_factory=list)
+    error: str | None = None
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.error is None
+            and (self.files is None or self.files.ok)
+            and all(d.ok for d in self.databases)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "repo": self.repo,
+            "app": self.app,
+            "when": iso(self.when),
+            "ok": self.ok,
+            "files_snapshot": self.files_snapshot,
+            "files": self.files.to_dict() if self.files else None,
+            "databases": [d.to_dict() for d in self.databases],
+            "error": self.error,
+            "duration": round(self.duration, 3),
+        }
+
+
+def drill_repo(ctx: BackupContext, repo: str | None) -> str:
+    """The repository a drill reads: the one asked for, the blueprint's, or the first source."""
+    if repo is not None:
+        return ctx.repo_names(repo)[0]
+    configured = ctx.blueprint.backup.drill.repository
+    if configured is not None:
+        return configured
+    names = ctx.repo_names()
+    return next(
+        (n for n in names if ctx.blueprint.backup.repositories[n].copy_from is None), names[0]
+    )
+
+
+def drill(
+    ctx: BackupContext,
+    *,
+    repo: str | None = None,
+    apps: Sequence[str] = (),
+    queries: Mapping[str, Sequence[Query]] | None = None,
+    workdir: Path | None = None,
+    progress: Progress | None = None,
+) -> list[AppDrill]:
+    """Drill every app with a backup spec (or those in ``apps``); record and return the results.
+
+    ``queries`` maps an app id to extra checks for its databases. ``workdir`` is where restores
+    go (default: the system temporary folder); everything restored is removed afterwards.
+    """
+    name = drill_repo(ctx, repo)
+    restic = ctx.restic(name)
+    progress = progress or NoProgress()
+    views = [a for a in ctx.apps() if not apps or a.id in apps]
+    if apps and len(views) != len(set(apps)):
+        unknown = sorted(set(apps) - {a.id for a in views})
+        raise UsageError(f"no enabled app with a backup spec named {', '.join(unknown)}")
+    snapshots = restic.snapshots(host=ctx.host, tags=["lares"])
+    results: list[AppDrill] = []
+    for app in views:
+        label = f"{name} · {app.id} · drill"
+        progress.begin(label)
+        started = time.monotonic()
+        result = AppDrill(name, app.id, datetime.now(UTC))
+        base = Path(tempfile.mkdtemp(prefix=f"lares-drill-{app.id}-", dir=workdir))
+        try:
+            _drill_app(ctx, restic, app, snapshots, result, base, (queries or {}).get(app.id, ()))
+        except LaresError as exc:
+            result.error = exc.message
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+        result.duration = time.monotonic() - started
+        progress.end(label, result.ok)
+        ctx.records.drill_done(name, app.id, result.to_dict())
+        results.append(result)
+    return results
+
+
+def _newest(
+    snapshots: Sequence[Snapshot], app: str, kind: str, db: str | None = None
+) -> Snapshot | None:
+    found = [
+        s
+        for s in snapshots
+        if s.tag("app") == app and s.tag("kind") == kind and (db is None or s.tag("db") == db)
+    ]
+    return found[-1] if found else None
+
+
+def _drill_app(
+    ctx: BackupContext,
+    restic: Restic,
+    app: AppView,
+    snapshots: Sequence[Snapshot],
+    result: AppDrill,
+    base: Path,
+    queries: Sequence[Query],
+) -> None:
+    spec = app.app.backup
+    assert spec is not None
+    if spec.paths:
+        snap = _newest(snapshots, app.id, FILES)
+        if snap is None:
+            result.error = f"no files snapshot of {app.id} in {restic.repo.name}"
+        else:
+            result.files_snapshot = snap.short_id
+            result.files = _drill_files(ctx, restic, snap, base / "files")
+    for db in spec.databases:
+        check = DatabaseDrill(db_item(db.container), db.engine)
+        result.databases.append(check)
+        snap = _newest(snapshots, app.id, DATABASE, db.container)
+        if snap is None:
+            check.error = f"no snapshot of database {db.container} in {restic.repo.name}"
+            continue
+        check.snapshot = snap.short_id
+        service = next(s for s in app.services if s.key == db.container)
+        try:
+            _drill_database(ctx, restic, snap, db, service.image, app.id, check, base, queries)
+        except LaresError as exc:
+            check.error = exc.message
+
+
+# ── files ─────────────────────────────────────────────────────────────────────────────────
+
+
+def _drill_files(ctx: BackupContext, restic: Restic, snap: Snapshot, target: Path) -> FileCompare:
+    meta = ctx.records.good_meta(restic.repo.name, snap.id) or {}
+    sources: dict[str, str] = dict(meta.get("sources") or {})
+    live: dict[str, str] = dict(meta.get("live") or {})
+    excludes: list[str] = list(meta.get("excludes") or [])
+    restic.restore(snap.id, target)
+    # the kept btrfs snapshot, when every path has one, is exactly what was backed up
+    strict = bool(snap.paths) and all(
+        p in sources and sources[p] != live.get(p) and Path(sources[p]).exists() for p in snap.paths
+    )
+    compare = FileCompare("btrfs snapshot" if strict else "live data")
+    for backed_up in snap.paths:
+        source = Path(sources[backed_up]) if strict else Path(live.get(backed_up, backed_up))
+        restored = target / backed_up.lstrip("/")
+        if not source.exists():
+            compare.not_restored.append(f"{backed_up}: its source {source} no longer exists")
+            continue
+        _compare_tree(
+            restored, source, backed_up, compare, strict=strict, since=snap.time, excludes=excludes
+        )
+    return compare
+
+
+def _excluded(path: str, patterns: Sequence[str]) -> bool:
+    parts = path.split("/")
+    for pattern in patterns:
+        rooted = pattern if pattern.startswith("/") else "*/" + pattern
+        for end in range(len(parts), 0, -1):
+            if fnmatch.fnmatchcase("/".join(parts[:end]), rooted):
+                return True
+    return False
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _describe(st: os.stat_result) -> str:
+    if stat.S_ISLNK(st.st_mode):
+        return "symlink"
+    if stat.S_ISDIR(st.st_mode):
+        return "folder"
+    if stat.S_ISREG(st.st_mode):
+        return "file"
+    return "special file"
+
+
+def _entry_differs(
+    restored: Path, source: Path, r: os.stat_result, s: os.stat_result
+) -> str | None:
+    if _describe(r) != _describe(s):
+        return f"restored as a {_describe(r)}, source is a {_describe(s)}"
+    if stat.S_ISLNK(r.st_mode):
+        if os.readlink(restored) != os.readlink(source):
+            return "symlink target differs"
+        return None
+    if stat.S_IMODE(r.st_mode) != stat.S_IMODE(s.st_mode):
+        return f"mode {stat.S_IMODE(r.st_mode):o} ≠ {stat.S_IMODE(s.st_mode):o}"
+    if (r.st_uid, r.st_gid) != (s.st_uid, s.st_gid):
+        return "owner differs"
+    if stat.S_ISREG(r.st_mode) and (r.st_size != s.st_size or _digest(restored) != _digest(source)):
+        return "content differs"
+    return None
+
+
+def _compare_tree(
+    restored: Path,
+    source: Path,
+    shown: str,
+    out: FileCompare,
+    *,
+    strict: bool,
+    since: datetime,
+    excludes: Sequence[str],
+) -> None:
+    """Compare ``restored`` with ``source`` entry by entry (``shown`` is the snapshot path)."""
+    since_ts = since.timestamp()
+    stack: list[tuple[Path, Path, str]] = [(restored, source, shown)]
+    while stack:
+        r_path, s_path, name = stack.pop()
+        try:
+            r_stat = os.lstat(r_path)
+        except FileNotFoundError:
+            out.not_restored.append(f"{name}: not restored")
+            continue
+        try:
+            s_stat = os.lstat(s_path)
+        except FileNotFoundError:
+            if not strict:
+                out.changed_since.append(f"{name}: removed since the backup")
+            else:
+                out.differ.append(f"{name}: missing from the source")
+            continue
+        out.compared += 1
+        problem = _entry_differs(r_path, s_path, r_stat, s_stat)
+        if problem is not None:
+            if not strict and max(s_stat.st_mtime, s_stat.st_ctime) > since_ts:
+                out.changed_since.append(f"{name}: {problem} (changed since the backup)")
+            else:
+                out.differ.append(f"{name}: {problem}")
+            continue
+        if not stat.S_ISDIR(r_stat.st_mode):
+            continue
+        r_names = set(os.listdir(r_path))
+        s_names = {n for n in os.listdir(s_path) if not _excluded(f"{name}/{n}", excludes)}
+        for child in sorted(s_names - r_names):
+            child_stat = os.lstat(s_path / child)
+            if not strict and max(child_stat.st_mtime, child_stat.st_ctime) > since_ts:
+                out.changed_since.append(f"{name}/{child}: added since the backup")
+            else:
+                out.not_restored.append(f"{name}/{child}: in the source, not in the backup")
+        for child in sorted(r_names - s_names):
+            if not _excluded(f"{name}/{child}", excludes):
+                stack.append((r_path / child, s_path / child, f"{name}/{child}"))
+        for child in sorted(r_names & s_names):
+            stack.append((r_path / child, s_path / child, f"{name}/{child}"))
+
+
+# ── databases ─────────────────────────────────────────────────────────────────────────────
+
+
+def _run(cmd: Command, *, timeout: float = 600, check: bool = True) -> run.Result:
+    return run.run(cmd.argv, env=cmd.env or None, timeout=timeout, what=cmd.what, check=check)
+
+
+def _drill_database(
+    ctx: BackupContext,
+    restic: Restic,
+    snap: Snapshot,
+    db: Any,
+    image: str,
+    app: str,
+    check: DatabaseDrill,
+    base: Path,
+    queries: Sequence[Query],
+) -> None:
+    hook = hooks.database(db.engine)
+    name = f"lares-drill-{app}-{db.container}-{uuid.uuid4().hex[:6]}"
+    scratch = hook.scratch(db, image, name, base)
+    meta = ctx.records.good_meta(restic.repo.name, snap.id) or {}
+    filename = snap.paths[0] if snap.paths else f"/{meta.get('filename', '')}"
+    try:
+        if scratch.start is not None:
+            _run(scratch.start, timeout=300)
+        if scratch.ready is not None:
+            _wait_ready(scratch.ready)
+        digest, facts = _restore_dump(restic, snap, filename, scratch.restore, hook)
+        recorded = meta.get("sha256")
+        check.sha256_ok = None if recorded is None else recorded == digest
+        for table in facts.tables:
+            result = _run(scratch.query(table.database, hook.count_sql(table)), check=False)
+            found = (
+                int(result.stdout.strip())
+                if result.ok and result.stdout.strip().isdigit()
+                else None
+            )
+            check.tables.append(TableCheck(table.database, table.name, table.rows, found))
+        for query in queries:
+            result = _run(scratch.query(query.database, query.sql), check=False)
+            got = (
+                tuple(result.stdout.splitlines())
+                if result.ok
+                else (f"error: {run.tail(result.stderr, 3)}",)
+            )
+            check.queries.append(QueryCheck(query, got))
+    finally:
+        if scratch.stop is not None:
+            _run(scratch.stop, check=False, timeout=120)
+
+
+def _wait_ready(cmd: Command) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        result = _run(cmd, check=False, timeout=30)
+        if result.ok:
+            return
+        if time.monotonic() > deadline:
+            raise LaresError(
+                f"the drill database did not become ready within {READY_TIMEOUT:g} s",
+                hint="check that the app's database image starts on this machine",
+                code="drill",
+            )
+        time.sleep(0.5)
+
+
+def _restore_dump(
+    restic: Restic, snap: Snapshot, filename: str, restore: Command, hook: Any
+) -> tuple[str, Any]:
+    """Stream ``filename`` of ``snap`` into ``restore``; return its SHA-256 and dump facts."""
+    source = dump_command(restic.repo, snap.id, filename)
+    digest = hashlib.sha256()
+    inspector = hook.inspector()
+    reader_err: deque[str] = deque(maxlen=20)
+    restore_err: deque[str] = deque(maxlen=20)
+    reader = run.spawn(guard(source.argv), env=source.env)
+    read_fd, write_fd = os.pipe()
+
+    def pump() -> None:
+        stdout = cast(io.BufferedReader, reader.stdout)
+        try:
+            while chunk := stdout.read1(1 << 20):
+                digest.update(chunk)
+                inspector.feed(chunk)
+                write_all(write_fd, chunk)
+        except BrokenPipeError:  # the restore died; its exit code says why
+            stop(reader, grace=5)
+        finally:
+            os.close(write_fd)
+
+    pumper = threading.Thread(target=pump, daemon=True)
+    open_fds = [read_fd]
+    threads = [threading.Thread(target=_drain, args=(reader.stderr, reader_err), daemon=True)]
+    try:
+        with run.stream(
+            restore.argv, stdin=read_fd, check=False, timeout=3600, what=restore.what
+        ) as proc:
+            os.close(open_fds.pop())  # the restore holds it now; EPIPE must reach the pump
+            threads.append(
+                threading.Thread(
+                    target=_drain, args=(proc.process.stderr, restore_err), daemon=True
+                )
+            )
+            pumper.start()
+            for t in threads:
+                t.start()
+            for _ in proc.lines():
+                pass
+            proc.process.wait()
+            pumper.join(timeout=30)
+            for t in threads:
+                t.join(timeout=30)
+        restore_code = proc.process.returncode
+    finally:
+        for fd in open_fds:
+            os.close(fd)
+        if pumper.ident is None:
+            os.close(write_fd)
+        if reader.poll() is None:
+            reader.kill()
+        reader.wait()
+        for t in [pumper, *threads]:
+            if t.is_alive():
+                t.join(timeout=10)
+        close_pipes(reader)
+    if reader.returncode != 0:
+        raise restic.fail(source, reader.returncode, "\n".join(reader_err))
+    if restore_code != 0:
+        raise LaresError(
+            f"restoring the dump of snapshot {snap.short_id} failed with exit code {restore_code}",
+            hint=run.tail("\n".join(restore_err), 5) or None,
+            code="drill",
+        )
+    return digest.hexdigest(), inspector.facts()
+
+
+def _drain(stream: Any, into: deque[str]) -> None:
+    if stream is None:
+        return
+    for line in stream:
+        text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+        into.append(text.rstrip("\n"))
+
+
+__all__ = ["AppDrill", "DatabaseDrill", "FileCompare", "Query", "ResticError", "drill"]

@@ -1,0 +1,10 @@
+PRAGMA foreign_keys=OFF;
+BEGIN TRANSACTION;
+CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);
+INSERT INTO items VALUES(1,'one');
+INSERT INTO items VALUES(2,'two');
+INSERT INTO items VALUES(3,'three');
+CREATE TABLE IF NOT EXISTS "odd table" (v);
+INSERT INTO "odd table" VALUES(replace('x\ny','\n',char(10)));
+CREATE TABLE empty_t (x);
+COMMIT;

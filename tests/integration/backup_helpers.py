@@ -1,0 +1,462 @@
+"""Shared pieces of the backup integration tests: a test app and blueprint, lares as a user runs
+it, a PostgreSQL container of the app, an HTTP receiver for Apprise, and a data tree to back up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+LARES = str(Path(sys.executable).parent / "lares")
+PG_IMAGE = "lares-test/postgres:15"
+BUSYBOX_IMAGE = "lares-test/busybox:1"
+DB_USER = "app"
+DB_NAME = "appdb"
+
+APP_YAML = """\
+id: {app}
+name: Backup test app
+description: files and a PostgreSQL database to back up
+category: tools
+secrets:
+  db_password: {{length: 24}}
+containers:
+  {app}:
+    image: lares-test/busybox
+    version: "1"
+    command: [sleep, "3600"]
+    volumes: ["{{appdata}}/data:/data", "{{appdata}}/config:/config"]
+    memory: {{reservation: 16MiB, limit: 64MiB}}
+    exceptions:
+      no_healthcheck: a test container that only sleeps
+  db:
+    image: lares-test/postgres
+    version: "15"
+    role: database
+    networks: [stack]
+    environment:
+      POSTGRES_USER: {user}
+      POSTGRES_DB: {db}
+      POSTGRES_PASSWORD_FILE: "{{secret_file:db_password}}"
+    memory: {{reservation: 64MiB, limit: 512MiB}}
+    exceptions:
+      root: the entrypoint prepares the data folder as root, then runs as postgres
+      no_healthcheck: the test starts it by hand and waits for it
+backup:
+{databases}  paths: ["{{appdata}}/data", "{{appdata}}/config"]
+  exclude: ["{{appdata}}/data/cache"]
+"""
+
+BLUEPRINT_YAML = """\
+version: 1
+host:
+  name: {host}
+  cpu: {{cores: 2, threads: 2}}
+  memory: 4GiB
+  timezone: Etc/UTC
+paths:
+  appdata: {appdata}
+  pool: {pool}
+network:
+  lan: 192.168.77.0/24
+  host_address: 192.168.77.2
+stacks:
+  main:
+    apps: [{app}]
+catalog: [catalog]
+backup:
+  snapshots: daily
+  snapshot_retention: {retention}
+  repositories:
+    local:
+      url: {repo}
+      schedule: "*-*-* 03:00:00"
+{extra_repos}  retention: {{keep_daily: 7, keep_weekly: 4, keep_monthly: 6}}
+monitor:
+  notify:
+{notify}"""
+
+
+class Receiver:
+    """A local HTTP server that keeps every request body (Apprise ``json://`` posts here)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        received = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    received.append(json.loads(raw))
+                except ValueError:
+                    received.append({"raw": raw.decode(errors="replace")})
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class Lab:
+    """One test setup: a blueprint file, a state folder, a repository, the app's data folder."""
+
+    root: Path
+    app: str
+    appdata: Path  # the blueprint's paths.appdata
+    repo: Path
+    state: Path
+    blueprint: Path
+    db_container: str
+    outputs: list[str] = field(default_factory=list)  # everything lares printed
+
+    @property
+    def data(self) -> Path:
+        return self.appdata / self.app / "data"
+
+    @property
+    def config(self) -> Path:
+        return self.appdata / self.app / "config"
+
+    def lares(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+        """``lares <args> -f blueprint --state-dir state`` as a person would type it."""
+        proc = subprocess.run(
+            [LARES, *args, "-f", str(self.blueprint), "--state-dir", str(self.state)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env=self.env(),
+        )
+        self.outputs += [proc.stdout, proc.stderr]
+        return proc
+
+    def env(self) -> dict[str, str]:
+        """The environment lares runs in: its log goes to the test's state folder."""
+        return {**os.environ, "LARES_STATE_DIR": str(self.state)}
+
+    def lares_json(self, *args: str, timeout: float = 240) -> tuple[int, dict[str, Any]]:
+        proc = self.lares(*args, "--json", timeout=timeout)
+        try:
+            return proc.returncode, json.loads(proc.stdout)
+        except ValueError as exc:
+            raise AssertionError(f"not JSON:\n{proc.stdout}\n{proc.stderr}") from exc
+
+    def password(self, repo: str = "local") -> str:
+        return (self.state / "secrets" / f"restic_{repo}").read_text().strip()
+
+    def restic_env(self, repo: str = "local") -> dict[str, str]:
+        return {
+            **os.environ,
+            "RESTIC_REPOSITORY": str(self.repo) if repo == "local" else repo,
+            "RESTIC_PASSWORD_FILE": str(self.state / "secrets" / f"restic_{repo}"),
+        }
+
+    def restic(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            ["restic", *args],
+            env=self.restic_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"restic {' '.join(args)}: {proc.stderr}")
+        return proc
+
+    def snapshots(self, *tags: str) -> list[dict[str, Any]]:
+        args = ["snapshots", "--json", "--no-lock"]
+        if tags:
+            args += ["--tag", ",".join(tags)]
+        return json.loads(self.restic(*args).stdout or "[]") or []
+
+    def records(self, name: str) -> Any:
+        path = self.state / "backup" / name
+        return json.loads(path.read_text()) if path.exists() else None
+
+
+def make_lab(
+    root: Path,
+    app: str,
+    *,
+    appdata: Path,
+    repo: Path | None = None,
+    notify_url: str | None = None,
+    notify_secret: str | None = None,
+    retention: int = 1,
+    extra_repos: str = "",
+    with_db: bool = True,
+) -> Lab:
+    """Write the catalog folder and blueprint under ``root`` for ``app``."""
+    catalog = root / "catalog"
+    catalog.mkdir(parents=True, exist_ok=True)
+    databases = (
+        f"  databases:\n    - {{container: db, engine: postgres, user: {DB_USER}, "
+        f"database: {DB_NAME}, password_secret: db_password}}\n"
+        if with_db
+        else ""
+    )
+    (catalog / f"{app}.yaml").write_text(
+        APP_YAML.format(app=app, user=DB_USER, db=DB_NAME, databases=databases)
+    )
+    repo = repo or root / "repo"
+    if notify_secret:
+        notify = f"    - secret: {notify_secret}\n"
+    else:
+        notify = f"    - url: {notify_url or 'json://127.0.0.1:9/'}\n"
+    blueprint = root / "lares.yaml"
+    blueprint.write_text(
+        BLUEPRINT_YAML.format(
+            host="lt-host",
+            appdata=appdata,
+            pool=appdata.parent,
+            app=app,
+            retention=retention,
+            repo=repo,
+            extra_repos=extra_repos,
+            notify=notify,
+        )
+    )
+    for sub in ("data", "config"):
+        (appdata / app / sub).mkdir(parents=True, exist_ok=True)
+    return Lab(root, app, appdata, repo, root / "state", blueprint, f"{app}-db")
+
+
+# ── the app's database ────────────────────────────────────────────────────────────────────
+
+
+def set_secret(lab: Lab, name: str, value: str) -> None:
+    folder = lab.state / "secrets"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / name
+    path.write_text(value)
+    path.chmod(0o600)
+
+
+def start_postgres(lab: Lab, password: str) -> None:
+    """Run the app's database container (named as Compose would) and wait until it answers."""
+    subprocess.run(
+        [
+            "docker",
+            "run",
+            "-d",
+            "--name",
+            lab.db_container,
+            "--network",
+            "none",
+            "-e",
+            f"POSTGRES_USER={DB_USER}",
+            "-e",
+            f"POSTGRES_DB={DB_NAME}",
+            "-e",
+            "POSTGRES_PASSWORD",
+            PG_IMAGE,
+        ],
+        env={**os.environ, "POSTGRES_PASSWORD": password},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready = subprocess.run(
+            ["docker", "exec", lab.db_container, "pg_isready", "-h", "127.0.0.1", "-U", DB_USER],
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+        if ready.returncode == 0:
+            return
+        time.sleep(0.3)
+    raise AssertionError("the test database did not start")
+
+
+def psql(lab: Lab, sql: str) -> str:
+    proc = subprocess.run(
+        [
+            "docker",
+            "exec",
+            lab.db_container,
+            "psql",
+            "-X",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-U",
+            DB_USER,
+            "-d",
+            DB_NAME,
+            "-c",
+            sql,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(proc.stderr)
+    return proc.stdout
+
+
+def start_fake_dump_container(lab: Lab, script: str) -> None:
+    """A busybox container named like the app's database whose ``pg_dumpall`` is ``script``."""
+    subprocess.run(
+        [
+            "docker",
+            "run",
+            "-d",
+            "--name",
+            lab.db_container,
+            "--network",
+            "none",
+            BUSYBOX_IMAGE,
+            "sleep",
+            "3600",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    subprocess.run(
+        [
+            "docker",
+            "exec",
+            "-i",
+            lab.db_container,
+            "sh",
+            "-c",
+            "mkdir -p /usr/local/bin && cat > /usr/local/bin/pg_dumpall && "
+            "chmod 755 /usr/local/bin/pg_dumpall",
+        ],
+        input=script,
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+# ── data ──────────────────────────────────────────────────────────────────────────────────
+
+ODD_NAMES = [
+    "plain.txt",
+    "with space.txt",
+    "new\nline.txt",
+    "ünïcødé-日本語.txt",
+    "-leading-dash",
+    "back\\slash",
+    "tab\tname",
+    ".hidden",
+    "quote'\"mix",
+]
+
+
+def make_tree(base: Path, *, seed: int = 7, large_mib: int = 6) -> None:
+    """Small files, large files, hard links, symlinks, odd names, modes and empty folders."""
+    rng = random.Random(seed)
+    (base / "small").mkdir(parents=True, exist_ok=True)
+    for i in range(120):
+        (base / "small" / f"f{i:03}.txt").write_bytes(rng.randbytes(rng.randint(0, 4096)))
+    (base / "large").mkdir(exist_ok=True)
+    for i in range(2):
+        (base / "large" / f"blob{i}.bin").write_bytes(rng.randbytes(large_mib * 1024 * 1024))
+    odd = base / "odd"
+    odd.mkdir(exist_ok=True)
+    for name in ODD_NAMES:
+        (odd / name).write_text(f"content of {name!r}\n")
+    os.link(base / "small" / "f001.txt", base / "hardlink-to-f001")
+    os.link(base / "large" / "blob0.bin", base / "large" / "blob0-link.bin")
+    os.symlink("small/f002.txt", base / "rel-link")
+    os.symlink("/etc/hostname", base / "abs-link")
+    os.symlink("does/not/exist", base / "dangling-link")
+    os.symlink("../small", base / "odd" / "dir-link")
+    (base / "empty" / "nested" / "deeper").mkdir(parents=True, exist_ok=True)
+    (base / "empty-top").mkdir(exist_ok=True)
+    secret = base / "private.key"
+    secret.write_text("not really a key\n")
+    secret.chmod(0o600)
+    script = base / "run.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    script.chmod(0o755)
+    (base / "group-dir").mkdir(exist_ok=True)
+    (base / "group-dir").chmod(0o2770)
+    (base / "cache").mkdir(exist_ok=True)
+    (base / "cache" / "skip-me.tmp").write_text("excluded from backups\n")
+
+
+def tree_listing(base: Path, *, skip: tuple[str, ...] = ()) -> dict[str, tuple[Any, ...]]:
+    """Every entry under ``base``: type, mode, symlink target or content bytes."""
+    out: dict[str, tuple[Any, ...]] = {}
+    for dirpath, dirnames, filenames in os.walk(base):
+        rel_dir = os.path.relpath(dirpath, base)
+        dirnames[:] = [
+            d for d in dirnames if os.path.normpath(os.path.join(rel_dir, d)) not in skip
+        ]
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            rel = os.path.normpath(os.path.join(rel_dir, name))
+            if rel in skip:
+                continue
+            st = os.lstat(path)
+            mode = st.st_mode & 0o7777
+            if path.is_symlink():
+                out[rel] = ("symlink", os.readlink(path))
+            elif path.is_dir():
+                out[rel] = ("dir", mode)
+            else:
+                out[rel] = ("file", mode, path.read_bytes())
+    return out
+
+
+@contextmanager
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+def grep_tree(root: Path, values: list[str], *, skip: tuple[Path, ...] = ()) -> list[str]:
+    """Files under ``root`` (not under ``skip``) that contain one of ``values``."""
+    hits: list[str] = []
+    encoded = [v.encode() for v in values if v]
+    for dirpath, _, filenames in os.walk(root):
+        if any(Path(dirpath).is_relative_to(s) for s in skip):
+            continue
+        for name in filenames:
+            path = Path(dirpath) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            data = path.read_bytes()
+            hits += [f"{path}: {v.decode()[:6]}…" for v in encoded if v in data]
+    return hits
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,296 @@
+"""Backup hooks: found by the registry, each returns the commands it would run, and each reads
+its engine's dumps (recorded from the real tools) without storing them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lares.backup import hooks
+from lares.backup.hooks import (
+    DatabaseHook,
+    SnapshotHook,
+    Table,
+    btrfs,
+    filesystem_of,
+    mariadb,
+    postgres,
+    sqlite,
+)
+from lares.catalog.model import DatabaseBackup
+from lares.errors import LaresError
+
+DUMPS = Path(__file__).resolve().parents[1] / "data" / "samples" / "dumps"
+
+DATABASE_API = ("KIND", "ENGINE", "EXTENSION", "dump", "inspector", "scratch", "count_sql")
+SNAPSHOT_API = (
+    "KIND",
+    "FILESYSTEM",
+    "subvolume_root",
+    "stable_path",
+    "create",
+    "delete",
+    "keep",
+    "kept",
+    "excludes",
+)
+
+
+def test_every_hook_is_found_and_complete() -> None:
+    found = hooks.discover()
+    assert set(found) == {"btrfs", "mariadb", "postgres", "sqlite"}
+    for name, module in found.items():
+        kind = getattr(module, "KIND", None)
+        api = DATABASE_API if kind == "database" else SNAPSHOT_API
+        assert kind in ("database", "snapshot"), name
+        missing = [attr for attr in api if not hasattr(module, attr)]
+        assert missing == [], f"{name} lacks {missing}"
+        if kind == "database":
+            assert name == module.ENGINE  # module name = hook id, so it greps
+    engines = [getattr(m, "ENGINE", None) for m in found.values() if m.KIND == "database"]
+    assert len(engines) == len(set(engines))
+
+
+def test_registry_lookup() -> None:
+    hook: DatabaseHook = hooks.database("postgres")
+    assert hook.EXTENSION == "pg_dumpall.sql"
+    with pytest.raises(LaresError, match="no backup hook for database engine 'oracle'"):
+        hooks.database("oracle")
+    snap: SnapshotHook | None = hooks.snapshot("btrfs")
+    assert snap is not None and snap.FILESYSTEM == "btrfs"
+    assert hooks.snapshot("ext4") is None
+
+
+# ── dump commands: argv with no secret value, the password by secret id ───────────────────
+
+
+def test_postgres_dump_command() -> None:
+    db = DatabaseBackup(container="db", engine="postgres", user="nextcloud", database="nextcloud")
+    cmd = postgres.dump(db, "nextcloud-db", "postgres:16.10-alpine", "nextcloud_db_password")
+    assert cmd.argv == (
+        "docker",
+        "exec",
+        "-e",
+        "PGPASSWORD",
+        "nextcloud-db",
+        "pg_dumpall",
+        "--username",
+        "nextcloud",
+        "--no-password",
+        "--database",
+        "nextcloud",
+    )
+    assert dict(cmd.secret_env) == {"PGPASSWORD": "nextcloud_db_password"}
+    assert cmd.env == {}
+    assert "PGPASSWORD=<secret nextcloud_db_password>" in cmd.shown()
+    bare = postgres.dump(db, "nextcloud-db", "postgres:16", None)
+    assert "-e" not in bare.argv and not bare.secret_env
+
+
+def test_mariadb_dump_command_picks_the_tool_of_the_image() -> None:
+    db = DatabaseBackup(container="db", engine="mariadb", user="photo", database="photoprism")
+    maria = mariadb.dump(db, "photoprism-db", "mariadb:11.4", "photoprism_db_password")
+    assert maria.argv[:6] == ("docker", "exec", "-e", "MYSQL_PWD", "photoprism-db", "mariadb-dump")
+    assert maria.argv[-2:] == ("--databases", "photoprism")
+    assert "--single-transaction" in maria.argv
+    mysql = mariadb.dump(db.model_copy(update={"database": None}), "x-db", "mysql:8.4", None)
+    assert mysql.argv[3] == "mysqldump"
+    assert mysql.argv[-1] == "--all-databases"
+
+
+def test_sqlite_dump_command() -> None:
+    db = DatabaseBackup(container="kuma", engine="sqlite", path="/app/data/kuma.db")
+    cmd = sqlite.dump(db, "uptime-kuma", "louislam/uptime-kuma:1", None)
+    assert cmd.argv == (
+        "docker",
+        "exec",
+        "uptime-kuma",
+        "sqlite3",
+        "-batch",
+        "/app/data/kuma.db",
+        ".dump",
+    )
+
+
+# ── inspectors on real dumps, fed in awkward chunks ───────────────────────────────────────
+
+
+def feed(inspector: hooks.Inspector, data: bytes, size: int) -> hooks.DumpFacts:
+    for i in range(0, len(data), size):
+        inspector.feed(data[i : i + size])
+    return inspector.facts()
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096, 1 << 20])
+def test_postgres_inspector_counts_copy_rows(chunk: int) -> None:
+    data = (DUMPS / "pg_dumpall-15.sql").read_bytes()
+    facts = feed(postgres.inspector(), data, chunk)
+    assert facts.complete
+    assert facts.size == len(data)
+    assert set(facts.tables) == {
+        Table("appdb", 'public."Odd Name"', 2),
+        Table("appdb", "public.empty_t", 0),
+        Table("appdb", "public.items", 3),
+        Table("other", "public.notes", 2),
+    }
+
+
+def test_postgres_inspector_spots_a_cut_dump() -> None:
+    data = (DUMPS / "pg_dumpall-15.sql").read_bytes()
+    cut = (
+        data[: data.index(b"COPY public.items")]
+        + b"COPY public.items (id, name) FROM stdin;\n1\tone\n"
+    )
+    assert not feed(postgres.inspector(), cut, 100).complete
+    no_trailer = data.replace(b"-- PostgreSQL database cluster dump complete", b"--")
+    assert not feed(postgres.inspector(), no_trailer, 100).complete
+    trailing_statement = data + b"DROP TABLE items;\n"
+    assert not feed(postgres.inspector(), trailing_statement, 100).complete
+
+
+def test_sqlite_inspector_counts_insert_lines() -> None:
+    data = (DUMPS / "sqlite3-dump.sql").read_bytes()
+    facts = feed(sqlite.inspector(), data, 5)
+    assert facts.complete
+    assert {t.name: t.rows for t in facts.tables} == {
+        '"items"': 3,
+        '"odd table"': 1,
+        '"empty_t"': 0,
+    }
+    assert not feed(sqlite.inspector(), data.replace(b"COMMIT;", b""), 5).complete
+
+
+# Written in mariadb-dump's format (no MariaDB server runs on the test machines).
+MARIADB_DUMP = b"""-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB, for debian-linux-gnu (x86_64)
+--
+-- Host: localhost    Database: photoprism
+-- ------------------------------------------------------
+
+/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;
+
+CREATE DATABASE /*!32312 IF NOT EXISTS*/ `photoprism` /*!40100 DEFAULT CHARACTER SET utf8mb4 */;
+
+USE `photoprism`;
+DROP TABLE IF EXISTS `photos`;
+CREATE TABLE `photos` (
+  `id` int(11) NOT NULL,
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+INSERT INTO `photos` VALUES (1),(2),(3);
+CREATE TABLE `odd``name` (
+  `x` int(11)
+) ENGINE=InnoDB;
+/*!40101 SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT */;
+
+-- Dump completed on 2026-03-10  3:00:01
+"""
+
+
+def test_mariadb_inspector_finds_tables_and_the_trailer() -> None:
+    facts = feed(mariadb.inspector(), MARIADB_DUMP, 11)
+    assert facts.complete
+    assert [(t.database, t.name, t.rows) for t in facts.tables] == [
+        ("photoprism", "`photos`", None),
+        ("photoprism", "`odd``name`", None),  # quoted as SQL needs it
+    ]
+    assert mariadb.count_sql(facts.tables[0]) == "SELECT count(*) FROM `photoprism`.`photos`"
+    cut = MARIADB_DUMP[: MARIADB_DUMP.index(b"-- Dump completed")]
+    assert not feed(mariadb.inspector(), cut, 11).complete
+
+
+# ── the drill's throwaway databases ───────────────────────────────────────────────────────
+
+
+def test_postgres_scratch_has_no_network_and_no_password(tmp_path: Path) -> None:
+    db = DatabaseBackup(container="db", engine="postgres", user="app", database="appdb")
+    scratch = postgres.scratch(db, "postgres:16.10-alpine", "lares-drill-app-db-1a2b3c", tmp_path)
+    assert scratch.start is not None and scratch.ready is not None and scratch.stop is not None
+    start = scratch.start.argv
+    assert start[:6] == (
+        "docker",
+        "run",
+        "--detach",
+        "--name",
+        "lares-drill-app-db-1a2b3c",
+        "--network",
+    )
+    assert "none" in start and start[-1] == "postgres:16.10-alpine"
+    assert "POSTGRES_HOST_AUTH_METHOD=trust" in start
+    assert "--host" in scratch.ready.argv and "127.0.0.1" in scratch.ready.argv
+    assert scratch.restore.stdin and "--interactive" in scratch.restore.argv
+    query = scratch.query("appdb", "SELECT 1")
+    assert query.argv[-4:] == ("--dbname", "appdb", "--command", "SELECT 1")
+    assert scratch.stop.argv == (
+        "docker",
+        "rm",
+        "--force",
+        "--volumes",
+        "lares-drill-app-db-1a2b3c",
+    )
+    assert postgres.count_sql(Table("appdb", 'public."Odd Name"', 2)) == (
+        'SELECT count(*) FROM public."Odd Name"'
+    )
+
+
+def test_sqlite_scratch_is_a_file_in_the_drill_folder(tmp_path: Path) -> None:
+    db = DatabaseBackup(container="kuma", engine="sqlite", path="/app/data/kuma.db")
+    scratch = sqlite.scratch(db, "img:1", "drill", tmp_path)
+    assert scratch.start is None and scratch.stop is None
+    assert scratch.restore.argv == ("sqlite3", "-batch", "-bail", str(tmp_path / "drill.sqlite"))
+
+
+# ── btrfs ─────────────────────────────────────────────────────────────────────────────────
+
+
+def test_btrfs_commands_use_a_stable_path() -> None:
+    sub = Path("/media/pool/appdata")
+    dest = btrfs.stable_path(sub, "nextcloud")
+    assert dest == Path("/media/pool/appdata/.lares-snapshots/nextcloud/current")
+    assert btrfs.create(sub, dest).argv == (
+        "btrfs",
+        "subvolume",
+        "snapshot",
+        "-r",
+        str(sub),
+        str(dest),
+    )
+    assert btrfs.delete(dest).argv == ("btrfs", "subvolume", "delete", str(dest))
+    kept = dest.parent / "20260310T030000Z"
+    assert btrfs.keep(dest, kept).argv == ("mv", "-T", "--", str(dest), str(kept))
+    assert btrfs.excludes(dest) == [f"{dest}/.lares-snapshots"]
+
+
+def test_btrfs_kept_snapshots_are_listed_oldest_first(tmp_path: Path) -> None:
+    folder = tmp_path / ".lares-snapshots" / "app"
+    for name in ("20260311T030000Z", "current", "20260310T030000Z"):
+        (folder / name).mkdir(parents=True)
+    assert [p.name for p in btrfs.kept(tmp_path, "app")] == ["20260310T030000Z", "20260311T030000Z"]
+    assert btrfs.kept(tmp_path, "other") == []
+
+
+def test_filesystem_of_reads_the_mount_table() -> None:
+    mounts = (
+        "/dev/vda / ext4 rw,relatime 0 0\n"
+        "/dev/loop3 /media/main\\040pool btrfs rw,relatime,space_cache=v2 0 0\n"
+        "/dev/loop3 /media/main\\040pool/appdata btrfs rw,subvol=/appdata 0 0\n"
+        "tmpfs /media/mainpoolx tmpfs rw 0 0\n"
+    )
+    assert filesystem_of(Path("/media/main pool/photos/x.jpg"), mounts) == (
+        "btrfs",
+        "/media/main pool",
+    )
+    assert filesystem_of(Path("/media/main pool/appdata/app"), mounts) == (
+        "btrfs",
+        "/media/main pool/appdata",
+    )
+    assert filesystem_of(Path("/media/mainpoolx/a"), mounts) == ("tmpfs", "/media/mainpoolx")
+    assert filesystem_of(Path("/srv/data"), mounts) == ("ext4", "/")
+
+
+def test_subvolume_root_refuses_a_plain_folder(tmp_path: Path) -> None:
+    # the test machine's temporary folder is not btrfs: no folder has inode 256 at its top
+    if filesystem_of(tmp_path)[0] == "btrfs":
+        pytest.skip("the temporary folder is on btrfs here")
+    with pytest.raises(ValueError, match="is not on a btrfs subvolume"):
+        btrfs.subvolume_root(tmp_path)

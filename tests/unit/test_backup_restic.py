@@ -1,0 +1,388 @@
+"""The restic adapter's pure parts, on outputs recorded from the real restic 0.14."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from lares.backup.features import GATES, MINIMUM, Features, parse_version
+from lares.backup.restic import (
+    DISK_FULL,
+    FAILED,
+    INCOMPLETE,
+    INTERRUPTED,
+    LOCKED,
+    REPOSITORY_MISSING,
+    WRONG_PASSWORD,
+    ItemError,
+    Keep,
+    Lock,
+    Repo,
+    ResticError,
+    Status,
+    Summary,
+    backup_command,
+    check_include,
+    check_target,
+    classify,
+    copy_command,
+    display_url,
+    error_text,
+    forget_command,
+    init_command,
+    parse_event,
+    parse_forget,
+    parse_snapshots,
+    parse_time,
+    restic_would_remove,
+    stale_reason,
+    unsafe_node,
+)
+from lares.errors import UsageError
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples" / "restic"
+V014 = Features((0, 14, 0))
+V013 = Features((0, 13, 1))
+V017 = Features((0, 17, 3))
+
+
+def sample(name: str) -> str:
+    return (SAMPLES / name).read_text(encoding="utf-8")
+
+
+def repo(url: str = "/srv/restic") -> Repo:
+    return Repo("local", url, Path("/var/lib/lares/secrets/restic_local"))
+
+
+# ── version gates ─────────────────────────────────────────────────────────────────────────
+
+
+def test_version_is_read_from_restic_version() -> None:
+    assert parse_version(sample("restic-0.14-version.txt")) == (0, 14, 0)
+    assert parse_version("restic 0.17.3 compiled with go1.23.3 on linux/amd64") == (0, 17, 3)
+    with pytest.raises(ValueError, match="no restic version"):
+        parse_version("command not found")
+
+
+def test_gates_follow_the_version() -> None:
+    assert V014.has("from_repo") and V014.has("compression")
+    assert not V014.has("exit_codes")
+    assert not V014.has("stdin_from_command")
+    assert not V014.has("retry_lock")
+    assert V017.has("exit_codes") and V017.has("stdin_from_command") and V017.has("json_errors")
+    assert not V013.has("from_repo")
+    assert all(gate.since >= MINIMUM for gate in GATES.values())
+    assert set(V014.table()) == set(GATES)
+
+
+def test_init_copies_chunker_parameters_the_way_the_version_wants() -> None:
+    local, usb = repo("/srv/restic"), Repo("usb", "/media/usb/lares", Path("/s/restic_usb"))
+    new = init_command(usb, V014, chunker_from=local)
+    assert new.argv == ("restic", "init", "--copy-chunker-params", "--from-repo", "/srv/restic")
+    assert new.env["RESTIC_FROM_PASSWORD_FILE"] == "/var/lib/lares/secrets/restic_local"
+    assert new.env["RESTIC_PASSWORD_FILE"] == "/s/restic_usb"
+    old = init_command(usb, V013, chunker_from=local)
+    assert old.argv[-2:] == ("--repo2", "/srv/restic")
+    assert old.env["RESTIC_PASSWORD_FILE2"] == "/var/lib/lares/secrets/restic_local"
+    copy = copy_command(usb, local, V014, ["abc12345"])
+    assert copy.argv == ("restic", "copy", "--from-repo", "/srv/restic", "abc12345")
+
+
+# ── commands carry no secret ──────────────────────────────────────────────────────────────
+
+
+def test_password_travels_as_a_file_never_in_argv(tmp_path: Path) -> None:
+    password = tmp_path / "restic_local"
+    password.write_text("s3cret-value-0123456789")
+    r = Repo("local", "/srv/restic", password, env={"AWS_DEFAULT_REGION": "eu-west-1"})
+    cmd = backup_command(r, ["/data"], host="nas", tags=["lares", "app:x"], excludes=["/data/c"])
+    assert cmd.argv == (
+        "restic",
+        "backup",
+        "--json",
+        "--host",
+        "nas",
+        "--tag",
+        "lares",
+        "--tag",
+        "app:x",
+        "--exclude",
+        "/data/c",
+        "--",
+        "/data",
+    )
+    assert cmd.env["RESTIC_PASSWORD_FILE"] == str(password)
+    assert cmd.env["RESTIC_PASSWORD"] == ""  # an inherited one must not win
+    assert cmd.env["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert "s3cret" not in cmd.shown()
+    assert "s3cret" not in " ".join(cmd.argv) + json.dumps(dict(cmd.env))
+    stdin = backup_command(r, host="nas", tags=["lares"], stdin_filename="app-db.pg_dumpall.sql")
+    assert stdin.argv[-3:] == ("--stdin", "--stdin-filename", "app-db.pg_dumpall.sql")
+    assert stdin.stdin
+
+
+def test_forget_keeps_per_app_and_kind() -> None:
+    cmd = forget_command(repo(), Keep(daily=30, weekly=8, monthly=12), host="nas", tag="lares")
+    assert cmd.argv == (
+        "restic",
+        "forget",
+        "--json",
+        "--prune",
+        "--host",
+        "nas",
+        "--tag",
+        "lares",
+        "--group-by",
+        "host,tags",
+        "--keep-daily",
+        "30",
+        "--keep-weekly",
+        "8",
+        "--keep-monthly",
+        "12",
+    )
+    with pytest.raises(UsageError, match="keeps nothing"):
+        forget_command(repo(), Keep(), host="nas", tag="lares")
+
+
+def test_urls_with_passwords_are_masked() -> None:
+    assert display_url("rest:https://user:hunter2@backup.example/nas") == (
+        "rest:https://user:***@backup.example/nas"
+    )
+    assert display_url("sftp:backup@host:/srv/restic") == "sftp:backup@host:/srv/restic"
+
+
+# ── errors ────────────────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("restic-0.14-wrong-password.stderr", WRONG_PASSWORD),
+        ("restic-0.14-repository-missing.stderr", REPOSITORY_MISSING),
+        ("restic-0.14-locked.stderr", LOCKED),
+        ("restic-0.14-locked-exclusive.stderr", LOCKED),
+        ("restic-0.14-disk-full.stderr", DISK_FULL),
+        ("restic-0.14-interrupted.stderr", INTERRUPTED),
+    ],
+)
+def test_recorded_failures_are_classified(name: str, kind: str) -> None:
+    code = 130 if kind == INTERRUPTED else 1
+    assert classify(code, sample(name), V014) == kind
+
+
+def test_exit_codes_and_json_errors_of_newer_restic() -> None:
+    assert classify(12, "", V017) == WRONG_PASSWORD
+    assert classify(10, "", V017) == REPOSITORY_MISSING
+    assert classify(11, "", V017) == LOCKED
+    assert classify(12, "", V014) == FAILED  # 0.14 has no such codes
+    line = '{"message_type":"exit_error","code":1,"message":"Fatal: no space left on device"}'
+    assert classify(1, line, V017) == DISK_FULL
+    assert error_text(line, V017) == "Fatal: no space left on device"
+    assert classify(3, "", V014) == INCOMPLETE
+    assert classify(1, "something else", V014) == FAILED
+
+
+def test_errors_say_which_repository_and_what_to_do() -> None:
+    err = ResticError(
+        WRONG_PASSWORD,
+        repo(),
+        what="list snapshots",
+        returncode=1,
+        stderr=sample("restic-0.14-wrong-password.stderr"),
+    )
+    assert err.code == "restic-wrong-password"
+    assert err.message == "wrong password for repository local (/srv/restic)"
+    assert err.hint is not None and "secret restic_local" in err.hint
+    locked = ResticError(
+        LOCKED, repo(), what="check", returncode=1, stderr=sample("restic-0.14-locked.stderr")
+    )
+    assert (
+        locked.message
+        == "repository local (/srv/restic) is locked by another restic (PID 470 on vm)"
+    )
+    full = ResticError(
+        DISK_FULL,
+        repo(),
+        what="back up 1 path(s) to local",
+        returncode=1,
+        stderr=sample("restic-0.14-disk-full.stderr"),
+    )
+    assert full.message == (
+        "no space left on the device of repository local (/srv/restic) "
+        "while trying to back up 1 path(s) to local"
+    )
+    assert "no space left on device" in full.render()
+    missing = ResticError(
+        REPOSITORY_MISSING,
+        repo(),
+        what="x",
+        returncode=1,
+        stderr=sample("restic-0.14-repository-missing.stderr"),
+    )
+    assert missing.hint == "run `lares backup init`, or fix backup.repositories.local.url"
+
+
+def test_terminal_escapes_are_removed_from_errors() -> None:
+    assert error_text(sample("restic-0.14-interrupted.stderr"), V014) == (
+        "signal interrupt received, cleaning up"
+    )
+
+
+# ── JSON output ───────────────────────────────────────────────────────────────────────────
+
+
+def test_backup_progress_and_summary() -> None:
+    events = [parse_event(line) for line in sample("restic-0.14-backup.jsonl").splitlines()]
+    statuses = [e for e in events if isinstance(e, Status)]
+    [summary] = [e for e in events if isinstance(e, Summary)]
+    assert statuses and statuses[0].percent == 0
+    assert statuses[-1].bytes_done <= statuses[-1].total_bytes == 102000002
+    # a second backup of the folder: one new file, two unchanged ones found via the parent
+    assert (summary.files_new, summary.files_unmodified) == (1, 2)
+    assert summary.total_files_processed == 3 and summary.data_added > 0
+    assert len(summary.snapshot_id) == 8
+    incremental = [
+        parse_event(x) for x in sample("restic-0.14-backup-incremental.jsonl").splitlines()
+    ]
+    last = incremental[-1]
+    assert isinstance(last, Summary)
+    assert (last.files_new, last.files_changed, last.files_unmodified) == (0, 1, 2)
+
+
+def test_a_killed_backup_has_no_summary_and_unknown_eta_is_none() -> None:
+    events = [parse_event(x) for x in sample("restic-0.14-backup-killed.jsonl").splitlines()]
+    assert not any(isinstance(e, Summary) for e in events)
+    stdin = [parse_event(x) for x in sample("restic-0.14-backup-stdin.jsonl").splitlines()]
+    assert isinstance(stdin[-1], Summary)
+    huge = parse_event('{"message_type":"status","seconds_remaining":9223372036854775808}')
+    assert isinstance(huge, Status) and huge.seconds_remaining is None
+
+
+def test_item_errors_and_noise() -> None:
+    line = (
+        '{"message_type":"error","error":{"message":"open /x: permission denied"},'
+        '"during":"archival","item":"/x"}'
+    )
+    assert parse_event(line) == ItemError("open /x: permission denied", "archival", "/x")
+    assert parse_event("not json") is None
+    assert parse_event('{"message_type":"verbose_status"}') is None
+
+
+def test_snapshots_are_sorted_and_tagged() -> None:
+    snaps = parse_snapshots(sample("restic-0.14-snapshots.json"))
+    assert [s.time for s in snaps] == sorted(s.time for s in snaps)
+    stdin = next(s for s in snaps if s.paths == ("/demo-db.pg_dumpall.sql",))
+    assert stdin.hostname == "nas"
+    tagged = [s for s in snaps if s.tag("kind") == "files"]
+    assert tagged and tagged[0].tag("app") == "demo"
+    assert stdin.matches(stdin.short_id) and not stdin.matches(stdin.short_id[:4])
+
+
+def test_restic_times_keep_their_nanoseconds_to_the_microsecond() -> None:
+    assert parse_time("2026-11-26T18:05:30.765893992Z") == datetime(
+        2026, 11, 26, 18, 5, 30, 765893, tzinfo=UTC
+    )
+    assert parse_time("2026-11-26T19:05:30.5+01:00") == datetime(
+        2026, 11, 26, 18, 5, 30, 500000, tzinfo=UTC
+    )
+
+
+def test_forget_report_is_the_first_json_line() -> None:
+    kept, removed = parse_forget(sample("restic-0.14-forget-prune.out"))
+    assert (kept, removed) == (3, 1)
+
+
+# ── locks ─────────────────────────────────────────────────────────────────────────────────
+
+
+def _lock(name: str = "restic-0.14-cat-lock.json") -> Lock:
+    return Lock.from_json("61017e8e" + "0" * 56, json.loads(sample(name)))
+
+
+def test_lock_json() -> None:
+    lock = _lock()
+    assert (lock.hostname, lock.pid, lock.exclusive) == ("vm", 470, False)
+    assert _lock("restic-0.14-cat-lock-exclusive.json").exclusive
+    assert lock.describe().startswith("lock 61017e8e of PID 470 on vm (")
+
+
+def test_only_stale_locks_are_stale() -> None:
+    lock = _lock()
+    soon = lock.time + timedelta(minutes=1)
+    dead = stale_reason(lock, hostname="vm", now=soon, alive=lambda pid: False)
+    assert dead == "PID 470 no longer runs on vm"
+    assert stale_reason(lock, hostname="vm", now=soon, alive=lambda pid: True) is None
+    # another host's process cannot be checked: only age makes its lock stale
+    assert stale_reason(lock, hostname="nas", now=soon, alive=lambda pid: False) is None
+    old = stale_reason(
+        lock, hostname="nas", now=lock.time + timedelta(hours=3), alive=lambda p: True
+    )
+    assert old == "not refreshed for 180 minutes"
+
+
+def test_restic_unlock_would_remove_more_than_lares() -> None:
+    lock = _lock()
+    later = lock.time + timedelta(minutes=45)
+    # restic calls a 45-minute-old lock of another host stale; lares does not yet
+    assert restic_would_remove(lock, hostname="nas", now=later, alive=lambda p: True)
+    assert stale_reason(lock, hostname="nas", now=later, alive=lambda p: True) is None
+
+
+# ── restore safety ────────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "safe"),
+    [
+        ("f.txt", "/data/f.txt", True),
+        ("new\nline", "/data/new\nline", True),
+        ("..", "/data/..", False),
+        ("a/b", "/data/a/b", False),
+        ("evil", "/data/../../etc/evil", False),
+        ("rel", "data/rel", False),
+        ("", "/data/", False),
+    ],
+)
+def test_snapshot_entries_that_could_climb_out(name: str, path: str, safe: bool) -> None:
+    assert (unsafe_node(name, path) is None) is safe
+
+
+def test_include_paths_are_normalised_or_refused() -> None:
+    assert check_include("srv/app/data/") == "/srv/app/data"
+    assert check_include("/srv/./app") == "/srv/app"
+    with pytest.raises(UsageError, match=r"contains '\.\.'"):
+        check_include("/srv/../etc")
+
+
+def test_restore_target_must_be_new_or_empty(tmp_path: Path) -> None:
+    assert check_target(tmp_path / "new") == (tmp_path / "new").resolve()
+    (tmp_path / "empty").mkdir()
+    assert check_target(tmp_path / "empty") == (tmp_path / "empty").resolve()
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    with pytest.raises(UsageError, match="is not empty"):
+        check_target(tmp_path / "full")
+    with pytest.raises(UsageError, match="refusing to restore into /"):
+        check_target(Path("/"))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UsageError, match="is not a folder"):
+        check_target(tmp_path / "file")
+
+
+def test_a_repository_without_a_password_file_says_to_init(tmp_path: Path) -> None:
+    from lares.backup.restic import Restic, snapshots_command
+    from lares.errors import LaresError
+
+    missing = Repo("usb", "/media/usb/lares", tmp_path / "restic_usb")
+    restic = Restic(missing, V014, hostname="nas")
+    with pytest.raises(LaresError) as err:
+        restic.run(snapshots_command(missing))
+    assert err.value.code == "backup-password"
+    assert err.value.message == (
+        f"repository usb has no password yet ({tmp_path / 'restic_usb'} is missing)"
+    )
+    assert err.value.hint is not None and "lares backup init" in err.value.hint
