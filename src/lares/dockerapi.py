@@ -1,7 +1,7 @@
 """A small reader of the Docker Engine API, on the standard library alone.
 
-The watch loop and `lares up` read containers, their inspect data, the event stream and (when cgroup files are
-out of reach) one-shot stats. The Docker SDK does the same through requests and urllib3, which
+The watch loop and `lares up` read containers, their inspect data, the event stream and (when
+cgroup files are out of reach) one-shot stats. The Docker SDK does the same through requests and urllib3, which
 cost about 9 MB of resident memory that a watcher running all day does not have to spend; the
 SDK stays the tool for everything else (``lares ps``, deploy). Only GET requests are made: this
 module never changes anything.

@@ -25,8 +25,8 @@ from lares.monitor.collectors import Context, Sample
 
 if TYPE_CHECKING:
     from lares.deploy.status import ContainerState
-    from lares.monitor.config import WatchConfig
     from lares.dockerapi import DockerAPI
+    from lares.monitor.config import WatchConfig
 
 ID = "docker"
 DEFAULT_INTERVAL: float | None = None
