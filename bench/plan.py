@@ -132,6 +132,8 @@ def main() -> None:
         empty = work / "empty"
         empty.mkdir()
         ref_plan = timed([*lares, "plan"], args.runs, cwd=empty, env=env)
+        bare = timed([sys.executable, "-c", "pass"], args.runs)
+        help_ = timed([*lares, "--help"], args.runs, env=env)
         big = synthetic(work / "big")
         big_plan = timed([*lares, "plan", "-f", str(big)], max(3, args.runs // 3), env=env)
         few = max(3, args.runs // 3)
@@ -166,6 +168,8 @@ def main() -> None:
     med = statistics.median
     rows = [
         ("`lares plan`, reference (38 containers), whole process", med(ref_plan), "≤ 0.3 s"),
+        ("of which: a bare `python3 -c pass` on this machine", med(bare), "—"),
+        ("of which: `lares --help` (interpreter, CLI, commands registered)", med(help_), "—"),
         ("`lares plan`, 500 apps / 1,000 containers, whole process", med(big_plan), "≤ 3 s"),
         ("`lares render`, 500 apps / 1,000 containers, whole process", med(big_render), "≤ 3 s"),
         (
