@@ -390,3 +390,15 @@ def test_existing_network_with_other_subnet_is_refused(lab: Lab) -> None:
         "internal=False; the blueprint wants 10.199.11.0/24 and internal=False"
     ) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_down_volumes_asks_for_a_typed_confirmation(lab: Lab) -> None:
+    lab.lares("up", "--yes")
+    refused = lab.lares("down", "--volumes", input="yes\n", check=False)
+    assert refused.returncode == 1
+    assert "not confirmed; nothing was changed" in refused.stderr
+    assert inspect("ld-db")["State"]["Running"] is True
+    done = lab.lares("down", "--volumes", input="delete volumes\n")
+    assert "stopped ld-front, ld-data and removed their volumes" in done.stdout
+    gone = subprocess.run(["docker", "inspect", "ld-db"], capture_output=True, check=False)
+    assert gone.returncode != 0

@@ -10,13 +10,14 @@ import pytest
 
 from lares.blueprint.load import load, load_text
 from lares.catalog.resolve import System
+from lares.catalog.web import public_urls
 from lares.errors import ConfigError, ConfigErrors
 from lares.plan import make_context, plan
 from lares.render import render_all
 from lares.render.dns import custom_list, leases, merge_toml, pihole_toml, records
 from lares.render.host import host_rules, sshd_dropin
 from lares.render.proxy import caddyfile, root_certificate_path, sites
-from lares.render.tunnel import DOCUMENTED, blueprint_doc, public_urls, removed
+from lares.render.tunnel import DOCUMENTED, blueprint_doc, removed
 from lares.yamlio import safe_load
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "access"

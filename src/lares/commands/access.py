@@ -134,8 +134,9 @@ def _applied_blueprint(state_dir: Path | None, stack: str, path: str) -> object 
 def public_cmd(file: FileOpt = None, as_json: JsonOpt = False, state_dir: StateOpt = None) -> None:
     """Show what the tunnel publishes, and resources an earlier apply published that are gone
     from the blueprint (Pangolin keeps them until you remove them)."""
+    from lares.catalog.web import public_resources
     from lares.plan import make_context
-    from lares.render.tunnel import blueprint_path, public_resources, removed
+    from lares.render.tunnel import blueprint_path, removed
 
     system = make_context(_load(file)).system
     resources = public_resources(system)

@@ -23,8 +23,9 @@ import tomllib
 from dataclasses import dataclass
 
 from lares.catalog.resolve import System
+from lares.catalog.web import DNS_APP, reachable
 from lares.errors import ConfigError
-from lares.render._web import DNS_APP, app_dir, header, reachable
+from lares.render._web import app_dir, header
 from lares.render.bundle import Bundle, File
 
 TARGET = "home"

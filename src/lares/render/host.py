@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from lares.blueprint.model import Pool
 from lares.catalog.resolve import DEFAULT_NETWORK, System
-from lares.render._web import DNS_APP, PROXY_APP, header, reachable, web_target
+from lares.catalog.web import DNS_APP, PROXY_APP, reachable, web_target
+from lares.render._web import header
 from lares.render.bundle import Bundle, File
 
 TARGET = "host"

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lares.catalog.resolve import System
-from lares.render._web import PROXY_APP, app_dir, header, reachable, web_target
+from lares.catalog.web import PROXY_APP, reachable, web_target
+from lares.render._web import app_dir, header
 from lares.render.bundle import Bundle, File
 
 TARGET = "home"

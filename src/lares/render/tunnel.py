@@ -15,11 +15,11 @@ a blueprint never deletes a resource in Pangolin, so those need removing by hand
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from lares.catalog.resolve import System
-from lares.render._web import TUNNEL_APP, app_dir, header, web_target
+from lares.catalog.web import TUNNEL_APP, public_resources
+from lares.render._web import app_dir, header
 from lares.render.bundle import Bundle, File
 from lares.yamlio import dump_yaml
 
@@ -33,58 +33,6 @@ DOCUMENTED: Mapping[str, frozenset[str]] = {
     "auth": frozenset({"sso-enabled"}),
     "target": frozenset({"site", "hostname", "port", "method"}),
 }
-
-
-@dataclass(frozen=True)
-class PublicResource:
-    """One app published through the tunnel."""
-
-    key: str  # the resource's stable id in Pangolin (the app id)
-    app: str
-    name: str
-    full_domain: str
-    site: str
-    hostname: str  # where Newt sends the traffic
-    port: int
-    method: str  # http | https
-    sso: bool
-
-    @property
-    def url(self) -> str:
-        return f"https://{self.full_domain}"
-
-
-def public_resources(system: System) -> list[PublicResource]:
-    """The apps with exposure public that have a public URL, in blueprint order."""
-    access = system.blueprint.access
-    site = access.tunnel.site if access.tunnel else ""
-    sso = access.tunnel.sso if access.tunnel else True
-    found: list[PublicResource] = []
-    for app in system.apps:
-        if app.exposure != "public" or not app.public_url:
-            continue
-        target = web_target(system, app)
-        if target is None:
-            continue
-        found.append(
-            PublicResource(
-                key=app.id,
-                app=app.id,
-                name=app.app.name,
-                full_domain=app.public_url.removeprefix("https://"),
-                site=site,
-                hostname=target.host,
-                port=target.port,
-                method=target.scheme,
-                sso=sso,
-            )
-        )
-    return found
-
-
-def public_urls(system: System) -> list[str]:
-    """The set of public URLs, sorted: what the world can reach."""
-    return sorted(r.url for r in public_resources(system))
 
 
 def blueprint_doc(system: System) -> dict[str, Any]:

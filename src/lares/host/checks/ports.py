@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from lares.catalog.web import DNS_APP, reachable, web_target
 from lares.host.doctor import DoctorContext, Finding
-from lares.render._web import DNS_APP, reachable, web_target
 
 ID = "ports"
 DESCRIPTION = "host ports the blueprint needs that are already taken"

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lares.catalog.resolve import DEFAULT_NETWORK
+from lares.catalog.web import TUNNEL_APP, public_resources, web_target
 from lares.plan.context import PlanContext
 from lares.plan.findings import Finding
-from lares.render._web import TUNNEL_APP, web_target
-from lares.render.tunnel import public_resources
 
 ID = "public"
 DESCRIPTION = "the public URL set; every public app behind SSO and reachable by the tunnel"
