@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from plan import machine, timed, write_section
+from plan import machine, precompile, timed, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "deploy"
@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
+    precompile()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copytree(DATA, work / "bp")
