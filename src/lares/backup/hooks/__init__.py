@@ -100,6 +100,12 @@ class Scratch:
     query: Callable[[str | None, str], Command] = field(compare=False)  # (database, sql)
 
 
+def start_throwaway(name: str, image: str, *options: str, what: str) -> Command:
+    """`docker run` of a drill database: detached, labelled, and on no network at all."""
+    argv = ("docker", "run", "--detach", "--name", name, "--network", "none")
+    return Command((*argv, "--label", "io.lares.drill=1", *options, image), what=what)
+
+
 class DatabaseHook(Protocol):
     KIND: str  # "database"
     ENGINE: str

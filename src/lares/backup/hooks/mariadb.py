@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from lares.backup.command import Command
-from lares.backup.hooks import DumpFacts, LineInspector, Scratch, Table
+from lares.backup.hooks import DumpFacts, LineInspector, Scratch, Table, start_throwaway
 from lares.catalog.model import DatabaseBackup
 
 KIND = "database"
@@ -95,23 +95,13 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
         return Command((*argv, "--execute", sql), what="query the drill database")
 
     return Scratch(
-        start=Command(
-            (
-                "docker",
-                "run",
-                "--detach",
-                "--name",
-                name,
-                "--network",
-                "none",
-                "--label",
-                "io.lares.drill=1",
-                "--env",
-                "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD=1",
-                "--env",
-                "MYSQL_ALLOW_EMPTY_PASSWORD=yes",
-                image,
-            ),
+        start=start_throwaway(
+            name,
+            image,
+            "--env",
+            "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD=1",
+            "--env",
+            "MYSQL_ALLOW_EMPTY_PASSWORD=yes",
             what=f"start a throwaway {ENGINE} ({image})",
         ),
         # TCP answers only once the real server runs (the init-time one skips networking).

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from lares.backup.command import Command
-from lares.backup.hooks import DumpFacts, LineInspector, Scratch, Table
+from lares.backup.hooks import DumpFacts, LineInspector, Scratch, Table, start_throwaway
 from lares.catalog.model import DatabaseBackup
 
 KIND = "database"
@@ -116,27 +116,17 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
         )
 
     return Scratch(
-        start=Command(
-            (
-                "docker",
-                "run",
-                "--detach",
-                "--name",
-                name,
-                "--network",
-                "none",
-                "--label",
-                "io.lares.drill=1",
-                "--tmpfs",
-                "/tmp",
-                "--env",
-                f"POSTGRES_USER={SUPERUSER}",
-                "--env",
-                "POSTGRES_DB=postgres",
-                "--env",
-                "POSTGRES_HOST_AUTH_METHOD=trust",
-                image,
-            ),
+        start=start_throwaway(
+            name,
+            image,
+            "--tmpfs",
+            "/tmp",
+            "--env",
+            f"POSTGRES_USER={SUPERUSER}",
+            "--env",
+            "POSTGRES_DB=postgres",
+            "--env",
+            "POSTGRES_HOST_AUTH_METHOD=trust",
             what=f"start a throwaway PostgreSQL ({image})",
         ),
         # TCP on loopback answers only once the real server runs, not the init-time one.
