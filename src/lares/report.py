@@ -24,17 +24,9 @@ def gb(n: float) -> str:
 def findings_report(out: Out, findings: Iterable[Finding]) -> None:
     for f in findings:
         head = f"{f.location}: " if f.location else ""
-        out.console.print(
-            f"{head}[{_STYLE[f.severity]}]{f.severity}[/] [bold]\\[{f.id}][/] {_escape(f.message)}"
-        )
+        out.line(f"{head}{f.severity} [{f.id}] {f.message}", style=_STYLE[f.severity])
         if f.hint:
-            out.console.print(f"  hint: {_escape(f.hint)}", style="dim")
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+            out.line(f"  hint: {f.hint}", style="dim")
 
 
 def memory_rows(p: Plan) -> dict[str, Any]:
@@ -95,10 +87,7 @@ def public_table(out: Out, p: Plan) -> None:
         return
     public = [a for a in apps if a.exposure == "public"]
     out.heading(f"Reachable ({len(public)} public through the tunnel, {len(apps)} on the LAN)")
-    t = table("app", "LAN", "public")
-    for a in apps:
-        t.add_row(a.id, a.lan_url or "", a.public_url or "—")
-    out.table(t)
+    out.rows(("app", "LAN", "public"), [(a.id, a.lan_url or "", a.public_url or "—") for a in apps])
 
 
 def plan_json(p: Plan, source: str) -> dict[str, Any]:
@@ -161,12 +150,14 @@ def plan_report(out: Out, p: Plan, source: str) -> None:
         style="bold",
     )
     out.heading("Stacks")
-    t = table("stack", "network", "apps", "containers", right=("containers",))
-    for s in stacks:
-        t.add_row(
-            s.name, s.network or "(own)", ", ".join(a.id for a in s.apps), str(len(s.services))
-        )
-    out.table(t)
+    out.rows(
+        ("stack", "network", "containers", "apps"),
+        [
+            (s.name, s.network or "(own)", str(len(s.services)), ", ".join(a.id for a in s.apps))
+            for s in stacks
+        ],
+        right=("containers",),
+    )
     memory_table(out, p)
     storage_table(out, bp)
     public_table(out, p)
