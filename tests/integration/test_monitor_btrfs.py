@@ -82,9 +82,14 @@ def test_corruption_alert_scrub_ack_resolve(loop_btrfs: Any, kit: Any, tmp_path:
         for data in files.values():
             corrupt_first_copy(loops.files[0], data)
         drop_caches()
-        for _ in range(20):  # raid1 reads one copy, picked by pid: read until the bad one is hit
-            subprocess.run(["cat", str(mount / "read.bin")], stdout=subprocess.DEVNULL, check=True)
-            drop_caches()
+        # raid1 reads one copy, picked by the reader's pid: each round reads from two processes
+        # started back to back (consecutive pids, so both parities), until the bad copy is hit
+        for _ in range(10):
+            for _reader in range(2):
+                subprocess.run(
+                    ["cat", str(mount / "read.bin")], stdout=subprocess.DEVNULL, check=True
+                )
+                drop_caches()
             if corruption_count(mount) > 0:
                 break
         assert corruption_count(mount) > 0, "reading never hit the corrupted copy"
