@@ -13,6 +13,11 @@ Two forms are rendered into the Pi-hole app's folder of its stack:
   puts its keys into an existing file and leaves every other setting as Pi-hole wrote it.
 - ``custom.list``: the same records in the hosts-file form Pi-hole v5 reads from
   ``/etc/pihole/custom.list``.
+
+The catalog's Pi-hole mounts this folder read-only at ``/etc/lares`` and has dnsmasq read
+``custom.list`` as an extra hosts file (``addn-hosts``), so the records are served without
+touching the ``pihole.toml`` Pi-hole owns; the fragment and :func:`merge_toml` remain for
+setting the same keys in Pi-hole's own file.
 """
 
 from __future__ import annotations
