@@ -64,26 +64,18 @@ def _options(
 
 
 def _setup_logging(verbose: bool) -> None:
-    """Log to the state folder's lares.log (opened only when something is logged)."""
+    """Log to the default state folder's lares.log until a command opens its own state folder."""
     import logging
+
+    from lares.state import LOG_FORMAT, default_root, log_to
 
     root = logging.getLogger("lares")
     root.setLevel(logging.DEBUG)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     if verbose:
         err = logging.StreamHandler(sys.stderr)
-        err.setFormatter(fmt)
+        err.setFormatter(logging.Formatter(LOG_FORMAT))
         root.addHandler(err)
-    from lares.state import default_root
-
-    logs = default_root() / "logs"
-    try:
-        logs.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handler = logging.FileHandler(logs / "lares.log", delay=True, encoding="utf-8")
-    except OSError:
-        return  # a read-only or foreign state folder: run without a log file
-    handler.setFormatter(fmt)
-    root.addHandler(handler)
+    log_to(default_root() / "logs")
 
 
 def _debug_log(exc: BaseException) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +32,32 @@ from lares.errors import StateLocked
 from lares.fsutil import atomic_write, private_dir
 
 DEFAULT_ROOT = Path("/var/lib/lares")
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def log_to(folder: Path) -> None:
+    """Send the ``lares`` logger's file output to ``folder/lares.log`` (opened on first use).
+
+    Any other lares.log handler is closed, so a command that names its own state folder keeps
+    its log there rather than in the default one.
+    """
+    target = folder / "lares.log"
+    logger = logging.getLogger("lares")
+    for handler in list(logger.handlers):
+        if isinstance(handler, logging.FileHandler):
+            if Path(handler.baseFilename) == target.absolute():
+                return
+            logger.removeHandler(handler)
+            handler.close()
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handler = logging.FileHandler(target, delay=True, encoding="utf-8")
+    except OSError:
+        return  # a read-only or foreign state folder: run without a log file
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logger.addHandler(handler)
 
 
 def default_root() -> Path:
@@ -49,9 +76,13 @@ class StateDir:
 
     @classmethod
     def open(cls, root: Path | None = None) -> StateDir:
-        """The state directory at ``root`` (or the default), created 0700 if missing."""
+        """The state directory at ``root`` (or the default), created 0700 if missing.
+
+        lares's log follows it: from now on this process logs to ``<root>/logs/lares.log``.
+        """
         path = root or default_root()
         private_dir(path)
+        log_to(path / "logs")
         return cls(path)
 
     @property
