@@ -51,13 +51,21 @@ def log_to(folder: Path) -> None:
                 return
             logger.removeHandler(handler)
             handler.close()
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handler = logging.FileHandler(target, delay=True, encoding="utf-8")
-    except OSError:
-        return  # a read-only or foreign state folder: run without a log file
+    handler = _LazyFileHandler(target, delay=True, encoding="utf-8")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     logger.addHandler(handler)
+
+
+class _LazyFileHandler(logging.FileHandler):
+    """Creates its folder (0700) only when the first line is logged; a folder it cannot create
+    (read-only, someone else's) means no log file rather than an error on every line."""
+
+    def _open(self) -> Any:
+        try:
+            Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            return super()._open()
+        except OSError:
+            return open(os.devnull, "a", encoding="utf-8")
 
 
 def default_root() -> Path:
