@@ -13,6 +13,7 @@ not.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -40,6 +41,12 @@ PLACEHOLDERS = {
     "secret:NAME": "the secret's value, passed through a 0600 env file (needs plain_env_secret)",
 }
 PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)(?::([a-z0-9_-]+))?\}")
+
+
+def placeholders_in(texts: Iterable[str]) -> set[tuple[str, str | None]]:
+    """Every (placeholder, argument) used in ``texts``."""
+    return {(m.group(1), m.group(2)) for text in texts for m in PLACEHOLDER_RE.finditer(text)}
+
 
 ExceptionKind = Literal[
     "root",  # runs as root (no non-root user works for this image)
@@ -148,9 +155,7 @@ class Container(Model):
     def _consistent(self) -> Container:
         if self.version == "latest":
             raise ValueError("pin a version; 'latest' changes under you")
-        texts = [*self.volumes, *self.environment.values(), *(self.command or ())]
-        texts += [*(self.entrypoint or ()), *(self.healthcheck.test if self.healthcheck else ())]
-        if any("$$" in t for t in texts):
+        if any("$$" in t for t in self.texts()):
             raise ValueError(
                 "write $ as the container should see it: lares escapes it for Compose ($$)"
             )
@@ -169,19 +174,16 @@ class Container(Model):
             )
         return self
 
+    def texts(self) -> list[str]:
+        """Every value that may hold placeholders: volumes, environment, command, entrypoint,
+        user and healthcheck."""
+        texts = [*self.volumes, *self.environment.values(), *(self.command or ())]
+        texts += [*(self.entrypoint or ()), *(self.healthcheck.test if self.healthcheck else ())]
+        return [*texts, self.user] if self.user else texts
+
     def placeholders(self) -> set[tuple[str, str | None]]:
         """Every (placeholder, argument) this container uses."""
-        texts = [*self.volumes, *self.environment.values(), *(self.command or ())]
-        texts += list(self.entrypoint or ())
-        if self.user:
-            texts.append(self.user)
-        if self.healthcheck:
-            texts += list(self.healthcheck.test)
-        found: set[tuple[str, str | None]] = set()
-        for text in texts:
-            for match in PLACEHOLDER_RE.finditer(text):
-                found.add((match.group(1), match.group(2)))
-        return found
+        return placeholders_in(self.texts())
 
 
 class Web(Model):

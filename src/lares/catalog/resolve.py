@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from lares.blueprint.model import AppSettings, Blueprint, ContainerOverride
 from lares.catalog.load import Catalog
-from lares.catalog.model import PLACEHOLDER_RE, App, Container, Healthcheck
+from lares.catalog.model import PLACEHOLDER_RE, App, Container, Healthcheck, placeholders_in
 
 DEFAULT_NETWORK = "default"  # the stack's own Compose network
 
@@ -446,18 +446,9 @@ def _service(
 
 
 def _secret_refs(spec: Container, override: ContainerOverride | None, app: App) -> set[str]:
-    texts = [
-        *spec.volumes,
-        *spec.environment.values(),
-        *(spec.command or ()),
-        *(spec.entrypoint or ()),
-        *(spec.healthcheck.test if spec.healthcheck else ()),
-    ]
+    """The secrets a container's own values name with {secret_file:…}, overrides included."""
+    used = spec.placeholders()
     if override is not None:
-        texts += [*override.env.values(), *(override.command or ()), *override.volumes]
-    found = set()
-    for text in texts:
-        for match in PLACEHOLDER_RE.finditer(text):
-            if match.group(1) == "secret_file" and match.group(2):
-                found.add(secret_id(app.id, match.group(2)))
-    return found
+        texts = [*override.env.values(), *(override.command or ()), *override.volumes]
+        used |= placeholders_in(texts)
+    return {secret_id(app.id, arg) for kind, arg in used if kind == "secret_file" and arg}
