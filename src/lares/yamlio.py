@@ -22,14 +22,6 @@ from lares.errors import ConfigError, ConfigErrors, Location
 T = TypeVar("T")
 
 
-def _yaml(typ: str = "rt") -> Any:
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ=typ)
-    yaml.allow_duplicate_keys = False
-    return yaml
-
-
 def load_yaml(text: str, *, filename: str) -> Any:
     """Parse ``text`` (YAML 1.2, positions kept); raise :class:`ConfigErrors` on a syntax error."""
     import yaml

@@ -34,10 +34,6 @@ COPIES = "_copies"
 MAX_FAILURES = 100
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
 def iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="seconds")
 

@@ -16,7 +16,7 @@ moment, so a scrape never triggers a collection.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -341,7 +341,3 @@ def render(samples: Iterable[Sample], alerts: Iterable[Alert]) -> str:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collector(lambda: frozen))
     return generate_latest(registry).decode()
-
-
-def by_name(families: Iterable[Family]) -> Mapping[str, Family]:
-    return {f.name: f for f in families}
