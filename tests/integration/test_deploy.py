@@ -21,7 +21,10 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pytest
+
+from integration.conftest import remove_docker_objects
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "deploy"
 STACKS = ("ld-data", "ld-front")
@@ -84,24 +87,9 @@ class Lab:
         return [p.read_text().strip() for p in folder.iterdir() if p.is_file()]
 
 
-def _remove_everything() -> None:
-    names = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "label=io.lares.stack"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    for cid in names:
-        labels = subprocess.run(
-            ["docker", "inspect", "-f", '{{index .Config.Labels "io.lares.stack"}}', cid],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-        if labels in STACKS:
-            subprocess.run(["docker", "rm", "-f", cid], capture_output=True, check=False)
-    for net in NETWORKS:
-        subprocess.run(["docker", "network", "rm", net], capture_output=True, check=False)
+def _remove_everything(client: docker.DockerClient) -> None:
+    errors = remove_docker_objects(client, names=set(NETWORKS), projects=set(STACKS))
+    assert not errors, errors
     # firewall rules lares added for internal networks whose bridge is gone
     rules = subprocess.run(
         ["iptables", "-S", "INPUT"], capture_output=True, text=True, check=False
@@ -116,13 +104,15 @@ def _remove_everything() -> None:
 
 
 @pytest.fixture
-def lab(tmp_path: Path, test_images: dict[str, str]) -> Iterator[Lab]:
-    _remove_everything()
+def lab(
+    tmp_path: Path, test_images: dict[str, str], docker_client: docker.DockerClient
+) -> Iterator[Lab]:
+    _remove_everything(docker_client)
     lab = Lab(tmp_path)
     try:
         yield lab
     finally:
-        _remove_everything()
+        _remove_everything(docker_client)
         # The database folder belongs to the container's postgres user; let pytest remove it.
         subprocess.run(["chmod", "-R", "u+rwX", str(tmp_path)], check=False)
 
