@@ -149,10 +149,16 @@ class DockerAPI:
         )
         return data if isinstance(data, dict) else None
 
-    def events(self, *, since: float, filters: Mapping[str, list[str]]) -> Events:
-        """Follow the event stream from ``since`` (a Unix time) on its own connection."""
+    def events(
+        self, *, since: float, filters: Mapping[str, list[str]], until: float | None = None
+    ) -> Events:
+        """Follow the event stream from ``since`` (a Unix time) on its own connection; with
+        ``until`` the daemon ends the stream there (a time in the past: the events it kept)."""
         conn = self._connect(None)
-        url = self._url("/events", {"since": f"{since:.3f}", "filters": dict(filters)})
+        params: dict[str, Any] = {"since": f"{since:.3f}", "filters": dict(filters)}
+        if until is not None:
+            params["until"] = f"{until:.3f}"
+        url = self._url("/events", params)
         try:
             conn.request("GET", url)
             response = conn.getresponse()

@@ -229,6 +229,16 @@ def test_oom_message_names_the_limit() -> None:
     )
 
 
+def test_an_oom_event_counts_when_docker_missed_the_flag() -> None:
+    def killed(at: float) -> list[Sample]:
+        return [*container("web", "exited"), Sample("docker", "web", "oom_at", at)]
+
+    assert keys(killed(NOW - 60)) == {"container-oom:web": "critical"}
+    assert keys(killed(NOW - 3600)) == {"container-down:web": "critical"}  # outside the window
+    back = [*container("web"), Sample("docker", "web", "oom_at", NOW - 60)]
+    assert keys(back) == {"container-oom:web": "warning"}
+
+
 def test_restart_loop_counts_restarts_within_the_window() -> None:
     history = FakeHistory({("docker", "web", "restarts"): 2.0})
     running_again = container("web", restarts=5)

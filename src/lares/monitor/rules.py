@@ -30,8 +30,9 @@ blueprint's). The rules, by id:
 * ``cpu-temp``: a CPU sensor at or above ``cpu_temp_warn``.
 * ``container-oom``, ``container-restarting``, ``container-down``, ``container-unhealthy``,
   ``container-paused``: one per container, the most telling first (an OOM kill explains a
-  restart loop, which explains a stopped container). Restart looping is ``restart_loop``
-  restarts within :data:`Limits.restart_window` seconds, or the state ``restarting``.
+  restart loop, which explains a stopped container). An OOM kill is Docker's ``OOMKilled`` flag
+  or an ``oom`` event within :data:`Limits.restart_window` seconds. Restart looping is
+  ``restart_loop`` restarts within that window, or the state ``restarting``.
 * ``endpoint-down``: no answer, an error, or HTTP 5xx. ``cert``: a certificate expires within
   ``cert_days`` days (warning) or has expired (critical).
 * ``backup-late``, ``copy-late``: the last success is older than the schedule's latest
@@ -565,13 +566,8 @@ def containers(x: Inputs) -> Iterator[Condition]:
             before = x.history.value_since(("docker", name, "restarts"), x.now - lim.restart_window)
             if before is not None and restarts >= before:
                 recent = restarts - before
-        ooms_now = x.value("docker", name, "oom_events") or 0.0
-        ooms_recent = 0.0
-        if ooms_now and x.history is not None:
-            before = x.history.value_since(
-                ("docker", name, "oom_events"), x.now - lim.restart_window
-            )
-            ooms_recent = ooms_now - (before if before is not None else 0.0)
+        oom_at = x.value("docker", name, "oom_at")
+        oom_recent = oom_at is not None and x.now - oom_at <= lim.restart_window
         what = {"database": " (database", "proxy": " (LAN proxy"}.get(role, "")
         who = f"{name}{what}{' of ' + app if what and app and role == 'database' else ''}"
         who += ")" if what else ""
@@ -580,7 +576,7 @@ def containers(x: Inputs) -> Iterator[Condition]:
         limit = x.value("docker", name, "memory_limit_bytes")
         limit_text = f" (limit {limit / 1024**2:g} MiB)" if limit else ""
         found: tuple[str, str, str, str | None] | None = None
-        if oom or ooms_recent > 0:
+        if oom or oom_recent:
             found = (
                 "container-oom",
                 "warning" if running else "critical",

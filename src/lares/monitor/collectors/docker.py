@@ -70,7 +70,7 @@ def collect(ctx: Context) -> list[Sample]:
         api = DockerAPI(ctx.config.docker_host)
         ctx.on_close(api.close)
         containers = read_all(api)
-        ooms = {}
+        ooms = past_ooms(api, time.time())
     usage: Usage = memo.setdefault("usage", Usage())
     items = list(containers.items())
     readings = usage.read(api, [data for _, data in items], time.monotonic())
@@ -86,8 +86,39 @@ def collect(ctx: Context) -> list[Sample]:
             for state, (_, data) in pairs
         },
         health_logs={state.name: _health_output(data) for state, (_, data) in pairs},
-        oom_events={names[ident]: n for ident, n in ooms.items() if ident in names},
+        oom_at={names[ident]: at for ident, at in ooms.items() if ident in names},
     )
+
+
+OOM_LOOKBACK = 3600.0
+
+
+def past_ooms(api: DockerAPI, until: float) -> dict[str, float]:
+    """When each lares container was last OOM-killed in the hour before ``until``, by id.
+
+    Docker's ``State.OOMKilled`` flag is set only when the daemon hears of the kill before the
+    exit, which it does not always (moby#18510, #41929); the ``oom`` event it keeps is reliable.
+    """
+    last: dict[str, float] = {}
+    stream = api.events(
+        since=until - OOM_LOOKBACK,
+        until=until,
+        filters={"type": ["container"], "label": [LABEL], "event": ["oom"]},
+    )
+    for event in stream:
+        ident = _event_id(event)
+        if ident:
+            last[ident] = max(last.get(ident, 0.0), _event_time(event))
+    return last
+
+
+def _event_id(event: Mapping[str, Any]) -> str:
+    return str(event.get("id") or (event.get("Actor") or {}).get("ID") or "")
+
+
+def _event_time(event: Mapping[str, Any]) -> float:
+    nano = event.get("timeNano")
+    return nano / 1e9 if isinstance(nano, int) else float(event.get("time") or time.time())
 
 
 @dataclass(frozen=True)
@@ -129,7 +160,7 @@ class ContainerWatch:
         self._on_change = on_change or (lambda: None)
         self._lock = threading.Lock()
         self._containers: dict[str, dict[str, Any]] = {}
-        self._ooms: dict[str, int] = {}
+        self._ooms: dict[str, float] = {}
         self._error: str | None = "not connected yet"
         self._ready = threading.Event()
         self._stop = threading.Event()
@@ -139,8 +170,9 @@ class ContainerWatch:
     def start(self) -> None:
         self._thread.start()
 
-    def snapshot(self, timeout: float = 10.0) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
-        """(inspect data by id, OOM events seen by id); raises while the daemon is away."""
+    def snapshot(self, timeout: float = 10.0) -> tuple[dict[str, dict[str, Any]], dict[str, float]]:
+        """(inspect data by id, time of the last OOM kill by id); raises while the daemon is
+        away."""
         from lares.dockerapi import HINT, EngineDown
 
         self._ready.wait(timeout)
@@ -165,6 +197,7 @@ class ContainerWatch:
         while not self._stop.is_set():
             try:
                 since = time.time()
+                ooms = past_ooms(self.api, since)
                 containers = read_all(self.api)
                 stream = self.api.events(
                     since=since,
@@ -172,6 +205,7 @@ class ContainerWatch:
                 )
                 with self._lock:
                     self._containers, self._error, self._stream = containers, None, stream
+                    self._ooms = ooms
                     stopping = self._stop.is_set()
                 if stopping:  # stop() came between the list and the stream: it saw no stream
                     stream.close()
@@ -192,8 +226,7 @@ class ContainerWatch:
                 pause = min(pause * 2, 30.0)
 
     def _apply(self, event: Mapping[str, Any]) -> None:
-        actor = event.get("Actor") or {}
-        ident = str(event.get("id") or actor.get("ID") or "")
+        ident = _event_id(event)
         action = str(event.get("Action") or event.get("status") or "")
         if not ident:
             return
@@ -205,7 +238,7 @@ class ContainerWatch:
             else:
                 self._containers[ident] = data
             if action == "oom":
-                self._ooms[ident] = self._ooms.get(ident, 0) + 1
+                self._ooms[ident] = _event_time(event)
         self._on_change()
 
 
@@ -367,14 +400,14 @@ def samples(
     usage: Mapping[str, tuple[float | None, float | None]] | None = None,
     limits: Mapping[str, float] | None = None,
     health_logs: Mapping[str, str] | None = None,
-    oom_events: Mapping[str, int] | None = None,
+    oom_at: Mapping[str, float] | None = None,
 ) -> list[Sample]:
     """Samples of every container; a container the deployed apps need and Docker lacks is
     ``state`` ``missing``. Subjects are container names (the Compose service names)."""
     usage = usage or {}
     limits = limits or {}
     health_logs = health_logs or {}
-    oom_events = oom_events or {}
+    oom_at = oom_at or {}
     out = [Sample(ID, "engine", "up", 1.0, "up")]
     seen: set[str] = set()
     for c in states:
@@ -414,8 +447,8 @@ def samples(
             out.append(Sample(ID, c.name, "memory_bytes", memory, labels=labels))
         if limits.get(c.name):
             out.append(Sample(ID, c.name, "memory_limit_bytes", limits[c.name], labels=labels))
-        if oom_events.get(c.name):
-            out.append(Sample(ID, c.name, "oom_events", float(oom_events[c.name]), labels=labels))
+        if oom_at.get(c.name):
+            out.append(Sample(ID, c.name, "oom_at", oom_at[c.name], labels=labels))
     for app_target in config.apps:
         for service in app_target.services:
             if service in seen:
