@@ -3,10 +3,14 @@ its engine's dumps (recorded from the real tools) without storing them."""
 
 from __future__ import annotations
 
+import io
+import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
 
+from lares import sqlitecopy
 from lares.backup import hooks
 from lares.backup.hooks import (
     DatabaseHook,
@@ -99,18 +103,35 @@ def test_mariadb_dump_command_picks_the_tool_of_the_image() -> None:
     assert mysql.argv[-1] == "--all-databases"
 
 
-def test_sqlite_dump_command() -> None:
+def test_sqlite_copy_runs_on_the_host_file_behind_the_bind_mount() -> None:
     db = DatabaseBackup(container="kuma", engine="sqlite", path="/app/data/kuma.db")
-    cmd = sqlite.dump(db, "uptime-kuma", "louislam/uptime-kuma:1", None)
+    volumes = ("/srv/appdata/kuma:/app/data:rw", "/srv/appdata/kuma/x:/app/data/x")
+    cmd = sqlite.dump(db, "uptime-kuma", "louislam/uptime-kuma:1", None, volumes=volumes)
     assert cmd.argv == (
-        "docker",
-        "exec",
-        "uptime-kuma",
-        "sqlite3",
-        "-batch",
-        "/app/data/kuma.db",
-        ".dump",
+        sys.executable,
+        "-m",
+        "lares.sqlitecopy",
+        "image",
+        "/srv/appdata/kuma/kuma.db",
     )
+    with pytest.raises(LaresError, match=r"/app/data/kuma\.db of uptime-kuma is not on a bind"):
+        sqlite.dump(db, "uptime-kuma", "img:1", None, volumes=("kuma-data:/app/data",))
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/config/db/bazarr.db", "/srv/a/db/bazarr.db"),
+        ("/config", "/srv/a"),
+        ("/configx/db", None),
+        ("/data/x.db", "/srv/d/x.db"),  # the longest target wins
+    ],
+)
+def test_sqlite_host_file(path: str, expected: str | None) -> None:
+    volumes = ("/srv/a:/config", "/srv/root:/", "/srv/d:/data/")
+    if path == "/configx/db":
+        volumes = ("/srv/a:/config",)
+    assert sqlite.host_file(volumes, path) == expected
 
 
 # ── inspectors on real dumps, fed in awkward chunks ───────────────────────────────────────
@@ -149,16 +170,45 @@ def test_postgres_inspector_spots_a_cut_dump() -> None:
     assert not feed(postgres.inspector(), trailing_statement, 100).complete
 
 
-def test_sqlite_inspector_counts_insert_lines() -> None:
-    data = (DUMPS / "sqlite3-dump.sql").read_bytes()
-    facts = feed(sqlite.inspector(), data, 5)
-    assert facts.complete
+def sqlite_copy(tmp_path: Path) -> tuple[bytes, str]:
+    """A copy taken by lares.sqlitecopy of a WAL database whose last writes sit in the WAL."""
+    path = tmp_path / "app.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
+    db.execute('CREATE TABLE "odd ""table" (x)')
+    db.execute("CREATE TABLE empty_t (x)")
+    db.executemany("INSERT INTO items (name) VALUES (?)", [("x" * 100,)] * 500)
+    db.execute('INSERT INTO "odd ""table" VALUES (1)')
+    db.commit()
+    out, err = io.BytesIO(), io.StringIO()
+    sqlitecopy.image(str(path), out, err)  # type: ignore[arg-type]
+    db.close()
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096, 1 << 20])
+def test_sqlite_inspector_checks_the_copy_and_takes_the_table_note(
+    tmp_path: Path, chunk: int
+) -> None:
+    data, note = sqlite_copy(tmp_path)
+    inspector = sqlite.inspector()
+    assert inspector.note(note.strip()) and not inspector.note("some warning")
+    facts = feed(inspector, data, chunk)
+    assert facts.complete and facts.size == len(data)
     assert {t.name: t.rows for t in facts.tables} == {
-        '"items"': 3,
-        '"odd table"': 1,
+        '"items"': 500,
+        '"odd ""table"': 1,
         '"empty_t"': 0,
     }
-    assert not feed(sqlite.inspector(), data.replace(b"COMMIT;", b""), 5).complete
+    cut = sqlite.inspector()
+    cut.note(note.strip())
+    assert not feed(cut, data[:-4096], chunk).complete
+    no_note = sqlite.inspector()
+    assert not feed(no_note, data, chunk).complete
+    not_sqlite = sqlite.inspector()
+    not_sqlite.note(note.strip())
+    assert not feed(not_sqlite, b"x" * len(data), chunk).complete
 
 
 # Written in mariadb-dump's format (no MariaDB server runs on the test machines).
@@ -237,7 +287,9 @@ def test_sqlite_scratch_is_a_file_in_the_drill_folder(tmp_path: Path) -> None:
     db = DatabaseBackup(container="kuma", engine="sqlite", path="/app/data/kuma.db")
     scratch = sqlite.scratch(db, "img:1", "drill", tmp_path)
     assert scratch.start is None and scratch.stop is None
-    assert scratch.restore.argv == ("sqlite3", "-batch", "-bail", str(tmp_path / "drill.sqlite"))
+    target = str(tmp_path / "drill.sqlite")
+    assert scratch.restore.argv == (sys.executable, "-m", "lares.sqlitecopy", "restore", target)
+    assert scratch.query(None, "SELECT 1").argv[-3:] == ("query", target, "SELECT 1")
 
 
 # ── btrfs ─────────────────────────────────────────────────────────────────────────────────

@@ -37,6 +37,7 @@ from typing import Any, cast
 from lares import run
 from lares.backup import BackupContext, hooks
 from lares.backup.command import Command
+from lares.backup.hooks import Table
 from lares.backup.records import iso
 from lares.backup.restic import (
     Restic,
@@ -449,7 +450,9 @@ def _drill_database(
         digest, facts = _restore_dump(restic, snap, filename, scratch.restore, hook)
         recorded = meta.get("sha256")
         check.sha256_ok = None if recorded is None else recorded == digest
-        for table in facts.tables:
+        # A text dump names its tables as it streams by; a file copy (SQLite) does not, so
+        # its tables are those recorded when it was taken.
+        for table in facts.tables or _recorded_tables(meta):
             result = _run(scratch.query(table.database, hook.count_sql(table)), check=False)
             found = (
                 int(result.stdout.strip())
@@ -468,6 +471,11 @@ def _drill_database(
     finally:
         if scratch.stop is not None:
             _run(scratch.stop, check=False, timeout=120)
+
+
+def _recorded_tables(meta: dict[str, Any]) -> tuple[Table, ...]:
+    tables = (meta.get("dump") or {}).get("tables") or []
+    return tuple(Table(t.get("database"), str(t["name"]), t.get("rows")) for t in tables)
 
 
 def _wait_ready(cmd: Command) -> None:

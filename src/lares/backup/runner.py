@@ -263,7 +263,7 @@ def _app_job(ctx: BackupContext, repo_name: str, app: AppView, now: datetime) ->
                 item=db_item(db.container),
                 db=db,
                 container=service.name,
-                dump=hook.dump(db, service.name, service.image, password),
+                dump=hook.dump(db, service.name, service.image, password, volumes=service.volumes),
                 backup=backup_command(
                     repo,
                     host=ctx.host,
@@ -659,7 +659,9 @@ class _Runner:
         inspector = step.hook.inspector()
         dump_err: deque[str] = deque(maxlen=40)
         process = run.spawn(guard(step.dump.argv), env=env, secrets=secret_values)
-        drain = threading.Thread(target=_drain_bytes, args=(process.stderr, dump_err), daemon=True)
+        drain = threading.Thread(
+            target=_drain_bytes, args=(process.stderr, dump_err, inspector.note), daemon=True
+        )
         drain.start()
 
         def feed(fd: int) -> str | None:
@@ -811,11 +813,16 @@ class _Runner:
         return copied
 
 
-def _drain_bytes(stream: Any, into: deque[str]) -> None:
+def _drain_bytes(
+    stream: Any, into: deque[str], note: Callable[[str], bool] = lambda line: False
+) -> None:
+    """Keep the tail of ``stream`` in ``into``, but for the lines ``note`` takes."""
     if stream is None:
         return
-    for line in stream:
-        into.append(line.decode("utf-8", "replace").rstrip("\n"))
+    for raw in stream:
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        if not note(line):
+            into.append(line)
 
 
 def execute(ctx: BackupContext, plan: RunPlan, progress: Progress | None = None) -> RunReport:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -59,6 +59,10 @@ class Inspector(Protocol):
 
     def feed(self, chunk: bytes) -> None: ...
 
+    def note(self, line: str) -> bool:
+        """Take a line the dump command wrote to stderr; True when it was meant for lares."""
+        ...
+
     def facts(self) -> DumpFacts: ...
 
 
@@ -81,6 +85,9 @@ class LineInspector:
         if self._rest:
             self.line(self._rest)
             self._rest = b""
+
+    def note(self, line: str) -> bool:
+        return False
 
     def line(self, raw: bytes) -> None:
         raise NotImplementedError
@@ -112,7 +119,13 @@ class DatabaseHook(Protocol):
     EXTENSION: str
 
     def dump(
-        self, db: DatabaseBackup, container: str, image: str, password_secret: str | None
+        self,
+        db: DatabaseBackup,
+        container: str,
+        image: str,
+        password_secret: str | None,
+        *,
+        volumes: Sequence[str] = (),
     ) -> Command: ...
 
     def inspector(self) -> Inspector: ...

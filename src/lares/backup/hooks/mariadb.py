@@ -10,6 +10,7 @@ checks that every table exists and can be counted, not an exact row count.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from lares.backup.command import Command
@@ -32,7 +33,14 @@ def _client(image: str) -> str:
     return "mysql" if _is_mysql(image) else "mariadb"
 
 
-def dump(db: DatabaseBackup, container: str, image: str, password_secret: str | None) -> Command:
+def dump(
+    db: DatabaseBackup,
+    container: str,
+    image: str,
+    password_secret: str | None,
+    *,
+    volumes: Sequence[str] = (),
+) -> Command:
     """``docker exec <container> mariadb-dump`` (or ``mysqldump``) as the catalog's user."""
     tool = "mysqldump" if _is_mysql(image) else "mariadb-dump"
     argv = ["docker", "exec"]

@@ -13,6 +13,7 @@ authentication and no network, so no password is involved.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from lares.backup.command import Command
@@ -28,7 +29,14 @@ _COPY = re.compile(rb"^COPY (.+?) (?:\(.*\) )?FROM stdin;$")
 _CONNECT_REUSE = re.compile(rb"dbname='((?:[^']|'')*)'")
 
 
-def dump(db: DatabaseBackup, container: str, image: str, password_secret: str | None) -> Command:
+def dump(
+    db: DatabaseBackup,
+    container: str,
+    image: str,
+    password_secret: str | None,
+    *,
+    volumes: Sequence[str] = (),
+) -> Command:
     """``docker exec <container> pg_dumpall`` as the catalog's user."""
     argv = ["docker", "exec"]
     secret_env: dict[str, str] = {}

@@ -1,73 +1,120 @@
-"""SQLite: an online ``.dump`` by the ``sqlite3`` shell inside the app's container.
+"""SQLite: an online backup (the ``.backup`` of the ``sqlite3`` shell), taken from the host.
 
-The ``.backup`` command needs a seekable file to write to, and lares keeps no plaintext dump
-on disk, so the dump is the SQL text of ``.dump``: it runs in one read transaction, so it is as
-consistent as ``.backup``, and it streams. A complete dump ends with ``COMMIT;``; each row is one
-``INSERT INTO`` line. The drill restores it with the host's ``sqlite3`` into a file in the
-drill's temporary folder.
+The catalog names the database by its path inside the container; lares finds the bind mount
+that holds it and copies the file with SQLite's online backup API in a child process
+(:mod:`lares.sqlitecopy`), in memory, in one read transaction, and streams the copy (a complete
+database file, ``user_version`` and all) into restic. The app's image needs no ``sqlite3``
+shell, which most do not ship, and no plaintext copy touches a disk.
+
+A complete copy is an SQLite file whose size is the page count its header gives times the page
+size, followed by the child's note of each table's rows. The drill writes the copy to a file in
+its temporary folder, checks it with ``PRAGMA integrity_check`` and counts the rows again.
 """
 
 from __future__ import annotations
 
-import re
+import json
+import posixpath
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from lares.backup.command import Command
-from lares.backup.hooks import DumpFacts, LineInspector, Scratch, Table
+from lares.backup.hooks import DumpFacts, Scratch, Table
 from lares.catalog.model import DatabaseBackup
+from lares.errors import LaresError
+from lares.sqlitecopy import MAGIC, NOTE
 
 KIND = "database"
 ENGINE = "sqlite"
-EXTENSION = "sqlite.sql"
-_CREATE = re.compile(
-    rb'^CREATE TABLE (?:IF NOT EXISTS )?("(?:[^"]|"")+"|\'(?:[^\']|\'\')+\'|[^\s(]+)'
-)
-_INSERT = re.compile(rb'^INSERT INTO ("(?:[^"]|"")+"|\'(?:[^\']|\'\')+\'|[^\s(]+)')
+EXTENSION = "sqlite"
+HEADER = 100  # bytes of the database header the inspector reads
 
 
-def dump(db: DatabaseBackup, container: str, image: str, password_secret: str | None) -> Command:
-    """``docker exec <container> sqlite3 <file> .dump``."""
-    return Command(
-        ("docker", "exec", container, "sqlite3", "-batch", db.path or "", ".dump"),
-        what=f"dump SQLite {db.path} in {container}",
-    )
+def host_file(volumes: Sequence[str], path: str) -> str | None:
+    """Where the container path ``path`` lies on the host, through the bind mounts in
+    ``volumes`` (Compose short syntax, ``source:target[:options]``); None when no bind mount
+    holds it (a named volume, or no volume at all)."""
+    best: tuple[str, str] | None = None
+    for volume in volumes:
+        parts = volume.split(":")
+        if len(parts) < 2 or not parts[0].startswith("/"):
+            continue
+        source, target = parts[0], parts[1].rstrip("/") or "/"
+        inside = path == target or path.startswith(target.rstrip("/") + "/")
+        if inside and (best is None or len(target) > len(best[1])):
+            best = (source, target)
+    if best is None:
+        return None
+    rest = posixpath.relpath(path, best[1])
+    return best[0] if rest == "." else posixpath.join(best[0], rest)
 
 
-def _name(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace")
-    if text[:1] in ("'", '"'):
-        quote = text[0]
-        text = text[1:-1].replace(quote * 2, quote)
-    return '"' + text.replace('"', '""') + '"'
+def _worker(*args: str) -> tuple[str, ...]:
+    return (sys.executable, "-m", "lares.sqlitecopy", *args)
 
 
-class Inspector(LineInspector):
+def dump(
+    db: DatabaseBackup,
+    container: str,
+    image: str,
+    password_secret: str | None,
+    *,
+    volumes: Sequence[str] = (),
+) -> Command:
+    """``python -m lares.sqlitecopy image <the database file on the host>``."""
+    path = db.path or ""
+    found = host_file(volumes, path)
+    if found is None:
+        raise LaresError(
+            f"the SQLite database {path} of {container} is not on a bind mount",
+            hint="lares copies SQLite databases from the host: mount the folder holding it "
+            "from the app's data folder",
+            code="backup-sqlite",
+        )
+    return Command(_worker("image", found), what=f"copy SQLite {path} of {container}")
+
+
+class Inspector:
+    """Reads the copy's header as it streams by, and the child's note of the tables."""
+
     def __init__(self) -> None:
-        super().__init__()
-        self.rows: dict[str, int] = {}
-        self.complete = False
+        self.size = 0
+        self._head = b""
+        self._tables: dict[str, int] | None = None
 
-    def line(self, raw: bytes) -> None:
-        if raw.startswith(b"INSERT INTO "):
-            match = _INSERT.match(raw)
-            if match:
-                name = _name(match.group(1))
-                self.rows[name] = self.rows.get(name, 0) + 1
-        elif raw.startswith(b"CREATE TABLE "):
-            match = _CREATE.match(raw)
-            if match:
-                self.rows.setdefault(_name(match.group(1)), 0)
-        if raw.strip():
-            self.complete = raw.strip() == b"COMMIT;"
+    def feed(self, chunk: bytes) -> None:
+        if len(self._head) < HEADER:
+            self._head += chunk[: HEADER - len(self._head)]
+        self.size += len(chunk)
+
+    def note(self, line: str) -> bool:
+        if not line.startswith(NOTE):
+            return False
+        try:
+            tables = json.loads(line[len(NOTE) :])
+        except ValueError:
+            return False
+        if isinstance(tables, dict):
+            self._tables = {str(k): int(v) for k, v in tables.items()}
+        return True
+
+    def expected_size(self) -> int | None:
+        head = self._head
+        if len(head) < HEADER or not head.startswith(MAGIC):
+            return None
+        page_size = int.from_bytes(head[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(head[28:32], "big")
+        return page_size * pages
 
     def facts(self) -> DumpFacts:
-        self.finish()
+        complete = self.expected_size() == self.size and self._tables is not None
         tables = tuple(
-            Table(None, name, rows)
-            for name, rows in self.rows.items()
-            if name != '"sqlite_sequence"'
+            Table(None, '"' + name.replace('"', '""') + '"', rows)
+            for name, rows in (self._tables or {}).items()
         )
-        return DumpFacts(self.complete, tables, self.size)
+        return DumpFacts(complete, tables, self.size)
 
 
 def inspector() -> Inspector:
@@ -75,19 +122,17 @@ def inspector() -> Inspector:
 
 
 def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch:
-    """A database file in the drill's folder, filled and queried by the host's sqlite3."""
+    """A database file in the drill's folder, written and queried by :mod:`lares.sqlitecopy`."""
     path = str(workdir / f"{name}.sqlite")
 
     def query(database: str | None, sql: str) -> Command:
-        return Command(
-            ("sqlite3", "-batch", "-noheader", path, sql), what="query the drill database"
-        )
+        return Command(_worker("query", path, sql), what="query the drill database")
 
     return Scratch(
         start=None,
         ready=None,
         restore=Command(
-            ("sqlite3", "-batch", "-bail", path), what="restore the dump into a file", stdin=True
+            _worker("restore", path), what="write and check the database copy", stdin=True
         ),
         stop=None,
         query=query,
@@ -95,4 +140,4 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
 
 
 def count_sql(table: Table) -> str:
-    return f"SELECT count(*) FROM {table.name}"  # noqa: S608 - a name the dump itself quoted
+    return f"SELECT count(*) FROM {table.name}"  # noqa: S608 - a name the copy itself gave
