@@ -182,7 +182,7 @@ def sqlite_copy(tmp_path: Path) -> tuple[bytes, str]:
     db.execute('INSERT INTO "odd ""table" VALUES (1)')
     db.commit()
     out, err = io.BytesIO(), io.StringIO()
-    sqlitecopy.image(str(path), out, err)  # type: ignore[arg-type]
+    sqlitecopy.image(str(path), out, err)
     db.close()
     return out.getvalue(), err.getvalue()
 
