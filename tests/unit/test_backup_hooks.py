@@ -128,7 +128,7 @@ def test_sqlite_copy_runs_on_the_host_file_behind_the_bind_mount() -> None:
     ],
 )
 def test_sqlite_host_file(path: str, expected: str | None) -> None:
-    volumes = ("/srv/a:/config", "/srv/root:/", "/srv/d:/data/")
+    volumes: tuple[str, ...] = ("/srv/a:/config", "/srv/root:/", "/srv/d:/data/")
     if path == "/configx/db":
         volumes = ("/srv/a:/config",)
     assert sqlite.host_file(volumes, path) == expected
