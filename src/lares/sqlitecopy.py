@@ -28,18 +28,22 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 from urllib.parse import quote
+
+if TYPE_CHECKING:  # the backup hook imports this module for its constants; sqlite3 waits
+    import sqlite3
 
 NOTE = "lares-sqlite-tables "
 MAGIC = b"SQLite format 3\x00"
 
 
 def _read_only(path: str) -> sqlite3.Connection:
+    import sqlite3
+
     if not Path(path).is_file():
         raise sqlite3.OperationalError(f"no database file at {path}")
     return sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=60)
@@ -72,6 +76,8 @@ def _give_back(path: str, before: set[str]) -> None:
 
 
 def image(path: str, out: BinaryIO, err: TextIO) -> None:
+    import sqlite3
+
     before = {path + s for s in ("-wal", "-shm") if os.path.exists(path + s)}
     src = _read_only(path)
     try:
@@ -93,6 +99,8 @@ def image(path: str, out: BinaryIO, err: TextIO) -> None:
 
 
 def restore(path: str, data: BinaryIO) -> None:
+    import sqlite3
+
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         while chunk := data.read(1 << 20):
@@ -119,6 +127,8 @@ def query(path: str, sql: str, out: TextIO) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
+    import sqlite3
+
     usage = "usage: python -m lares.sqlitecopy image PATH | restore PATH | query PATH SQL"
     try:
         match list(argv):
