@@ -109,7 +109,20 @@ def test_sqlite_online_copy_round_trip(
     assert counted['"odd ""name"'] == 1
     assert written and written[0] >= counted['"orders"']
 
-    # the drill writes the copy to a file, checks its integrity and counts every table again
+    # the drill writes the copy to a file, checks its integrity, counts every table again and
+    # asks the blueprint's queries
+    original = lab.blueprint.read_text()
+    ask = 'SELECT x FROM "odd ""name"'
+
+    def drill_queries(expect: str) -> None:
+        text = original.replace(
+            "backup:\n",
+            "backup:\n  drill:\n    queries:\n      "
+            f"{app}: [{{sql: '{ask}', expect: [{expect}]}}]\n",
+        )
+        lab.blueprint.write_text(text)
+
+    drill_queries("kept")
     code, drilled = lab.lares_json("backup", "drill")
     assert code == 0, drilled
     [result] = drilled["apps"]
@@ -118,6 +131,11 @@ def test_sqlite_online_copy_round_trip(
     tables = {t["table"]: (t["expected"], t["found"]) for t in database["tables"]}
     assert tables['"orders"'] == (counted['"orders"'],) * 2
     assert tables['"odd ""name"'] == (1, 1)
+    assert [(q["got"], q["ok"]) for q in database["queries"]] == [(["kept"], True)]
+    drill_queries("lost")
+    failed = lab.lares("backup", "drill")
+    assert failed.returncode == 1
+    assert f"{app} · db:{app}: {ask} gave kept, expected lost" in failed.stderr
 
     # restored, it is a database file as of that moment, user_version and all
     target = tmp_path / "restored"

@@ -198,3 +198,26 @@ def test_checks_are_independent_and_pure(kit: BlueprintKit) -> None:
     one_by_one = [f for check_id in discover() for f in kit.plan(text, only=[check_id]).findings]
     assert sorted(together, key=repr) == sorted(one_by_one, key=repr)
     assert kit.plan(text).findings == together
+
+
+def test_drill_queries_name_a_database_of_an_enabled_app(kit: BlueprintKit) -> None:
+    def drill(queries: str) -> str:
+        stacks = "\nmain:\n  network: apps\n  apps: [tdb, tweb]\n"
+        return kit.text(stacks=stacks, backup=f"\ndrill:\n  queries:\n{queries}")
+
+    ok = drill("    tdb: [{sql: SELECT 1, expect: ['1']}]\n")
+    assert kit.findings(ok, ID) == []
+
+    no_db = drill("    tweb: [{sql: SELECT 1, expect: ['1']}]\n")
+    [finding] = kit.findings(no_db, ID)
+    assert finding.message == (
+        "drill queries for 'tweb', which is not an enabled app with a database to back up"
+    )
+    assert finding.hint == "apps with databases: tdb"
+    assert kit.at(finding) == kit.pos(no_db, "tweb: [{sql")
+
+    wrong = drill("    tdb:\n      - {container: dbx, sql: SELECT 1, expect: ['1']}\n")
+    [finding] = kit.findings(wrong, ID)
+    assert finding.message == "tdb has no database container 'dbx'"
+    assert finding.hint == "its database containers: db"
+    assert kit.at(finding) == kit.pos(wrong, "container: dbx")

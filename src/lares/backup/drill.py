@@ -59,11 +59,13 @@ LISTED = 20  # differences named in a report; the counts are always complete
 
 @dataclass(frozen=True)
 class Query:
-    """A query the restored database must answer with exactly ``expected`` (one row a line)."""
+    """A query the restored database must answer with exactly ``expected`` (one row a line);
+    ``container`` None: every database of the app."""
 
     database: str | None
     sql: str
     expected: tuple[str, ...]
+    container: str | None = None
 
 
 @dataclass
@@ -219,9 +221,15 @@ def drill(
 ) -> list[AppDrill]:
     """Drill every app with a backup spec (or those in ``apps``); record and return the results.
 
-    ``queries`` maps an app id to extra checks for its databases. ``workdir`` is where restores
-    go (default: the system temporary folder); everything restored is removed afterwards.
+    ``queries`` maps an app id to extra checks for its databases (default: the blueprint's
+    ``backup.drill.queries``). ``workdir`` is where restores go (default: the system temporary
+    folder); everything restored is removed afterwards.
     """
+    if queries is None:
+        queries = {
+            app: [Query(q.database, q.sql, tuple(q.expect), q.container) for q in listed]
+            for app, listed in ctx.blueprint.backup.drill.queries.items()
+        }
     name = drill_repo(ctx, repo)
     restic = ctx.restic(name)
     progress = progress or NoProgress()
@@ -238,7 +246,7 @@ def drill(
         result = AppDrill(name, app.id, datetime.now(UTC))
         base = Path(tempfile.mkdtemp(prefix=f"lares-drill-{app.id}-", dir=workdir))
         try:
-            _drill_app(ctx, restic, app, snapshots, result, base, (queries or {}).get(app.id, ()))
+            _drill_app(ctx, restic, app, snapshots, result, base, queries.get(app.id, ()))
         except LaresError as exc:
             result.error = exc.message
         finally:
@@ -289,7 +297,8 @@ def _drill_app(
         check.snapshot = snap.short_id
         service = next(s for s in app.services if s.key == db.container)
         try:
-            _drill_database(ctx, restic, snap, db, service.image, app.id, check, base, queries)
+            asked = [q for q in queries if q.container in (None, db.container)]
+            _drill_database(ctx, restic, snap, db, service.image, app.id, check, base, asked)
         except LaresError as exc:
             check.error = exc.message
 

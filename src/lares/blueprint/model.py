@@ -368,9 +368,28 @@ class Repository(Model):
         return value
 
 
+class DrillQuery(Model):
+    """A question a restored database must answer exactly, e.g. that the admin account is there."""
+
+    container: Name | None = Field(
+        None, description="the app's database container (needed when the app has several)"
+    )
+    database: str | None = Field(None, description="the database to connect to, if not the default")
+    sql: str = Field(min_length=1, description="a read-only query")
+    expect: list[str] = Field(
+        description="the rows it must return, one string per row, columns joined by | "
+        "(as `psql -At`, `mariadb --batch` and the sqlite3 shell print them)"
+    )
+
+
 class Drill(Model):
     schedule: str = "monthly"
     repository: Name | None = None
+    queries: dict[Name, list[DrillQuery]] = Field(
+        default_factory=dict,
+        description="per app id: queries its restored databases must answer, beside the row "
+        "counts every drill compares",
+    )
 
 
 class Check(Model):

@@ -456,6 +456,7 @@ def drill_cmd(
             dbs = (
                 ", ".join(
                     f"{d.item}: {sum(t.found or 0 for t in d.tables)} rows, {len(d.tables)} tables"
+                    + (f", {len(d.queries)} queries" if d.queries else "")
                     for d in r.databases
                 )
                 or "-"
@@ -479,6 +480,11 @@ def drill_cmd(
                     if not tc.ok:
                         found = f"{tc.table} has {tc.found} rows, expected {tc.expected}"
                         out.fail(f"{r.app} · {d.item}: {found}")
+                for qc in d.queries:
+                    if not qc.ok:
+                        got = " / ".join(qc.got) or "no rows"
+                        want = " / ".join(qc.query.expected) or "no rows"
+                        out.fail(f"{r.app} · {d.item}: {qc.query.sql} gave {got}, expected {want}")
         if not results:
             out.line("no app has a backup spec")
     raise typer.Exit(0 if ok else 1)
