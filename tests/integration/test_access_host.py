@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -166,17 +167,38 @@ def namespaces() -> Iterator[dict[str, str]]:
     finally:
         for ns in names.values():
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+            shutil.rmtree(Path("/etc/netns") / ns, ignore_errors=True)
 
 
-def test_the_rules_let_the_lan_in_and_keep_the_rest_out(
-    namespaces: dict[str, str], tmp_path: Path
-) -> None:
-    system = access_system()
+def _apply_ufw_script(srv: list[str], ns: str, tmp_path: Path) -> None:
+    """Run the rendered ufw.sh in the namespace, on a private copy of /etc/ufw: `ip netns
+    exec` mounts /etc/netns/<ns>/ufw over /etc/ufw, so the machine's UFW stays untouched."""
+    private = Path("/etc/netns") / ns / "ufw"
+    shutil.copytree("/etc/ufw", private, symlinks=True)
+    script = tmp_path / "ufw.sh"
+    script.write_text(render_all(access_system(), target="host").files["firewall/ufw.sh"].content)
+    run([*srv, "bash", str(script)])
+    status = run([*srv, "ufw", "status"]).stdout
+    assert status.startswith("Status: active")
+    assert "# SSH from the LAN" in status
+    assert "ENABLED=no" in Path("/etc/ufw/ufw.conf").read_text()  # the machine's own UFW
+
+
+def _apply_iptables_rules(srv: list[str], ns: str, tmp_path: Path) -> None:
     rules = tmp_path / "rules.v4"
-    rules.write_text(iptables_rules(host_rules(system), source="test"))
-    srv = ["ip", "netns", "exec", namespaces["srv"]]
+    rules.write_text(iptables_rules(host_rules(access_system()), source="test"))
     run([*srv, "iptables-restore", "--test", str(rules)])
     run([*srv, "iptables-restore", str(rules)])
+
+
+@pytest.mark.parametrize(
+    "apply", [_apply_ufw_script, _apply_iptables_rules], ids=["ufw", "iptables"]
+)
+def test_the_rules_let_the_lan_in_and_keep_the_rest_out(
+    namespaces: dict[str, str], tmp_path: Path, apply: Callable[[list[str], str, Path], None]
+) -> None:
+    srv = ["ip", "netns", "exec", namespaces["srv"]]
+    apply(srv, namespaces["srv"], tmp_path)
     listener = subprocess.Popen(
         [*srv, "python3", "-c", LISTENER, "22", "443", "5555", "8099"],
         stdout=subprocess.PIPE,
