@@ -892,9 +892,9 @@ class Restic:
         the environment only. A missing one raises before anything runs.
         """
         repos = (self.repo, *others)
+        secret = credentials(repos)
         for repo in repos:
             require_password(repo)
-        secret = credentials(repos)
         masks = _nonempty(*(r.password() for r in repos), *secret.values())
         self._secrets = _nonempty(*self._secrets, *masks)
         return {**cmd.env, **secret}, masks
