@@ -154,7 +154,7 @@ def test_s3_repository_with_credentials_from_secrets(
     assert init["repositories"][0]["result"] == "created"
 
     code, report = lab.lares_json("backup", "run")
-    assert code == 0, report
+    assert code == 0, json.dumps(report, indent=1)
     items = _items(report)
     assert items["files"]["ok"] and items["db:db"]["ok"], report
 
