@@ -17,6 +17,7 @@ from lares.backup.restic import (
     INTERRUPTED,
     LOCKED,
     REPOSITORY_MISSING,
+    UNREACHABLE,
     WRONG_PASSWORD,
     ItemError,
     Keep,
@@ -175,6 +176,8 @@ def test_urls_with_passwords_are_masked() -> None:
         ("restic-0.14-interrupted.stderr", INTERRUPTED),
         ("restic-0.14-s3-access-denied.stderr", ACCESS_DENIED),
         ("restic-0.14-sftp-login-refused.stderr", ACCESS_DENIED),
+        ("restic-0.14-sftp-login-refused-unreported.stderr", UNREACHABLE),
+        ("restic-0.14-s3-connection-refused.stderr", UNREACHABLE),
     ],
 )
 def test_recorded_failures_are_classified(name: str, kind: str) -> None:
@@ -593,4 +596,45 @@ def test_a_missing_secret_names_the_repository_and_runs_nothing(tmp_path: Path) 
     assert both.value.message == (
         "repository offsite needs the secret offsite-secret-key (AWS_SECRET_ACCESS_KEY); "
         "repository usb needs the secret usb-key (B2_ACCOUNT_KEY), which are not set"
+    )
+
+
+def test_remote_failures_say_what_to_check() -> None:
+    sftp = Repo("offsite", "sftp:backup@nas2:/srv/restic", Path("/s/restic_offsite"))
+    refused = ResticError(
+        ACCESS_DENIED,
+        sftp,
+        what="list snapshots of offsite",
+        returncode=1,
+        stderr=sample("restic-0.14-sftp-login-refused.stderr"),
+    )
+    assert refused.message == (
+        "repository offsite (sftp:backup@nas2:/srv/restic) refused access while trying to "
+        "list snapshots of offsite"
+    )
+    assert refused.hint == (
+        "check the SSH login restic uses (user, key, known host): "
+        "backup.repositories.offsite.url or its sftp.command option"
+    )
+    silent = ResticError(
+        UNREACHABLE,
+        sftp,
+        what="list snapshots of offsite",
+        returncode=1,
+        stderr=sample("restic-0.14-sftp-login-refused-unreported.stderr"),
+    )
+    assert silent.message.startswith("could not start an SFTP session with repository offsite")
+    assert silent.hint is not None and silent.hint.startswith(
+        "ssh could not connect or log in: check that the server answers, then check the SSH"
+    )
+    down = ResticError(
+        UNREACHABLE,
+        Repo("offsite", "s3:http://127.0.0.1:9/lares-cap", Path("/s/restic_offsite")),
+        what="list snapshots of offsite",
+        returncode=1,
+        stderr=sample("restic-0.14-s3-connection-refused.stderr"),
+    )
+    assert down.message == (
+        "could not reach repository offsite (s3:http://127.0.0.1:9/lares-cap) while trying to "
+        "list snapshots of offsite"
     )

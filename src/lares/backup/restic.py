@@ -407,6 +407,7 @@ def unlock_command(repo: Repo) -> Command:
 WRONG_PASSWORD = "wrong-password"  # noqa: S105 - a kind of error
 REPOSITORY_MISSING = "repository-missing"
 ACCESS_DENIED = "access-denied"
+UNREACHABLE = "unreachable"
 DISK_FULL = "disk-full"
 LOCKED = "locked"
 INTERRUPTED = "interrupted"
@@ -426,6 +427,16 @@ _PATTERNS = (
             r"|invalidaccesskeyid|access key id you provided does not exist"
             r"|permission denied \(|unable to authenticate|authentication failed"
             r"|host key verification failed|\b403 forbidden",
+            re.I,
+        ),
+    ),
+    # an sftp session that did not start is a failed ssh, whose own message restic 0.14 may
+    # not pass on: the server is down, or it refused the login
+    (
+        UNREACHABLE,
+        re.compile(
+            r"connection refused|no such host|network is unreachable|no route to host"
+            r"|i/o timeout|unable to start the sftp session",
             re.I,
         ),
     ),
@@ -507,6 +518,17 @@ def _explain(kind: str, repo: Repo, what: str, stderr: str) -> tuple[str, str | 
         )
     if kind == ACCESS_DENIED:
         return (f"{where} refused access while trying to {what}", _access_hint(repo))
+    if kind == UNREACHABLE:
+        if repo.url.startswith("sftp:"):
+            return (
+                f"could not start an SFTP session with {where} while trying to {what}",
+                "ssh could not connect or log in: check that the server answers, then "
+                + _access_hint(repo),
+            )
+        return (
+            f"could not reach {where} while trying to {what}",
+            "check that the server answers at that address, and the network on the way",
+        )
     if kind == REPOSITORY_MISSING:
         return (
             f"{where} does not exist",
