@@ -80,10 +80,10 @@ backup:
   snapshots: daily
   snapshot_retention: {retention}
   repositories:
-    local:
+    {repo_name}:
       url: {repo}
       schedule: "*-*-* 03:00:00"
-{extra_repos}  retention: {{keep_daily: 7, keep_weekly: 4, keep_monthly: 6}}
+{repo_settings}{extra_repos}  retention: {{keep_daily: 7, keep_weekly: 4, keep_monthly: 6}}
 monitor:
   notify:
 {notify}"""
@@ -141,10 +141,14 @@ class Lab:
     def config(self) -> Path:
         return self.appdata / self.app / "config"
 
-    def lares(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-        """``lares <args> -f blueprint --state-dir state`` as a person would type it."""
+    def lares(
+        self, *args: str, timeout: float = 240, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``lares <args> -f blueprint --state-dir state`` as a person would type it (``input``
+        on its stdin)."""
         proc = subprocess.run(
             [LARES, *args, "-f", str(self.blueprint), "--state-dir", str(self.state)],
+            input=input,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -210,8 +214,15 @@ def make_lab(
     retention: int = 1,
     extra_repos: str = "",
     with_db: bool = True,
+    repo_url: str | None = None,
+    repo_name: str = "local",
+    repo_settings: str = "",
 ) -> Lab:
-    """Write the catalog folder and blueprint under ``root`` for ``app``."""
+    """Write the catalog folder and blueprint under ``root`` for ``app``.
+
+    The first repository is ``repo_name`` at ``repo_url`` (a restic URL) or the folder ``repo``,
+    with ``repo_settings`` (its further keys, indented by six spaces); ``extra_repos`` follow.
+    """
     catalog = root / "catalog"
     catalog.mkdir(parents=True, exist_ok=True)
     databases = (
@@ -236,7 +247,9 @@ def make_lab(
             pool=appdata.parent,
             app=app,
             retention=retention,
-            repo=repo,
+            repo=repo_url or repo,
+            repo_name=repo_name,
+            repo_settings=repo_settings,
             extra_repos=extra_repos,
             notify=notify,
         )

@@ -10,12 +10,14 @@ import pytest
 
 from lares.backup.features import GATES, MINIMUM, Features, parse_version
 from lares.backup.restic import (
+    ACCESS_DENIED,
     DISK_FULL,
     FAILED,
     INCOMPLETE,
     INTERRUPTED,
     LOCKED,
     REPOSITORY_MISSING,
+    UNREACHABLE,
     WRONG_PASSWORD,
     ItemError,
     Keep,
@@ -25,11 +27,13 @@ from lares.backup.restic import (
     Status,
     Summary,
     backup_command,
+    check_command,
     check_include,
     check_target,
     classify,
     copy_command,
     display_url,
+    dump_command,
     error_text,
     forget_command,
     init_command,
@@ -38,7 +42,10 @@ from lares.backup.restic import (
     parse_snapshots,
     parse_time,
     restic_would_remove,
+    restore_command,
+    snapshots_command,
     stale_reason,
+    unlock_command,
     unsafe_node,
 )
 from lares.errors import UsageError
@@ -167,6 +174,10 @@ def test_urls_with_passwords_are_masked() -> None:
         ("restic-0.14-locked-exclusive.stderr", LOCKED),
         ("restic-0.14-disk-full.stderr", DISK_FULL),
         ("restic-0.14-interrupted.stderr", INTERRUPTED),
+        ("restic-0.14-s3-access-denied.stderr", ACCESS_DENIED),
+        ("restic-0.14-sftp-login-refused.stderr", ACCESS_DENIED),
+        ("restic-0.14-sftp-login-refused-unreported.stderr", UNREACHABLE),
+        ("restic-0.14-s3-connection-refused.stderr", UNREACHABLE),
     ],
 )
 def test_recorded_failures_are_classified(name: str, kind: str) -> None:
@@ -374,7 +385,7 @@ def test_restore_target_must_be_new_or_empty(tmp_path: Path) -> None:
 
 
 def test_a_repository_without_a_password_file_says_to_init(tmp_path: Path) -> None:
-    from lares.backup.restic import Restic, snapshots_command
+    from lares.backup.restic import Restic
     from lares.errors import LaresError
 
     missing = Repo("usb", "/media/usb/lares", tmp_path / "restic_usb")
@@ -386,3 +397,244 @@ def test_a_repository_without_a_password_file_says_to_init(tmp_path: Path) -> No
         f"repository usb has no password yet ({tmp_path / 'restic_usb'} is missing)"
     )
     assert err.value.hint is not None and "lares backup init" in err.value.hint
+
+
+# ── remote backends: secret environment and options ──────────────────────────────────────
+
+
+def s3_repo(
+    secrets: Path,
+    name: str = "offsite",
+    *,
+    env: dict[str, str] | None = None,
+    secret_env: dict[str, str] | None = None,
+    options: dict[str, str] | None = None,
+) -> Repo:
+    """An S3 repository whose password and credentials live in the folder ``secrets``."""
+    return Repo(
+        name,
+        "s3:https://s3.example/bucket",
+        secrets / f"restic_{name}",
+        env={"AWS_DEFAULT_REGION": "eu-west-1"} if env is None else env,
+        secret_env={
+            "AWS_ACCESS_KEY_ID": "offsite-key-id",
+            "AWS_SECRET_ACCESS_KEY": "offsite-secret-key",
+        }
+        if secret_env is None
+        else secret_env,
+        options={"s3.storage-class": "STANDARD_IA", "s3.connections": "4"}
+        if options is None
+        else options,
+    )
+
+
+def _secrets(folder: Path, values: dict[str, str]) -> Path:
+    """A secrets folder holding ``values`` (name → value)."""
+    folder.mkdir(exist_ok=True)
+    for name, value in values.items():
+        (folder / name).write_text(value)
+    return folder
+
+
+def test_options_are_flags_of_every_command_and_secrets_go_by_name(tmp_path: Path) -> None:
+    r = s3_repo(tmp_path)
+    flags = ("-o", "s3.connections=4", "-o", "s3.storage-class=STANDARD_IA")
+    cmd = backup_command(r, ["/data"], host="nas", tags=["lares"])
+    assert cmd.argv[:5] == ("restic", *flags)
+    assert cmd.argv[5:7] == ("backup", "--json")
+    for built in (
+        snapshots_command(r),
+        check_command(r, "1/20"),
+        forget_command(r, Keep(daily=7), host="nas", tag="lares"),
+        restore_command(r, "abcd1234", tmp_path / "t"),
+        dump_command(r, "abcd1234", "/x.sql"),
+        unlock_command(r),
+        init_command(r, V014),
+    ):
+        assert built.argv[1:5] == flags, built.argv
+        assert built.secret_env == {
+            "AWS_ACCESS_KEY_ID": "offsite-key-id",
+            "AWS_SECRET_ACCESS_KEY": "offsite-secret-key",
+        }
+        assert "AWS_SECRET_ACCESS_KEY" not in built.env
+        assert built.env["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert "AWS_SECRET_ACCESS_KEY=<secret offsite-secret-key>" in cmd.shown(env=False)
+    assert repo().option_flags() == []
+    assert snapshots_command(repo()).argv[:2] == ("restic", "snapshots")
+
+
+def test_a_copy_opens_both_repositories_with_one_environment(tmp_path: Path) -> None:
+    local = Repo("local", "/srv/restic", tmp_path / "restic_local", options={"sftp.args": "-v"})
+    offsite = s3_repo(tmp_path)
+    cmd = copy_command(offsite, local, V014, ["abc12345"])
+    assert cmd.argv == (
+        "restic",
+        "-o",
+        "s3.connections=4",
+        "-o",
+        "s3.storage-class=STANDARD_IA",
+        "-o",
+        "sftp.args=-v",
+        "copy",
+        "--from-repo",
+        "/srv/restic",
+        "abc12345",
+    )
+    assert cmd.env["RESTIC_REPOSITORY"] == offsite.url
+    assert cmd.env["RESTIC_FROM_PASSWORD_FILE"] == str(local.password_file)
+    # the source's backend settings come along: an S3 source of a local copy
+    back = init_command(local, V014, chunker_from=offsite)
+    assert back.env["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert back.secret_env["AWS_SECRET_ACCESS_KEY"] == "offsite-secret-key"
+    assert back.argv[-3:] == ("--copy-chunker-params", "--from-repo", offsite.url)
+    # what both set must agree: restic has one environment for both
+    other = s3_repo(tmp_path, "other", secret_env={"AWS_SECRET_ACCESS_KEY": "other-key"})
+    with pytest.raises(UsageError, match="set AWS_SECRET_ACCESS_KEY differently"):
+        copy_command(other, offsite, V014)
+    plain = s3_repo(tmp_path, "plain", secret_env={}, env={"AWS_ACCESS_KEY_ID": "AKIA"})
+    with pytest.raises(UsageError, match="set AWS_ACCESS_KEY_ID differently"):
+        copy_command(plain, offsite, V014)
+    odd = s3_repo(tmp_path, "odd", options={"s3.connections": "9"})
+    with pytest.raises(UsageError, match=r"set option s3\.connections differently"):
+        copy_command(odd, offsite, V014)
+    same = s3_repo(tmp_path, "same")
+    assert copy_command(same, offsite, V014).argv.count("-o") == 2
+
+
+def test_secret_values_are_read_when_restic_runs_and_only_into_its_environment(
+    tmp_path: Path,
+) -> None:
+    from lares.backup.restic import Restic
+
+    secrets = _secrets(
+        tmp_path / "secrets",
+        {
+            "offsite-key-id": "AKIAEXAMPLE0123",
+            "offsite-secret-key": "first-Secret-Value-0123456789",
+            "restic_offsite": "the-restic-password-0123456789",
+        },
+    )
+    r = s3_repo(secrets)
+    restic = Restic(r, V014, hostname="nas")
+    cmd = snapshots_command(r)
+    env, masks = restic.prepare(cmd)
+    assert env["AWS_SECRET_ACCESS_KEY"] == "first-Secret-Value-0123456789"
+    assert env["AWS_ACCESS_KEY_ID"] == "AKIAEXAMPLE0123"
+    assert env["RESTIC_PASSWORD_FILE"] == str(secrets / "restic_offsite")
+    assert set(masks) >= {"first-Secret-Value-0123456789", "the-restic-password-0123456789"}
+    assert not any(v in " ".join(cmd.argv) for v in masks)
+    # a value changed after the command was built is the one restic gets
+    (secrets / "offsite-secret-key").write_text("second-Secret-Value-987654321\n")
+    env, masks = restic.prepare(cmd)
+    assert env["AWS_SECRET_ACCESS_KEY"] == "second-Secret-Value-987654321"
+    assert "second-Secret-Value-987654321" in masks
+
+
+def test_a_secret_echoed_by_a_failing_command_is_masked(tmp_path: Path) -> None:
+    from lares.backup.command import Command
+    from lares.backup.restic import Restic
+
+    secrets = _secrets(
+        tmp_path / "secrets",
+        {
+            "offsite-key-id": "AKIAEXAMPLE0123",
+            "offsite-secret-key": "echoed-Secret-Value-0123456789",
+            "restic_offsite": "pw-0123456789",
+        },
+    )
+    r = s3_repo(secrets)
+    restic = Restic(r, V014, hostname="nas")
+    base = snapshots_command(r)
+    echo = Command(
+        ("sh", "-c", 'echo "Fatal: bad key $AWS_SECRET_ACCESS_KEY: Access Denied." >&2; exit 1'),
+        what="list snapshots of offsite",
+        env=base.env,
+        secret_env=base.secret_env,
+    )
+    with pytest.raises(ResticError) as caught:
+        restic.run(echo)
+    err = caught.value
+    assert err.kind == ACCESS_DENIED
+    assert "echoed-Secret" not in err.render()
+    assert "Fatal: bad key ******: Access Denied." in err.render()
+    assert err.message == (
+        "repository offsite (s3:https://s3.example/bucket) refused access while trying to "
+        "list snapshots of offsite"
+    )
+    assert err.hint is not None
+    assert "offsite-secret-key (AWS_SECRET_ACCESS_KEY)" in err.hint
+    assert "lares secret set offsite-key-id" in err.hint
+
+
+def test_a_missing_secret_names_the_repository_and_runs_nothing(tmp_path: Path) -> None:
+    from lares.backup.command import Command
+    from lares.backup.restic import MissingSecrets, Restic, credentials
+
+    secrets = _secrets(
+        tmp_path / "secrets",
+        {
+            "offsite-key-id": "AKIAEXAMPLE0123",
+            "offsite-secret-key": "\n",  # empty: not set
+            "restic_offsite": "pw-0123456789",
+        },
+    )
+    r = s3_repo(secrets)
+    ran = tmp_path / "ran"
+    with pytest.raises(MissingSecrets) as caught:
+        Restic(r, V014, hostname="nas").run(Command(("touch", str(ran))))
+    assert not ran.exists()
+    err = caught.value
+    assert err.code == "backup-secret"
+    assert err.message == (
+        "repository offsite needs the secret offsite-secret-key (AWS_SECRET_ACCESS_KEY), "
+        "which is not set"
+    )
+    assert err.hint == "store it with `lares secret set offsite-secret-key`"
+    other = s3_repo(secrets, "usb", secret_env={"B2_ACCOUNT_KEY": "usb-key"})
+    with pytest.raises(MissingSecrets) as both:
+        credentials([r, other])
+    assert both.value.message == (
+        "repository offsite needs the secret offsite-secret-key (AWS_SECRET_ACCESS_KEY); "
+        "repository usb needs the secret usb-key (B2_ACCOUNT_KEY), which are not set"
+    )
+
+
+def test_remote_failures_say_what_to_check() -> None:
+    sftp = Repo("offsite", "sftp:backup@nas2:/srv/restic", Path("/s/restic_offsite"))
+    refused = ResticError(
+        ACCESS_DENIED,
+        sftp,
+        what="list snapshots of offsite",
+        returncode=1,
+        stderr=sample("restic-0.14-sftp-login-refused.stderr"),
+    )
+    assert refused.message == (
+        "repository offsite (sftp:backup@nas2:/srv/restic) refused access while trying to "
+        "list snapshots of offsite"
+    )
+    assert refused.hint == (
+        "check the SSH login restic uses (user, key, known host): "
+        "backup.repositories.offsite.url or its sftp.command option"
+    )
+    silent = ResticError(
+        UNREACHABLE,
+        sftp,
+        what="list snapshots of offsite",
+        returncode=1,
+        stderr=sample("restic-0.14-sftp-login-refused-unreported.stderr"),
+    )
+    assert silent.message.startswith("could not start an SFTP session with repository offsite")
+    assert silent.hint is not None and silent.hint.startswith(
+        "ssh could not connect or log in: check that the server answers, then check the SSH"
+    )
+    down = ResticError(
+        UNREACHABLE,
+        Repo("offsite", "s3:http://127.0.0.1:9/lares-cap", Path("/s/restic_offsite")),
+        what="list snapshots of offsite",
+        returncode=1,
+        stderr=sample("restic-0.14-s3-connection-refused.stderr"),
+    )
+    assert down.message == (
+        "could not reach repository offsite (s3:http://127.0.0.1:9/lares-cap) while trying to "
+        "list snapshots of offsite"
+    )

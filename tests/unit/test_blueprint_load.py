@@ -411,3 +411,120 @@ def test_reference_is_the_seed_homelab() -> None:
         "security": ["vaultwarden"],
     }
     assert bp.stack_order()[0] == "infrastructure"
+
+
+# ── backup repositories: backend environment, secrets, options ───────────────────────────
+
+REMOTE = """
+repositories:
+  local: {url: /srv/restic}
+  offsite:
+    url: s3:https://s3.example/homelab
+    copy_from: local
+    env: {AWS_DEFAULT_REGION: eu-west-1}
+    secret_env:
+      AWS_ACCESS_KEY_ID: offsite-s3-id
+      AWS_SECRET_ACCESS_KEY: offsite-s3-key
+    options: {s3.storage-class: STANDARD_IA, sftp.command: "ssh -p 2222 backup@nas -s sftp"}
+"""
+
+
+def test_repositories_take_backend_secrets_and_options(kit: BlueprintKit) -> None:
+    repo = kit.load(kit.text(backup=REMOTE)).blueprint.backup.repositories["offsite"]
+    assert repo.env == {"AWS_DEFAULT_REGION": "eu-west-1"}
+    assert repo.secret_env == {
+        "AWS_ACCESS_KEY_ID": "offsite-s3-id",
+        "AWS_SECRET_ACCESS_KEY": "offsite-s3-key",
+    }
+    assert repo.options["sftp.command"] == "ssh -p 2222 backup@nas -s sftp"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "secret_env: {aws_key: offsite-s3-key}",
+            "secret_env: 'aws_key' is not an environment variable name (upper-case letters, "
+            "digits and _, e.g. AWS_SECRET_ACCESS_KEY)",
+        ),
+        (
+            "secret_env: {RESTIC_PASSWORD: offsite-pw}",
+            "secret_env: RESTIC_PASSWORD cannot be set here: lares keeps each repository's "
+            "password as the secret restic_<repository> and gives it to restic as a file",
+        ),
+        (
+            "env: {RESTIC_PASSWORD_FILE: /root/pw}",
+            "env: RESTIC_PASSWORD_FILE cannot be set here: lares keeps each repository's "
+            "password as the secret restic_<repository> and gives it to restic as a file",
+        ),
+        ("env: {RESTIC_REPOSITORY: /x}", "env: RESTIC_REPOSITORY is set by lares itself"),
+        (
+            "secret_env: {AWS_SECRET_ACCESS_KEY: Offsite_Key}",
+            "secret_env: AWS_SECRET_ACCESS_KEY: 'Offsite_Key' is not a secret name "
+            "(lower-case letters, digits and -, e.g. offsite-s3-key)",
+        ),
+        (
+            "options: {storage-class: STANDARD}",
+            "'storage-class' is not a restic option; options are backend.name "
+            "(e.g. sftp.command, s3.storage-class)",
+        ),
+        (
+            'options: {sftp.command: "ssh\\nrm"}',
+            "the value of option sftp.command must be one line",
+        ),
+    ],
+)
+def test_bad_backend_settings_are_refused_where_they_are(
+    kit: BlueprintKit, line: str, message: str
+) -> None:
+    key = line.split(":", 1)[0]
+    text = kit.text(
+        backup=f"\nrepositories:\n  offsite:\n    url: s3:https://s3.example/b\n    {line}\n"
+    )
+    [error] = _errors(kit, text)
+    assert error.message == message
+    assert error.location is not None
+    assert error.location.path == f"backup.repositories.offsite.{key}"
+    assert _where(error) == kit.pos(text, f"    {key}:")
+
+
+def test_a_variable_is_either_plain_or_secret(kit: BlueprintKit) -> None:
+    text = kit.text(
+        backup="""
+        repositories:
+          offsite:
+            url: s3:https://s3.example/b
+            env: {AWS_SECRET_ACCESS_KEY: in-the-clear}
+            secret_env: {AWS_SECRET_ACCESS_KEY: offsite-s3-key}
+        """
+    )
+    [error] = _errors(kit, text)
+    assert error.message == (
+        "AWS_SECRET_ACCESS_KEY is both in env and in secret_env; keep a secret value only in "
+        "secret_env"
+    )
+    assert _where(error) == kit.pos(text, "offsite:")
+
+
+def test_a_copy_and_its_source_must_agree_on_what_they_share(kit: BlueprintKit) -> None:
+    text = kit.text(
+        backup="""
+        repositories:
+          local:
+            url: s3:https://s3.example/a
+            secret_env: {AWS_SECRET_ACCESS_KEY: local-key}
+            options: {s3.connections: "2"}
+          offsite:
+            url: s3:https://s3.example/b
+            copy_from: local
+            secret_env: {AWS_SECRET_ACCESS_KEY: offsite-key}
+            options: {s3.connections: "8"}
+        """
+    )
+    [error] = _errors(kit, text)
+    assert error.message == (
+        "repository 'offsite' copies from 'local', but they set AWS_SECRET_ACCESS_KEY, option "
+        "s3.connections differently; restic copy runs with one environment and one set of "
+        "options for both repositories"
+    )
+    assert error.location is not None and error.location.path == "backup"

@@ -14,13 +14,14 @@ the catalog, the state folder, the secrets and the detected restic.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from lares.backup.features import Features, detect
 from lares.backup.records import Records
-from lares.backup.restic import Repo, Restic
+from lares.backup.restic import Repo, Restic, credentials
 from lares.blueprint.load import Loaded
 from lares.blueprint.model import Blueprint
 from lares.catalog.resolve import AppView, System
@@ -60,7 +61,14 @@ class BackupContext:
             password_file=self.store.path(password_secret(name)),
             env=dict(spec.env),
             cache_dir=self.state.backup / "cache",
+            secret_env=dict(spec.secret_env),
+            options=dict(spec.options),
         )
+
+    def require_secrets(self, names: Iterable[str]) -> None:
+        """Raise :class:`~lares.backup.restic.MissingSecrets` naming every backend secret of
+        the repositories ``names`` that is not set (before anything runs)."""
+        credentials([self.repo(name) for name in dict.fromkeys(names)])
 
     def restic(self, name: str) -> Restic:
         return Restic(self.repo(name), self.features)

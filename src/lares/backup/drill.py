@@ -45,7 +45,6 @@ from lares.backup.restic import (
     Snapshot,
     close_pipes,
     dump_command,
-    guard,
     stop,
     write_all,
 )
@@ -511,7 +510,7 @@ def _restore_dump(
     inspector = hook.inspector()
     reader_err: deque[str] = deque(maxlen=20)
     restore_err: deque[str] = deque(maxlen=20)
-    reader = run.spawn(guard(source.argv), env=source.env)
+    reader = restic.spawn(source)
     read_fd, write_fd = os.pipe()
 
     def pump() -> None:

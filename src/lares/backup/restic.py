@@ -2,7 +2,11 @@
 
 A :class:`Repo` is one repository of the blueprint with the file that holds its password. The
 password reaches restic only as ``RESTIC_PASSWORD_FILE`` (a 0600 file in the secrets folder);
-it is never in argv, a log line or an error. :class:`Restic` runs commands against a repository
+it is never in argv, a log line or an error. The backend's own secrets (``secret_env``: an S3
+secret key, a B2 application key) are lares secrets in the same folder: a command names them by
+secret name only, and :class:`Restic` reads their values when it starts restic, into restic's
+environment, and masks them in everything it logs or raises. ``options`` become ``-o key=value``
+flags on every command of the repository. :class:`Restic` runs commands against a repository
 through :mod:`lares.run`, turns failures into :class:`ResticError` (classified: wrong password,
 repository missing, disk full, locked, interrupted), parses ``--json`` output, removes stale
 locks (and only stale ones) and checks that a restore cannot write outside its target.
@@ -31,6 +35,7 @@ from typing import Any
 from lares import run
 from lares.backup.command import Command
 from lares.backup.features import Features
+from lares.deploy.secrets import SecretStore
 from lares.errors import CommandError, LaresError, UsageError
 from lares.run import Result
 
@@ -49,13 +54,20 @@ ABORT_GRACE = 30.0  # seconds a restic gets to clean up after SIGINT before SIGK
 
 @dataclass(frozen=True)
 class Repo:
-    """One repository: its blueprint name, restic URL, password file and backend environment."""
+    """One repository: its blueprint name, restic URL, password file and backend settings.
+
+    ``env`` is the backend's non-secret environment, ``secret_env`` maps each secret variable
+    to the name of the lares secret holding its value (a file beside the password file), and
+    ``options`` are restic's extended options (``-o``).
+    """
 
     name: str
     url: str
     password_file: Path
     env: Mapping[str, str] = field(default_factory=dict)
     cache_dir: Path | None = None
+    secret_env: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def local_path(self) -> Path | None:
@@ -65,6 +77,11 @@ class Repo:
     @property
     def shown_url(self) -> str:
         return display_url(self.url)
+
+    @property
+    def secrets_dir(self) -> Path:
+        """The secrets folder: the password file's, and that of the backend's secrets."""
+        return self.password_file.parent
 
     def environment(self) -> dict[str, str]:
         """What restic needs in its environment for this repository (no secret values)."""
@@ -81,12 +98,97 @@ class Repo:
             env["RESTIC_CACHE_DIR"] = str(self.cache_dir)
         return env
 
+    def option_flags(self) -> list[str]:
+        """``-o key=value`` for each extended option, in a stable order."""
+        return option_flags(self.options)
+
+    def missing_secrets(self) -> list[tuple[str, str]]:
+        """(variable, secret name) of each backend secret that is not set."""
+        store = SecretStore(self.secrets_dir)
+        return [(var, sid) for var, sid in sorted(self.secret_env.items()) if not _has(store, sid)]
+
+    def credentials(self, *, strict: bool = True) -> dict[str, str]:
+        """The backend's secret environment, read now: each ``secret_env`` variable with the
+        value of its secret. A secret that is not set raises :class:`MissingSecrets` (with
+        ``strict=False``, for masking, it is left out)."""
+        missing = self.missing_secrets()
+        if missing and strict:
+            raise MissingSecrets([(self.name, var, sid) for var, sid in missing])
+        store = SecretStore(self.secrets_dir)
+        gone = {sid for _, sid in missing}
+        return {var: store.read(sid) for var, sid in self.secret_env.items() if sid not in gone}
+
     def password(self) -> str:
         """The password, read only so that it can be masked in what lares prints."""
         try:
             return self.password_file.read_text(encoding="utf-8").strip()
         except OSError:
             return ""
+
+
+def option_flags(options: Mapping[str, str]) -> list[str]:
+    """restic's ``-o key=value`` flags for ``options``, in a stable order."""
+    return [arg for key in sorted(options) for arg in ("-o", f"{key}={options[key]}")]
+
+
+def _has(store: SecretStore, secret_id: str) -> bool:
+    """Whether the secret is set: a file with a value (an empty one counts as not set)."""
+    try:
+        return store.exists(secret_id) and bool(store.read(secret_id).strip())
+    except (OSError, LaresError):
+        return False
+
+
+class MissingSecrets(LaresError):
+    """A repository's backend needs secrets that are not set; nothing was run."""
+
+    code = "backup-secret"
+
+    def __init__(self, missing: Sequence[tuple[str, str, str]]) -> None:
+        by_repo: dict[str, list[str]] = {}
+        for repo, var, sid in missing:
+            by_repo.setdefault(repo, []).append(f"{sid} ({var})")
+        parts = [
+            f"repository {repo} needs the secret{'s' if len(items) > 1 else ''} " + ", ".join(items)
+            for repo, items in by_repo.items()
+        ]
+        ids = list(dict.fromkeys(sid for _, _, sid in missing))
+        verb = "is" if len(ids) == 1 else "are"
+        super().__init__(
+            "; ".join(parts) + f", which {verb} not set",
+            hint="store "
+            + ("it" if len(ids) == 1 else "each")
+            + " with "
+            + ", ".join(f"`lares secret set {sid}`" for sid in ids),
+        )
+        self.missing = tuple(missing)
+
+
+def credentials(repos: Sequence[Repo]) -> dict[str, str]:
+    """The secret environment restic gets for a command that opens ``repos`` (one, or the two
+    of a copy), read now. Every missing secret of every repository is named at once."""
+    missing = [(r.name, var, sid) for r in repos for var, sid in r.missing_secrets()]
+    if missing:
+        raise MissingSecrets(missing)
+    out: dict[str, str] = {}
+    for repo in repos:
+        out.update(repo.credentials())
+    return out
+
+
+def _nonempty(*values: str) -> tuple[str, ...]:
+    return tuple(v for v in dict.fromkeys(values) if v)
+
+
+def require_password(repo: Repo) -> None:
+    """Raise a clear error when the repository's password file does not exist."""
+    if not repo.password_file.is_file():
+        raise LaresError(
+            f"repository {repo.name} has no password yet ({repo.password_file} is missing)",
+            hint="run `lares backup init` to generate it (and create the repository), or "
+            "put the existing repository's password in that file",
+            code="backup-password",
+        )
 
 
 def display_url(url: str) -> str:
@@ -97,12 +199,63 @@ def display_url(url: str) -> str:
 # ── commands (pure) ───────────────────────────────────────────────────────────────────────
 
 
-def _cmd(repo: Repo, args: Sequence[str], what: str, *, stdin: bool = False) -> Command:
-    return Command((RESTIC, *args), what=what, env=repo.environment(), stdin=stdin)
+def _cmd(
+    repo: Repo,
+    args: Sequence[str],
+    what: str,
+    *,
+    stdin: bool = False,
+    other: Repo | None = None,
+    other_env: Mapping[str, str] | None = None,
+) -> Command:
+    """A restic command on ``repo``; with ``other`` (the source of a copy), one that opens both.
+
+    restic gives the backends of both repositories one environment and one set of options, so
+    ``other``'s join ``repo``'s (a variable or option both set differently is refused). Secret
+    variables are named by secret (``secret_env``) and read only when the command runs.
+    """
+    repos = (repo,) if other is None else (repo, other)
+    env: dict[str, str] = {}
+    secret_env: dict[str, str] = {}
+    options: dict[str, str] = {}
+    for r in repos:
+        for var, value in r.env.items():
+            _join(env, var, value, r, repos, also=secret_env)
+        for var, sid in r.secret_env.items():
+            _join(secret_env, var, sid, r, repos, also=env)
+        for key, value in r.options.items():
+            _join(options, key, value, r, repos, what="option")
+    return Command(
+        (RESTIC, *option_flags(options), *args),
+        what=what,
+        env={**env, **repo.environment(), **(other_env or {})},
+        secret_env=secret_env,
+        stdin=stdin,
+    )
 
 
-def _from_repo(dst: Repo, src: Repo, features: Features) -> tuple[list[str], dict[str, str]]:
-    """The flags and environment that name ``src`` as the other repository of ``dst``."""
+def _join(
+    into: dict[str, str],
+    key: str,
+    value: str,
+    repo: Repo,
+    repos: Sequence[Repo],
+    *,
+    also: Mapping[str, str] | None = None,
+    what: str = "",
+) -> None:
+    if (key in into and into[key] != value) or (also is not None and key in also):
+        names = " and ".join(r.name for r in repos)
+        raise UsageError(
+            f"repositories {names} set {(what + ' ') if what else ''}{key} differently, but "
+            "restic opens both with one environment and one set of options",
+            hint=f"give {key} the same value (or the same secret) in both repositories",
+        )
+    into[key] = value
+
+
+def _from_repo(src: Repo, features: Features) -> tuple[list[str], dict[str, str]]:
+    """The flags and environment that name ``src`` as the other repository of a command."""
     if features.has("from_repo"):
         return ["--from-repo", src.url], {"RESTIC_FROM_PASSWORD_FILE": str(src.password_file)}
     return ["--repo2", src.url], {"RESTIC_PASSWORD_FILE2": str(src.password_file)}
@@ -111,13 +264,16 @@ def _from_repo(dst: Repo, src: Repo, features: Features) -> tuple[list[str], dic
 def init_command(repo: Repo, features: Features, *, chunker_from: Repo | None = None) -> Command:
     """``restic init``; with ``chunker_from``, copy its chunker parameters so deduplication
     survives ``restic copy`` between the two repositories."""
-    args = ["init"]
-    env: dict[str, str] = {}
-    if chunker_from is not None:
-        flags, env = _from_repo(repo, chunker_from, features)
-        args += ["--copy-chunker-params", *flags]
-    cmd = _cmd(repo, args, f"create repository {repo.name}")
-    return Command(cmd.argv, cmd.what, {**cmd.env, **env})
+    if chunker_from is None:
+        return _cmd(repo, ["init"], f"create repository {repo.name}")
+    flags, env = _from_repo(chunker_from, features)
+    return _cmd(
+        repo,
+        ["init", "--copy-chunker-params", *flags],
+        f"create repository {repo.name}",
+        other=chunker_from,
+        other_env=env,
+    )
 
 
 def exists_command(repo: Repo) -> Command:
@@ -207,11 +363,14 @@ def check_command(repo: Repo, subset: str | None) -> Command:
 def copy_command(
     dst: Repo, src: Repo, features: Features, snapshot_ids: Sequence[str] = ()
 ) -> Command:
-    flags, env = _from_repo(dst, src, features)
-    cmd = _cmd(
-        dst, ["copy", *flags, *snapshot_ids], f"copy snapshots from {src.name} to {dst.name}"
+    flags, env = _from_repo(src, features)
+    return _cmd(
+        dst,
+        ["copy", *flags, *snapshot_ids],
+        f"copy snapshots from {src.name} to {dst.name}",
+        other=src,
+        other_env=env,
     )
-    return Command(cmd.argv, cmd.what, {**cmd.env, **env})
 
 
 def restore_command(
@@ -247,6 +406,8 @@ def unlock_command(repo: Repo) -> Command:
 
 WRONG_PASSWORD = "wrong-password"  # noqa: S105 - a kind of error
 REPOSITORY_MISSING = "repository-missing"
+ACCESS_DENIED = "access-denied"
+UNREACHABLE = "unreachable"
 DISK_FULL = "disk-full"
 LOCKED = "locked"
 INTERRUPTED = "interrupted"
@@ -257,6 +418,28 @@ _EXIT_CODES = {10: REPOSITORY_MISSING, 11: LOCKED, 12: WRONG_PASSWORD, 130: INTE
 _PATTERNS = (
     (WRONG_PASSWORD, re.compile(r"wrong password|no key found", re.I)),
     (DISK_FULL, re.compile(r"no space left on device|disk quota exceeded", re.I)),
+    # before "repository missing": restic 0.14 asks "is there a repository" after any error
+    # opening the config, a refused login included
+    (
+        ACCESS_DENIED,
+        re.compile(
+            r"access denied|signaturedoesnotmatch|signature we calculated does not match"
+            r"|invalidaccesskeyid|access key id you provided does not exist"
+            r"|permission denied \(|unable to authenticate|authentication failed"
+            r"|host key verification failed|\b403 forbidden",
+            re.I,
+        ),
+    ),
+    # an sftp session that did not start is a failed ssh, whose own message restic 0.14 may
+    # not pass on: the server is down, or it refused the login
+    (
+        UNREACHABLE,
+        re.compile(
+            r"connection refused|no such host|network is unreachable|no route to host"
+            r"|i/o timeout|unable to start the sftp session",
+            re.I,
+        ),
+    ),
     (LOCKED, re.compile(r"repository is already locked|unable to create lock", re.I)),
     (
         REPOSITORY_MISSING,
@@ -333,6 +516,19 @@ def _explain(kind: str, repo: Repo, what: str, stderr: str) -> tuple[str, str | 
             f"lares reads it from {repo.password_file} (secret restic_{repo.name}); put the "
             "repository's password there — a restic password cannot be reset",
         )
+    if kind == ACCESS_DENIED:
+        return (f"{where} refused access while trying to {what}", _access_hint(repo))
+    if kind == UNREACHABLE:
+        if repo.url.startswith("sftp:"):
+            return (
+                f"could not start an SFTP session with {where} while trying to {what}",
+                "ssh could not connect or log in: check that the server answers, then "
+                + _access_hint(repo),
+            )
+        return (
+            f"could not reach {where} while trying to {what}",
+            "check that the server answers at that address, and the network on the way",
+        )
     if kind == REPOSITORY_MISSING:
         return (
             f"{where} does not exist",
@@ -359,6 +555,25 @@ def _explain(kind: str, repo: Repo, what: str, stderr: str) -> tuple[str, str | 
             "the snapshot was saved without them; see the errors above",
         )
     return f"restic could not {what} ({where})", None
+
+
+def _access_hint(repo: Repo) -> str:
+    if repo.secret_env:
+        used = ", ".join(f"{sid} ({var})" for var, sid in sorted(repo.secret_env.items()))
+        first = sorted(repo.secret_env.values())[0]
+        return (
+            f"check the credentials lares gives restic for it: the secrets {used}; "
+            f"correct one with `lares secret set NAME` (e.g. `lares secret set {first}`)"
+        )
+    if repo.url.startswith("sftp:"):
+        return (
+            "check the SSH login restic uses (user, key, known host): "
+            f"backup.repositories.{repo.name}.url or its sftp.command option"
+        )
+    return (
+        f"check the credentials of backup.repositories.{repo.name} "
+        "(its env and secret_env: lares secret set NAME)"
+    )
 
 
 # ── JSON output ───────────────────────────────────────────────────────────────────────────
@@ -671,7 +886,8 @@ class Restic:
         self.repo = repo
         self.features = features
         self.hostname = hostname or socket.gethostname()
-        self._secrets = tuple(s for s in (repo.password(),) if s)
+        # what is masked in errors: grows with every command's secrets (see prepare)
+        self._secrets = _nonempty(repo.password(), *repo.credentials(strict=False).values())
 
     def fail(self, cmd: Command, returncode: int, stderr: str) -> ResticError:
         kind = classify(returncode, stderr, self.features)
@@ -686,28 +902,50 @@ class Restic:
 
     def require_password(self) -> None:
         """Raise a clear error when the repository's password file does not exist."""
-        if not self.repo.password_file.is_file():
-            raise LaresError(
-                f"repository {self.repo.name} has no password yet "
-                f"({self.repo.password_file} is missing)",
-                hint="run `lares backup init` to generate it (and create the repository), or "
-                "put the existing repository's password in that file",
-                code="backup-password",
-            )
+        require_password(self.repo)
 
-    def run(self, cmd: Command, *, timeout: float = SHORT, check: bool = True) -> Result:
-        self.require_password()
+    def prepare(
+        self, cmd: Command, others: Sequence[Repo] = ()
+    ) -> tuple[dict[str, str], tuple[str, ...]]:
+        """The environment ``cmd`` runs with, and the values to mask in what it prints.
+
+        This is where a command meets its secrets: the repository's (and ``others``', the
+        source of a copy) passwords must exist and their backend secrets are read now, into
+        the environment only. A missing one raises before anything runs.
+        """
+        repos = (self.repo, *others)
+        secret = credentials(repos)
+        for repo in repos:
+            require_password(repo)
+        masks = _nonempty(*(r.password() for r in repos), *secret.values())
+        self._secrets = _nonempty(*self._secrets, *masks)
+        return {**cmd.env, **secret}, masks
+
+    def run(
+        self,
+        cmd: Command,
+        *,
+        timeout: float = SHORT,
+        check: bool = True,
+        others: Sequence[Repo] = (),
+    ) -> Result:
+        env, masks = self.prepare(cmd, others)
         result = run.run(
             guard(cmd.argv),
-            env=cmd.env,
+            env=env,
             timeout=timeout,
             check=False,
-            secrets=self._secrets,
+            secrets=masks,
             what=cmd.what,
         )
         if check and not result.ok:
             raise self.fail(cmd, result.returncode, result.stderr)
         return result
+
+    def spawn(self, cmd: Command) -> Any:
+        """Start ``cmd`` in the background, its stdout a pipe (``restic dump`` into a restore)."""
+        env, masks = self.prepare(cmd)
+        return run.spawn(guard(cmd.argv), env=env, secrets=masks)
 
     # -- repository ------------------------------------------------------------------------
 
@@ -723,7 +961,11 @@ class Restic:
         raise err
 
     def init(self, *, chunker_from: Repo | None = None) -> None:
-        self.run(init_command(self.repo, self.features, chunker_from=chunker_from), timeout=SHORT)
+        self.run(
+            init_command(self.repo, self.features, chunker_from=chunker_from),
+            timeout=SHORT,
+            others=() if chunker_from is None else (chunker_from,),
+        )
 
     def snapshots(self, *, host: str | None = None, tags: Sequence[str] = ()) -> list[Snapshot]:
         result = self.run(snapshots_command(self.repo, host=host, tags=tags))
@@ -742,15 +984,17 @@ class Restic:
 
     def copy(self, src: Repo, snapshot_ids: Sequence[str]) -> None:
         if snapshot_ids:
-            self.run(copy_command(self.repo, src, self.features, snapshot_ids), timeout=LONG)
+            self.run(
+                copy_command(self.repo, src, self.features, snapshot_ids),
+                timeout=LONG,
+                others=(src,),
+            )
 
     def ls(self, snapshot: str, paths: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
         """The entries of ``snapshot`` (under ``paths``), read as restic prints them."""
-        self.require_password()
         cmd = ls_command(self.repo, snapshot, paths)
-        with run.stream(
-            guard(cmd.argv), env=cmd.env, timeout=LONG, secrets=self._secrets, check=False
-        ) as proc:
+        env, masks = self.prepare(cmd)
+        with run.stream(guard(cmd.argv), env=env, timeout=LONG, secrets=masks, check=False) as proc:
             for line in proc.lines():
                 if line.startswith("{"):
                     node = json.loads(line)
@@ -857,7 +1101,7 @@ class Restic:
         a snapshot only on end of input, so an aborted stream never leaves one. Raises
         :class:`ResticError` when restic fails.
         """
-        self.require_password()
+        env, masks = self.prepare(cmd)
         read_fd: int | None = None
         write_fd: int | None = None
         if feed is not None:
@@ -870,10 +1114,10 @@ class Restic:
         try:
             with run.stream(
                 guard(cmd.argv),
-                env=cmd.env,
+                env=env,
                 stdin=read_fd,
                 timeout=LONG,
-                secrets=self._secrets,
+                secrets=masks,
                 what=cmd.what,
                 check=False,
             ) as proc:

@@ -181,6 +181,15 @@ class RunPlan:
     def commands(self) -> list[Command]:
         return [c for job in self.jobs for c in job.commands()]
 
+    def repositories(self) -> list[str]:
+        """Every repository the plan opens: those it writes, and the sources of its copies."""
+        names: list[str] = []
+        for job in self.jobs:
+            names.append(job.repo)
+            if isinstance(job, CopyJob):
+                names.append(job.source)
+        return list(dict.fromkeys(names))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "jobs": [
@@ -826,7 +835,11 @@ def _drain_bytes(
 
 
 def execute(ctx: BackupContext, plan: RunPlan, progress: Progress | None = None) -> RunReport:
-    """Run ``plan`` (under the backup lock), record every outcome and notify failures."""
+    """Run ``plan`` (under the backup lock), record every outcome and notify failures.
+
+    Every backend secret the plan needs must be set: a missing one raises before anything runs.
+    """
+    ctx.require_secrets(plan.repositories())
     with ctx.records.lock():
         report = _Runner(ctx, plan, progress or NoProgress()).execute()
     if report.failed:

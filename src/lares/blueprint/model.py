@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from lares.units import ByteSize, Duration
 
@@ -347,13 +355,61 @@ class Retention(Model):
     keep_yearly: int = Field(0, ge=0)
 
 
+#: An environment variable name, as restic's backends read them (``AWS_SECRET_ACCESS_KEY``).
+ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+#: A restic extended option (``-o``): ``backend.option``, e.g. ``s3.storage-class``.
+OPTION_RE = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9][a-z0-9._-]*$")
+#: What lares itself gives restic: the repository, its password (a file) and the other
+#: repository of a copy. None of these may come from a repository's env or secret_env.
+RESERVED_ENV = ("RESTIC_REPOSITORY", "RESTIC_PASSWORD", "RESTIC_FROM_", "RESTIC_CACHE_DIR")
+
+
+def _backend_env_names(values: Mapping[str, Any], key: str) -> None:
+    for var in values:
+        if not ENV_NAME_RE.match(var):
+            raise ValueError(
+                f"{key}: {var!r} is not an environment variable name "
+                "(upper-case letters, digits and _, e.g. AWS_SECRET_ACCESS_KEY)"
+            )
+        if var.startswith("RESTIC_PASSWORD"):
+            raise ValueError(
+                f"{key}: {var} cannot be set here: lares keeps each repository's password as "
+                "the secret restic_<repository> and gives it to restic as a file"
+            )
+        if var.startswith(RESERVED_ENV):
+            raise ValueError(f"{key}: {var} is set by lares itself")
+
+
 class Repository(Model):
+    """A restic repository, and what its backend needs: environment, secrets and options.
+
+    restic's backends read their settings and credentials from the environment. ``env`` holds
+    the values that are not secret (a region, an endpoint); ``secret_env`` names, for each
+    secret variable, the lares secret that holds its value (``lares secret set NAME``): it is
+    read when restic runs and reaches restic only through its environment, never its
+    arguments or a log. ``options`` are restic's extended options (``-o key=value``), given to
+    every restic command on the repository; they are visible in the process list, so they
+    never carry a secret.
+    """
+
     url: str = Field(description="a restic repository: a path, sftp:, s3:, b2:, rest:, rclone:")
     schedule: str = Field("daily", description="systemd OnCalendar expression")
     copy_from: Name | None = Field(None, description="fill this repository with restic copy")
     retention: Retention | None = None
     env: dict[str, str] = Field(
-        default_factory=dict, description="non-secret environment for the backend"
+        default_factory=dict,
+        description="non-secret environment for the backend (e.g. AWS_DEFAULT_REGION: eu-west-1)",
+    )
+    secret_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="secret environment for the backend: variable → the name of the lares "
+        "secret holding its value (e.g. AWS_SECRET_ACCESS_KEY: offsite-s3-key), "
+        "set with `lares secret set NAME`",
+    )
+    options: dict[str, str] = Field(
+        default_factory=dict,
+        description="restic extended options, passed as -o key=value to every restic command "
+        "on this repository (e.g. sftp.command, s3.storage-class); never secrets",
     )
 
     @field_validator("url")
@@ -366,6 +422,62 @@ class Repository(Model):
                 "sftp:, s3:, b2:, rest:, rclone:, azure:, gs:, swift:"
             )
         return value
+
+    @field_validator("env", "secret_env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        _backend_env_names(value, str(info.field_name))
+        if info.field_name == "secret_env":
+            for var, name in value.items():
+                if not re.match(NAME_RE, name):
+                    raise ValueError(
+                        f"secret_env: {var}: {name!r} is not a secret name "
+                        "(lower-case letters, digits and -, e.g. offsite-s3-key)"
+                    )
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _option_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            if not OPTION_RE.match(key):
+                raise ValueError(
+                    f"{key!r} is not a restic option; options are backend.name "
+                    "(e.g. sftp.command, s3.storage-class)"
+                )
+            if any(c in text for c in "\n\r\0"):
+                raise ValueError(f"the value of option {key} must be one line")
+        return value
+
+    @model_validator(mode="after")
+    def _env_or_secret(self) -> Repository:
+        both = sorted(set(self.env) & set(self.secret_env))
+        if both:
+            raise ValueError(
+                f"{', '.join(both)} is both in env and in secret_env; "
+                "keep a secret value only in secret_env"
+            )
+        return self
+
+    def backend_env(self) -> dict[str, tuple[str, str]]:
+        """Each backend variable → ("env", value) or ("secret", secret name)."""
+        out = {var: ("env", value) for var, value in self.env.items()}
+        out |= {var: ("secret", name) for var, name in self.secret_env.items()}
+        return out
+
+
+def shared_run_conflicts(a: Repository, b: Repository) -> list[str]:
+    """What ``a`` and ``b`` set differently although restic runs with one environment and one
+    set of options for both (``restic copy``, ``init --copy-chunker-params``)."""
+    out: list[str] = []
+    env_a, env_b = a.backend_env(), b.backend_env()
+    for var in sorted(set(env_a) & set(env_b)):
+        if env_a[var] != env_b[var]:
+            out.append(var)
+    for key in sorted(set(a.options) & set(b.options)):
+        if a.options[key] != b.options[key]:
+            out.append(f"option {key}")
+    return out
 
 
 class DrillQuery(Model):
@@ -414,6 +526,14 @@ class Backup(Model):
                 )
             if repo.copy_from == name:
                 raise ValueError(f"repository {name!r} cannot copy from itself")
+            if repo.copy_from is not None:
+                clash = shared_run_conflicts(repo, self.repositories[repo.copy_from])
+                if clash:
+                    raise ValueError(
+                        f"repository {name!r} copies from {repo.copy_from!r}, but they set "
+                        f"{', '.join(clash)} differently; restic copy runs with one environment "
+                        "and one set of options for both repositories"
+                    )
         if self.drill.repository and self.drill.repository not in self.repositories:
             raise ValueError(f"drill repository {self.drill.repository!r} is not defined")
         return self

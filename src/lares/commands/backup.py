@@ -70,7 +70,10 @@ def init(
     out = _out(as_json)
     rows: list[dict[str, Any]] = []
     failed = False
-    for name in ctx.repo_names(repo):
+    names = ctx.repo_names(repo)
+    copied = [ctx.blueprint.backup.repositories[n].copy_from for n in names]
+    ctx.require_secrets([*names, *(c for c in copied if c is not None)])
+    for name in names:
         spec = ctx.blueprint.backup.repositories[name]
         generated = ctx.store.ensure(password_secret(name), SecretSpec(length=48, alphabet="alnum"))
         restic = ctx.restic(name)
@@ -203,9 +206,13 @@ def _dry_run_report(out: Out, ctx: BackupContext, planned: Any) -> None:
     for job in planned.jobs:
         if job.repo not in shown_env:
             shown_env.add(job.repo)
-            env = ctx.repo(job.repo).environment()
+            repo = ctx.repo(job.repo)
+            env = [f"{k}={v!r}" for k, v in sorted(repo.environment().items())]
+            env += [f"{k}=<secret {v}>" for k, v in sorted(repo.secret_env.items())]
             out.heading(f"repository {job.repo}")
-            out.line("  restic runs with " + " ".join(f"{k}={v!r}" for k, v in sorted(env.items())))
+            out.line("  restic runs with " + " ".join(env))
+            if repo.options:
+                out.line("  and options " + " ".join(repo.option_flags()))
         what = f"copy from {job.source}" if isinstance(job, CopyJob) else job.app
         out.heading(f"{job.repo} · {what}")
         for warning in getattr(job, "warnings", ()):

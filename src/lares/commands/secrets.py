@@ -3,21 +3,51 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, app
 
+if TYPE_CHECKING:
+    from lares.blueprint.model import Blueprint
+
 secret_app = typer.Typer(help="Secrets: list them (never their values) or provide one.")
 app.add_typer(secret_app, name="secret")
+
+
+def backup_secrets(blueprint: Blueprint) -> list[dict[str, object]]:
+    """The secrets of the backup repositories: each password (made by `lares backup init`)
+    and each secret of a repository's ``secret_env`` (yours to set), once per name."""
+    from lares.backup import password_secret
+
+    repos = blueprint.backup.repositories
+    rows: list[dict[str, object]] = [
+        {
+            "secret": password_secret(name),
+            "app": "backup",
+            "provided_by": "lares",
+            "description": f"restic password of repository {name}",
+        }
+        for name in repos
+    ]
+    uses: dict[str, list[str]] = {}
+    for name, repo in repos.items():
+        for var, sid in sorted(repo.secret_env.items()):
+            uses.setdefault(sid, []).append(f"{var} of repository {name}")
+    rows += [
+        {"secret": sid, "app": "backup", "provided_by": "you", "description": ", ".join(used)}
+        for sid, used in uses.items()
+    ]
+    return rows
 
 
 @secret_app.command("list")
 def list_secrets(
     file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """Every secret the blueprint's apps use: who provides it and whether it is set."""
+    """Every secret the blueprint's apps and backup repositories use: who provides it and
+    whether it is set."""
     from lares.catalog.resolve import secret_id
     from lares.deploy.secrets import SecretStore
     from lares.output import table
@@ -27,7 +57,7 @@ def list_secrets(
     loaded = _load(file)
     ctx = make_context(loaded)
     store = SecretStore(StateDir.open(state_dir).secrets)
-    rows = []
+    rows: list[dict[str, object]] = []
     for view in ctx.system.apps:
         for name, spec in view.app.secrets.items():
             sid = secret_id(view.id, name)
@@ -40,6 +70,9 @@ def list_secrets(
                     "description": spec.description or "",
                 }
             )
+    rows += [
+        {**row, "set": store.exists(str(row["secret"]))} for row in backup_secrets(ctx.blueprint)
+    ]
     out = _out(as_json)
     if as_json:
         out.json(rows)
@@ -71,7 +104,7 @@ def set_secret(
 
     ctx = make_context(_load(file))
     known = {secret_id(v.id, n) for v in ctx.system.apps for n in v.app.secrets}
-    known |= {f"restic_{r}" for r in ctx.blueprint.backup.repositories}
+    known |= {str(row["secret"]) for row in backup_secrets(ctx.blueprint)}
     known |= {n.secret for n in ctx.blueprint.monitor.notify if n.secret}
     if name not in known:
         raise UsageError(f"no secret named {name}", hint="see `lares secret list` for the names")
