@@ -8,9 +8,9 @@ ends with ``-- Dump completed``.
 The rows of a table are the tuples of its ``INSERT INTO `t` VALUES`` statements: an extended
 INSERT packs many rows per statement, one row a line in current ``mariadb-dump`` (Debian 12's
 10.11.18 for one), all on one line in older ones and in ``mysqldump``. Outside string literals
-a dump's values hold no parentheses, so each ``(`` there starts a row. A table whose data the dump shows in another
-form (or not at all: MERGE and FEDERATED tables keep their rows elsewhere) has no row count,
-and the drill only checks that it can be counted.
+a dump's values hold no parentheses, so each ``(`` there starts a row. A table whose data the
+dump shows in another form (or not at all: MERGE and FEDERATED tables keep their rows
+elsewhere) has no row count, and the drill only checks that it can be counted.
 """
 
 from __future__ import annotations
