@@ -1,5 +1,6 @@
 """Shared pieces of the backup integration tests: a test app and blueprint, lares as a user runs
-it, a PostgreSQL container of the app, an HTTP receiver for Apprise, and a data tree to back up.
+it, a PostgreSQL or MariaDB container of the app, an HTTP receiver for Apprise, and a data tree to
+back up.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 LARES = str(Path(sys.executable).parent / "lares")
 PG_IMAGE = "lares-test/postgres:15"
+MARIADB_IMAGE = "lares-test/mariadb:10.11"
 BUSYBOX_IMAGE = "lares-test/busybox:1"
 DB_USER = "app"
 DB_NAME = "appdb"
@@ -28,11 +30,11 @@ DB_NAME = "appdb"
 APP_YAML = """\
 id: {app}
 name: Backup test app
-description: files and a PostgreSQL database to back up
+description: files and a {db_label} database to back up
 category: tools
 secrets:
   db_password: {{length: 24}}
-containers:
+{db_secrets}containers:
   {app}:
     image: lares-test/busybox
     version: "1"
@@ -41,6 +43,18 @@ containers:
     memory: {{reservation: 16MiB, limit: 64MiB}}
     exceptions:
       no_healthcheck: a test container that only sleeps
+{db_service}backup:
+{databases}  paths: ["{{appdata}}/data", "{{appdata}}/config"]
+  exclude: ["{{appdata}}/data/cache"]
+"""
+
+# The app's database container for each engine: (label, extra secrets, container), formatted
+# with the same fields as APP_YAML.
+DB_SERVICES = {
+    "postgres": (
+        "PostgreSQL",
+        "",
+        """\
   db:
     image: lares-test/postgres
     version: "15"
@@ -54,10 +68,29 @@ containers:
     exceptions:
       root: the entrypoint prepares the data folder as root, then runs as postgres
       no_healthcheck: the test starts it by hand and waits for it
-backup:
-{databases}  paths: ["{{appdata}}/data", "{{appdata}}/config"]
-  exclude: ["{{appdata}}/data/cache"]
-"""
+""",
+    ),
+    "mariadb": (
+        "MariaDB",
+        "  db_root_password: {{length: 24}}\n",
+        """\
+  db:
+    image: lares-test/mariadb
+    version: "10.11"
+    role: database
+    networks: [stack]
+    environment:
+      MARIADB_USER: {user}
+      MARIADB_DATABASE: {db}
+      MARIADB_PASSWORD_FILE: "{{secret_file:db_password}}"
+      MARIADB_ROOT_PASSWORD_FILE: "{{secret_file:db_root_password}}"
+    memory: {{reservation: 128MiB, limit: 512MiB}}
+    exceptions:
+      root: the entrypoint prepares the data folder as root, then runs as mysql
+      no_healthcheck: the test starts it by hand and waits for it
+""",
+    ),
+}
 
 BLUEPRINT_YAML = """\
 version: 1
@@ -217,8 +250,11 @@ def make_lab(
     repo_url: str | None = None,
     repo_name: str = "local",
     repo_settings: str = "",
+    engine: str = "postgres",
 ) -> Lab:
-    """Write the catalog folder and blueprint under ``root`` for ``app``.
+    """Write the catalog folder and blueprint under ``root`` for ``app``, whose database
+    container runs ``engine`` (postgres or mariadb) and is backed up unless ``with_db`` is
+    false.
 
     The first repository is ``repo_name`` at ``repo_url`` (a restic URL) or the folder ``repo``,
     with ``repo_settings`` (its further keys, indented by six spaces); ``extra_repos`` follow.
@@ -226,13 +262,21 @@ def make_lab(
     catalog = root / "catalog"
     catalog.mkdir(parents=True, exist_ok=True)
     databases = (
-        f"  databases:\n    - {{container: db, engine: postgres, user: {DB_USER}, "
+        f"  databases:\n    - {{container: db, engine: {engine}, user: {DB_USER}, "
         f"database: {DB_NAME}, password_secret: db_password}}\n"
         if with_db
         else ""
     )
+    label, secrets, service = DB_SERVICES[engine]
+    fields = {"app": app, "user": DB_USER, "db": DB_NAME}
     (catalog / f"{app}.yaml").write_text(
-        APP_YAML.format(app=app, user=DB_USER, db=DB_NAME, databases=databases)
+        APP_YAML.format(
+            **fields,
+            db_label=label,
+            db_secrets=secrets.format(**fields),
+            db_service=service.format(**fields),
+            databases=databases,
+        )
     )
     repo = repo or root / "repo"
     if notify_secret:
@@ -334,6 +378,95 @@ def psql(lab: Lab, sql: str) -> str:
     if proc.returncode != 0:
         raise AssertionError(proc.stderr)
     return proc.stdout
+
+
+def start_mariadb(lab: Lab, name: str | None = None, *, env: dict[str, str] | None = None) -> None:
+    """Run a MariaDB container and wait until its real server answers on TCP (the init-time
+    one listens on its socket only).
+
+    Without ``name`` it is the app's database container (named as Compose would), its
+    passwords the files of the app's lares secrets mounted where ``{secret_file:…}`` puts them.
+    ``env`` is passed through the environment, never in argv.
+    """
+    from lares.catalog.resolve import SECRET_MOUNT, secret_id
+
+    argv = ["docker", "run", "-d", "--name", name or lab.db_container, "--network", "none"]
+    if name is None:
+        for var, secret in (
+            ("MARIADB_PASSWORD_FILE", "db_password"),
+            ("MARIADB_ROOT_PASSWORD_FILE", "db_root_password"),
+        ):
+            sid = secret_id(lab.app, secret)
+            argv += ["-v", f"{lab.state / 'secrets' / sid}:{SECRET_MOUNT}/{sid}:ro"]
+            argv += ["-e", f"{var}={SECRET_MOUNT}/{sid}"]
+        argv += ["-e", f"MARIADB_USER={DB_USER}", "-e", f"MARIADB_DATABASE={DB_NAME}"]
+    for var in env or {}:
+        argv += ["-e", var]
+    subprocess.run(
+        [*argv, MARIADB_IMAGE],
+        env={**os.environ, **(env or {})},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    container = name or lab.db_container
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        # ping exits 0 once the server answers at all, even when it refuses the login
+        ready = subprocess.run(
+            [
+                "docker",
+                "exec",
+                container,
+                "mariadb-admin",
+                "--host=127.0.0.1",
+                "--protocol=tcp",
+                "--user=nobody",
+                "ping",
+            ],
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+        if ready.returncode == 0:
+            return
+        time.sleep(0.3)
+    logs = subprocess.run(
+        ["docker", "logs", container], capture_output=True, text=True, check=False, timeout=30
+    )
+    raise AssertionError(f"the MariaDB container did not start:\n{logs.stdout}{logs.stderr}")
+
+
+def mariadb_sql(
+    lab: Lab,
+    sql: str,
+    *,
+    container: str | None = None,
+    user: str = DB_USER,
+    password: str = "",
+    database: str | None = DB_NAME,
+    stdin: bytes | None = None,
+) -> str:
+    """Run ``sql`` (or the script on ``stdin``) with the ``mariadb`` client in the container;
+    return its rows, tab-separated and unescaped (select JSON for values with tabs or newlines).
+    The password goes in the environment, never in argv."""
+    argv = ["docker", "exec", "-i", "-e", "MYSQL_PWD", container or lab.db_container, "mariadb"]
+    argv += [f"--user={user}", "--batch", "--raw", "--skip-column-names"]
+    if database:
+        argv.append(f"--database={database}")
+    if stdin is None:
+        argv += ["--execute", sql]
+    proc = subprocess.run(
+        argv,
+        input=stdin if stdin is not None else b"",
+        env={**os.environ, "MYSQL_PWD": password},
+        capture_output=True,
+        check=False,
+        timeout=300,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(proc.stderr.decode(errors="replace"))
+    return proc.stdout.decode()
 
 
 def start_fake_dump_container(lab: Lab, script: str) -> None:

@@ -30,7 +30,11 @@ BUILD_IMAGES = REPO / "scripts" / "build-test-images"
 DOCKER_PREFIXES = ("lt-", "lares-test")
 TMP_PREFIX = "/tmp/lares-test"
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
-IMAGES = {"busybox": "lares-test/busybox:1", "postgres": "lares-test/postgres:15"}
+IMAGES = {
+    "busybox": "lares-test/busybox:1",
+    "postgres": "lares-test/postgres:15",
+    "mariadb": "lares-test/mariadb:10.11",
+}
 
 _HERE = Path(__file__).resolve().parent
 
@@ -217,7 +221,7 @@ def docker_client() -> Iterator[docker.DockerClient]:
 def test_images(docker_client: docker.DockerClient) -> dict[str, str]:
     """The local test images, built by scripts/build-test-images when missing or stale."""
     proc = subprocess.run(
-        [str(BUILD_IMAGES)], capture_output=True, text=True, timeout=900, check=False
+        [str(BUILD_IMAGES), *IMAGES], capture_output=True, text=True, timeout=900, check=False
     )
     if proc.returncode != 0:
         pytest.fail(

@@ -211,8 +211,29 @@ def test_sqlite_inspector_checks_the_copy_and_takes_the_table_note(
     assert not feed(not_sqlite, b"x" * len(data), chunk).complete
 
 
-# Written in mariadb-dump's format (no MariaDB server runs on the test machines).
-MARIADB_DUMP = b"""-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB, for debian-linux-gnu (x86_64)
+@pytest.mark.parametrize("chunk", [1, 7, 4096, 1 << 20])
+def test_mariadb_inspector_counts_the_rows_of_extended_inserts(chunk: int) -> None:
+    # MariaDB 10.11's mariadb-dump: one row a line, `many` split over two INSERT statements
+    data = (DUMPS / "mariadb-dump-10.11.sql").read_bytes()
+    assert data.count(b"INSERT INTO `many` VALUES\n") == 2
+    facts = feed(mariadb.inspector(), data, chunk)
+    assert facts.complete
+    assert facts.size == len(data)
+    assert set(facts.tables) == {
+        Table("appdb", "`empty_t`", 0),
+        Table("appdb", "`items`", 3),
+        Table("appdb", "`many`", 300),
+        Table("appdb", "`odd name`", 2),
+        Table("appdb", "`we``ird`", 1),  # quoted as SQL needs it
+        Table("other", "`notes`", 2),
+    }
+    assert mariadb.count_sql(Table("appdb", "`we``ird`", 1)) == (
+        "SELECT count(*) FROM `appdb`.`we``ird`"
+    )
+
+
+# The form of mysqldump and of older mariadb-dump: all the rows of a statement on one line.
+ONE_LINE_DUMP = b"""-- MySQL dump 10.13  Distrib 8.0.36, for Linux (x86_64)
 --
 -- Host: localhost    Database: photoprism
 -- ------------------------------------------------------
@@ -225,9 +246,13 @@ USE `photoprism`;
 DROP TABLE IF EXISTS `photos`;
 CREATE TABLE `photos` (
   `id` int(11) NOT NULL,
+  `title` text,
   PRIMARY KEY (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
-INSERT INTO `photos` VALUES (1),(2),(3);
+LOCK TABLES `photos` WRITE;
+INSERT INTO `photos` VALUES (1,'a),(b'),(2,'it\\'s (2)'),(3,NULL),(4,'back\\\\slash');
+INSERT INTO `photos` (`id`, `title`) VALUES (5,_binary 'x'),(6,0x00ff);
+UNLOCK TABLES;
 CREATE TABLE `odd``name` (
   `x` int(11)
 ) ENGINE=InnoDB;
@@ -237,16 +262,45 @@ CREATE TABLE `odd``name` (
 """
 
 
-def test_mariadb_inspector_finds_tables_and_the_trailer() -> None:
-    facts = feed(mariadb.inspector(), MARIADB_DUMP, 11)
+def test_mariadb_inspector_reads_rows_all_on_one_line() -> None:
+    facts = feed(mariadb.inspector(), ONE_LINE_DUMP, 11)
     assert facts.complete
     assert [(t.database, t.name, t.rows) for t in facts.tables] == [
-        ("photoprism", "`photos`", None),
-        ("photoprism", "`odd``name`", None),  # quoted as SQL needs it
+        ("photoprism", "`photos`", 6),
+        ("photoprism", "`odd``name`", None),  # no data in the dump: rows unknown
     ]
     assert mariadb.count_sql(facts.tables[0]) == "SELECT count(*) FROM `photoprism`.`photos`"
-    cut = MARIADB_DUMP[: MARIADB_DUMP.index(b"-- Dump completed")]
-    assert not feed(mariadb.inspector(), cut, 11).complete
+
+
+def test_mariadb_inspector_spots_a_cut_dump() -> None:
+    data = (DUMPS / "mariadb-dump-10.11.sql").read_bytes()
+    # cut in the middle of an INSERT, after some of its rows
+    cut = data[: data.index(b"(150,'row 150 of many')")]
+    assert not feed(mariadb.inspector(), cut, 100).complete
+    no_trailer = data.replace(b"-- Dump completed", b"--")
+    assert not feed(mariadb.inspector(), no_trailer, 100).complete
+    trailing_statement = data + b"DROP TABLE items;\n"
+    assert not feed(mariadb.inspector(), trailing_statement, 100).complete
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        b"INSERT IGNORE INTO `t` VALUES (1),(2);",  # rows that may not all load
+        b"REPLACE INTO `t` VALUES (1),(2);",
+        b"INSERT INTO `t` VALUES (1,'unterminated),(2);",
+        b"INSERT INTO `t` VALUES\n(1),\n(2),\n/* the statement stops before its end */",
+    ],
+)
+def test_mariadb_inspector_does_not_guess_rows_it_cannot_read(statement: bytes) -> None:
+    dump = (
+        b"USE `db`;\nCREATE TABLE `t` (`x` int);\n-- Dumping data for table `t`\n"
+        + statement
+        + b"\nCREATE TABLE `u` (`y` int);\nINSERT INTO `u` VALUES\n(1);\n-- Dump completed\n"
+    )
+    facts = feed(mariadb.inspector(), dump, 5)
+    assert facts.complete
+    assert [(t.name, t.rows) for t in facts.tables] == [("`t`", None), ("`u`", 1)]
 
 
 # ── the drill's throwaway databases ───────────────────────────────────────────────────────

@@ -3,14 +3,21 @@
 One consistent dump (``--single-transaction``) of the catalog's database, or of all databases
 when none is named, with routines, events and triggers. A password, when the catalog names one,
 reaches ``docker exec`` as ``MYSQL_PWD`` in its environment, never in argv. A complete dump
-ends with ``-- Dump completed``. Extended INSERTs pack many rows per statement, so the drill
-checks that every table exists and can be counted, not an exact row count.
+ends with ``-- Dump completed``.
+
+The rows of a table are the tuples of its ``INSERT INTO `t` VALUES`` statements: an extended
+INSERT packs many rows per statement, one row a line in current ``mariadb-dump`` (Debian 12's
+10.11.18 for one), all on one line in older ones and in ``mysqldump``. Outside string literals
+a dump's values hold no parentheses, so each ``(`` there starts a row. A table whose data the
+dump shows in another form (or not at all: MERGE and FEDERATED tables keep their rows
+elsewhere) has no row count, and the drill only checks that it can be counted.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from lares.backup.command import Command
@@ -21,8 +28,16 @@ KIND = "database"
 ENGINE = "mariadb"
 EXTENSION = "mariadb-dump.sql"
 TRAILER = b"-- Dump completed"
-_USE = re.compile(rb"^USE `((?:[^`]|``)+)`;")
-_CREATE = re.compile(rb"^CREATE TABLE `((?:[^`]|``)+)`")
+_NAME = rb"`((?:[^`]|``)+)`"
+_USE = re.compile(rb"^USE " + _NAME + rb";")
+_CREATE = re.compile(rb"^CREATE TABLE " + _NAME)
+# The lines that open a table's data: its comment, its lock, its DISABLE KEYS.
+_DATA = re.compile(rb"^(?:-- Dumping data for table |LOCK TABLES |/\*!40000 ALTER TABLE )" + _NAME)
+# An INSERT with or without its column list (--complete-insert); rows may follow on the line.
+_INSERT = re.compile(rb"^INSERT INTO " + _NAME + rb"(?: \([^()]*\))? VALUES ?")
+# A string literal as the client library escapes it (backslash escapes, or doubled quotes),
+# written so that a long one is matched in linear time.
+_LITERAL = re.compile(rb"'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'")
 
 
 def _is_mysql(image: str) -> bool:
@@ -61,14 +76,57 @@ def dump(
     return Command(tuple(argv), what=f"dump {ENGINE} in {container}", secret_env=secret_env)
 
 
+@dataclass
+class _Rows:
+    """The rows the dump loads into one table so far; ``None`` until its data starts."""
+
+    database: str | None
+    name: str
+    rows: int | None = None
+    readable: bool = True
+
+
+def _tuples(values: bytes) -> tuple[int, bool] | None:
+    """(rows, whether the statement ends here) in a piece of an INSERT's VALUES, or None when
+    the piece is not in a form this reads."""
+    bare = _LITERAL.sub(b"", values)
+    if b"'" in bare or bare.count(b"(") != bare.count(b")"):
+        return None
+    return bare.count(b"("), bare.rstrip().endswith(b";")
+
+
 class Inspector(LineInspector):
     def __init__(self) -> None:
         super().__init__()
         self.database: str | None = None
-        self.tables: list[Table] = []
+        self.tables: dict[tuple[str | None, str], _Rows] = {}
+        self.inserting: _Rows | None = None  # the table of an INSERT that goes on
         self.complete = False
 
+    def _table(self, quoted: bytes) -> _Rows:
+        name = quoted.decode("utf-8", "replace")
+        key = (self.database, name)
+        if key not in self.tables:  # data without its CREATE TABLE: count it all the same
+            self.tables[key] = _Rows(self.database, name)
+        return self.tables[key]
+
+    def _add(self, table: _Rows, values: bytes) -> None:
+        found = _tuples(values)
+        if found is None:
+            table.readable = False
+            self.inserting = None
+            return
+        rows, ended = found
+        table.rows = (table.rows or 0) + rows
+        self.inserting = None if ended else table
+
     def line(self, raw: bytes) -> None:
+        if self.inserting is not None:
+            if raw.startswith(b"("):
+                self._add(self.inserting, raw)
+                return
+            self.inserting.readable = False  # the statement stopped before its ';'
+            self.inserting = None
         if raw.startswith(b"USE "):
             match = _USE.match(raw)
             if match:
@@ -76,16 +134,33 @@ class Inspector(LineInspector):
         elif raw.startswith(b"CREATE TABLE"):
             match = _CREATE.match(raw)
             if match:
-                name = match.group(1).decode("utf-8", "replace")
-                self.tables.append(Table(self.database, f"`{name}`", None))
+                self._table(match.group(1))
+        elif raw.startswith(b"INSERT ") or raw.startswith(b"REPLACE "):
+            match = _INSERT.match(raw)
+            if match:
+                self._add(self._table(match.group(1)), raw[match.end() :])
+            else:  # INSERT IGNORE, REPLACE, INSERT DELAYED: rows that may not all load
+                named = re.search(_NAME, raw)
+                if named:
+                    self._table(named.group(1)).readable = False
         elif raw.startswith(TRAILER):
             self.complete = True
-        elif raw.strip() and not raw.startswith(b"--"):
+            return
+        else:
+            match = _DATA.match(raw)
+            if match:
+                table = self._table(match.group(1))
+                table.rows = table.rows or 0
+        if raw.strip() and not raw.startswith(b"--"):
             self.complete = False
 
     def facts(self) -> DumpFacts:
         self.finish()
-        return DumpFacts(self.complete, tuple(self.tables), self.size)
+        tables = tuple(
+            Table(t.database, f"`{t.name}`", t.rows if t.readable else None)
+            for t in self.tables.values()
+        )
+        return DumpFacts(self.complete and self.inserting is None, tables, self.size)
 
 
 def inspector() -> Inspector:
