@@ -11,7 +11,9 @@
     The source is opened read-only (``mode=ro``). A WAL database whose app is stopped gets
     the ``-wal`` and ``-shm`` files any reader makes; those are handed to the database file's
     owner, with its mode, so the app can open them again. Memory: about twice the database's
-    size. Nothing is written to disk.
+    size. Nothing is written to disk. A WAL database never makes the copy wait; a rollback
+    journal one does while a writer holds its lock, and a lock held for :data:`LOCKED_FOR`
+    ends the copy with an error rather than hanging the backup.
 ``restore PATH``
     Write stdin to the new file ``PATH`` (0600; it must not exist), then check it with
     ``PRAGMA integrity_check``.
@@ -29,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
@@ -38,6 +41,8 @@ if TYPE_CHECKING:  # the backup hook imports this module for its constants; sqli
     import sqlite3
 
 NOTE = "lares-sqlite-tables "
+LOCKED_FOR = 900.0  # seconds the copy waits for a writer's lock (WAL readers never wait)
+BUSY_WAIT = 5.0  # seconds one try waits for a lock before the copy looks at the clock
 MAGIC = b"SQLite format 3\x00"
 
 
@@ -46,7 +51,7 @@ def _read_only(path: str) -> sqlite3.Connection:
 
     if not Path(path).is_file():
         raise sqlite3.OperationalError(f"no database file at {path}")
-    return sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=60)
+    return sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=BUSY_WAIT)
 
 
 def _tables(db: sqlite3.Connection) -> dict[str, int]:
@@ -85,7 +90,16 @@ def image(path: str, out: BinaryIO, err: TextIO) -> None:
         copy = sqlite3.connect(":memory:")
         # An in-memory target must have the source's page size, or the copy is refused.
         copy.execute(f"PRAGMA page_size = {int(page_size)}")
-        src.backup(copy)  # pages=-1: all in one step, one read transaction
+        deadline = time.monotonic() + LOCKED_FOR
+
+        def waited(status: int, remaining: int, total: int) -> None:
+            # Called after every try; a writer holding its lock this long is not letting go.
+            if time.monotonic() > deadline:
+                raise sqlite3.OperationalError(
+                    f"the database stayed locked for {LOCKED_FOR / 60:g} minutes"
+                )
+
+        src.backup(copy, progress=waited)  # pages=-1: all in one step, one read transaction
     finally:
         src.close()
         _give_back(path, before)

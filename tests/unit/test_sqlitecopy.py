@@ -67,3 +67,21 @@ def test_main_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "usage:" in capsys.readouterr().err
     assert sqlitecopy.main(["image", str(tmp_path / "missing.db")]) == 1
     assert capsys.readouterr().err == f"sqlite: no database file at {tmp_path}/missing.db\n"
+
+
+def test_a_writer_that_never_lets_go_ends_the_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlitecopy, "LOCKED_FOR", 0.5)
+    monkeypatch.setattr(sqlitecopy, "BUSY_WAIT", 0.1)
+    path = tmp_path / "journal.db"
+    writer = sqlite3.connect(path, isolation_level=None)  # a rollback journal, not WAL
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("BEGIN EXCLUSIVE")
+    writer.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(sqlite3.OperationalError, match="stayed locked"):
+        sqlitecopy.image(str(path), io.BytesIO(), io.StringIO())
+    writer.execute("COMMIT")
+    out = io.BytesIO()
+    sqlitecopy.image(str(path), out, io.StringIO())  # once it lets go, the copy goes through
+    assert out.getvalue().startswith(sqlitecopy.MAGIC)
