@@ -2,7 +2,8 @@
 
 Everything here creates things named with the prefix ``lt-`` (Docker objects) or under
 ``/tmp/lares-test-*`` (files, mounts, loop devices), removes them at the end of each test even
-when it fails, and removes leftovers of killed runs at the start of the session.
+when it fails, and removes leftovers of killed runs at the start of the session — unless
+another test run is going on (it holds :data:`SESSION_LOCK`), whose things are not leftovers.
 
 Run the suite with ``scripts/test``: it installs the tools, starts dockerd and builds the
 images. A missing engine is a failure here, never a skip.
@@ -10,6 +11,7 @@ images. A missing engine is a failure here, never a skip.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -29,6 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD_IMAGES = REPO / "scripts" / "build-test-images"
 DOCKER_PREFIXES = ("lt-", "lares-test")
 TMP_PREFIX = "/tmp/lares-test"
+SESSION_LOCK = Path("/run/lares-tests.lock")  # scripts/test takes the same lock to sweep
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
 IMAGES = {
     "busybox": "lares-test/busybox:1",
@@ -164,9 +167,37 @@ def cleanup_host_leftovers(prefix: str = TMP_PREFIX) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _host_leftovers_removed() -> None:
-    """Mounts, loop devices and files a killed run left under /tmp/lares-test*."""
-    cleanup_host_leftovers()
+def _leftovers_removed() -> Iterator[None]:
+    """Remove what killed runs left: mounts, loop devices and files under /tmp/lares-test*,
+    and Docker objects named lt-* / lares-test*. Only when no other test run is going on:
+    every run holds a shared lock on :data:`SESSION_LOCK` for its lifetime, and sweeps only if
+    it gets the lock exclusively first."""
+    fd = os.open(SESSION_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # another run is going on: nothing is a leftover
+        else:
+            cleanup_host_leftovers()
+            if _engine_problem() is None:  # without an engine, docker_client says so
+                _remove_docker_leftovers()
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove_docker_leftovers() -> None:
+    import docker
+
+    client = docker.from_env(version="auto", timeout=120)
+    try:
+        errors = remove_docker_objects(client, prefixes=DOCKER_PREFIXES)
+    finally:
+        client.close()
+    if errors:
+        pytest.fail("could not remove leftovers of an earlier run:\n" + "\n".join(errors))
 
 
 # --------------------------------------------------------------------------------- docker
@@ -199,7 +230,7 @@ def _engine_problem() -> str | None:
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
-    """The Docker SDK client for the local engine, after removing lt-* leftovers."""
+    """The Docker SDK client for the local engine."""
     import docker
 
     problem = _engine_problem()
@@ -210,9 +241,6 @@ def docker_client() -> Iterator[docker.DockerClient]:
             pytrace=False,
         )
     client = docker.from_env(version="auto", timeout=120)
-    errors = remove_docker_objects(client, prefixes=DOCKER_PREFIXES)
-    if errors:
-        pytest.fail("could not remove leftovers of an earlier run:\n" + "\n".join(errors))
     yield client
     client.close()
 
