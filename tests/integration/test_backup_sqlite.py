@@ -32,6 +32,7 @@ containers:
 backup:
   databases:
     - {{container: {app}, engine: sqlite, path: /var/lib/app/state.db}}
+    - {{container: {app}, engine: sqlite, path: /var/lib/app/cache/jobs.db}}
   paths: ["{{appdata}}/files"]
 """
 
@@ -70,7 +71,13 @@ def test_sqlite_online_copy_round_trip(
     db.execute('CREATE TABLE "odd ""name" (x)')
     db.execute("""INSERT INTO "odd ""name" VALUES ('kept')""")
     db.commit()
-    for f in dbdir.iterdir():
+    (dbdir / "cache").mkdir()
+    jobs = sqlite3.connect(dbdir / "cache" / "jobs.db")
+    jobs.execute("CREATE TABLE jobs (id INTEGER PRIMARY KEY)")
+    jobs.executemany("INSERT INTO jobs (id) VALUES (?)", [(i,) for i in range(7)])
+    jobs.commit()
+    jobs.close()
+    for f in [*dbdir.iterdir(), *(dbdir / "cache").iterdir()]:
         os.chown(f, 1000, 1000)
     # the app's container runs as 1000 and its image has no sqlite3
     docker_cleanup.track(app)
@@ -93,14 +100,26 @@ def test_sqlite_online_copy_round_trip(
         writer.join(timeout=30)
     assert code == 0, report
     items = {i["item"]: i for i in report["items"]}
-    assert items[f"db:{app}"]["ok"] and items["files"]["ok"], report
+    # two databases in one container: each its own item, tag and file name
+    assert {k: i["ok"] for k, i in items.items()} == {
+        f"db:{app}-state": True,
+        f"db:{app}-jobs": True,
+        "files": True,
+    }, report
 
     # nothing but the database and SQLite's own side files, all still the app's
-    assert sorted(p.name for p in dbdir.iterdir()) == ["state.db", "state.db-shm", "state.db-wal"]
+    assert sorted(p.name for p in dbdir.iterdir()) == [
+        "cache",
+        "state.db",
+        "state.db-shm",
+        "state.db-wal",
+    ]
     assert {p.stat().st_uid for p in dbdir.iterdir()} == {1000}
     db.close()
 
-    snapshot = items[f"db:{app}"]["snapshot"]
+    snapshot = items[f"db:{app}-state"]["snapshot"]
+    tagged = {s["id"][:8]: s["tags"] for s in lab.snapshots("kind:database")}
+    assert f"db:{app}-state" in tagged[snapshot] and f"db:{app}-jobs" not in tagged[snapshot]
     good = lab.records("snapshots.json")["local"][snapshot]
     assert good["engine"] == "sqlite" and good["dump"]["complete"]
     counted = {t["name"]: t["rows"] for t in good["dump"]["tables"]}
@@ -118,7 +137,7 @@ def test_sqlite_online_copy_round_trip(
         text = original.replace(
             "backup:\n",
             "backup:\n  drill:\n    queries:\n      "
-            f"{app}: [{{sql: '{ask}', expect: [{expect}]}}]\n",
+            f"{app}: [{{db: {app}-state, sql: '{ask}', expect: [{expect}]}}]\n",
         )
         lab.blueprint.write_text(text)
 
@@ -127,7 +146,9 @@ def test_sqlite_online_copy_round_trip(
     assert code == 0, drilled
     [result] = drilled["apps"]
     assert result["ok"], result
-    [database] = result["databases"]
+    database, jobs_db = result["databases"]
+    assert [t["table"] for t in jobs_db["tables"]] == ['"jobs"']
+    assert (jobs_db["tables"][0]["expected"], jobs_db["tables"][0]["found"]) == (7, 7)
     tables = {t["table"]: (t["expected"], t["found"]) for t in database["tables"]}
     assert tables['"orders"'] == (counted['"orders"'],) * 2
     assert tables['"odd ""name"'] == (1, 1)
@@ -135,7 +156,7 @@ def test_sqlite_online_copy_round_trip(
     drill_queries("lost")
     failed = lab.lares("backup", "drill")
     assert failed.returncode == 1
-    assert f"{app} · db:{app}: {ask} gave kept, expected lost" in failed.stderr
+    assert f"{app} · db:{app}-state: {ask} gave kept, expected lost" in failed.stderr
 
     # restored, it is a database file as of that moment, user_version and all
     target = tmp_path / "restored"

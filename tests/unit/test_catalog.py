@@ -12,7 +12,7 @@ from conftest import TEST_CATALOG, BlueprintKit, solo_blueprint_text
 from lares.blueprint.load import load_reference, load_text
 from lares.blueprint.model import is_secret_like
 from lares.catalog.load import Catalog, load_catalog
-from lares.catalog.model import PLACEHOLDER_RE
+from lares.catalog.model import PLACEHOLDER_RE, BackupSpec, DatabaseBackup
 from lares.errors import ConfigErrors
 from lares.plan import catalog_for, plan
 from lares.render import render_all
@@ -202,3 +202,14 @@ def test_missing_catalog_folder(tmp_path: Path) -> None:
     [error] = caught.value.errors
     assert error.message == "catalog folder not found"
     assert error.hint == ("fix the path under `catalog:` in the blueprint (relative to the file)")
+
+
+def test_database_keys_tell_apart_several_databases_of_one_container() -> None:
+    def sqlite(path: str) -> DatabaseBackup:
+        return DatabaseBackup(container="emby", engine="sqlite", path=path)
+
+    pg = DatabaseBackup(container="db", engine="postgres", user="app")
+    spec = BackupSpec(databases=(pg, sqlite("/config/library.db"), sqlite("/config/us ers.db")))
+    assert [spec.key(d) for d in spec.databases] == ["db", "emby-library", "emby-us-ers"]
+    with pytest.raises(ValueError, match="would both be named 'emby-library'"):
+        BackupSpec(databases=(sqlite("/a/library.db"), sqlite("/b/library.db")))

@@ -216,8 +216,8 @@ def test_drill_queries_name_a_database_of_an_enabled_app(kit: BlueprintKit) -> N
     assert finding.hint == "apps with databases: tdb"
     assert kit.at(finding) == kit.pos(no_db, "tweb: [{sql")
 
-    wrong = drill("    tdb:\n      - {container: dbx, sql: SELECT 1, expect: ['1']}\n")
+    wrong = drill("    tdb:\n      - {db: dbx, sql: SELECT 1, expect: ['1']}\n")
     [finding] = kit.findings(wrong, ID)
-    assert finding.message == "tdb has no database container 'dbx'"
-    assert finding.hint == "its database containers: db"
-    assert kit.at(finding) == kit.pos(wrong, "container: dbx")
+    assert finding.message == "tdb backs up no database 'dbx'"
+    assert finding.hint == "its databases: db"
+    assert kit.at(finding) == kit.pos(wrong, "db: dbx")

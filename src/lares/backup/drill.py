@@ -59,12 +59,12 @@ LISTED = 20  # differences named in a report; the counts are always complete
 @dataclass(frozen=True)
 class Query:
     """A query the restored database must answer with exactly ``expected`` (one row a line);
-    ``container`` None: every database of the app."""
+    ``db`` is the database's key (:meth:`BackupSpec.key`), None: every database of the app."""
 
     database: str | None
     sql: str
     expected: tuple[str, ...]
-    container: str | None = None
+    db: str | None = None
 
 
 @dataclass
@@ -226,7 +226,7 @@ def drill(
     """
     if queries is None:
         queries = {
-            app: [Query(q.database, q.sql, tuple(q.expect), q.container) for q in listed]
+            app: [Query(q.database, q.sql, tuple(q.expect), q.db) for q in listed]
             for app, listed in ctx.blueprint.backup.drill.queries.items()
         }
     name = drill_repo(ctx, repo)
@@ -287,16 +287,17 @@ def _drill_app(
             result.files_snapshot = snap.short_id
             result.files = _drill_files(ctx, restic, snap, base / "files")
     for db in spec.databases:
-        check = DatabaseDrill(db_item(db.container), db.engine)
+        key = spec.key(db)
+        check = DatabaseDrill(db_item(key), db.engine)
         result.databases.append(check)
-        snap = _newest(snapshots, app.id, DATABASE, db.container)
+        snap = _newest(snapshots, app.id, DATABASE, key)
         if snap is None:
-            check.error = f"no snapshot of database {db.container} in {restic.repo.name}"
+            check.error = f"no snapshot of database {key} in {restic.repo.name}"
             continue
         check.snapshot = snap.short_id
         service = next(s for s in app.services if s.key == db.container)
         try:
-            asked = [q for q in queries if q.container in (None, db.container)]
+            asked = [q for q in queries if q.db in (None, key)]
             _drill_database(ctx, restic, snap, db, service.image, app.id, check, base, asked)
         except LaresError as exc:
             check.error = exc.message

@@ -118,6 +118,7 @@ class SnapshotStep:
 @dataclass(frozen=True)
 class DumpStep:
     item: str
+    key: str  # the database's name in tags and file names (BackupSpec.key)
     db: DatabaseBackup
     container: str
     dump: Command
@@ -266,17 +267,19 @@ def _app_job(ctx: BackupContext, repo_name: str, app: AppView, now: datetime) ->
         hook = hooks.database(db.engine)
         service = next(s for s in app.services if s.key == db.container)
         password = secret_id(app.id, db.password_secret) if db.password_secret else None
-        filename = f"{app.id}-{db.container}.{hook.EXTENSION}"
+        key = spec.key(db)
+        filename = f"{app.id}-{key}.{hook.EXTENSION}"
         dumps.append(
             DumpStep(
-                item=db_item(db.container),
+                item=db_item(key),
+                key=key,
                 db=db,
                 container=service.name,
                 dump=hook.dump(db, service.name, service.image, password, volumes=service.volumes),
                 backup=backup_command(
                     repo,
                     host=ctx.host,
-                    tags=tags(ctx.host, app.id, DATABASE, db.container),
+                    tags=tags(ctx.host, app.id, DATABASE, key),
                     stdin_filename=filename,
                 ),
                 filename=filename,
@@ -743,7 +746,7 @@ class _Runner:
         appeared since ``since`` and is not recorded good. Returns whether one was found."""
         try:
             found = restic.snapshots(
-                host=self.ctx.host, tags=tags(self.ctx.host, job.app, DATABASE, step.db.container)
+                host=self.ctx.host, tags=tags(self.ctx.host, job.app, DATABASE, step.key)
             )
         except ResticError:
             return False

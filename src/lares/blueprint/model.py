@@ -483,8 +483,11 @@ def shared_run_conflicts(a: Repository, b: Repository) -> list[str]:
 class DrillQuery(Model):
     """A question a restored database must answer exactly, e.g. that the admin account is there."""
 
-    container: Name | None = Field(
-        None, description="the app's database container (needed when the app has several)"
+    db: Name | None = Field(
+        None,
+        description="which of the app's databases, as backup reports name it (db:<this>): its "
+        "container, or container-file when a container holds several; needed when the app "
+        "backs up more than one",
     )
     database: str | None = Field(None, description="the database to connect to, if not the default")
     sql: str = Field(min_length=1, description="a read-only query")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -215,6 +216,26 @@ class BackupSpec(Model):
     databases: tuple[DatabaseBackup, ...] = ()
     paths: tuple[str, ...] = Field((), description="host paths, placeholders allowed")
     exclude: tuple[str, ...] = ()
+
+    def key(self, db: DatabaseBackup) -> str:
+        """The name ``db`` goes by in snapshot tags, file names and reports: its container,
+        and when that container holds several databases, the file's stem (or the database's
+        name) after it — ``emby-library`` for /config/data/library.db of emby."""
+        if sum(d.container == db.container for d in self.databases) == 1:
+            return db.container
+        which = PurePosixPath(db.path).stem if db.path else (db.database or "all")
+        return f"{db.container}-{re.sub(r'[^A-Za-z0-9._-]+', '-', which)}"
+
+    @model_validator(mode="after")
+    def _keys_unique(self) -> BackupSpec:
+        keys = [self.key(db) for db in self.databases]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError(
+                f"two backup databases would both be named {twice[0]!r}: give them "
+                "files (or database names) that differ"
+            )
+        return self
 
 
 class SecretSpec(Model):

@@ -43,46 +43,41 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
 
 
 def _drill_queries(ctx: PlanContext) -> Iterator[Finding]:
-    """Drill queries name an app with databases to back up, and one of its database containers."""
+    """Drill queries name an app that backs up databases, and one of those databases."""
     apps = {a.id: a for a in ctx.system.apps}
     for app_id, queries in ctx.blueprint.backup.drill.queries.items():
         where = ("backup", "drill", "queries", app_id)
         view = apps.get(app_id)
         spec = view.app.backup if view is not None else None
-        containers = [db.container for db in spec.databases] if spec is not None else []
-        if not containers:
+        keys = [spec.key(db) for db in spec.databases] if spec is not None else []
+        if not keys:
+            with_dbs = [a.id for a in ctx.system.apps if a.app.backup and a.app.backup.databases]
             yield ctx.finding(
                 ID,
                 "error",
                 f"drill queries for {app_id!r}, which is not an enabled app with a database "
                 "to back up",
                 *where,
-                hint="apps with databases: "
-                + (
-                    ", ".join(
-                        a.id for a in ctx.system.apps if a.app.backup and a.app.backup.databases
-                    )
-                    or "none"
-                ),
+                hint="apps with databases: " + (", ".join(with_dbs) or "none"),
             )
             continue
         for i, query in enumerate(queries):
-            if query.container is None and len(containers) > 1:
+            if query.db is None and len(keys) > 1:
                 yield ctx.finding(
                     ID,
                     "error",
-                    f"{app_id} backs up {len(containers)} databases; say which this query asks",
+                    f"{app_id} backs up {len(keys)} databases; say which this query asks",
                     *where,
                     i,
-                    hint="container: one of " + ", ".join(containers),
+                    hint="db: one of " + ", ".join(keys),
                 )
-            elif query.container is not None and query.container not in containers:
+            elif query.db is not None and query.db not in keys:
                 yield ctx.finding(
                     ID,
                     "error",
-                    f"{app_id} has no database container {query.container!r}",
+                    f"{app_id} backs up no database {query.db!r}",
                     *where,
                     i,
-                    "container",
-                    hint="its database containers: " + ", ".join(containers),
+                    "db",
+                    hint="its databases: " + ", ".join(keys),
                 )
