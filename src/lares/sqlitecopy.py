@@ -104,6 +104,11 @@ def image(path: str, out: BinaryIO, err: TextIO) -> None:
         src.close()
         _give_back(path, before)
     tables = _tables(copy)
+    if not hasattr(copy, "serialize"):  # Python 3.11+ with SQLite 3.36+
+        raise sqlite3.NotSupportedError(
+            f"this Python's SQLite ({sqlite3.sqlite_version}) cannot serialize a database; "
+            "SQLite 3.36 or newer is needed"
+        )
     data = copy.serialize()
     copy.close()
     out.write(data)
