@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from lares.blueprint.load import load_text
 from lares.catalog.resolve import System
-from lares.host.checks import clock, cpu, docker, kernel, memory, ports
+from lares.host.checks import backup, clock, cpu, docker, kernel, memory, ports
 from lares.host.doctor import Finding, Output, Probe, discover, doctor
 from lares.plan import make_context
 
@@ -182,3 +183,32 @@ def test_mdadm_pools_need_md(mdstat: bool, status: str) -> None:
     findings = doctor(system_of(text), probe=Replay(files=files), only=["kernel"])
     md = [f for f in findings if "md" in f.message]
     assert [f.status for f in md] == [status]
+
+
+def test_backups_need_restic_and_sqlite_that_can_serialize() -> None:
+    text = BLUEPRINT.replace("      aweb: {}\n", "      aweb: {}\n      emby: {}\n")
+    text += "backup:\n  repositories:\n    local: {url: /srv/restic}\n"
+    sqlite_probe = " ".join([sys.executable, "-c", backup.SQLITE_PROBE])
+    ready = Replay(
+        commands={
+            "restic version": Output(0, "restic 0.14.0 compiled with go1.19.8 on linux/amd64\n"),
+            sqlite_probe: Output(0, "3.40.1\n"),
+        }
+    )
+    assert statuses(doctor(system_of(text), probe=ready, only=["backup"]), "backup") == [
+        ("ok", "restic 0.14.0"),
+        ("ok", "SQLite 3.40.1 copies databases online"),
+    ]
+    old = Replay(commands={"restic version": Output(0, "restic 0.9.6 compiled with go1.13\n")})
+    found = doctor(system_of(text), probe=old, only=["backup"])
+    assert statuses(found, "backup") == [
+        ("error", "restic 0.9.6 is older than 0.12.0, the oldest lares drives"),
+        (
+            "error",
+            "this Python cannot copy SQLite databases online (emby, pihole keep theirs in SQLite)",
+        ),
+    ]
+    assert all(f.hint for f in found)
+    bare = doctor(system_of(text), probe=Replay(), only=["backup"])
+    assert ("error", "restic is not installed") in statuses(bare, "backup")
+    assert doctor(system_of(), probe=Replay(), only=["backup"]) == []  # nothing to back up

@@ -85,3 +85,18 @@ def test_a_writer_that_never_lets_go_ends_the_copy(
     out = io.BytesIO()
     sqlitecopy.image(str(path), out, io.StringIO())  # once it lets go, the copy goes through
     assert out.getvalue().startswith(sqlitecopy.MAGIC)
+
+
+def test_an_empty_database_file_copies_as_a_database_without_tables(tmp_path: Path) -> None:
+    from lares.backup.hooks import sqlite as hook
+
+    (tmp_path / "new.db").write_bytes(b"")  # what an app's first open leaves before a table
+    out, err = io.BytesIO(), io.StringIO()
+    sqlitecopy.image(str(tmp_path / "new.db"), out, err)
+    assert out.getvalue().startswith(sqlitecopy.MAGIC)
+    assert err.getvalue() == "lares-sqlite-tables {}\n"
+    inspector = hook.inspector()
+    assert inspector.note(err.getvalue().strip())
+    inspector.feed(out.getvalue())
+    assert inspector.facts().complete and inspector.facts().tables == ()
+    sqlitecopy.restore(str(tmp_path / "back.db"), io.BytesIO(out.getvalue()))
