@@ -44,6 +44,7 @@ from lares.backup.restic import (
     ResticError,
     Snapshot,
     close_pipes,
+    drain,
     dump_command,
     stop,
     write_all,
@@ -528,16 +529,14 @@ def _restore_dump(
 
     pumper = threading.Thread(target=pump, daemon=True)
     open_fds = [read_fd]
-    threads = [threading.Thread(target=_drain, args=(reader.stderr, reader_err), daemon=True)]
+    threads = [threading.Thread(target=drain, args=(reader.stderr, reader_err), daemon=True)]
     try:
         with run.stream(
             restore.argv, stdin=read_fd, check=False, timeout=3600, what=restore.what
         ) as proc:
             os.close(open_fds.pop())  # the restore holds it now; EPIPE must reach the pump
             threads.append(
-                threading.Thread(
-                    target=_drain, args=(proc.process.stderr, restore_err), daemon=True
-                )
+                threading.Thread(target=drain, args=(proc.process.stderr, restore_err), daemon=True)
             )
             pumper.start()
             for t in threads:
@@ -570,14 +569,6 @@ def _restore_dump(
             code="drill",
         )
     return digest.hexdigest(), inspector.facts()
-
-
-def _drain(stream: Any, into: deque[str]) -> None:
-    if stream is None:
-        return
-    for line in stream:
-        text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
-        into.append(text.rstrip("\n"))
 
 
 __all__ = ["AppDrill", "DatabaseDrill", "FileCompare", "Query", "ResticError", "drill"]

@@ -1124,10 +1124,10 @@ class Restic:
                 if read_fd is not None:
                     os.close(read_fd)
                     read_fd = None
-                drain = threading.Thread(
-                    target=_drain, args=(proc.process.stderr, stderr_tail), daemon=True
+                drainer = threading.Thread(
+                    target=drain, args=(proc.process.stderr, stderr_tail), daemon=True
                 )
-                drain.start()
+                drainer.start()
                 if feed is not None and write_fd is not None:
                     feeder = threading.Thread(
                         target=abort.feed, args=(feed, write_fd, proc.process), daemon=True
@@ -1146,7 +1146,7 @@ class Restic:
                 if feeder is not None:
                     feeder.join()
                 proc.process.wait()
-                drain.join(timeout=10)
+                drainer.join(timeout=10)
             returncode = proc.process.returncode
         finally:
             for fd in (read_fd, write_fd):
@@ -1212,11 +1212,15 @@ def close_pipes(process: Any) -> None:
             pipe.close()
 
 
-def _drain(stream: Any, into: deque[str]) -> None:
+def drain(stream: Any, into: deque[str], note: Callable[[str], bool] = lambda line: False) -> None:
+    """Keep the tail of ``stream`` (bytes or text lines) in ``into``, but for the lines ``note``
+    takes."""
     if stream is None:
         return
-    for line in stream:
-        into.append(line.rstrip("\n"))
+    for raw in stream:
+        line = (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw).rstrip("\n")
+        if not note(line):
+            into.append(line)
 
 
 def write_all(fd: int, data: bytes | memoryview) -> None:

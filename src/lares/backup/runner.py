@@ -52,6 +52,7 @@ from lares.backup.restic import (
     backup_command,
     close_pipes,
     copy_command,
+    drain,
     guard,
     stop,
     write_all,
@@ -671,10 +672,10 @@ class _Runner:
         inspector = step.hook.inspector()
         dump_err: deque[str] = deque(maxlen=40)
         process = run.spawn(guard(step.dump.argv), env=env, secrets=secret_values)
-        drain = threading.Thread(
-            target=_drain_bytes, args=(process.stderr, dump_err, inspector.note), daemon=True
+        drainer = threading.Thread(
+            target=drain, args=(process.stderr, dump_err, inspector.note), daemon=True
         )
-        drain.start()
+        drainer.start()
 
         def feed(fd: int) -> str | None:
             stdout = cast(io.BufferedReader, process.stdout)
@@ -687,7 +688,7 @@ class _Runner:
                 stop(process, grace=5)
                 return "restic stopped reading the dump"
             code = process.wait()
-            drain.join(timeout=10)
+            drainer.join(timeout=10)
             if code != 0:
                 tail = run.Redactor(secret_values)(run.tail("\n".join(dump_err), 5))
                 return f"{step.dump.what} failed with exit code {code}" + (
@@ -705,7 +706,7 @@ class _Runner:
             if process.poll() is None:
                 process.kill()
             process.wait()
-            drain.join(timeout=10)
+            drainer.join(timeout=10)
             close_pipes(process)
         if result.aborted is not None:
             removed = self._forget_since(restic, job, step, started)
@@ -823,18 +824,6 @@ class _Runner:
                 app, item = wanted[snap.original]
                 copied.append((app, item, snap.id))
         return copied
-
-
-def _drain_bytes(
-    stream: Any, into: deque[str], note: Callable[[str], bool] = lambda line: False
-) -> None:
-    """Keep the tail of ``stream`` in ``into``, but for the lines ``note`` takes."""
-    if stream is None:
-        return
-    for raw in stream:
-        line = raw.decode("utf-8", "replace").rstrip("\n")
-        if not note(line):
-            into.append(line)
 
 
 def execute(ctx: BackupContext, plan: RunPlan, progress: Progress | None = None) -> RunReport:
