@@ -219,6 +219,13 @@ def test_the_reference_homelab_plans_without_touching_anything(tmp_path: Path) -
     repos = {j.repo for j in plan.jobs}
     assert repos == {"local", "usb", "offsite"}
     assert os.listdir(tmp_path / "state") == []  # nothing written by planning
+    # no /DATA here: SQLite files the apps have not made are skipped with a warning
+    [pihole] = [j for j in plan.jobs if j.repo == "local" and getattr(j, "app", "") == "pihole"]
+    assert isinstance(pihole, AppJob) and pihole.dumps == ()
+    assert (
+        "/DATA/AppData/pihole/etc-pihole/gravity.db does not exist yet; the database is not "
+        "backed up" in pihole.warnings
+    )
 
 
 @pytest.mark.parametrize(

@@ -267,6 +267,13 @@ def _app_job(ctx: BackupContext, repo_name: str, app: AppView, now: datetime) ->
     for db in spec.databases:
         hook = hooks.database(db.engine)
         service = next(s for s in app.services if s.key == db.container)
+        # A database kept in a file (SQLite) that the app has not made yet is skipped like a
+        # data path that does not exist; the drill notices a database that never arrives.
+        absent = getattr(hook, "missing", None)
+        reason = absent(db, service.volumes) if absent is not None else None
+        if reason:
+            warnings.append(reason)
+            continue
         password = secret_id(app.id, db.password_secret) if db.password_secret else None
         key = spec.key(db)
         filename = f"{app.id}-{key}.{hook.EXTENSION}"

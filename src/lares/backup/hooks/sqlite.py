@@ -14,6 +14,7 @@ its temporary folder, checks it with ``PRAGMA integrity_check`` and counts the r
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import sys
 from collections.abc import Sequence
@@ -48,6 +49,14 @@ def host_file(volumes: Sequence[str], path: str) -> str | None:
         return None
     rest = posixpath.relpath(path, best[1])
     return best[0] if rest == "." else posixpath.join(best[0], rest)
+
+
+def missing(db: DatabaseBackup, volumes: Sequence[str]) -> str | None:
+    """Why there is nothing to copy yet (the app has not made its database), or None."""
+    found = host_file(volumes, db.path or "")
+    if found is not None and not os.path.exists(found):
+        return f"{found} does not exist yet; the database is not backed up"
+    return None
 
 
 def _worker(*args: str) -> tuple[str, ...]:
