@@ -102,21 +102,19 @@ class Repo:
         """``-o key=value`` for each extended option, in a stable order."""
         return option_flags(self.options)
 
-    def missing_secrets(self) -> list[tuple[str, str]]:
-        """(variable, secret name) of each backend secret that is not set."""
+    def secrets(self) -> tuple[dict[str, str], list[tuple[str, str]]]:
+        """The backend's secret environment, read now (each ``secret_env`` variable with the
+        value of its secret), and (variable, secret name) of each secret that is not set."""
         store = SecretStore(self.secrets_dir)
-        return [(var, sid) for var, sid in sorted(self.secret_env.items()) if not _has(store, sid)]
-
-    def credentials(self, *, strict: bool = True) -> dict[str, str]:
-        """The backend's secret environment, read now: each ``secret_env`` variable with the
-        value of its secret. A secret that is not set raises :class:`MissingSecrets` (with
-        ``strict=False``, for masking, it is left out)."""
-        missing = self.missing_secrets()
-        if missing and strict:
-            raise MissingSecrets([(self.name, var, sid) for var, sid in missing])
-        store = SecretStore(self.secrets_dir)
-        gone = {sid for _, sid in missing}
-        return {var: store.read(sid) for var, sid in self.secret_env.items() if sid not in gone}
+        values: dict[str, str] = {}
+        missing: list[tuple[str, str]] = []
+        for var, sid in sorted(self.secret_env.items()):
+            value = _read(store, sid)
+            if value is None:
+                missing.append((var, sid))
+            else:
+                values[var] = value
+        return values, missing
 
     def password(self) -> str:
         """The password, read only so that it can be masked in what lares prints."""
@@ -131,12 +129,13 @@ def option_flags(options: Mapping[str, str]) -> list[str]:
     return [arg for key in sorted(options) for arg in ("-o", f"{key}={options[key]}")]
 
 
-def _has(store: SecretStore, secret_id: str) -> bool:
-    """Whether the secret is set: a file with a value (an empty one counts as not set)."""
+def _read(store: SecretStore, secret_id: str) -> str | None:
+    """The secret's value, or None when it is not set (an empty file counts as not set)."""
     try:
-        return store.exists(secret_id) and bool(store.read(secret_id).strip())
+        value = store.read(secret_id) if store.exists(secret_id) else ""
     except (OSError, LaresError):
-        return False
+        return None
+    return value if value.strip() else None
 
 
 class MissingSecrets(LaresError):
@@ -167,12 +166,14 @@ class MissingSecrets(LaresError):
 def credentials(repos: Sequence[Repo]) -> dict[str, str]:
     """The secret environment restic gets for a command that opens ``repos`` (one, or the two
     of a copy), read now. Every missing secret of every repository is named at once."""
-    missing = [(r.name, var, sid) for r in repos for var, sid in r.missing_secrets()]
+    out: dict[str, str] = {}
+    missing: list[tuple[str, str, str]] = []
+    for repo in repos:
+        values, absent = repo.secrets()
+        out.update(values)
+        missing += [(repo.name, var, sid) for var, sid in absent]
     if missing:
         raise MissingSecrets(missing)
-    out: dict[str, str] = {}
-    for repo in repos:
-        out.update(repo.credentials())
     return out
 
 
@@ -887,7 +888,7 @@ class Restic:
         self.features = features
         self.hostname = hostname or socket.gethostname()
         # what is masked in errors: grows with every command's secrets (see prepare)
-        self._secrets = _nonempty(repo.password(), *repo.credentials(strict=False).values())
+        self._secrets = _nonempty(repo.password(), *repo.secrets()[0].values())
 
     def fail(self, cmd: Command, returncode: int, stderr: str) -> ResticError:
         kind = classify(returncode, stderr, self.features)

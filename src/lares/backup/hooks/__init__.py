@@ -113,6 +113,11 @@ def start_throwaway(name: str, image: str, *options: str, what: str) -> Command:
     return Command((*argv, "--label", "io.lares.drill=1", *options, image), what=what)
 
 
+def stop_throwaway(name: str) -> Command:
+    """Remove a drill database started by :func:`start_throwaway`, with its volumes."""
+    return Command(("docker", "rm", "--force", "--volumes", name), what="remove the drill database")
+
+
 class DatabaseHook(Protocol):
     KIND: str  # "database"
     ENGINE: str

@@ -17,7 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lares.backup.command import Command
-from lares.backup.hooks import DumpFacts, LineInspector, Scratch, Table, start_throwaway
+from lares.backup.hooks import (
+    DumpFacts,
+    LineInspector,
+    Scratch,
+    Table,
+    start_throwaway,
+    stop_throwaway,
+)
 from lares.catalog.model import DatabaseBackup
 
 KIND = "database"
@@ -161,9 +168,7 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
             what="restore the dump into the drill database",
             stdin=True,
         ),
-        stop=Command(
-            ("docker", "rm", "--force", "--volumes", name), what="remove the drill database"
-        ),
+        stop=stop_throwaway(name),
         query=query,
     )
 
