@@ -118,7 +118,6 @@ class SnapshotStep:
 
 @dataclass(frozen=True)
 class DumpStep:
-    item: str
     key: str  # the database's name in tags and file names (BackupSpec.key)
     db: DatabaseBackup
     container: str
@@ -126,6 +125,10 @@ class DumpStep:
     backup: Command
     filename: str
     hook: DatabaseHook = field(compare=False, repr=False)
+
+    @property
+    def item(self) -> str:
+        return db_item(self.key)
 
 
 @dataclass(frozen=True)
@@ -279,7 +282,6 @@ def _app_job(ctx: BackupContext, repo_name: str, app: AppView, now: datetime) ->
         filename = f"{app.id}-{key}.{hook.EXTENSION}"
         dumps.append(
             DumpStep(
-                item=db_item(key),
                 key=key,
                 db=db,
                 container=service.name,
