@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 from pathlib import Path
@@ -104,3 +105,18 @@ def test_doctor_reports_what_this_machine_has() -> None:
     assert os.path.exists("/proc/mdstat") or all(
         "md" not in str(f["message"]) for f in by_check.get("kernel", [])
     )
+
+
+def test_doctor_checks_the_real_restic_and_sqlite(tmp_path: Path) -> None:
+    # no lares.yaml here: the embedded reference, whose apps keep databases in SQLite
+    result = lares("doctor", "--check", "backup", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    restic = subprocess.run(
+        ["restic", "version"], capture_output=True, text=True, check=True, timeout=30
+    ).stdout.split()[1]
+    assert [(f["status"], f["message"]) for f in findings] == [
+        ("ok", f"restic {restic}"),
+        ("ok", f"SQLite {sqlite3.sqlite_version} copies databases online"),
+    ]
+    assert "emby" in findings[1]["data"]["apps"]

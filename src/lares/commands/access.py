@@ -31,7 +31,7 @@ def doctor_cmd(
     ] = None,
 ) -> None:
     """Check that this machine is ready for the blueprint: CPU, GPU, memory, Docker, ports,
-    kernel, free space, clock and DNS."""
+    kernel, free space, clock, DNS and backups."""
     from lares.host.doctor import discover, doctor
     from lares.plan import make_context
 
