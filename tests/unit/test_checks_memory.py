@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import BlueprintKit
+from lares.errors import ConfigErrors
 from lares.plan.checks.memory import budget
 
 ID = "memory"
@@ -100,3 +103,35 @@ def test_override_reservation_above_the_catalog_limit_raises_the_limit(kit: Blue
     text = kit.text(stacks=_stack("tweb: {memory: {reservation: 256MiB}}"))
     [service] = kit.plan(text).system.services
     assert (service.memory_reservation, service.memory_limit) == (256 * MiB, 256 * MiB)
+    [finding] = kit.findings(text, ID)
+    assert finding.severity == "info"
+    assert finding.message == (
+        "tweb: memory.reservation 256.0 MiB is above the catalog's limit of 128.0 MiB, "
+        "so the limit is 256.0 MiB"
+    )
+    assert kit.at(finding) == kit.pos(text, "reservation: 256MiB")
+
+
+def test_override_limit_below_the_catalog_reservation_keeps_the_limit(kit: BlueprintKit) -> None:
+    # the person's limit is what they asked for: the reservation comes down to it
+    text = kit.text(stacks=_stack("tweb: {memory: {limit: 32MiB}}"))
+    [service] = kit.plan(text).system.services
+    assert (service.memory_reservation, service.memory_limit) == (32 * MiB, 32 * MiB)
+    [finding] = kit.findings(text, ID)
+    assert finding.severity == "info"
+    assert finding.message == (
+        "tweb: memory.limit 32.0 MiB is below the catalog's reservation of 64.0 MiB, "
+        "so it reserves 32.0 MiB"
+    )
+    assert finding.hint == "the app may need more; raise memory.limit if it gets killed"
+    assert kit.at(finding) == kit.pos(text, "limit: 32MiB")
+
+
+def test_override_limit_below_its_own_reservation_is_refused(kit: BlueprintKit) -> None:
+    text = kit.text(stacks=_stack("tweb: {memory: {reservation: 96MiB, limit: 80MiB}}"))
+    with pytest.raises(ConfigErrors) as caught:
+        kit.load(text)
+    [error] = caught.value.errors
+    assert "the memory limit is below the reservation" in error.message
+    assert error.location is not None
+    assert (error.location.line, error.location.column) == kit.where(text, "memory: {")

@@ -177,3 +177,48 @@ def test_volume_outside_app_data_and_the_pool(kit: BlueprintKit) -> None:
     )
     assert finding.hint == "map it under paths.appdata or the pool"
     assert kit.at(finding) == kit.pos(text, "    tweb:")
+
+
+RAID6 = """
+pools:
+  tank:
+    engine: btrfs
+    level: raid6
+    mount: /srv/pool
+    metadata: {metadata}
+    devices:
+      - {{path: /dev/sda, size: 4TB}}
+      - {{path: /dev/sdb, size: 4TB}}
+      - {{path: /dev/sdc, size: 4TB}}
+      - {{path: /dev/sdd, size: 4TB}}
+"""
+
+
+def test_btrfs_metadata_weaker_than_data(kit: BlueprintKit) -> None:
+    text = kit.text(storage=RAID6.format(metadata="raid1"))
+    [finding] = kit.findings(text, ID)
+    assert finding.severity == "warning"
+    assert finding.message == (
+        "pool tank: data raid6 survives 2 failed drives, but metadata raid1 only 1 failed "
+        "drive: one failure more loses the whole filesystem"
+    )
+    assert finding.hint == "set `metadata: raid1c3`"
+    assert kit.at(finding) == kit.pos(text, "metadata: raid1")
+
+    assert kit.findings(kit.text(storage=RAID6.format(metadata="raid1c3")), ID) == []
+
+
+def test_btrfs_metadata_needs_its_own_device_count(kit: BlueprintKit) -> None:
+    text = kit.text(
+        storage=RAID6.format(metadata="raid1c4").replace(
+            "      - {path: /dev/sdd, size: 4TB}\n", ""
+        )
+    )
+    findings = kit.findings(text, ID)
+    messages = [f.message for f in findings]
+    assert (
+        "pool tank: btrfs metadata raid1c4 needs at least 4 devices, and 3 are listed" in messages
+    )
+    [meta] = [f for f in findings if "metadata raid1c4" in f.message]
+    assert meta.severity == "error"
+    assert kit.at(meta) == kit.pos(text, "metadata: raid1c4")

@@ -272,6 +272,16 @@ class MemoryOverride(Model):
     reservation: ByteSize | None = None
     limit: ByteSize | None = None
 
+    @model_validator(mode="after")
+    def _ordered(self) -> MemoryOverride:
+        if (
+            self.limit is not None
+            and self.reservation is not None
+            and self.limit < self.reservation
+        ):
+            raise ValueError("the memory limit is below the reservation")
+        return self
+
 
 class ContainerOverride(Model):
     """Per-container changes to a catalog app."""

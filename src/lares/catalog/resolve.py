@@ -65,6 +65,7 @@ class Service:
     healthcheck: Healthcheck | None
     memory_reservation: int
     memory_limit: int
+    memory_moved: str | None  # "reservation" or "limit": a catalog value moved to fit the person's
     pids: int
     cpus: float | None
     depends_on: Mapping[str, str]  # service name → condition
@@ -413,10 +414,15 @@ def _service(
     used = _secret_refs(spec, override, app)
 
     reservation, limit = spec.memory.reservation, spec.memory.limit
+    moved: str | None = None
     if override is not None and override.memory is not None:
-        reservation = override.memory.reservation or reservation
-        limit = override.memory.limit or limit
-        limit = max(limit, reservation)
+        # what the person set is kept; the catalog value they left alone moves to fit it
+        mine = override.memory
+        reservation = mine.reservation or reservation
+        limit = mine.limit or limit
+        if limit < reservation:
+            moved = "limit" if mine.limit is None else "reservation"
+            limit, reservation = (reservation, reservation) if moved == "limit" else (limit, limit)
 
     return Service(
         name=app.service_name(key),
@@ -438,6 +444,7 @@ def _service(
         healthcheck=healthcheck,
         memory_reservation=reservation,
         memory_limit=limit,
+        memory_moved=moved,
         pids=override.pids if override and override.pids else spec.pids,
         cpus=override.cpus if override and override.cpus else spec.cpus,
         depends_on={app.service_name(k): v for k, v in spec.depends_on.items()},

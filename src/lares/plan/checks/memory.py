@@ -108,3 +108,28 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
                 *service.path,
                 hint="lower memory.limit for this app",
             )
+        spec = service.spec.memory
+        if service.memory_moved == "reservation":
+            yield ctx.finding(
+                ID,
+                "info",
+                f"{service.name}: memory.limit {format_size(service.memory_limit)} is below the "
+                f"catalog's reservation of {format_size(spec.reservation)}, so it reserves "
+                f"{format_size(service.memory_reservation)}",
+                *service.path,
+                "memory",
+                "limit",
+                hint="the app may need more; raise memory.limit if it gets killed",
+            )
+        elif service.memory_moved == "limit":
+            yield ctx.finding(
+                ID,
+                "info",
+                f"{service.name}: memory.reservation {format_size(service.memory_reservation)} "
+                f"is above the catalog's limit of {format_size(spec.limit)}, so the limit is "
+                f"{format_size(service.memory_limit)}",
+                *service.path,
+                "memory",
+                "reservation",
+                hint="set memory.limit too to allow the app room above its reservation",
+            )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lares.plan.capacity import capacity
+from lares.plan.capacity import BTRFS, FAULT_TOLERANCE, capacity
 from lares.plan.context import PlanContext
 from lares.plan.findings import Finding
 from lares.units import format_size
@@ -15,6 +15,18 @@ DESCRIPTION = "pool levels and device counts, usable capacity, where data and ap
 
 def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+PARITY = ("raid5", "raid6")
+
+
+def _drives(n: int) -> str:
+    return "no failed drive" if n == 0 else f"{n} failed drive{'s' if n > 1 else ''}"
+
+
+def _metadata_for(failures: int) -> str:
+    """The mirrored metadata profile that survives as many failed drives as the data does."""
+    return {1: "raid1", 2: "raid1c3"}.get(failures, "raid1c4")
 
 
 def check(ctx: PlanContext) -> Iterator[Finding]:
@@ -59,18 +71,43 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
                 name,
                 hint="fine while drives are replaced over time; btrfs native raid would use it",
             )
-        if pool.engine == "btrfs" and pool.level in ("raid5", "raid6"):
-            meta = pool.metadata
-            if meta in (None, "raid5", "raid6"):
+        meta = pool.metadata
+        if pool.engine == "btrfs" and meta is not None:
+            if len(pool.devices) < BTRFS[meta][1]:
                 yield ctx.finding(
                     ID,
-                    "warning",
-                    f"pool {name}: btrfs {pool.level} metadata is not safe against the write hole",
+                    "error",
+                    f"pool {name}: btrfs metadata {meta} needs at least {BTRFS[meta][1]} "
+                    f"devices, and {len(pool.devices)} are listed",
                     "storage",
                     "pools",
                     name,
-                    hint="set `metadata: raid1c3` (raid6) or `metadata: raid1` (raid5)",
+                    "metadata",
+                    hint="add devices or choose a metadata profile that fits",
                 )
+            elif FAULT_TOLERANCE[meta] < cap.tolerates:
+                yield ctx.finding(
+                    ID,
+                    "warning",
+                    f"pool {name}: data {pool.level} survives {_drives(cap.tolerates)}, but "
+                    f"metadata {meta} only {_drives(FAULT_TOLERANCE[meta])}: one failure more "
+                    "loses the whole filesystem",
+                    "storage",
+                    "pools",
+                    name,
+                    "metadata",
+                    hint=f"set `metadata: {_metadata_for(cap.tolerates)}`",
+                )
+        if pool.engine == "btrfs" and pool.level in ("raid5", "raid6") and meta in (None, *PARITY):
+            yield ctx.finding(
+                ID,
+                "warning",
+                f"pool {name}: btrfs {pool.level} metadata is not safe against the write hole",
+                "storage",
+                "pools",
+                name,
+                hint="set `metadata: raid1c3` (raid6) or `metadata: raid1` (raid5)",
+            )
     if pools and not any(_under(bp.paths.pool, p.mount) for p in pools.values()):
         yield ctx.finding(
             ID,
