@@ -155,7 +155,10 @@ def test_a_bare_machine_is_told_what_to_fix() -> None:
 
 
 def test_quick_sync_needs_a_render_node() -> None:
-    text = BLUEPRINT.replace("      aweb: {}\n", "      aweb: {}\n      emby: {}\n")
+    emby = BLUEPRINT.replace("      aweb: {}\n", "      aweb: {}\n      emby: {}\n")
+    # without Quick Sync on the host, Emby transcodes on the CPU: nothing to look for
+    assert doctor(system_of(emby), probe=Replay(), only=["gpu"]) == []
+    text = emby.replace("threads: 8}", "threads: 8, features: [quicksync]}")
     bare = doctor(system_of(text), probe=Replay(), only=["gpu"])
     assert [f.status for f in bare] == ["error"]
     assert "emby" in bare[0].message
@@ -166,6 +169,41 @@ def test_quick_sync_needs_a_render_node() -> None:
     )
     assert [f.status for f in ready] == ["ok"]
     assert doctor(system_of(), probe=Replay(), only=["gpu"]) == []
+
+
+def test_quick_sync_apps_and_the_render_gid() -> None:
+    # Immich gets /dev/dri only on a host with Quick Sync and a known render gid
+    text = BLUEPRINT.replace(
+        "cpu: {model: Test CPU, cores: 4, threads: 8}",
+        "cpu: {model: Test CPU, cores: 4, threads: 8, features: [quicksync]}\n"
+        "  groups: {render: 993}",
+    ).replace("      aweb: {}\n", "      aweb: {}\n      immich: {}\n")
+    node = {"/dev/dri/renderD*": ["/dev/dri/renderD128"]}
+    group = "root:x:0:\nvideo:x:44:\nrender:x:{gid}:\n"
+    same = doctor(
+        system_of(text),
+        probe=Replay({"/etc/group": group.format(gid=993)}, globs=node),
+        only=["gpu"],
+    )
+    assert statuses(same, "gpu") == [
+        ("ok", "/dev/dri/renderD128 for Quick Sync (immich)"),
+        ("ok", "group render is 993, as host.groups says"),
+    ]
+    other = doctor(
+        system_of(text),
+        probe=Replay({"/etc/group": group.format(gid=105)}, globs=node),
+        only=["gpu"],
+    )
+    [wrong] = [f for f in other if f.status == "error"]
+    assert wrong.message == (
+        "host.groups.render is 993, but this machine's render group is 105: the containers "
+        "that join it cannot open its devices"
+    )
+    assert wrong.hint == "set host.groups.render: 105"
+    missing = doctor(system_of(text), probe=Replay({"/etc/group": "root:x:0:\n"}), only=["gpu"])
+    assert [f.status for f in missing] == ["error", "error"]
+    assert "no /dev/dri render node" in missing[0].message
+    assert missing[1].message == "host.groups.render is 993, and this machine has no group render"
 
 
 @pytest.mark.parametrize(("mdstat", "status"), [(True, "ok"), (False, "error")])

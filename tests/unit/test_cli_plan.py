@@ -106,7 +106,9 @@ def test_plan_runs_only_the_checks_asked_for(run_lares: LaresRunner) -> None:
     wrong = run_lares("plan", "--check", "memroy")
     assert wrong.returncode == 2
     assert wrong.stderr.splitlines()[0] == "error [usage] there is no check 'memroy'"
-    assert wrong.stderr.splitlines()[1].startswith("  hint: the checks are: exposure, hardening,")
+    assert wrong.stderr.splitlines()[1].startswith(
+        "  hint: the checks are: exposure, gpu, hardening,"
+    )
     _no_traceback(wrong.stderr)
 
 

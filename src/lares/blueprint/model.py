@@ -82,6 +82,11 @@ class Host(Model):
     timezone: str = "Etc/UTC"
     puid: int = Field(1000, ge=0, description="uid that owns app data on the host")
     pgid: int = Field(1000, ge=0, description="gid that owns app data on the host")
+    groups: dict[Name, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="gids of host groups that containers join, e.g. render for /dev/dri "
+        "(`getent group render`)",
+    )
 
 
 # ── paths and storage ──────────────────────────────────────────────────────────────────────

@@ -106,6 +106,17 @@ class Memory(Model):
         return self
 
 
+class QuickSync(Model):
+    """What a container gets when the host has Quick Sync (``host.cpu.features``)."""
+
+    devices: tuple[str, ...] = Field(("/dev/dri:/dev/dri",), min_length=1)
+    groups: tuple[Name, ...] = Field(
+        (),
+        description="host groups the container's user joins to open the devices (render), by "
+        "name: their gids come from host.groups, as they differ from machine to machine",
+    )
+
+
 class Container(Model):
     image: str = Field(pattern=r"^[a-z0-9][a-z0-9._/-]*(:\d+/[a-z0-9._/-]+)?$")
     version: str = Field(min_length=1, description="image tag; never 'latest'")
@@ -131,6 +142,11 @@ class Container(Model):
     tmpfs: tuple[str, ...] = ()
     cap_add: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
+    quicksync: QuickSync | None = Field(
+        None,
+        description="devices and groups for hardware transcoding, given only on a host "
+        "with Quick Sync, so the app still starts on one without",
+    )
     docker_socket: Literal[False, "ro", "rw"] = False
     privileged: bool = False
     network_mode: str | None = Field(None, pattern=r"^(host|service:[a-z0-9-]+)$")

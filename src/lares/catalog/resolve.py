@@ -66,6 +66,10 @@ class Service:
     memory_reservation: int
     memory_limit: int
     memory_moved: str | None  # "reservation" or "limit": a catalog value moved to fit the person's
+    devices: tuple[str, ...]
+    group_add: tuple[int, ...]  # host gids the container's user joins
+    # for a container that can use Quick Sync: None when it has it, else why not
+    quicksync_off: str | None
     pids: int
     cpus: float | None
     depends_on: Mapping[str, str]  # service name → condition
@@ -220,6 +224,27 @@ class _Filler:
             self.env_secret = True
             return "{secret:" + secret_id(app.id, arg) + "}"
         return None
+
+
+def _quicksync(
+    bp: Blueprint, spec: Container
+) -> tuple[tuple[str, ...], tuple[int, ...], str | None]:
+    """The container's devices and extra groups, with its Quick Sync ones when the host has it.
+
+    Without Quick Sync, or without the gids its groups need, the app starts all the same and
+    transcodes on the CPU; the third value says why.
+    """
+    qs = spec.quicksync
+    if qs is None:
+        return spec.devices, (), None
+    if "quicksync" not in bp.host.cpu.features:
+        return spec.devices, (), "host.cpu.features has no quicksync"
+    unknown = [g for g in qs.groups if g not in bp.host.groups]
+    if unknown:
+        names = ", ".join(f"host.groups.{g}" for g in unknown)
+        return spec.devices, (), f"{names} is not set"
+    gids = tuple(bp.host.groups[g] for g in qs.groups)
+    return (*spec.devices, *qs.devices), gids, None
 
 
 def _image(spec: Container, override: ContainerOverride | None) -> str:
@@ -424,6 +449,7 @@ def _service(
             moved = "limit" if mine.limit is None else "reservation"
             limit, reservation = (reservation, reservation) if moved == "limit" else (limit, limit)
 
+    devices, group_add, quicksync_off = _quicksync(bp, spec)
     return Service(
         name=app.service_name(key),
         app=app.id,
@@ -445,6 +471,9 @@ def _service(
         memory_reservation=reservation,
         memory_limit=limit,
         memory_moved=moved,
+        devices=devices,
+        group_add=group_add,
+        quicksync_off=quicksync_off,
         pids=override.pids if override and override.pids else spec.pids,
         cpus=override.cpus if override and override.cpus else spec.cpus,
         depends_on={app.service_name(k): v for k, v in spec.depends_on.items()},

@@ -53,8 +53,10 @@ def service_block(service: Service, stack: StackView) -> dict[str, Any]:
     out["security_opt"] = ["no-new-privileges:true"]
     if spec.privileged:
         out["privileged"] = True
-    if spec.devices:
-        out["devices"] = list(spec.devices)
+    if service.devices:
+        out["devices"] = list(service.devices)
+    if service.group_add:
+        out["group_add"] = list(service.group_add)
     out["mem_reservation"] = compose_size(service.memory_reservation)
     out["mem_limit"] = compose_size(service.memory_limit)
     out["pids_limit"] = service.pids

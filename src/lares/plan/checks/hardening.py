@@ -38,7 +38,7 @@ def _departures(service: Service) -> set[str]:
         found.add("host_network")
     if spec.cap_add:
         found.add("capabilities")
-    if spec.devices:
+    if spec.devices or spec.quicksync:
         found.add("devices")
     if any(p.bind == "all" for p in service.ports):
         found.add("all_interfaces")
