@@ -27,7 +27,16 @@ from lares.errors import LaresError
 
 DUMPS = Path(__file__).resolve().parents[1] / "data" / "samples" / "dumps"
 
-DATABASE_API = ("KIND", "ENGINE", "EXTENSION", "dump", "inspector", "scratch", "count_sql")
+DATABASE_API = (
+    "KIND",
+    "ENGINE",
+    "EXTENSION",
+    "dump",
+    "missing",
+    "inspector",
+    "scratch",
+    "count_sql",
+)
 SNAPSHOT_API = (
     "KIND",
     "FILESYSTEM",

@@ -272,8 +272,7 @@ def _app_job(ctx: BackupContext, repo_name: str, app: AppView, now: datetime) ->
         service = next(s for s in app.services if s.key == db.container)
         # A database kept in a file (SQLite) that the app has not made yet is skipped like a
         # data path that does not exist; the drill notices a database that never arrives.
-        absent = getattr(hook, "missing", None)
-        reason = absent(db, service.volumes) if absent is not None else None
+        reason = hook.missing(db, service.volumes)
         if reason:
             warnings.append(reason)
             continue

@@ -55,6 +55,11 @@ def _client(image: str) -> str:
     return "mysql" if _is_mysql(image) else "mariadb"
 
 
+def missing(db: DatabaseBackup, volumes: Sequence[str]) -> str | None:
+    """Never: a MariaDB server has the database, or its dump fails and says why."""
+    return None
+
+
 def dump(
     db: DatabaseBackup,
     container: str,

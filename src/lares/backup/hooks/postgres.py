@@ -36,6 +36,11 @@ _COPY = re.compile(rb"^COPY (.+?) (?:\(.*\) )?FROM stdin;$")
 _CONNECT_REUSE = re.compile(rb"dbname='((?:[^']|'')*)'")
 
 
+def missing(db: DatabaseBackup, volumes: Sequence[str]) -> str | None:
+    """Never: a PostgreSQL server has the database, or its dump fails and says why."""
+    return None
+
+
 def dump(
     db: DatabaseBackup,
     container: str,
