@@ -104,7 +104,7 @@ def test_the_render_group_opens_the_render_node(
 
     # the blueprint's gid is the node's group: the app's user (1000) writes to it
     blueprint(f"  groups: {{render: {RENDER_GID}}}\n")
-    _lares(tmp_path, "up")
+    _lares(tmp_path, "up", "--yes")
     ids = _exec(name, "id -G")
     assert ids.returncode == 0, ids.stderr
     assert str(RENDER_GID) in ids.stdout.split()
@@ -113,7 +113,7 @@ def test_the_render_group_opens_the_render_node(
 
     # a gid that is not the node's: the device is there, and the user may not open it
     blueprint(f"  groups: {{render: {RENDER_GID + 1}}}\n")
-    _lares(tmp_path, "up")
+    _lares(tmp_path, "up", "--yes")
     denied = _exec(name, "echo frame > /dev/dri/renderD128")
     assert denied.returncode != 0
     assert "Permission denied" in denied.stderr
@@ -122,6 +122,6 @@ def test_the_render_group_opens_the_render_node(
     blueprint("")
     plan = _lares(tmp_path, "plan")
     assert f"{name} transcodes on the CPU: host.groups.render is not set" in plan.stdout
-    _lares(tmp_path, "up")
+    _lares(tmp_path, "up", "--yes")
     assert _exec(name, "test -e /dev/dri/renderD128").returncode == 1
     assert _exec(name, "true").returncode == 0
