@@ -199,13 +199,18 @@ def test_btrfs_metadata_weaker_than_data(kit: BlueprintKit) -> None:
     [finding] = kit.findings(text, ID)
     assert finding.severity == "warning"
     assert finding.message == (
-        "pool tank: data raid6 survives 2 failed drives, but metadata raid1 only 1 failed "
-        "drive: one failure more loses the whole filesystem"
+        "pool tank: metadata raid1 survives 1 failed drive, the data (raid6) 2 failed drives: "
+        "a second one loses the whole filesystem"
     )
     assert finding.hint == "set `metadata: raid1c3`"
     assert kit.at(finding) == kit.pos(text, "metadata: raid1")
 
     assert kit.findings(kit.text(storage=RAID6.format(metadata="raid1c3")), ID) == []
+    [single] = kit.findings(kit.text(storage=RAID6.format(metadata="single")), ID)
+    assert single.message.endswith(
+        "metadata single survives no failed drive, the data (raid6) 2 failed drives: "
+        "any failed drive loses the whole filesystem"
+    )
 
 
 def test_btrfs_metadata_needs_its_own_device_count(kit: BlueprintKit) -> None:

@@ -24,6 +24,11 @@ def _drives(n: int) -> str:
     return "no failed drive" if n == 0 else f"{n} failed drive{'s' if n > 1 else ''}"
 
 
+def _fatal(survived: int) -> str:
+    """The failure that ends a filesystem whose metadata survives ``survived`` failed drives."""
+    return "any failed drive" if survived == 0 else f"a {['second', 'third'][survived - 1]} one"
+
+
 def _metadata_for(failures: int) -> str:
     """The mirrored metadata profile that survives as many failed drives as the data does."""
     return {1: "raid1", 2: "raid1c3"}.get(failures, "raid1c4")
@@ -89,16 +94,16 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
                 yield ctx.finding(
                     ID,
                     "warning",
-                    f"pool {name}: data {pool.level} survives {_drives(cap.tolerates)}, but "
-                    f"metadata {meta} only {_drives(FAULT_TOLERANCE[meta])}: one failure more "
-                    "loses the whole filesystem",
+                    f"pool {name}: metadata {meta} survives {_drives(FAULT_TOLERANCE[meta])}, "
+                    f"the data ({pool.level}) {_drives(cap.tolerates)}: "
+                    f"{_fatal(FAULT_TOLERANCE[meta])} loses the whole filesystem",
                     "storage",
                     "pools",
                     name,
                     "metadata",
                     hint=f"set `metadata: {_metadata_for(cap.tolerates)}`",
                 )
-        if pool.engine == "btrfs" and pool.level in ("raid5", "raid6") and meta in (None, *PARITY):
+        if pool.engine == "btrfs" and pool.level in PARITY and meta in (None, *PARITY):
             yield ctx.finding(
                 ID,
                 "warning",
