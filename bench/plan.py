@@ -239,12 +239,18 @@ def main() -> None:
 
 
 def write_section(path: Path, heading: str, text: str) -> None:
-    """Replace (or add) one `## ` section of BENCHMARKS.md, leaving the others alone."""
+    """Replace one `## ` section of BENCHMARKS.md in place (or add it at the end), leaving the
+    others alone."""
     old = path.read_text() if path.exists() else "# Benchmarks\n\n"
     parts = old.split("\n## ")
     head, sections = parts[0], ["## " + p for p in parts[1:]]
-    sections = [s for s in sections if not s.startswith(heading)]
-    sections.insert(0, text.rstrip() + "\n")
+    new = text.rstrip() + "\n"
+    at = [i for i, s in enumerate(sections) if s.startswith(heading)]
+    if at:
+        sections[at[0]] = new
+        sections = [s for i, s in enumerate(sections) if i not in at[1:]]
+    else:
+        sections.append(new)
     path.write_text(head.rstrip() + "\n\n" + "\n".join(s.rstrip() + "\n" for s in sections))
 
 
