@@ -107,6 +107,12 @@ class Scratch:
     query: Callable[[str | None, str], Command] = field(compare=False)  # (database, sql)
 
 
+def in_server(db: DatabaseBackup, volumes: Sequence[str]) -> str | None:
+    """``missing`` of a database kept by a server (PostgreSQL, MariaDB): never. The server has
+    the database, or its dump fails and says why."""
+    return None
+
+
 def start_throwaway(name: str, image: str, *options: str, what: str) -> Command:
     """`docker run` of a drill database: detached, labelled, and on no network at all."""
     argv = ("docker", "run", "--detach", "--name", name, "--network", "none")

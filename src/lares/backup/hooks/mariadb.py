@@ -26,6 +26,7 @@ from lares.backup.hooks import (
     LineInspector,
     Scratch,
     Table,
+    in_server,
     start_throwaway,
     stop_throwaway,
 )
@@ -55,9 +56,7 @@ def _client(image: str) -> str:
     return "mysql" if _is_mysql(image) else "mariadb"
 
 
-def missing(db: DatabaseBackup, volumes: Sequence[str]) -> str | None:
-    """Never: a MariaDB server has the database, or its dump fails and says why."""
-    return None
+missing = in_server
 
 
 def dump(

@@ -22,6 +22,7 @@ from lares.backup.hooks import (
     LineInspector,
     Scratch,
     Table,
+    in_server,
     start_throwaway,
     stop_throwaway,
 )
@@ -36,9 +37,7 @@ _COPY = re.compile(rb"^COPY (.+?) (?:\(.*\) )?FROM stdin;$")
 _CONNECT_REUSE = re.compile(rb"dbname='((?:[^']|'')*)'")
 
 
-def missing(db: DatabaseBackup, volumes: Sequence[str]) -> str | None:
-    """Never: a PostgreSQL server has the database, or its dump fails and says why."""
-    return None
+missing = in_server
 
 
 def dump(
