@@ -314,6 +314,33 @@ def set_secret(lab: Lab, name: str, value: str) -> None:
     path.chmod(0o600)
 
 
+def wait_ready(container: str, probe: list[str], seconds: float = 120) -> None:
+    """Wait until ``probe`` succeeds inside ``container``; fail with the container's logs."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready = subprocess.run(
+            ["docker", "exec", container, *probe], capture_output=True, check=False, timeout=30
+        )
+        if ready.returncode == 0:
+            return
+        time.sleep(0.3)
+    logs = subprocess.run(
+        ["docker", "logs", container], capture_output=True, text=True, check=False, timeout=30
+    )
+    raise AssertionError(f"{container} did not start:\n{logs.stdout}{logs.stderr}")
+
+
+def assert_no_drill_containers(app: str) -> None:
+    """The drill removed the throwaway database containers it started for ``app``."""
+    leftover = subprocess.run(
+        ["docker", "ps", "-a", "-q", "--filter", f"name=lares-drill-{app}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert leftover.stdout.strip() == ""
+
+
 def start_postgres(lab: Lab, password: str) -> None:
     """Run the app's database container (named as Compose would) and wait until it answers."""
     subprocess.run(
@@ -338,18 +365,7 @@ def start_postgres(lab: Lab, password: str) -> None:
         capture_output=True,
         timeout=120,
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready = subprocess.run(
-            ["docker", "exec", lab.db_container, "pg_isready", "-h", "127.0.0.1", "-U", DB_USER],
-            capture_output=True,
-            check=False,
-            timeout=30,
-        )
-        if ready.returncode == 0:
-            return
-        time.sleep(0.3)
-    raise AssertionError("the test database did not start")
+    wait_ready(lab.db_container, ["pg_isready", "-h", "127.0.0.1", "-U", DB_USER])
 
 
 def psql(lab: Lab, sql: str) -> str:
@@ -409,32 +425,9 @@ def start_mariadb(lab: Lab, name: str | None = None, *, env: dict[str, str] | No
         capture_output=True,
         timeout=120,
     )
-    container = name or lab.db_container
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        # ping exits 0 once the server answers at all, even when it refuses the login
-        ready = subprocess.run(
-            [
-                "docker",
-                "exec",
-                container,
-                "mariadb-admin",
-                "--host=127.0.0.1",
-                "--protocol=tcp",
-                "--user=nobody",
-                "ping",
-            ],
-            capture_output=True,
-            check=False,
-            timeout=30,
-        )
-        if ready.returncode == 0:
-            return
-        time.sleep(0.3)
-    logs = subprocess.run(
-        ["docker", "logs", container], capture_output=True, text=True, check=False, timeout=30
-    )
-    raise AssertionError(f"the MariaDB container did not start:\n{logs.stdout}{logs.stderr}")
+    # ping exits 0 once the server answers at all, even when it refuses the login
+    ping = ["mariadb-admin", "--host=127.0.0.1", "--protocol=tcp", "--user=nobody", "ping"]
+    wait_ready(name or lab.db_container, ping)
 
 
 def mariadb_sql(

@@ -15,6 +15,7 @@ from integration.backup_helpers import (
     DB_NAME,
     DB_USER,
     Lab,
+    assert_no_drill_containers,
     grep_tree,
     make_lab,
     mariadb_sql,
@@ -213,13 +214,7 @@ def test_mariadb_round_trip_dump_drill_and_restore(
         name: (rows, rows) for name, rows in TABLES.items()
     }
     assert {t["database"] for t in db_drill["tables"]} == {DB_NAME}
-    leftover = subprocess.run(
-        ["docker", "ps", "-a", "-q", "--filter", f"name=lares-drill-{app}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert leftover.stdout.strip() == ""
+    assert_no_drill_containers(app)
 
     # restore: the dump file out of the repository, into a fresh server set up as the app's
     # (its user is the definer of the view and the trigger): exactly the rows written come back

@@ -14,6 +14,7 @@ from typing import Any
 from integration.backup_helpers import (
     DB_NAME,
     Lab,
+    assert_no_drill_containers,
     grep_tree,
     make_lab,
     make_tree,
@@ -160,13 +161,7 @@ def test_round_trip_files_and_database(
     assert drilled["apps"][0]["ok"]
     recorded = json.loads((lab.state / "backup" / "drills.json").read_text())
     assert recorded["local"][app]["ok"] is True
-    leftover = subprocess.run(
-        ["docker", "ps", "-a", "-q", "--filter", f"name=lares-drill-{app}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert leftover.stdout.strip() == ""
+    assert_no_drill_containers(app)
 
     # the repository is sound, and the monitor's record says when each app last succeeded
     assert lab.restic("check").returncode == 0
