@@ -134,11 +134,15 @@ def size_of(tree: Path) -> int:
 
 
 def timed(
-    argv: list[str], *, env: dict[str, str] | None = None, inside: list[float] | None = None
+    argv: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    inside: list[float] | None = None,
+    cold: bool = False,
 ) -> float:
     """Wall time of one whole process; with ``inside``, also keep how long restic took inside
     it (lares's ``--json`` report gives each item's duration)."""
-    if COLD:
+    if cold:  # as a nightly backup meets it
         os.sync()
         Path("/proc/sys/vm/drop_caches").write_text("3\n")
     started = time.perf_counter()
@@ -151,15 +155,14 @@ def timed(
     return elapsed
 
 
-COLD = False  # drop the page cache before each timed run (--cache cold)
-
 # The least any Python program that runs restic can take: start the interpreter, start
 # restic, wait for it. Nothing else.
 FLOOR = [sys.executable, "-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"]
 
 
 class Bench:
-    def __init__(self, work: Path, appdata: Path) -> None:
+    def __init__(self, work: Path, appdata: Path, cold: bool = False) -> None:
+        self.cold = cold  # drop the page cache before each timed run
         self.work = work
         self.appdata = appdata
         self.tree = appdata / "bench" / "tree"
@@ -226,7 +229,7 @@ class Bench:
             f"gpg --batch --yes --quiet --pinentry-mode loopback --passphrase-file "
             f"{self.passphrase} --symmetric --cipher-algo AES256 -o {out}"
         )
-        elapsed = timed(["bash", "-c", script])
+        elapsed = timed(["bash", "-c", script], cold=self.cold)
         out.unlink()
         return elapsed
 
@@ -258,7 +261,7 @@ class Bench:
                     change_one_percent(self.tree, n)
                 for name, argv, tool_env in order:
                     inside = kind["restic in lares"] if name == "lares" else None
-                    kind[name].append(timed(argv, env=tool_env, inside=inside))
+                    kind[name].append(timed(argv, env=tool_env, inside=inside, cold=self.cold))
                     print(f"  {label} {n + 1}: {name} {kind[name][-1]:.2f} s", flush=True)
             first["tar | gpg"].append(self.tar_gpg())
             print(f"  first {n + 1}: tar | gpg {first['tar | gpg'][-1]:.2f} s", flush=True)
@@ -387,8 +390,6 @@ def _loop_btrfs(work: Path) -> tuple[Path, str]:
 
 def measure(btrfs: bool, runs: int, cold: bool) -> str:
     """Run the benchmark with the tree on btrfs or on the work folder's filesystem."""
-    global COLD
-    COLD = cold
     work = Path(tempfile.mkdtemp(prefix="lares-bench-backup-", dir="/var/tmp"))
     device = None
     try:
@@ -398,13 +399,12 @@ def measure(btrfs: bool, runs: int, cold: bool) -> str:
         else:
             appdata = work / "appdata"
             fs = f"{_fstype(work)} (no snapshot: lares backs up live)"
-        bench = Bench(work, appdata)
+        bench = Bench(work, appdata, cold)
         print(f"generating the tree in {bench.tree} …", flush=True)
         generate(bench.tree)
         size = size_of(bench.tree)
         results = bench.run(runs)
     finally:
-        COLD = False
         if device is not None:
             subprocess.run(["umount", str(work / "pool")], check=False)
             subprocess.run(["losetup", "-d", device], check=False)
