@@ -68,12 +68,16 @@ class Service:
     memory_moved: str | None  # "reservation" or "limit": a catalog value moved to fit the person's
     devices: tuple[str, ...]
     group_add: tuple[int, ...]  # host gids the container's user joins
-    # for a container that can use Quick Sync: None when it has it, else why not
-    quicksync_off: str | None
+    groups_missing: tuple[str, ...]  # on a Quick Sync host, the groups host.groups lacks for it
     pids: int
     cpus: float | None
     depends_on: Mapping[str, str]  # service name → condition
     path: tuple[str | int, ...]  # where in the blueprint this came from
+
+    @property
+    def quicksync(self) -> bool:
+        """Whether it got its Quick Sync devices (on top of the ones it always has)."""
+        return len(self.devices) > len(self.spec.devices)
 
     @property
     def version(self) -> str:
@@ -228,23 +232,21 @@ class _Filler:
 
 def _quicksync(
     bp: Blueprint, spec: Container
-) -> tuple[tuple[str, ...], tuple[int, ...], str | None]:
-    """The container's devices and extra groups, with its Quick Sync ones when the host has it.
+) -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
+    """The container's devices and extra gids, with its Quick Sync ones when the host has it,
+    and the groups that host.groups lacks for them.
 
     Without Quick Sync, or without the gids its groups need, the app starts all the same and
-    transcodes on the CPU; the third value says why.
+    transcodes on the CPU.
     """
     qs = spec.quicksync
-    if qs is None:
-        return spec.devices, (), None
-    if "quicksync" not in bp.host.cpu.features:
-        return spec.devices, (), "host.cpu.features has no quicksync"
-    unknown = [g for g in qs.groups if g not in bp.host.groups]
+    if qs is None or "quicksync" not in bp.host.cpu.features:
+        return spec.devices, (), ()
+    unknown = tuple(g for g in qs.groups if g not in bp.host.groups)
     if unknown:
-        names = ", ".join(f"host.groups.{g}" for g in unknown)
-        return spec.devices, (), f"{names} is not set"
+        return spec.devices, (), unknown
     gids = tuple(bp.host.groups[g] for g in qs.groups)
-    return (*spec.devices, *qs.devices), gids, None
+    return (*spec.devices, *qs.devices), gids, ()
 
 
 def _image(spec: Container, override: ContainerOverride | None) -> str:
@@ -449,7 +451,7 @@ def _service(
             moved = "limit" if mine.limit is None else "reservation"
             limit, reservation = (reservation, reservation) if moved == "limit" else (limit, limit)
 
-    devices, group_add, quicksync_off = _quicksync(bp, spec)
+    devices, group_add, groups_missing = _quicksync(bp, spec)
     return Service(
         name=app.service_name(key),
         app=app.id,
@@ -473,7 +475,7 @@ def _service(
         memory_moved=moved,
         devices=devices,
         group_add=group_add,
-        quicksync_off=quicksync_off,
+        groups_missing=groups_missing,
         pids=override.pids if override and override.pids else spec.pids,
         cpus=override.cpus if override and override.cpus else spec.cpus,
         depends_on={app.service_name(k): v for k, v in spec.depends_on.items()},

@@ -24,7 +24,7 @@ def _host_groups(text: str) -> dict[str, int]:
 def check(ctx: DoctorContext) -> Iterator[Finding]:
     wanting = sorted(
         {a.id for a in ctx.system.apps if "quicksync" in a.app.requires}
-        | {s.app for s in ctx.system.services if s.spec.quicksync and s.quicksync_off is None}
+        | {s.app for s in ctx.system.services if s.quicksync}
     )
     if wanting:
         nodes = ctx.probe.glob("/dev/dri/renderD*")

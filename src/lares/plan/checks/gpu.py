@@ -12,21 +12,17 @@ DESCRIPTION = "Quick Sync devices and host groups for the apps that can use them
 
 
 def check(ctx: PlanContext) -> Iterator[Finding]:
-    host = ctx.blueprint.host
     for service in ctx.system.services:
-        why = service.quicksync_off
-        if why is None:
+        missing = service.groups_missing
+        if not missing:
             continue
-        if "quicksync" not in host.cpu.features:
-            # a host without Quick Sync: nothing to set, and nothing to nag about
-            continue
-        groups = service.spec.quicksync.groups if service.spec.quicksync else ()
-        example = ", ".join(f"{g}: <gid>" for g in groups if g not in host.groups)
+        names = ", ".join(f"host.groups.{g}" for g in missing)
+        example = ", ".join(f"{g}: <gid>" for g in missing)
         yield ctx.finding(
             ID,
             "info",
-            f"{service.name} transcodes on the CPU: {why}",
+            f"{service.name} transcodes on the CPU: {names} is not set",
             "host",
             hint=f"set `groups: {{{example}}}` under host to give it Quick Sync "
-            f"(`getent group {' '.join(groups)}` shows the gids; `lares doctor` checks them)",
+            f"(`getent group {' '.join(missing)}` shows the gids; `lares doctor` checks them)",
         )
