@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import date
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
@@ -117,6 +118,22 @@ class QuickSync(Model):
     )
 
 
+class Verified(Model):
+    """One upstream source read to check a container's settings against the real image."""
+
+    source: str = Field(
+        min_length=8,
+        description="what was read: repository@tag:path (the Dockerfile, the entrypoint) or a "
+        "documentation URL",
+    )
+    read: date = Field(description="the day it was read")
+    facts: str = Field(
+        min_length=10,
+        description="what it says that the settings here depend on (user, writable paths, "
+        "the *_FILE variables it reads, the healthcheck endpoint)",
+    )
+
+
 class Container(Model):
     image: str = Field(pattern=r"^[a-z0-9][a-z0-9._/-]*(:\d+/[a-z0-9._/-]+)?$")
     version: str = Field(min_length=1, description="image tag; never 'latest'")
@@ -167,6 +184,10 @@ class Container(Model):
     )
     stop_grace_period: Duration | None = None
     exceptions: dict[ExceptionKind, str] = Field(default_factory=dict)
+    verified: tuple[Verified, ...] = Field(
+        (),
+        description="the upstream sources these settings were checked against, at the pinned tag",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Container:
