@@ -1,8 +1,9 @@
 """The ``lares`` command. Each command is a thin function that calls a stage and prints its result.
 
 Exit codes: 0 ok, 1 findings or a failed operation, 2 bad usage or bad configuration. Errors
-lares raises on purpose are printed in compiler style without a traceback; anything else is
-printed as one line plus the path of a debug log holding the traceback.
+lares raises on purpose are printed in compiler style without a traceback (and, when the
+command was given --json, as ``{"errors": [...]}`` on stdout as well); anything else is printed
+as one line plus the path of a debug log holding the traceback.
 """
 
 from __future__ import annotations
@@ -41,7 +42,28 @@ FileOpt = Annotated[
         envvar="LARES_FILE",
     ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+class _Errors:
+    """How :func:`main` prints an error: whether the command line asked for --json."""
+
+    as_json = False
+
+
+def _json_requested(value: bool) -> bool:
+    # Parsed before the command runs, so an error the command raises is printed as JSON too.
+    _Errors.as_json = _Errors.as_json or bool(value)
+    return value
+
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help='Print the result as JSON (errors too: {"errors": [...]} on stdout).',
+        callback=_json_requested,
+    ),
+]
 StateOpt = Annotated[
     Path | None,
     typer.Option(
@@ -90,6 +112,8 @@ def main() -> None:
     try:
         app()  # standalone: Typer reports usage errors itself and exits 2
     except LaresError as exc:
+        if _Errors.as_json:
+            print(json.dumps(exc.errors_dict(), indent=2))
         print(exc.render(), file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
@@ -169,8 +193,10 @@ def render(
     result = run_plan(loaded)
     out = _out(as_json)
     if result.errors and not force:
-        from lares.report import findings_report
+        from lares.report import errors_json, findings_report
 
+        if as_json:
+            out.json(errors_json(result.errors))
         findings_report(out, result.errors)
         out.fail(
             f"{len(result.errors)} error(s) in the plan; nothing was written",

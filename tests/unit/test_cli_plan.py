@@ -52,7 +52,17 @@ def test_broken_blueprint_reads_like_a_compiler_error(
     for args in (("plan", "-f", "test.yaml"), ("plan", "-f", "test.yaml", "--json")):
         proc = run_lares(*args)
         assert proc.returncode == 2
-        assert proc.stdout == ""
+        if "--json" in args:
+            errors = json.loads(proc.stdout)["errors"]
+            assert {
+                "id": "schema",
+                "severity": "error",
+                "location": {"file": "test.yaml", "line": line, "column": 1, "path": "hsot"},
+                "message": "unknown key 'hsot'",
+                "hint": "did you mean 'host'?",
+            } in errors
+        else:
+            assert proc.stdout == ""
         assert f"test.yaml:{line}:1: hsot: error [schema] unknown key 'hsot'" in proc.stderr
         assert "  hint: did you mean 'host'?" in proc.stderr.splitlines()
         assert "error [schema] 'host' is required but missing" in proc.stderr

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from lares.catalog.model import App
 from lares.errors import ConfigError, ConfigErrors, Location
-from lares.yamlio import load_yaml, read_text, safe_load, validate
+from lares.yamlio import MAX_APP_BYTES, load_yaml, read_text, safe_load, validate
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ def load_catalog(extra_dirs: Iterable[Path] = ()) -> Catalog:
     apps: dict[str, App] = {}
     sources: dict[str, str] = {}
     problems: list[ConfigError] = []
+    omitted = 0
     for name, text in _embedded():
         try:
             app = _parse(name, text, trusted=True)
@@ -88,12 +89,13 @@ def load_catalog(extra_dirs: Iterable[Path] = ()) -> Catalog:
             continue
         for path in sorted(folder.glob("*.yaml")):
             try:
-                app = _parse(str(path), read_text(path), trusted=False)
+                app = _parse(str(path), read_text(path, limit=MAX_APP_BYTES), trusted=False)
             except ConfigErrors as exc:
                 problems.extend(exc.errors)
+                omitted += exc.omitted
                 continue
             apps[app.id] = app
             sources[app.id] = str(path)
     if problems:
-        raise ConfigErrors(problems)
+        raise ConfigErrors(problems, omitted=omitted)
     return Catalog(apps, sources)
