@@ -20,7 +20,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lares.units import ByteSize, Duration
+from lares.blueprint.model import HostPaths
+from lares.units import ByteSize, ContainerMemory, Duration
 
 NAME_RE = r"^[a-z0-9][a-z0-9-]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_RE)]
@@ -97,8 +98,8 @@ class Healthcheck(Model):
 
 
 class Memory(Model):
-    reservation: ByteSize
-    limit: ByteSize
+    reservation: ContainerMemory
+    limit: ContainerMemory
 
     @model_validator(mode="after")
     def _ordered(self) -> Memory:
@@ -173,6 +174,11 @@ class Container(Model):
         description="published ports; with network_mode host, the host ports it listens on",
     )
     volumes: tuple[str, ...] = ()
+    host_paths: HostPaths = Field(
+        default_factory=dict,
+        description="host paths outside paths.appdata and paths.pool that `volumes` mount (a "
+        "folder and everything in it), each with a one-line reason; below /etc only read-only",
+    )
     environment: dict[str, str] = Field(default_factory=dict)
     healthcheck: Healthcheck | None = None
     memory: Memory
