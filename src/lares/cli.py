@@ -136,9 +136,14 @@ def _out(as_json: bool) -> Out:
 
 
 def _load(file: Path | None) -> Loaded:
-    from lares.blueprint.load import load
+    # The file is read (and a device, FIFO or oversized file refused) before pydantic and the
+    # models are imported, so a refusal costs no more than starting the CLI.
+    from lares.blueprint.source import Source
 
-    return load(file)
+    source = Source.find(file)
+    from lares.blueprint.load import load_source
+
+    return load_source(source)
 
 
 def _source(loaded: Loaded) -> str:
@@ -157,10 +162,10 @@ def plan(
     ] = None,
 ) -> None:
     """Check the blueprint and show what it would run: findings, memory, storage, public URLs."""
+    loaded = _load(file)
     from lares.plan import plan as run_plan
     from lares.report import plan_report
 
-    loaded = _load(file)
     result = run_plan(loaded, only=check or ())
     out = _out(as_json)
     plan_report(out, result, _source(loaded))
@@ -185,11 +190,11 @@ def render(
     ] = "home",
 ) -> None:
     """Render the Compose stacks and configuration into a folder (secrets generated once)."""
+    loaded = _load(file)
     from lares.deploy.files import write_bundle
     from lares.plan import plan as run_plan
     from lares.render import render_all
 
-    loaded = _load(file)
     result = run_plan(loaded)
     out = _out(as_json)
     if result.errors and not force:
