@@ -103,8 +103,14 @@ def declared_problem(path: str) -> str | None:
 
 
 def device_problem(host: str) -> str | None:
-    """Why ``host`` (the host side of a ``devices:`` entry) is not a device node, or None."""
+    """Why ``host`` (the host side of a ``devices:`` entry, or a drive) cannot be a device node,
+    or None: an absolute path without ``..``, not /dev itself, and outside /dev never a refused
+    path (Docker takes a device node wherever it is, and refuses anything else)."""
+    if not host.startswith("/"):
+        return f"{host!r} is not an absolute path to a device"
+    if ".." in host.split("/"):
+        return f"{host!r} must not contain '..': name the device itself"
     path = normal(host)
-    if not host.startswith("/dev/") or not under(path, "/dev") or path == "/dev":
-        return f"{host!r} is not a device under /dev"
-    return None
+    if path == "/dev":
+        return "/dev is a system folder, which lares never mounts as a whole"
+    return None if under(path, "/dev") else refused(path)

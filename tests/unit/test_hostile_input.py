@@ -300,7 +300,7 @@ def test_a_pool_mount_and_a_drive_path_are_checked(kit: BlueprintKit) -> None:
     with pytest.raises(ConfigErrors) as caught:
         kit.load(text)
     assert sorted(e.message for e in caught.value.errors) == [
-        "'/dev/../etc/shadow' is not a device under /dev",
+        "'/dev/../etc/shadow' must not contain '..': name the device itself",
         "/ is a system folder, which lares never mounts as a whole",
     ]
 
@@ -441,7 +441,7 @@ def test_a_catalog_app_that_mounts_the_host_is_an_error_in_the_catalog_file(tmp_
         (
             source,
             line_of('"/dev/../etc/shadow'),
-            "evil: '/dev/../etc/shadow' is not a device under /dev",
+            "evil: '/dev/../etc/shadow' must not contain '..': name the device itself",
         ),
         (
             source,
@@ -513,3 +513,24 @@ def test_no_rendered_compose_file_mounts_a_path_outside_its_roots(tmp_path: Path
                 assert any(under(path, root) for root in allowed[service_name]), (name, volume)
     assert checked > 40
     assert any("/mnt/old/tv:/old-tv:ro" in f.content for f in bundle.files.values())
+
+
+@pytest.mark.parametrize(
+    ("host", "problem"),
+    [
+        ("/dev/dri", None),
+        ("/dev/net/tun", None),
+        ("/srv/lab/renderD128", None),  # a device node made elsewhere, as tests do
+        ("/dev", "/dev is a system folder, which lares never mounts as a whole"),
+        (
+            "/dev/../etc/shadow",
+            "'/dev/../etc/shadow' must not contain '..': name the device itself",
+        ),
+        ("/proc/kcore", "/proc/kcore is inside /proc, which lares never mounts"),
+        ("dev/sda", "'dev/sda' is not an absolute path to a device"),
+    ],
+)
+def test_device_paths(host: str, problem: str | None) -> None:
+    from lares.hostpaths import device_problem
+
+    assert device_problem(host) == problem

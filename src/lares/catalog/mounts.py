@@ -197,5 +197,5 @@ def _service_problems(bp: Blueprint, view: AppView, service: Service) -> Iterato
                 "catalog",
                 where,
                 problem,
-                "a device entry names a node under /dev (host:container, e.g. /dev/dri:/dev/dri)",
+                "a device entry names a device node (host:container, e.g. /dev/dri:/dev/dri)",
             )
