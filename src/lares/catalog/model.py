@@ -156,7 +156,11 @@ class Container(Model):
         "alpine, 999 on debian) must name that uid here",
     )
     read_only: bool = True
-    tmpfs: tuple[str, ...] = ()
+    tmpfs: tuple[str, ...] = Field(
+        (),
+        description="tmpfs mounts, path[:options]; placeholders allowed, so a mount can be "
+        "owned by the container's user (/run:uid={puid},gid={pgid},exec)",
+    )
     cap_add: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
     quicksync: QuickSync | None = Field(
@@ -183,6 +187,12 @@ class Container(Model):
         default_factory=dict
     )
     stop_grace_period: Duration | None = None
+    auto_update: bool = Field(
+        False,
+        description="Watchtower may pull a rebuild of the pinned tag and recreate the container "
+        "(it watches only containers that opt in): for images whose publisher rebuilds the "
+        "same tag with base-image fixes, never for a server the LAN depends on",
+    )
     exceptions: dict[ExceptionKind, str] = Field(default_factory=dict)
     verified: tuple[Verified, ...] = Field(
         (),
@@ -213,9 +223,9 @@ class Container(Model):
         return self
 
     def texts(self) -> list[str]:
-        """Every value that may hold placeholders: volumes, environment, command, entrypoint,
-        user and healthcheck."""
-        texts = [*self.volumes, *self.environment.values(), *(self.command or ())]
+        """Every value that may hold placeholders: volumes, tmpfs, environment, command,
+        entrypoint, user and healthcheck."""
+        texts = [*self.volumes, *self.tmpfs, *self.environment.values(), *(self.command or ())]
         texts += [*(self.entrypoint or ()), *(self.healthcheck.test if self.healthcheck else ())]
         return [*texts, self.user] if self.user else texts
 

@@ -56,6 +56,7 @@ class Service:
     network_mode: str | None  # "host" or "service:<service name>"
     ports: tuple[PortBinding, ...]
     volumes: tuple[str, ...]
+    tmpfs: tuple[str, ...]  # path[:options], placeholders filled
     environment: Mapping[str, str]
     # variable → template with {secret:<id>} markers, filled into a 0600 env file at write time
     env_secrets: Mapping[str, str]
@@ -423,6 +424,7 @@ def _service(
         filler.fill(v, f"{where}, volumes")
         for v in (*spec.volumes, *(override.volumes if override else ()))
     )
+    tmpfs = tuple(filler.fill(t, f"{where}, tmpfs") for t in spec.tmpfs)
     command = override.command if override and override.command else spec.command
     command = tuple(filler.fill(c, f"{where}, command") for c in command) if command else None
     entrypoint = (
@@ -464,6 +466,7 @@ def _service(
         network_mode=network_mode,
         ports=ports,
         volumes=volumes,
+        tmpfs=tmpfs,
         environment=environment,
         env_secrets=env_secrets,
         secrets=tuple(sorted(used)),

@@ -16,6 +16,8 @@ from lares.yamlio import dump_yaml
 
 TARGET = "home"
 LABEL = "io.lares"
+# the label Watchtower's label-enable mode looks for: only containers carrying it are updated
+WATCHTOWER_ENABLE = "com.centurylinklabs.watchtower.enable"
 HEADER = (
     "# Rendered by lares from {source}. Edit lares.yaml and run `lares render` / `lares up`;\n"
     "# changes made here are replaced on the next apply.\n"
@@ -45,8 +47,8 @@ def service_block(service: Service, stack: StackView) -> dict[str, Any]:
     if service.entrypoint:
         out["entrypoint"] = [_literal(c) for c in service.entrypoint]
     out["read_only"] = spec.read_only
-    if spec.tmpfs:
-        out["tmpfs"] = list(spec.tmpfs)
+    if service.tmpfs:
+        out["tmpfs"] = list(service.tmpfs)
     out["cap_drop"] = ["ALL"]
     if spec.cap_add:
         out["cap_add"] = sorted(spec.cap_add)
@@ -105,6 +107,8 @@ def service_block(service: Service, stack: StackView) -> dict[str, Any]:
         f"{LABEL}.app": service.app,
         f"{LABEL}.container": service.key,
     }
+    if spec.auto_update:
+        out["labels"][WATCHTOWER_ENABLE] = "true"
     return out
 
 
