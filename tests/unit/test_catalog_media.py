@@ -18,6 +18,7 @@ from lares.catalog.load import load_catalog
 from lares.plan import plan
 from lares.render import render_all
 from lares.render.compose import WATCHTOWER_ENABLE
+from lares.render.host import host_rules
 from lares.yamlio import load_yaml
 
 # the host user is 1001:1002 here, so a uid and a gid that swapped places would show
@@ -158,6 +159,18 @@ def test_caddy_reaches_syncthing_on_the_host_address() -> None:
     caddyfile = render_all(result.system).files["infrastructure/caddy/Caddyfile"].content
     site = caddyfile.split("sync.homelab.local {", 1)[1].split("}", 1)[0]
     assert f"reverse_proxy {HOST}:8384" in site
+
+
+def test_firewall_opens_syncthing_to_the_lan_and_its_gui_to_caddy_only() -> None:
+    system = plan(load_text(reference_text(), filename="lares.yaml", base_dir=None, env={})).system
+    rules = {(r.port, r.proto, r.source) for r in host_rules(system)}
+    lan = "10.243.0.0/24"
+    assert {(22000, "tcp", lan), (22000, "udp", lan), (21027, "udp", lan)} <= rules
+    gui = {source for port, proto, source in rules if (port, proto) == (8384, "tcp")}
+    assert gui, "the GUI is not opened to the Caddy container"
+    assert lan not in gui and None not in gui
+    # Pi-hole's DNS and DHCP keep the one rule each they had, from where they come
+    assert [(p, s) for p, proto, s in rules if proto == "udp" and p == 67] == [(67, None)]
 
 
 def test_watchtower_updates_only_opted_in_containers_and_is_healthy_at_once(

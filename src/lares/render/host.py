@@ -106,10 +106,17 @@ def host_rules(system: System) -> list[Rule]:
             # A client asking for an address has none yet: its request comes from 0.0.0.0.
             _add(rules, Rule(67, "udp", None, "DHCP requests (Pi-hole)"))
     for service in system.services:
-        if service.network_mode == "host":
-            continue  # its DNS, DHCP and web rules are the ones above and below
+        view = system.app(service.app)
+        web = view.app.web if view is not None else None
         for port, spec in zip(service.ports, service.spec.ports, strict=False):
             if port.bind == "loopback":
+                continue
+            if service.network_mode == "host" and (
+                # a web UI on the host network is opened to the Caddy container only (below);
+                # the DNS and DHCP rules above already say where those come from
+                (web is not None and web.container == service.key and port.host == web.port)
+                or any((r.port, r.proto) == (port.host, port.protocol) for r in rules)
+            ):
                 continue
             what = spec.description or f"port {port.host}/{port.protocol}"
             _add(rules, Rule(port.host, port.protocol, lan, f"{service.name}: {what}"))
