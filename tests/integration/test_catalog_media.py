@@ -1,10 +1,14 @@
-"""The settings the LinuxServer.io images need under --user and --read-only, on the engine.
+"""The settings the LinuxServer.io images need, on the engine.
 
-The real images cannot be pulled here, so the rendered Sonarr service runs the busybox test image
-instead, with everything else as lares renders it: the host user, a read-only root, no
-capabilities, no-new-privileges and the ``/run:uid=…,gid=…,exec`` tmpfs. Inside, a script checks
-what s6-overlay needs of them: ``/run`` owned by that user (how the image's init detects non-root
-mode, and where s6 writes its service files without becoming root) and programs in it executable.
+The real images cannot be pulled here, so the rendered services run the busybox test image
+instead, with everything else as lares renders them.
+
+- Sonarr (as the other non-root ones): the host user, a read-only root, no capabilities,
+  no-new-privileges and the ``/run:uid=…,gid=…,exec`` tmpfs. A script checks what s6-overlay
+  needs of them: ``/run`` owned by that user (how the image's init detects non-root mode, and
+  where s6 writes its service files without becoming root) and programs in it executable.
+- Kavita (as Emby): root with the rendered capabilities, which must let root signal the app it
+  started as another user, or ``docker stop`` ends in SIGKILL.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import docker
 
 from integration.conftest import DockerCleanup
 from lares.blueprint.load import load_text, reference_text
@@ -38,14 +44,57 @@ echo "checks passed"
 """
 
 
-def _sonarr_block() -> dict[str, Any]:
+# root starts the app as another user (the busybox image's `app`), then signals it as
+# s6-supervise does on `docker stop`
+SIGNAL_THE_APP = r"""
+su -s /bin/sh app -c "sleep 60" &
+sleep 1
+pid=$(ps -o pid,user,args | awk '$2 == "app" && /sleep 60/ {print $1}')
+test -n "$pid" || { echo "the app did not start"; exit 2; }
+if kill -TERM "$pid"; then echo signalled; else echo refused; fi
+"""
+
+
+def _media_block(name: str) -> dict[str, Any]:
     text = reference_text()
     text = re.sub(r"(?m)^(\s+)puid: 1000\b", rf"\g<1>puid: {UID}", text)
     text = re.sub(r"(?m)^(\s+)pgid: 1000\b", rf"\g<1>pgid: {GID}", text)
     system = plan(load_text(text, filename="lares.yaml", env={})).system
     stack = system.stack("media")
-    service = next(s for s in stack.services if s.name == "sonarr")
+    service = next(s for s in stack.services if s.name == name)
     return service_block(service, stack)
+
+
+def _signal_as_root(client: docker.DockerClient, image: str, name: str, cap_add: list[str]) -> str:
+    out = client.containers.run(
+        image,
+        ["sh", "-c", SIGNAL_THE_APP],
+        name=name,
+        cap_drop=["ALL"],
+        cap_add=cap_add,
+        security_opt=["no-new-privileges:true"],
+        remove=True,
+    )
+    return out.decode().strip().splitlines()[-1]
+
+
+def test_kavita_capabilities_let_its_root_init_stop_the_app(
+    docker_client: docker.DockerClient,
+    test_images: dict[str, str],
+    docker_cleanup: DockerCleanup,
+    unique_name: Callable[..., str],
+) -> None:
+    block = _media_block("kavita")
+    assert "user" not in block
+    caps = block["cap_add"]
+    image = test_images["busybox"]
+    assert _signal_as_root(docker_client, image, docker_cleanup.track(unique_name("kv")), caps) == (
+        "signalled"
+    )
+    # and the reason KILL is there: without it root cannot signal another uid
+    without = [c for c in caps if c != "KILL"]
+    name = docker_cleanup.track(unique_name("kv"))
+    assert _signal_as_root(docker_client, image, name, without) == "refused"
 
 
 def test_sonarr_settings_give_s6_a_run_folder_it_owns_and_can_execute_from(
@@ -54,7 +103,7 @@ def test_sonarr_settings_give_s6_a_run_folder_it_owns_and_can_execute_from(
     docker_cleanup: DockerCleanup,
     unique_name: Callable[..., str],
 ) -> None:
-    block = _sonarr_block()
+    block = _media_block("sonarr")
     assert block["tmpfs"] == [f"/run:uid={UID},gid={GID},exec"]
     project = docker_cleanup.project(unique_name("media"))
     name = docker_cleanup.track(f"{project}-sonarr")
