@@ -178,15 +178,18 @@ def test_watchtower_updates_only_opted_in_containers_and_is_healthy_at_once(
 ) -> None:
     svc = services["watchtower"]
     env = svc["environment"]
+    assert svc["labels"][WATCHTOWER_ENABLE] == "false"  # it does not replace itself
     assert env["WATCHTOWER_LABEL_ENABLE"] == "true"
     assert env["WATCHTOWER_MONITOR_ONLY"] == "false"
     hc = svc["healthcheck"]
     assert hc["test"] == ["CMD", "/watchtower", "--health-check"]
     # Compose waits for the first passing check: it comes after one interval
     assert hc["interval"] == "10s"
-    opted_in = {name for name, s in services.items() if WATCHTOWER_ENABLE in s["labels"]}
+    opted_in = {name for name, s in services.items() if s["labels"][WATCHTOWER_ENABLE] == "true"}
     assert opted_in == {*NON_ROOT_READ_ONLY, *ROOT_WITH_INIT}
-    assert "pihole" not in opted_in
+    # "false" keeps Watchtower away even if the person turns label-enable off
+    assert services["pihole"]["labels"][WATCHTOWER_ENABLE] == "false"
+    assert all(s["labels"][WATCHTOWER_ENABLE] in ("true", "false") for s in services.values())
 
 
 def test_monitor_only_is_an_override_in_the_blueprint() -> None:

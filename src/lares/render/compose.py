@@ -16,7 +16,8 @@ from lares.yamlio import dump_yaml
 
 TARGET = "home"
 LABEL = "io.lares"
-# the label Watchtower's label-enable mode looks for: only containers carrying it are updated
+# Watchtower's opt-in label: with label-enable it updates only containers where it is "true",
+# and it never touches one where it is "false", even with label-enable turned off
 WATCHTOWER_ENABLE = "com.centurylinklabs.watchtower.enable"
 HEADER = (
     "# Rendered by lares from {source}. Edit lares.yaml and run `lares render` / `lares up`;\n"
@@ -106,9 +107,8 @@ def service_block(service: Service, stack: StackView) -> dict[str, Any]:
         f"{LABEL}.stack": stack.name,
         f"{LABEL}.app": service.app,
         f"{LABEL}.container": service.key,
+        WATCHTOWER_ENABLE: "true" if spec.auto_update else "false",
     }
-    if spec.auto_update:
-        out["labels"][WATCHTOWER_ENABLE] = "true"
     return out
 
 
