@@ -209,5 +209,6 @@ def test_monitor_only_is_an_override_in_the_blueprint() -> None:
 def test_pinned_to_a_release_with_its_sources_recorded(app: str) -> None:
     container = load_catalog().apps[app].containers[app]
     assert re.fullmatch(r"v?\d+\.\d+\.\d+", container.version), container.version
+    assert container.verified, f"{app} records no upstream source"
     for entry in container.verified:
         assert "@" in entry.source or entry.source.startswith("https://"), entry.source
