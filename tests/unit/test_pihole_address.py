@@ -3,8 +3,11 @@ hands that address out, the records agree, and FTL knows the name its UI is serv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from conftest import solo_blueprint_text
 from lares.blueprint.load import load_reference, load_text
+from lares.host.doctor import Output, Probe, doctor
 from lares.plan import plan
 from lares.render import render_all
 from lares.render.dns import dnsmasq_conf, records
@@ -74,3 +77,45 @@ def test_without_dhcp_pihole_serves_none() -> None:
     assert system.blueprint.network.dhcp is None
     conf = dnsmasq_conf(system)
     assert [line for line in conf.splitlines() if not line.startswith("#")] == []
+
+
+class Addresses(Probe):
+    """Answers `ip -4 -o address show to ADDR/32` with a recorded output."""
+
+    def __init__(self, output: Output) -> None:
+        self.output = output
+
+    def run(self, argv: Sequence[str], timeout: float = 10) -> Output:
+        assert list(argv) == ["ip", "-4", "-o", "address", "show", "to", "10.243.0.2/32"]
+        return self.output
+
+
+IP_OUTPUT = (
+    "2: enp2s0    inet 10.243.0.2/32 scope global enp2s0\\       valid_lft forever "
+    "preferred_lft forever\n"
+)
+
+
+def test_doctor_sees_the_dns_address_on_an_interface() -> None:
+    system = plan(load_reference()).system
+    [finding] = doctor(system, probe=Addresses(Output(0, IP_OUTPUT)), only=["dnsaddress"])
+    assert (finding.status, finding.message) == (
+        "ok",
+        "10.243.0.2 (network.dns_address) is on enp2s0",
+    )
+
+
+def test_doctor_says_how_to_add_a_missing_dns_address() -> None:
+    system = plan(load_reference()).system
+    [finding] = doctor(system, probe=Addresses(Output(0, "")), only=["dnsaddress"])
+    assert finding.status == "warning"
+    assert finding.message == (
+        "this machine does not hold 10.243.0.2 (network.dns_address): clients asking it for "
+        "DNS get no answer"
+    )
+    assert finding.hint == (
+        "install lares-dns-address.service from `lares render -t host` (systemd/) and enable "
+        "it: systemctl enable --now lares-dns-address.service"
+    )
+    [unknown] = doctor(system, probe=Addresses(Output(127, "", "")), only=["dnsaddress"])
+    assert unknown.status == "unknown"
