@@ -243,16 +243,13 @@ class _Filler:
             return app.service_name(arg)
         if kind == "url":
             return self.url or ""
-        if kind in ("urls", "hosts", "trusted_proxies"):
-            sep = LIST_SEPARATORS.get(arg, " ")
-            if kind == "trusted_proxies":
-                return sep.join(self.trusted)
-            urls = self.urls
-            return (
-                sep.join(u.removeprefix("https://") for u in urls)
-                if kind == "hosts"
-                else sep.join(urls)
-            )
+        sep = LIST_SEPARATORS.get(arg, " ")
+        if kind == "urls":
+            return sep.join(self.urls)
+        if kind == "hosts":
+            return sep.join(u.removeprefix("https://") for u in self.urls)
+        if kind == "trusted_proxies":
+            return sep.join(self.trusted)
         if kind == "secret_file" and arg:
             return f"{SECRET_MOUNT}/{secret_id(app.id, arg)}"
         if kind == "secret" and arg:
