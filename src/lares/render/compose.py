@@ -2,7 +2,8 @@
 
 Every value lares writes is literal: ``$`` is escaped as ``$$`` so Compose never interpolates.
 Secrets are referenced as files under ``../secrets/`` (one copy per container, owned by the uid
-that reads it); their values never appear here.
+that reads it, and group-readable by its other readers when the catalog names them); their values
+never appear here.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def render_stack(system: System, stack: StackView, source: str) -> tuple[File, B
         for sid in service.secrets:
             path = f"{SECRETS_DIR}/{service.name}/{sid}"
             secrets[_secret_name(service, sid)] = {"file": f"../{path}"}
-            copies.append(SecretCopy(sid, path, service.reader_uid))
+            copies.append(SecretCopy(sid, path, service.reader_uid, service.reader_gid))
         if service.env_secrets:
             env_files.append(
                 EnvFile(f"{SECRETS_DIR}/{service.name}.env", dict(service.env_secrets))
