@@ -179,7 +179,10 @@ def test_render_writes_stacks_and_private_secrets(run_lares: LaresRunner, tmp_pa
     files = [p for p in secrets.rglob("*") if p.is_file()]
     assert files
     for path in files:
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        # group-readable only for a container whose catalog names other readers (Nextcloud's
+        # www-data), never by others
+        shared = path.parent.name in ("nextcloud",)
+        assert stat.S_IMODE(path.stat().st_mode) == (0o640 if shared else 0o600), path
     for folder in (p for p in secrets.rglob("*") if p.is_dir()):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
     values = {p.read_text().strip() for p in files if not p.name.endswith(".env")} - {""}
