@@ -109,6 +109,7 @@ def _debug_log(exc: BaseException) -> str:
 
 def main() -> None:
     """Console entry point: run the app, turning errors into messages and exit codes."""
+    _Errors.as_json = False
     try:
         app()  # standalone: Typer reports usage errors itself and exits 2
     except LaresError as exc:

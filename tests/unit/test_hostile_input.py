@@ -534,3 +534,22 @@ def test_device_paths(host: str, problem: str | None) -> None:
     from lares.hostpaths import device_problem
 
     assert device_problem(host) == problem
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("/etc", "/etc is a system folder, which lares never mounts as a whole"),
+        ("/srv/backups/../../etc", "'/srv/backups/../../etc' must not contain '..'"),
+        ("/var/lib/lares/repo", "/var/lib/lares/repo is inside /var/lib/lares"),
+    ],
+)
+def test_a_local_repository_is_never_a_system_folder(
+    kit: BlueprintKit, url: str, message: str
+) -> None:
+    text = kit.text(backup=f"\nrepositories:\n  local: {{url: {url}}}\n")
+    with pytest.raises(ConfigErrors) as caught:
+        kit.load(text)
+    [error] = caught.value.errors
+    assert error.message.startswith(message), error.message
+    assert error.location.path == "backup.repositories.local.url"  # type: ignore[union-attr]
