@@ -582,6 +582,7 @@ class Thresholds(Model):
     drive_temp_crit: float = 55
     cpu_temp_warn: float = 80
     cert_days: int = Field(14, ge=1)
+    forecast_days: float = Field(7, gt=0, description="alert when a disk is full in fewer days")
     restart_loop: int = Field(3, ge=1, description="restarts within the window that alert")
     pending_samples: int = Field(2, ge=1, description="samples a problem must last to fire")
     repeat: Duration = 6 * 3600
