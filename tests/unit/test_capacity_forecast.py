@@ -83,7 +83,7 @@ def test_empty_short_flat_or_shrinking_history_says_so(
 
 def test_long_histories_are_thinned_and_stay_exact() -> None:
     f = full_in(history(2 * GB, 90), avail=200 * GB)  # 2160 hourly points
-    assert f.trend is not None and f.trend.points == 400
+    assert f.trend is not None and f.trend.points == 300
     assert f.days == pytest.approx(100.0)
 
 
@@ -177,3 +177,11 @@ def test_full_in_threshold_comes_from_the_blueprint() -> None:
     custom = {**Thresholds().model_dump(), "forecast_days": 30.0}
     found = evaluate(samples, WatchConfig(host="nas", thresholds=custom), now=0.0)
     assert [(c.key, c.severity) for c in found] == [("disk-forecast:/tank", "warning")]
+
+
+def test_repository_growth_per_month_from_measured_sizes() -> None:
+    sizes = tuple((d * DAY, 1e12 + d * 2 * GB) for d in range(30))  # 2 GB a day
+    c = capacity(_budget(), Measured(repositories={"offsite": sizes, "usb": ()}))
+    assert [g.repository for g in c.growth] == ["offsite"]
+    assert c.growth[0].per_month == pytest.approx(2 * GB * 365 / 12)
+    assert c.growth[0].size == sizes[-1][1]

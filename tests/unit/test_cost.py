@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
@@ -246,3 +247,67 @@ def test_tco_adds_up(case: tuple[str, int]) -> None:
     assert server[-1] == m.tco
     assert svg(m).startswith("<svg")
     assert abs(Fraction(m.to_dict()["tco"]) - m.tco) <= Fraction(1, 200)  # shown to the cent
+
+
+# ── offsite storage by the repository's measured size ────────────────────────────────────────
+
+OFFSITE = "  # offsite: {repository: offsite, per_tb_month: PRICE, estimate: SIZE}"
+
+
+def _with_offsite() -> str:
+    text = _variant("reference")
+    assert OFFSITE in text
+    return text.replace(OFFSITE, "  offsite: {repository: offsite, per_tb_month: 6, estimate: 2TB}")
+
+
+def test_offsite_is_priced_by_the_estimate_until_measured() -> None:
+    text = _with_offsite()
+    m = _model(text)
+    storage = next(r for r in m.running if r.name == "offsite (offsite)")
+    assert storage.per_year == 2 * 6 * 12
+    assert storage.detail == "2.00 TB estimated at 6 EUR/TB-month"
+    loaded = load_text(text, filename="lares.yaml", base_dir=Path("."))
+    measured = model(loaded.blueprint, catalog_for(loaded).apps, offsite_bytes=500 * 10**9)
+    storage = next(r for r in measured.running if r.name == "offsite (offsite)")
+    assert storage.per_year == 36 and "0.50 TB measured" in storage.detail
+
+
+def test_cost_command_reads_the_last_measured_size(tmp_path: Path, run_lares: LaresRunner) -> None:
+    from lares.backup.records import Records
+    from lares.state import StateDir
+
+    blueprint = tmp_path / "lares.yaml"
+    blueprint.write_text(_with_offsite(), encoding="utf-8")
+    state = tmp_path / "state"
+    done = run_lares("cost", "-f", str(blueprint), "--state-dir", str(state), "--json")
+    assert done.returncode == 0, done.stderr
+    assert not state.exists()  # reading costs creates no state folder
+    row = next(r for r in json.loads(done.stdout)["running"] if r["name"] == "offsite (offsite)")
+    assert row["per_year"] == "144.00"
+    records = Records(StateDir.open(state))
+    records.size_done("offsite", 3 * 10**12, datetime(2026, 1, 1, tzinfo=UTC))
+    records.size_done("offsite", 1 * 10**12, datetime(2026, 2, 1, tzinfo=UTC))
+    done = run_lares("cost", "-f", str(blueprint), "--state-dir", str(state), "--json")
+    row = next(r for r in json.loads(done.stdout)["running"] if r["name"] == "offsite (offsite)")
+    assert row["per_year"] == "72.00" and "1.00 TB measured" in row["detail"]
+
+
+def test_offsite_must_name_a_backup_repository(tmp_path: Path, run_lares: LaresRunner) -> None:
+    blueprint = tmp_path / "lares.yaml"
+    blueprint.write_text(_with_offsite().replace("repository: offsite,", "repository: cloud,"))
+    done = run_lares("cost", "-f", str(blueprint))
+    assert done.returncode == 2
+    assert "costs.offsite names repository 'cloud'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_blueprint_without_costs_says_only_saas_is_counted(
+    tmp_path: Path, run_lares: LaresRunner
+) -> None:
+    blueprint = tmp_path / "lares.yaml"
+    blueprint.write_text(reference_text().split("\ncosts:")[0] + "\n", encoding="utf-8")
+    done = run_lares("cost", "-f", str(blueprint), "--json")
+    assert done.returncode == 0, done.stderr
+    assert "names no hardware, power or bills, so only the SaaS replaced is counted" in done.stderr
+    data = json.loads(done.stdout)
+    assert data["tco"] == "0.00" and data["break_even_month"] == 0

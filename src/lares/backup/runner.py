@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import threading
 import time
 import uuid
@@ -63,6 +64,8 @@ from lares.catalog.resolve import AppView, secret_id
 from lares.errors import LaresError
 from lares.oncalendar import Calendar
 from lares.oncalendar import parse as parse_calendar
+
+log = logging.getLogger("lares.backup")
 
 FILES = "files"
 DATABASE = "database"
@@ -500,6 +503,18 @@ class _Runner:
         if len(self.report.failed) > before:
             # a restic that died mid-way (killed, disk full) leaves its lock behind
             self._remove_stale_locks(restic)
+        else:
+            self._measure(repo, restic)
+
+    def _measure(self, repo: str, restic: Restic) -> None:
+        """Record what the repository stores now, for `lares cost` and `lares capacity`.
+
+        A failure only costs the measurement: the run's own work is done.
+        """
+        try:
+            self.records.size_done(repo, restic.size(), datetime.now(UTC))
+        except LaresError as exc:
+            log.warning("could not measure repository %s: %s", repo, self.redact(exc.message))
 
     def _remove_stale_locks(self, restic: Restic) -> None:
         try:

@@ -39,6 +39,15 @@ def capacity_cmd(
     if (state.monitor / FILENAME).exists():
         with Store.open(state.monitor) as store:
             found = measured(store, config.mounts, now=time.time())
+    if state.backup.is_dir():
+        from lares.backup.records import Records
+
+        records = Records(state)
+        sizes = {
+            name: tuple((when.timestamp(), float(size)) for when, size in records.sizes(name))
+            for name in loaded.blueprint.backup.repositories
+        }
+        found = Measured(**{**found.__dict__, "repositories": sizes})
     try:
         from lares.deploy import engine
 
@@ -96,6 +105,20 @@ def capacity_report(out: Out, c: Capacity) -> None:
         out.heading("Docker on the OS disk")
         out.line(
             ", ".join(f"{k.replace('_', ' ')} {format_size(v)}" for k, v in c.docker_disk.items())
+        )
+    if c.growth:
+        out.heading("Backup repositories")
+        out.rows(
+            ("repository", "size", "per month"),
+            [
+                (
+                    g.repository,
+                    format_size(g.size),
+                    "-" if g.per_month is None else format_size(g.per_month),
+                )
+                for g in c.growth
+            ],
+            right=("size", "per month"),
         )
     if c.binding is not None:
         out.heading("Binds first")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, _load, _out, app
+from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, app
 
 if TYPE_CHECKING:
     from lares.output import Out
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 @app.command()
 def cost(
     file: FileOpt = None,
+    state_dir: StateOpt = None,
     as_json: JsonOpt = False,
     years: Annotated[
         int, typer.Option("--years", min=1, max=50, help="The horizon, in years.")
@@ -26,14 +27,26 @@ def cost(
         typer.Option("--plot", help="Also draw the cumulative curve against SaaS as an SVG file."),
     ] = None,
 ) -> None:
-    """Investment, running costs, SaaS replaced, break-even and TCO, from the blueprint's costs."""
+    """Investment, running costs, SaaS replaced, break-even and TCO, from the blueprint's costs.
+
+    Offsite storage is priced by the repository's size as the last backup run measured it, else
+    by the blueprint's estimate.
+    """
     from lares.plan import catalog_for
     from lares.plan.cost import model
 
     loaded = _load(file)
     catalog = catalog_for(loaded)
-    result = model(loaded.blueprint, catalog.apps, years=years)
+    offsite = loaded.blueprint.costs.offsite
+    size = _measured_size(state_dir, offsite.repository) if offsite is not None else None
+    result = model(loaded.blueprint, catalog.apps, years=years, offsite_bytes=size)
     out = _out(as_json)
+    costs = loaded.blueprint.costs
+    if not costs.hardware and costs.power is None and not costs.recurring:
+        out.warn(
+            "the blueprint's costs: section names no hardware, power or bills, so only the SaaS "
+            "replaced is counted; `lares init` writes an example to copy from"
+        )
     for name in result.unknown_saas:
         out.warn(f"costs.saas: no stack runs an app {name!r}; its price is not counted")
     if plot is not None:
@@ -50,6 +63,18 @@ def cost(
     cost_report(out, result)
     if plot is not None:
         out.ok(f"wrote the plot to {plot}")
+
+
+def _measured_size(state_dir: Path | None, repo: str) -> int | None:
+    """The last size the backup records hold for ``repo``, if any (nothing is created)."""
+    from lares.backup.records import Records
+    from lares.state import StateDir, default_root
+
+    root = state_dir or default_root()
+    if not (root / "backup").is_dir():
+        return None
+    sizes = Records(StateDir.open(root)).sizes(repo)
+    return sizes[-1][1] if sizes else None
 
 
 def cost_report(out: Out, m: CostModel) -> None:

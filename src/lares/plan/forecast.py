@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-MAX_POINTS = 400
+MAX_POINTS = 300
 MIN_POINTS = 3
 MIN_SPAN = 6 * 3600.0  # seconds of history before a trend means anything
 Z95 = 1.96

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lares.plan.checks.memory import Budget
-from lares.plan.forecast import Forecast, full_in
+from lares.plan.forecast import Forecast, Trend, full_in, theil_sen
 
 WINDOW_DAYS = 30  # history the fill forecasts are fitted on
 
@@ -37,6 +37,8 @@ class Measured:
     containers_memory: float | None = None  # the containers' latest use, summed
     mounts: tuple[MountHistory, ...] = ()
     docker_disk: Mapping[str, float] = field(default_factory=dict)  # images, volumes, …
+    # backup repository → (unix time, bytes stored) after each run that measured it
+    repositories: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,27 @@ class Fill:
 
 
 @dataclass(frozen=True)
+class Growth:
+    """How fast a backup repository grows: what offsite storage will cost next."""
+
+    repository: str
+    size: float
+    trend: Trend | None  # None: too few measurements
+
+    @property
+    def per_month(self) -> float | None:
+        return None if self.trend is None else self.trend.per_day * 365 / 12
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "size": self.size,
+            "per_month": self.per_month,
+            "trend": self.trend.to_dict() if self.trend else None,
+        }
+
+
+@dataclass(frozen=True)
 class Binding:
     """The constraint that runs out first, and what relieves it."""
 
@@ -114,6 +137,7 @@ class Capacity:
     docker_disk: Mapping[str, float]
     binding: Binding | None
     measured: bool
+    growth: tuple[Growth, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +146,7 @@ class Capacity:
             "fills": [f.to_dict() for f in self.fills],
             "docker_disk": dict(self.docker_disk),
             "binding": self.binding.to_dict() if self.binding else None,
+            "repositories": [g.to_dict() for g in self.growth],
         }
 
 
@@ -159,5 +184,12 @@ def capacity(budget: Budget, measured: Measured | None = None) -> Capacity:
         Fill(m.path, m.role, m.pool, m.size, m.used, full_in(m.points, m.avail))
         for m in measured.mounts
     )
+    growth = tuple(
+        Growth(name, points[-1][1], theil_sen(points))
+        for name, points in sorted(measured.repositories.items())
+        if points
+    )
     has_history = bool(measured.mounts) or measured.memory_total is not None
-    return Capacity(memory, fills, measured.docker_disk, binding(memory, fills), has_history)
+    return Capacity(
+        memory, fills, measured.docker_disk, binding(memory, fills), has_history, growth
+    )
