@@ -24,7 +24,7 @@ from conftest import TESTS, LaresRunner
 from lares.blueprint.load import load_reference, load_text, reference_text
 from lares.plan import catalog_for
 from lares.plan.cost import CostModel, model
-from lares.plan.costplot import series, svg
+from lares.plan.costplot import BOTTOM, HEIGHT, TOP, series, svg
 
 UPDATE = os.environ.get("LARES_UPDATE_GOLDEN") == "1"
 GOLDEN = TESTS / "golden"
@@ -176,8 +176,8 @@ def test_plot_reads_back_as_the_two_cumulative_series(
     for name, line in lines.items():
         pts = [tuple(map(float, pair.split(","))) for pair in (line.get("points") or "").split()]
         assert len(pts) == months + 1
-        top, height = 40, 400 - 40 - 50
-        values[name] = [hi - (y - top) * (hi - lo) / height for _, y in pts]
+        height = HEIGHT - TOP - BOTTOM
+        values[name] = [hi - (y - TOP) * (hi - lo) / height for _, y in pts]
     assert values["server"][0] == pytest.approx(1290, abs=5)  # the hardware, on day one
     assert values["saas"][0] == pytest.approx(0, abs=5)
     assert values["saas"][-1] == pytest.approx(582 * 6, abs=5)

@@ -20,7 +20,6 @@ def capacity_cmd(
 
     The forecasts come from the watcher's history (`lares watch`); without one, the budget alone.
     """
-    from lares.catalog.resolve import resolve
     from lares.deploy.engine import EngineError
     from lares.monitor.capacity import docker_disk, measured
     from lares.monitor.config import build
@@ -34,7 +33,7 @@ def capacity_cmd(
     catalog = catalog_for(loaded)
     ctx = make_context(loaded, catalog)
     state = StateDir.open(state_dir)
-    config = build(resolve(loaded.blueprint, catalog), state_dir=str(state.root))
+    config = build(ctx.system, state_dir=str(state.root))
     found = Measured()
     if (state.monitor / FILENAME).exists():
         with Store.open(state.monitor) as store:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -390,15 +390,9 @@ def model(
         month,
         extrapolated,
         (),
+        tuple(a for a in blueprint.costs.saas if a not in blueprint.app_stack()),
     )
-    known = blueprint.app_stack()
-    return CostModel(
-        **{
-            **partial.__dict__,
-            "differences": tuple(compare(blueprint, partial)),
-            "unknown_saas": tuple(a for a in blueprint.costs.saas if a not in known),
-        }
-    )
+    return replace(partial, differences=tuple(compare(blueprint, partial)))
 
 
 def _crossing_years(investment: Fraction, net_per_year: Fraction) -> Fraction | None:
