@@ -165,6 +165,7 @@ def test_capacity_command_without_history(run_lares: LaresRunner) -> None:
     assert data["memory"]["available"] == b.available
     assert data["memory"]["budget_headroom"] == b.available - b.reservations
     assert data["measured"] is False and data["fills"] == []
+    assert data["pools"] == {"mainpool": 36 * 10**12}  # RAID5 on 12, 14, 14, 12 TB: 3 × 12 TB
     text = run_lares("capacity")
     assert "measured: no history yet (run `lares watch`)" in text.stdout
 

@@ -53,7 +53,10 @@ def capacity_cmd(
         found = Measured(**{**found.__dict__, "docker_disk": docker_disk(engine.client().df())})
     except EngineError:
         pass  # no engine: the report leaves Docker's disk out
-    result = capacity(budget(ctx), found)
+    from lares.plan.capacity import capacity as pool_capacity
+
+    pools = {name: pool_capacity(p).usable for name, p in loaded.blueprint.storage.pools.items()}
+    result = capacity(budget(ctx), found, pools)
     out = _out(as_json)
     if as_json:
         out.json(result.to_dict())
@@ -84,6 +87,8 @@ def capacity_report(out: Out, c: Capacity) -> None:
     else:
         out.line("measured: no history yet (run `lares watch`)")
     out.heading("Disks")
+    for name, usable in c.pools.items():
+        out.line(f"pool {name}: {format_size(usable, binary=False)} usable (from the blueprint)")
     if not c.fills:
         out.line("no history yet (run `lares watch`)")
     else:

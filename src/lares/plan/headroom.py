@@ -138,6 +138,7 @@ class Capacity:
     binding: Binding | None
     measured: bool
     growth: tuple[Growth, ...] = ()
+    pools: Mapping[str, int] = field(default_factory=dict)  # pool → usable bytes, from the plan
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +148,7 @@ class Capacity:
             "docker_disk": dict(self.docker_disk),
             "binding": self.binding.to_dict() if self.binding else None,
             "repositories": [g.to_dict() for g in self.growth],
+            "pools": dict(self.pools),
         }
 
 
@@ -171,7 +173,10 @@ def binding(memory: Memory, fills: Sequence[Fill]) -> Binding | None:
     return None
 
 
-def capacity(budget: Budget, measured: Measured | None = None) -> Capacity:
+def capacity(
+    budget: Budget, measured: Measured | None = None, pools: Mapping[str, int] | None = None
+) -> Capacity:
+    """The headroom report; ``pools`` are the blueprint's usable pool sizes, for reference."""
     measured = measured or Measured()
     memory = Memory(
         budget.available,
@@ -191,5 +196,11 @@ def capacity(budget: Budget, measured: Measured | None = None) -> Capacity:
     )
     has_history = bool(measured.mounts) or measured.memory_total is not None
     return Capacity(
-        memory, fills, measured.docker_disk, binding(memory, fills), has_history, growth
+        memory,
+        fills,
+        measured.docker_disk,
+        binding(memory, fills),
+        has_history,
+        growth,
+        dict(pools or {}),
     )
