@@ -638,3 +638,12 @@ def test_remote_failures_say_what_to_check() -> None:
         "could not reach repository offsite (s3:http://127.0.0.1:9/lares-cap) while trying to "
         "list snapshots of offsite"
     )
+
+
+def test_size_is_read_from_restic_stats_raw_data() -> None:
+    from lares.backup.restic import parse_stats
+
+    recorded = (
+        '{"total_size":366946,"total_file_count":0,"total_blob_count":162,"snapshots_count":1}'
+    )
+    assert parse_stats(recorded + "\n") == 366946  # restic 0.14.0

@@ -152,7 +152,7 @@ def test_host_collect_runs_here() -> None:
 # ── disks ──────────────────────────────────────────────────────────────────────────────────
 
 
-def test_forecast_is_a_least_squares_line() -> None:
+def test_forecast_is_a_line_through_the_history() -> None:
     hour = 3600.0
     growing = [(i * hour, 1000.0 + 100.0 * i) for i in range(24)]  # 100 bytes per hour
     assert disks.forecast(growing, avail=2400.0) == pytest.approx(1.0)  # 24 hours

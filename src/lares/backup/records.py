@@ -32,6 +32,7 @@ from lares.state import StateDir
 
 COPIES = "_copies"
 MAX_FAILURES = 100
+MAX_SIZES = 400  # measurements kept per repository (about a year of daily runs)
 
 
 def iso(when: datetime) -> str:
@@ -192,6 +193,23 @@ class Records:
         }
         data[repo] = kept
         self._write("snapshots.json", data)
+
+    # -- repository sizes ------------------------------------------------------------------
+
+    def sizes(self, repo: str) -> list[tuple[datetime, int]]:
+        """The bytes ``repo`` stored after each run that measured it, oldest first."""
+        out = []
+        for when, size in (self._read("sizes.json", {}) or {}).get(repo, []):
+            parsed = parse_iso(when)
+            if parsed is not None:
+                out.append((parsed, int(size)))
+        return out
+
+    def size_done(self, repo: str, size: int, when: datetime) -> None:
+        data = dict(self._read("sizes.json", {}) or {})
+        entries = [*data.get(repo, []), [iso(when), int(size)]]
+        data[repo] = entries[-MAX_SIZES:]
+        self._write("sizes.json", data)
 
     # -- drills, checks, failures ----------------------------------------------------------
 

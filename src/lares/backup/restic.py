@@ -354,6 +354,16 @@ def forget_ids_command(repo: Repo, ids: Sequence[str]) -> Command:
     return _cmd(repo, ["forget", *ids], f"remove {len(ids)} snapshot(s) from {repo.name}")
 
 
+def stats_command(repo: Repo) -> Command:
+    return _cmd(repo, ["stats", "--mode", "raw-data", "--json"], f"measure repository {repo.name}")
+
+
+def parse_stats(text: str) -> int:
+    """The bytes a repository stores, from ``restic stats --mode raw-data --json``."""
+    data = json.loads(text.strip().splitlines()[-1])
+    return int(data["total_size"])
+
+
 def check_command(repo: Repo, subset: str | None) -> Command:
     args = ["check"]
     if subset:
@@ -982,6 +992,10 @@ class Restic:
 
     def check(self, subset: str | None) -> Result:
         return self.with_stale_locks_removed(check_command(self.repo, subset))
+
+    def size(self) -> int:
+        """The bytes the repository stores (its packs, after deduplication and compression)."""
+        return parse_stats(self.run(stats_command(self.repo), timeout=LONG).stdout)
 
     def copy(self, src: Repo, snapshot_ids: Sequence[str]) -> None:
         if snapshot_ids:

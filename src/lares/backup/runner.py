@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -64,9 +65,13 @@ from lares.errors import LaresError
 from lares.oncalendar import Calendar
 from lares.oncalendar import parse as parse_calendar
 
+log = logging.getLogger("lares.backup")
+
 FILES = "files"
 DATABASE = "database"
 CHUNK = 1 << 20
+#: How often a run measures each repository's size (restic stats) for cost and capacity.
+MEASURE_EVERY = timedelta(hours=20)
 
 
 def db_item(container: str) -> str:
@@ -500,6 +505,23 @@ class _Runner:
         if len(self.report.failed) > before:
             # a restic that died mid-way (killed, disk full) leaves its lock behind
             self._remove_stale_locks(restic)
+        else:
+            self._measure(repo, restic)
+
+    def _measure(self, repo: str, restic: Restic) -> None:
+        """Record what the repository stores now, for `lares cost` and `lares capacity`, at
+        most once every :data:`MEASURE_EVERY` (a measurement opens the repository again, which
+        costs as much as a small incremental run; a daily figure is all a growth rate needs).
+
+        A failure only costs the measurement: the run's own work is done.
+        """
+        sizes = self.records.sizes(repo)
+        if sizes and datetime.now(UTC) - sizes[-1][0] < MEASURE_EVERY:
+            return
+        try:
+            self.records.size_done(repo, restic.size(), datetime.now(UTC))
+        except LaresError as exc:
+            log.warning("could not measure repository %s: %s", repo, self.redact(exc.message))
 
     def _remove_stale_locks(self, restic: Restic) -> None:
         try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, Literal
 
@@ -621,6 +623,7 @@ class Thresholds(Model):
     drive_temp_crit: float = 55
     cpu_temp_warn: float = 80
     cert_days: int = Field(14, ge=1)
+    forecast_days: float = Field(7, gt=0, description="alert when a disk is full in fewer days")
     restart_loop: int = Field(3, ge=1, description="restarts within the window that alert")
     pending_samples: int = Field(2, ge=1, description="samples a problem must last to fire")
     repeat: Duration = 6 * 3600
@@ -644,6 +647,84 @@ class Monitor(Model):
     history_days: int = Field(90, ge=1)
 
 
+# ── costs ──────────────────────────────────────────────────────────────────────────────────
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)]
+
+
+class HardwareItem(Model):
+    """Something bought for the server: its price, when, and how long it is expected to last."""
+
+    price: Money
+    bought: date | None = Field(None, description="the purchase date (YYYY-MM-DD)")
+    lifetime_years: int | None = Field(
+        None, ge=1, le=50, description="bought again after this many years; unset: never"
+    )
+    note: str | None = None
+
+
+class Power(Model):
+    """The server's draw at the wall and what a kWh costs."""
+
+    idle_watts: Annotated[Decimal, Field(ge=0, le=10000)] | None = None
+    load_watts: Annotated[Decimal, Field(ge=0, le=10000)] | None = None
+    load_hours_per_day: Annotated[Decimal, Field(ge=0, le=24)] = Decimal(0)
+    measured_watts: Annotated[Decimal, Field(ge=0, le=10000)] | None = Field(
+        None, description="the average draw measured at the wall; replaces idle and load"
+    )
+    kwh_price: Money
+
+    @model_validator(mode="after")
+    def _watts(self) -> Power:
+        if self.measured_watts is None and self.idle_watts is None:
+            raise ValueError("give measured_watts, or idle_watts (and load_watts)")
+        if self.load_hours_per_day and self.load_watts is None:
+            raise ValueError("load_hours_per_day needs load_watts")
+        return self
+
+
+class Recurring(Model):
+    """A bill that comes back: a VPS, a domain, a subscription the server needs."""
+
+    amount: Money
+    per: Literal["month", "year"]
+
+
+class OffsiteStorage(Model):
+    """Storage paid by the amount kept off the premises."""
+
+    repository: Name = Field(description="the backup repository this pays for")
+    per_tb_month: Money
+    estimate: ByteSize = Field(description="the repository's size until it is measured")
+
+
+class Stated(Model):
+    """Figures stated elsewhere (a spreadsheet, a write-up), which `lares cost` checks."""
+
+    investment: Money | None = None
+    running_per_year: Money | None = None
+    saas_per_month: Money | None = None
+    break_even_years: Annotated[Decimal, Field(ge=0, le=100)] | None = None
+    net_after_years: dict[Annotated[int, Field(ge=1, le=50)], Decimal] = Field(
+        default_factory=dict, description="years → the cumulative net stated for them"
+    )
+
+
+class Costs(Model):
+    """What the server costs and what it saves, for `lares cost`."""
+
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+    hardware: dict[Name, HardwareItem] = Field(default_factory=dict)
+    power: Power | None = None
+    recurring: dict[Name, Recurring] = Field(default_factory=dict)
+    offsite: OffsiteStorage | None = None
+    saas: dict[Name, Money] = Field(
+        default_factory=dict,
+        description="app → the monthly SaaS price it replaces, instead of the catalog's",
+    )
+    stated: Stated | None = None
+
+
 # ── the whole blueprint ────────────────────────────────────────────────────────────────────
 
 
@@ -659,6 +740,7 @@ class Blueprint(Model):
     access: Access = Access()
     backup: Backup = Backup()
     monitor: Monitor = Monitor()
+    costs: Costs = Costs()
     catalog: tuple[str, ...] = Field(
         (), description="extra folders of app definitions, relative to this file"
     )
@@ -681,6 +763,12 @@ class Blueprint(Model):
                         f"app {app!r} is in both stacks {seen[app]!r} and {stack_name!r}"
                     )
                 seen[app] = stack_name
+        offsite = self.costs.offsite
+        if offsite is not None and offsite.repository not in self.backup.repositories:
+            raise ValueError(
+                f"costs.offsite names repository {offsite.repository!r}, "
+                "which backup.repositories does not define"
+            )
         return self
 
     def app_stack(self) -> dict[str, str]:

@@ -197,6 +197,14 @@ class Store:
         ).fetchall()
         return [(float(t), float(v)) for t, v in rows]
 
+    def subjects(self, collector: str, metric: str) -> list[str]:
+        """The subjects that have a series of ``metric`` from ``collector``, sorted."""
+        rows = self.db.execute(
+            "SELECT subject FROM series WHERE collector=? AND metric=? ORDER BY subject",
+            (collector, metric),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def value_since(self, key: SeriesKey, since: float) -> float | None:
         """The earliest raw value of a series at or after ``since``, or None."""
         series = self._series_id(key, create=False)

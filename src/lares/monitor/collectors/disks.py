@@ -2,9 +2,9 @@
 
 Usage comes from ``statvfs`` (as ``df`` computes it: used / (used + available)). A pool mount
 point that is not mounted is reported as ``not-mounted``: writes would then fill the OS disk
-underneath. The fill forecast is a least-squares line through the hourly averages of used bytes
-over the last :data:`FORECAST_DAYS` days of history; with less than :data:`MIN_POINTS` hours of
-history, or space not growing, there is no forecast.
+underneath. The fill forecast is a robust (Theil–Sen) line through the hourly averages of used
+bytes over the last :data:`FORECAST_DAYS` days of history; with less than :data:`MIN_POINTS`
+hours of history, or space not growing, there is no forecast.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from lares.monitor.collectors import Context, Sample
 from lares.monitor.config import MountTarget
+from lares.plan.forecast import full_in
 
 ID = "disks"
 DEFAULT_INTERVAL: float | None = None
@@ -127,23 +128,12 @@ def samples(
 
 
 def forecast(points: Sequence[tuple[float, float]], avail: float) -> float | None:
-    """Days until ``avail`` bytes are used up, on a least-squares line through ``points``.
+    """Days until ``avail`` bytes are used up, at the Theil–Sen pace of ``points``.
 
     ``points`` are (unix time, used bytes). None with fewer than :data:`MIN_POINTS` points, a
-    span under six hours, or usage that does not grow.
+    span under six hours, or usage that does not grow. The robust fit keeps one large file that
+    came and went from raising an alert (see :mod:`lares.plan.forecast`).
     """
     if len(points) < MIN_POINTS:
         return None
-    xs = [p[0] for p in points]
-    if max(xs) - min(xs) < 6 * 3600:
-        return None
-    n = len(points)
-    mean_x = sum(xs) / n
-    mean_y = sum(p[1] for p in points) / n
-    sxx = sum((x - mean_x) ** 2 for x in xs)
-    if sxx <= 0:
-        return None
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx  # bytes per second
-    if slope <= 0:
-        return None
-    return max(avail, 0.0) / slope / 86400.0
+    return full_in(points, avail).days
