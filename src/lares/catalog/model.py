@@ -183,6 +183,14 @@ class Container(Model):
         default_factory=dict
     )
     stop_grace_period: Duration | None = None
+    peer: str | None = Field(
+        None,
+        min_length=3,
+        description="the outside peer its health depends on (the tunnel's server, the VPN "
+        "endpoint), as shown in 'waiting for <peer>': `lares up` starts it without waiting for "
+        "it to be healthy, never counts it as failed while it runs, and starts what waits for it "
+        "last",
+    )
     exceptions: dict[ExceptionKind, str] = Field(default_factory=dict)
     verified: tuple[Verified, ...] = Field(
         (),
@@ -204,6 +212,10 @@ class Container(Model):
             raise ValueError(
                 "a container with network_mode shares another's network: "
                 "it cannot have networks of its own"
+            )
+        if self.peer is not None and self.healthcheck is None:
+            raise ValueError(
+                "a container whose health depends on a peer needs the healthcheck that says so"
             )
         if self.network_mode and self.network_mode.startswith("service:") and self.ports:
             raise ValueError(

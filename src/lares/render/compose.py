@@ -105,6 +105,8 @@ def service_block(service: Service, stack: StackView) -> dict[str, Any]:
         f"{LABEL}.app": service.app,
         f"{LABEL}.container": service.key,
     }
+    if spec.peer:
+        out["labels"][f"{LABEL}.peer"] = spec.peer
     return out
 
 
