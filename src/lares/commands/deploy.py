@@ -23,14 +23,20 @@ LockOpt = Annotated[
 ]
 
 
-def _prepare(file: Path | None, out: Out) -> tuple[Plan, Bundle, str]:
-    """Plan and render; stop with the findings when the plan has errors."""
+def _prepare(
+    file: Path | None, out: Out, state: StateDir | None = None
+) -> tuple[Plan, Bundle, str]:
+    """Plan and render; stop with the findings when the plan has errors.
+
+    With ``state``, a secret the person must provide that is not set there is one of them.
+    """
     from lares.plan import plan as run_plan
+    from lares.plan import secrets_set_in
     from lares.render import render_all
     from lares.report import findings_report
 
     loaded = _load(file)
-    result = run_plan(loaded)
+    result = run_plan(loaded, secrets_set=secrets_set_in(state.secrets) if state else None)
     if result.errors:
         if not out.as_json:
             findings_report(out, result.errors)
@@ -98,7 +104,7 @@ def up(
     from lares.deploy import engine
     from lares.deploy.apply import apply_stacks, plan_stacks
 
-    result, bundle, _ = _prepare(file, out)
+    result, bundle, _ = _prepare(file, out, state)
     with state.lock(timeout=lock_timeout, purpose="up", on_wait=out.warn):
         client = engine.client()
         plans = plan_stacks(result.system, bundle, state, stacks or (), client)
