@@ -234,7 +234,8 @@ def compose_up(
 
 def compose_start(project: str, file: Path, services: Sequence[str]) -> run.Result:
     """Create and start ``services`` without waiting for their health (no check raised)."""
-    return compose(project, file, "up", "--detach", "--quiet-pull", *services, check=False)
+    args = ("up", "--detach", "--remove-orphans", "--quiet-pull", *services)
+    return compose(project, file, *args, check=False)
 
 
 def compose_down(project: str, file: Path | None, *, volumes: bool = False) -> run.Result:
