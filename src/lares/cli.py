@@ -161,13 +161,20 @@ def plan(
     check: Annotated[
         list[str] | None, typer.Option("--check", help="Run only this check (repeatable).")
     ] = None,
+    state_dir: StateOpt = None,
 ) -> None:
-    """Check the blueprint and show what it would run: findings, memory, storage, public URLs."""
+    """Check the blueprint and show what it would run: findings, memory, storage, public URLs.
+
+    Secrets you must provide are looked up by name in the state folder (never read).
+    """
     loaded = _load(file)
     from lares.plan import plan as run_plan
+    from lares.plan import secrets_set_in
     from lares.report import plan_report
+    from lares.state import default_root
 
-    result = run_plan(loaded, only=check or ())
+    have = secrets_set_in((state_dir or default_root()) / "secrets")
+    result = run_plan(loaded, only=check or (), secrets_set=have)
     out = _out(as_json)
     plan_report(out, result, _source(loaded))
     raise typer.Exit(1 if result.errors else 0)

@@ -19,27 +19,56 @@ def _no_traceback(text: str) -> None:
     assert "internal error" not in text
 
 
+#: What the reference homelab cannot start without until the person provides it: the tunnel's
+#: credentials, the VPN key and the VPN server's settings (the prerequisites check).
+REFERENCE_PREREQUISITES = [
+    "newt cannot start without the secret newt_newt_id",
+    "newt cannot start without the secret newt_newt_secret",
+    "qbittorrent cannot start without the secret qbittorrent_wireguard_private_key",
+    "qbittorrent-gluetun cannot start without WIREGUARD_ADDRESSES",
+    "qbittorrent-gluetun cannot start without WIREGUARD_ENDPOINT_IP",
+    "qbittorrent-gluetun cannot start without WIREGUARD_ENDPOINT_PORT",
+    "qbittorrent-gluetun cannot start without WIREGUARD_PUBLIC_KEY",
+]
+
+
+def _prerequisites(findings: list[dict]) -> list[str]:
+    return sorted(
+        f["message"].split(",")[0].split(" (")[0]
+        for f in findings
+        if f["severity"] == "error" and f["id"] == "prerequisites"
+    )
+
+
 def test_plan_of_the_reference(run_lares: LaresRunner) -> None:
     proc = run_lares("plan")
-    assert proc.returncode == 0, proc.stderr
-    assert "✓ 0 errors, " in proc.stdout
+    # nothing but what the person must provide stands in the way
+    assert proc.returncode == 1, proc.stderr
+    assert f"✗ {len(REFERENCE_PREREQUISITES)} errors, " in proc.stdout
+    assert proc.stdout.count("error [prerequisites]") == len(REFERENCE_PREREQUISITES)
+    assert "hint: set it with `lares secret set newt_newt_id`" in proc.stdout
+    assert (
+        "hint: set stacks.media.apps.qbittorrent.containers.gluetun.env.WIREGUARD_ENDPOINT_IP "
+        "in the blueprint" in proc.stdout
+    )
     assert proc.stdout.startswith("lares plan — the reference homelab: host nas, 4 stacks, ")
     _no_traceback(proc.stdout + proc.stderr)
 
 
 def test_plan_json(run_lares: LaresRunner) -> None:
     proc = run_lares("plan", "--json")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     summary = data["summary"]
     assert summary["containers"] >= 35
-    assert summary["errors"] == 0
+    assert summary["errors"] == len(REFERENCE_PREREQUISITES)
+    assert _prerequisites(data["findings"]) == REFERENCE_PREREQUISITES
     assert summary["stacks"] == 4
     assert data["source"] == "the reference homelab"
     assert data["memory"]["total"] == 32 * 1024**3
     assert data["storage"]["mainpool"]["usable"] == 36 * 10**12
     assert data["storage"]["mainpool"]["raw"] == 52 * 10**12
-    assert all(f["severity"] != "error" for f in data["findings"])
+    assert all(f["id"] == "prerequisites" for f in data["findings"] if f["severity"] == "error")
     assert set(data["stacks"]) == {"infrastructure", "media", "productivity", "security"}
 
 
@@ -129,7 +158,8 @@ def test_init_writes_a_blueprint_that_plans(run_lares: LaresRunner, tmp_path: Pa
     assert written.read_text() == reference_text()
     assert stat.S_IMODE(written.stat().st_mode) == 0o644
     planned = run_lares("plan", "-f", "lares.yaml")
-    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert planned.returncode == 1, planned.stdout + planned.stderr
+    assert planned.stdout.count("error [") == planned.stdout.count("error [prerequisites]")
     assert "lares plan — lares.yaml: host nas" in planned.stdout
     # ./lares.yaml is found without -f
     assert "lares plan — lares.yaml: host nas" in run_lares("plan").stdout

@@ -208,6 +208,25 @@ class Verified(Model):
     )
 
 
+class Need(Model):
+    """A setting the container cannot start without, checked by `lares plan` (prerequisites)."""
+
+    env: str = Field(
+        pattern=r"^[A-Z][A-Z0-9_]*$",
+        description="the variable that must have a value (from the catalog or the blueprint)",
+    )
+    what: str = Field(min_length=5, description="what the value is, for the person to find it")
+    secret: SecretName | None = Field(
+        None,
+        description="a secret of the app that, once set (`lares secret set`), stands in for it",
+    )
+    when: dict[str, str] = Field(
+        default_factory=dict,
+        description="only when these variables have these values (e.g. VPN_SERVICE_PROVIDER: "
+        "custom)",
+    )
+
+
 class Container(Model):
     image: str = Field(pattern=r"^[a-z0-9][a-z0-9._/-]*(:\d+/[a-z0-9._/-]+)?$")
     version: str = Field(min_length=1, description="image tag; never 'latest'")
@@ -278,6 +297,19 @@ class Container(Model):
         "(it watches only containers that opt in): for images whose publisher rebuilds the "
         "same tag with base-image fixes, never for a server the LAN depends on",
     )
+    peer: str | None = Field(
+        None,
+        min_length=3,
+        description="the outside peer its health depends on (the tunnel's server, the VPN "
+        "endpoint), as shown in 'waiting for <peer>': `lares up` starts it without waiting for "
+        "it to be healthy, never counts it as failed while it runs, and starts what waits for it "
+        "last",
+    )
+    needs: tuple[Need, ...] = Field(
+        (),
+        description="settings it cannot start without; `lares plan` errs while one is missing "
+        "(every provided secret of the app is needed too)",
+    )
     exceptions: dict[ExceptionKind, str] = Field(default_factory=dict)
     verified: tuple[Verified, ...] = Field(
         (),
@@ -314,6 +346,10 @@ class Container(Model):
             raise ValueError(
                 "a container with network_mode shares another's network: "
                 "it cannot have networks of its own"
+            )
+        if self.peer is not None and self.healthcheck is None:
+            raise ValueError(
+                "a container whose health depends on a peer needs the healthcheck that says so"
             )
         if self.network_mode and self.network_mode.startswith("service:") and self.ports:
             raise ValueError(
@@ -492,6 +528,9 @@ class App(Model):
             for dep in container.depends_on:
                 if dep not in names:
                     raise ValueError(f"{cname} depends on {dep!r}, which is not a container here")
+            for need in container.needs:
+                if need.secret is not None and need.secret not in self.secrets:
+                    raise ValueError(f"{cname}: need {need.env} names an undeclared secret")
             if container.network_mode and container.network_mode.startswith("service:"):
                 target = container.network_mode.split(":", 1)[1]
                 if target not in names:

@@ -11,6 +11,7 @@ from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, _source, app
 
 if TYPE_CHECKING:
     from lares.deploy.apply import StackPlan
+    from lares.deploy.outcome import Outcome
     from lares.output import Out
     from lares.plan import Plan
     from lares.render.bundle import Bundle
@@ -22,14 +23,20 @@ LockOpt = Annotated[
 ]
 
 
-def _prepare(file: Path | None, out: Out) -> tuple[Plan, Bundle, str]:
-    """Plan and render; stop with the findings when the plan has errors."""
+def _prepare(
+    file: Path | None, out: Out, state: StateDir | None = None
+) -> tuple[Plan, Bundle, str]:
+    """Plan and render; stop with the findings when the plan has errors.
+
+    With ``state``, a secret the person must provide that is not set there is one of them.
+    """
     from lares.plan import plan as run_plan
+    from lares.plan import secrets_set_in
     from lares.render import render_all
     from lares.report import findings_report
 
     loaded = _load(file)
-    result = run_plan(loaded)
+    result = run_plan(loaded, secrets_set=secrets_set_in(state.secrets) if state else None)
     if result.errors:
         if out.as_json:
             from lares.report import errors_json
@@ -99,9 +106,9 @@ def up(
             return
 
     from lares.deploy import engine
-    from lares.deploy.apply import apply, plan_stacks
+    from lares.deploy.apply import apply_stacks, plan_stacks
 
-    result, bundle, _ = _prepare(file, out)
+    result, bundle, _ = _prepare(file, out, state)
     with state.lock(timeout=lock_timeout, purpose="up", on_wait=out.warn):
         client = engine.client()
         plans = plan_stacks(result.system, bundle, state, stacks or (), client)
@@ -126,14 +133,46 @@ def up(
         if not yes and not typer.confirm(f"Apply {len(todo)} stack(s)?", default=False):
             out.fail("cancelled; nothing was changed")
             raise typer.Exit(1)
-        records = apply(result.system, bundle, state, plans, client, progress=out.line)
-        if not stacks:
+        done = apply_stacks(result.system, bundle, state, plans, client, progress=out.line)
+        if not stacks and done.ok and not any(a.status == "waiting" for a in done.apps):
             fastpath.remember(state, source, [p.name for p in plans])
-        report["applied"] = [r.stack for r in records]
+        report["applied"] = [s.stack for s in done.stacks if s.recorded]
+        report.update(done.to_dict())
         if as_json:
             out.json(report)
         else:
-            out.ok(f"applied {', '.join(r.stack for r in records)}")
+            _show_outcome(out, done)
+        if not done.ok:
+            raise typer.Exit(1)
+
+
+def _show_outcome(out: Out, done: Outcome) -> None:
+    """Per app: up, waiting (for what) or failed (and why); then the details of what is not up."""
+    from lares.deploy.apply import FAILED_HINT
+    from lares.deploy.outcome import summary
+    from lares.output import table
+
+    t = table("stack", "app", "status", "why")
+    for a in done.apps:
+        t.add_row(a.stack, a.app, a.status, a.why or "—")
+    out.table(t)
+    failed = [a for a in done.apps if a.status == "failed"]
+    waiting = [a for a in done.apps if a.status == "waiting"]
+    for line in summary(done):
+        out.line(line)
+    for a in waiting:
+        out.warn(f"{a.app}: {a.why}; the next `lares up` after it answers finishes it")
+    recorded = [s.stack for s in done.stacks if s.recorded]
+    if failed:
+        others = len(done.apps) - len(failed)
+        rest = f"; the other {others} are " + ("up or waiting" if waiting else "up")
+        out.fail(
+            f"{len(failed)} app(s) did not come up: {', '.join(a.app for a in failed)}"
+            + (rest if others else ""),
+            hint=FAILED_HINT,
+        )
+    elif recorded:
+        out.ok(f"applied {', '.join(recorded)}")
 
 
 @app.command()

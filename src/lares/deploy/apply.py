@@ -2,15 +2,19 @@
 
 The sequence for ``up`` is: check → render → compare with what was applied (files and the
 running containers) → show → (ask) → create shared networks → generate missing secrets → write
-the bundle atomically → ``docker compose up --wait`` stack by stack in dependency order → record
-each stack only after it came up healthy. A stack whose services do not become healthy stops the
-run with their names, health output and log tails; its previous record stays as it was, so
-``lares rollback`` can put the last good revision back.
+the bundle atomically → ``docker compose up --wait`` stack by stack in dependency order → judge
+every app → record each stack whose apps all came up. One app that does not come up never stops
+the rest: its stack's other apps and the later stacks are still applied, and the run ends with
+what is up, what is not and why (state, exit code, health output, log tail). A stack with a
+failed app keeps its previous record, so ``lares rollback`` can put the last good revision back.
+Containers whose health depends on an outside peer (the tunnel, the VPN) are started but not
+waited for; what waits for them to be healthy is started last, once every stack is up.
 """
 
 from __future__ import annotations
 
 import difflib
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +23,21 @@ from typing import Any
 from lares.catalog.resolve import System
 from lares.deploy import engine, record
 from lares.deploy.files import prepare_dirs, require_provided, store_for, write_bundle
+from lares.deploy.outcome import (
+    Outcome,
+    Seen,
+    ServiceSpec,
+    StackOutcome,
+    judge,
+    stack_services,
+    summary,
+    waiting_on,
+)
 from lares.deploy.record import Record
-from lares.deploy.status import Drift, container_state, drift, stack_containers
+from lares.deploy.status import ContainerState, Drift, container_state, drift, stack_containers
 from lares.errors import LaresError, UsageError
 from lares.render.bundle import Bundle
+from lares.run import Redactor
 from lares.state import StateDir
 from lares.yamlio import safe_load
 
@@ -178,6 +193,13 @@ def ensure_networks(client: Any, system: System) -> list[str]:
     return created
 
 
+#: Seconds Compose waits for a stack's services to turn healthy before it names the laggards.
+WAIT = 600
+#: Seconds the services held back by a peer-dependent one (qBittorrent behind Gluetun) are
+#: waited for, once every stack is up.
+PEER_WAIT = 180
+
+
 def apply(
     system: System,
     bundle: Bundle,
@@ -189,10 +211,40 @@ def apply(
 ) -> list[Record]:
     """Apply the stacks in ``plans`` that need it; return their new records.
 
-    Raises :class:`DeployError` naming the services that failed; earlier stacks stay applied
-    and recorded, the failed stack keeps its previous record.
+    Every stack is applied (see :func:`apply_stacks`); raises :class:`DeployError` naming the
+    apps that did not come up once all were tried.
     """
-    require_provided(bundle, store_for(state.live, state.secrets))
+    done = apply_stacks(system, bundle, state, plans, client, progress=progress)
+    if not done.ok:
+        raise DeployError("\n".join(summary(done)), hint=FAILED_HINT)
+    return [r for r in (record.load(state, s.stack) for s in done.stacks if s.recorded) if r]
+
+
+FAILED_HINT = (
+    "fix the app and run `lares up` again; a stack with an app that did not come up keeps its "
+    "last good revision (`lares rollback STACK` puts it back)"
+)
+
+
+def apply_stacks(
+    system: System,
+    bundle: Bundle,
+    state: StateDir,
+    plans: list[StackPlan],
+    client: Any,
+    *,
+    progress: Callable[[str], None] = lambda _: None,
+    peer_wait: float = PEER_WAIT,
+) -> Outcome:
+    """Apply every stack in ``plans`` that needs it, whatever fails, and judge each app.
+
+    One app that does not come up never stops the others: its stack's other apps are started
+    and waited for on their own, and the later stacks are applied. A stack becomes the recorded
+    good revision only when none of its apps failed; an app waiting for an outside peer (the
+    tunnel's server, the VPN endpoint) does not count as failed, since its settings are right.
+    """
+    store = store_for(state.live, state.secrets)
+    require_provided(bundle, store)
     engine.check_engine(client)
     engine.compose_command()
     for name in ensure_networks(client, system):
@@ -200,18 +252,125 @@ def apply(
     for path in prepare_dirs(bundle):
         progress(f"created {path}")
     write_bundle(bundle, state.live, secrets_dir=state.secrets)
-    records = []
+    redact = Redactor(store.values())
+    done = Outcome()
+    held: list[tuple[StackPlan, dict[str, ServiceSpec], list[str]]] = []
     for p in plans:
         if p.action == "none":
             continue
         progress(f"{p.name}: {p.action} …")
         compose_file = state.live / p.name / "compose.yaml"
-        result = engine.compose_up(p.name, compose_file)
-        if not result.ok:
-            raise _failed(client, p.name, result.stderr)
-        records.append(record.save(state, p.name, p.revision, p.files, _hashes(client, p.name)))
-        progress(f"{p.name}: up")
-    return records
+        services = stack_services(safe_load(p.files.get("compose.yaml", "")) or {})
+        peers = waiting_on(services)
+        ready = [s for s in services if s not in peers]
+        said = _bring_up(client, p.name, compose_file, services, ready, peers, redact)
+        own = [s for s in peers if services[s].peer]
+        if own:
+            # started, not waited for: their health is the peer's to give
+            engine.compose_start(p.name, compose_file, own)
+        later = [s for s in peers if not services[s].peer]
+        if later:
+            held.append((p, services, later))
+            progress(f"{p.name}: {', '.join(later)} start last, as they wait for a peer")
+            continue
+        done.stacks.append(_settle(client, state, p, services, said, redact, progress))
+    for p, services, later in held:
+        compose_file = state.live / p.name / "compose.yaml"
+        engine.compose_up(p.name, compose_file, services=later, wait=peer_wait)
+        done.stacks.append(_settle(client, state, p, services, {}, redact, progress))
+    order = [p.name for p in plans]
+    done.stacks.sort(key=lambda s: order.index(s.stack))
+    return done
+
+
+def _bring_up(
+    client: Any,
+    stack: str,
+    compose_file: Path,
+    services: dict[str, ServiceSpec],
+    ready: list[str],
+    peers: dict[str, str],
+    redact: Redactor,
+) -> dict[str, tuple[str, ...]]:
+    """``up --wait`` the stack's services that do not wait for a peer; when that fails, retry
+    each app Compose gave up on (it stops at the first unhealthy container, leaving others
+    created or still starting) on its own. Returns what Compose said, per service."""
+    if not ready:
+        return {}
+    result = engine.compose_up(stack, compose_file, services=ready if peers else (), wait=WAIT)
+    if result.ok:
+        return {}
+    states = {
+        st.service: st for st in map(container_state, engine.project_containers(client, stack))
+    }
+    said: dict[str, tuple[str, ...]] = {}
+    apps: dict[str, list[str]] = {}
+    for name in ready:
+        apps.setdefault(services[name].app, []).append(name)
+    for members in apps.values():
+        sts = [states.get(m) for m in members]
+        if any(st is not None and _broken(st) for st in sts):
+            continue  # it failed on its own: waiting again would only show the same
+        if all(st is not None and st.ok for st in sts):
+            continue
+        again = engine.compose_up(stack, compose_file, services=members, wait=WAIT)
+        if not again.ok:
+            lines = tuple(redact(line) for line in _compose_errors(again.stderr))
+            said.update({m: lines for m in members})
+    return said
+
+
+def _between_crashes(container: Any, tries: int = 6) -> ContainerState:
+    """The container's state; one in a restart loop is read again (for up to 3 s) until it is
+    seen restarting, since while it runs between two crashes Docker shows exit code 0."""
+    st = container_state(container)
+    for _ in range(tries):
+        if not (st.restarts and st.state == "running" and not st.ok):
+            break
+        time.sleep(0.5)
+        container.reload()
+        st = container_state(container)
+    return st
+
+
+def _broken(st: ContainerState) -> bool:
+    return (
+        st.state in ("exited", "dead", "restarting") or st.health == "unhealthy" or st.restarts > 0
+    )
+
+
+def _compose_errors(stderr: str) -> list[str]:
+    from lares.run import tail
+
+    said = [line.strip() for line in tail(stderr, 6).splitlines() if "rror" in line]
+    return said or [line.strip() for line in tail(stderr, 3).splitlines() if line.strip()]
+
+
+def _settle(
+    client: Any,
+    state: StateDir,
+    p: StackPlan,
+    services: dict[str, ServiceSpec],
+    said: dict[str, tuple[str, ...]],
+    redact: Redactor,
+    progress: Callable[[str], None],
+) -> StackOutcome:
+    """Judge the stack as the engine shows it now; record it when no app failed."""
+    seen = {}
+    for c in engine.project_containers(client, p.name):
+        st = _between_crashes(c)
+        if st.ok:
+            seen[st.service] = Seen(st)
+            continue
+        logs = redact(engine.logs_tail(c, 10)).strip().splitlines()
+        seen[st.service] = Seen(st, tuple(redact(h) for h in engine.health_log(c)), tuple(logs))
+    judged = judge(p.name, services, seen, said)
+    if judged.failed:
+        progress(f"{p.name}: {len(judged.failed)} app(s) did not come up; not recorded")
+        return judged
+    record.save(state, p.name, p.revision, p.files, _hashes(client, p.name))
+    progress(f"{p.name}: up" + (f" ({len(judged.waiting)} waiting)" if judged.waiting else ""))
+    return StackOutcome(judged.stack, judged.apps, recorded=True)
 
 
 def _failed(client: Any, stack: str, stderr: str) -> DeployError:

@@ -11,6 +11,7 @@ Versions are checked once: Compose must be v2 (the ``docker compose`` plugin, or
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from ipaddress import IPv4Network
@@ -201,19 +202,40 @@ def compose(
     return run.run(argv, cwd=file.parent, timeout=timeout, check=check, what=what)
 
 
-def compose_up(project: str, file: Path, *, timeout: float = 900) -> run.Result:
-    """Apply a stack and wait for its services to be running and healthy (no check raised)."""
+def compose_up(
+    project: str,
+    file: Path,
+    *,
+    timeout: float = 900,
+    services: Sequence[str] = (),
+    wait: float | None = None,
+) -> run.Result:
+    """Apply a stack and wait for its services to be running and healthy (no check raised).
+
+    With ``services``, only those (and what they depend on) are created, started and waited
+    for. ``wait`` bounds Compose's own wait in seconds, so a container that never turns healthy
+    is reported by Compose (which names it) rather than cut off by ``timeout``.
+    """
+    bound = ["--wait-timeout", str(int(wait))] if wait is not None else []
     return compose(
         project,
         file,
         "up",
         "--detach",
         "--wait",
+        *bound,
         "--remove-orphans",
         "--quiet-pull",
+        *services,
         timeout=timeout,
         check=False,
     )
+
+
+def compose_start(project: str, file: Path, services: Sequence[str]) -> run.Result:
+    """Create and start ``services`` without waiting for their health (no check raised)."""
+    args = ("up", "--detach", "--remove-orphans", "--quiet-pull", *services)
+    return compose(project, file, *args, check=False)
 
 
 def compose_down(project: str, file: Path | None, *, volumes: bool = False) -> run.Result:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from lares.blueprint.load import Loaded
 from lares.catalog.load import Catalog, load_catalog
@@ -36,13 +37,25 @@ def catalog_for(loaded: Loaded) -> Catalog:
     return load_catalog(loaded.base_dir / d for d in loaded.blueprint.catalog)
 
 
-def make_context(loaded: Loaded, catalog: Catalog | None = None) -> PlanContext:
+def make_context(
+    loaded: Loaded, catalog: Catalog | None = None, secrets_set: Iterable[str] | None = None
+) -> PlanContext:
     catalog = catalog or catalog_for(loaded)
-    return PlanContext(loaded, catalog, resolve(loaded.blueprint, catalog))
+    have = frozenset(secrets_set) if secrets_set is not None else None
+    return PlanContext(loaded, catalog, resolve(loaded.blueprint, catalog), have)
 
 
-def plan(loaded: Loaded, *, catalog: Catalog | None = None, only: Iterable[str] = ()) -> Plan:
+def plan(
+    loaded: Loaded,
+    *,
+    catalog: Catalog | None = None,
+    only: Iterable[str] = (),
+    secrets_set: Iterable[str] | None = None,
+) -> Plan:
     """Run the checks (all, or those in ``only``) and return the findings, worst first.
+
+    ``secrets_set`` names the secrets already set (see :func:`secrets_set_in`); with it, a
+    secret the person must provide that is not set is an error.
 
     Raises :class:`~lares.errors.UsageError` when ``only`` names a check that does not exist.
     """
@@ -56,10 +69,20 @@ def plan(loaded: Loaded, *, catalog: Catalog | None = None, only: Iterable[str] 
             f"there is no check {', '.join(repr(u) for u in unknown)}",
             hint="the checks are: " + ", ".join(sorted(checks)),
         )
-    ctx = make_context(loaded, catalog)
+    ctx = make_context(loaded, catalog, secrets_set)
     findings: list[Finding] = []
     for check_id, check in checks.items():
         if wanted and check_id not in wanted:
             continue
         findings.extend(check.check(ctx))
     return Plan(ctx, tuple(sorted(findings, key=sort_key)))
+
+
+def secrets_set_in(folder: Path) -> list[str]:
+    """The ids of the secrets stored in ``folder`` (the state folder's secrets), by file name.
+
+    Only names are read, never a value; a folder that does not exist holds none.
+    """
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and p.stat().st_size > 0)

@@ -18,6 +18,9 @@ class PlanContext:
     loaded: Loaded
     catalog: Catalog
     system: System
+    # ids of the secrets already set in the state folder (names only, never values); None when
+    # the plan is made without one (render), so what the person provides is not checked
+    secrets_set: frozenset[str] | None = None
 
     @property
     def blueprint(self) -> Blueprint:

@@ -110,6 +110,8 @@ def service_block(service: Service, stack: StackView) -> dict[str, Any]:
         f"{LABEL}.container": service.key,
         WATCHTOWER_ENABLE: "true" if spec.auto_update else "false",
     }
+    if spec.peer:
+        out["labels"][f"{LABEL}.peer"] = spec.peer
     return out
 
 

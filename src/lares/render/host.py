@@ -16,6 +16,9 @@
   blueprint gives the LAN's DNS server its own address (``network.dns_address``, 10.243.0.2
   beside the server's 10.243.0.1), that address added to the interface that holds the server's,
   so clients pointed at it reach Pi-hole, which listens on every address of the host.
+
+- ``systemd/resolved.conf.d/10-lares-dns.conf``, when a DNS server (Pi-hole) runs on the host
+  network: ``DNSStubListener=no``, so systemd-resolved leaves port 53 to it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 from lares.blueprint.model import Pool
 from lares.catalog.resolve import DEFAULT_NETWORK, System
 from lares.catalog.web import DNS_APP, PROXY_APP, reachable, web_target
+from lares.plan.checks.hostdns import DROPIN, host_dns_servers
 from lares.render._web import header
 from lares.render.bundle import Bundle, File
 
@@ -208,6 +212,20 @@ def sshd_dropin(source: str) -> str:
         + "# Include it from the top of /etc/ssh/sshd_config (Debian's does so for\n"
         + "# /etc/ssh/sshd_config.d/*.conf). Check with `sshd -t` before restarting sshd.\n"
         + "".join(f"{key} {value}\n" for key, value in SSHD_SETTINGS)
+    )
+
+
+def resolved_dropin(servers: Sequence[str], source: str) -> str:
+    """systemd-resolved's drop-in that frees port 53 for a DNS server on the host network."""
+    return (
+        header(source)
+        + f"# {', '.join(servers)} serves DNS on this host's port 53, which systemd-resolved's\n"
+        + "# stub listener (127.0.0.53:53) would hold. Install it as\n"
+        + "# /etc/systemd/resolved.conf.d/10-lares-dns.conf, then point the host's own lookups at\n"
+        + "# resolved's upstreams instead of the stub, and restart it:\n"
+        + "#   ln -sf /run/systemd/resolve/resolv.conf /etc/resolv.conf\n"
+        + "#   systemctl restart systemd-resolved\n"
+        + "[Resolve]\nDNSStubListener=no\n"
     )
 
 
@@ -520,6 +538,9 @@ def render(system: System, source: str = "lares.yaml") -> Bundle:
     if address is not None:
         unit = dns_address_unit(system, address, source)
         files.append(File("systemd/lares-dns-address.service", unit))
+    dns = host_dns_servers(system)
+    if dns:
+        files.append(File(DROPIN, resolved_dropin([s.name for s in dns], source)))
     for name, pool in system.blueprint.storage.pools.items():
         script = storage_script(system, name, pool, source=source)
         files.append(File(f"storage/setup-{name}.sh", script, 0o755))
