@@ -104,8 +104,8 @@ def test_reference_stacks_are_the_seed_stacks(bundle: Bundle) -> None:
 
 def test_plan_text_of_the_reference(run_lares: LaresRunner) -> None:
     proc = run_lares("plan")
-    # its only errors are what the person must provide (test_cli_plan names them)
-    assert proc.returncode == 1, proc.stderr
+    # what the person must provide is shown as warnings (test_cli_plan names them)
+    assert proc.returncode == 0, proc.stderr
     text = proc.stdout
     if UPDATE:
         PLAN_TEXT.write_text(text, encoding="utf-8")
@@ -127,8 +127,9 @@ def test_plan_text_of_the_reference(run_lares: LaresRunner) -> None:
     assert "  devices   12 TB, 14 TB, 14 TB, 12 TB = 52.0 TB raw" in lines
     assert "  usable    36.0 TB (32.7 TiB), survives the loss of 1 drive" in lines
     assert "  unused    4.0 TB (mixed drive sizes)" in lines
-    assert re.fullmatch(r"✗ 7 errors, \d+ warnings, \d+ notes", lines[-1]), lines[-1]
-    assert text.count("error [") == text.count("error [prerequisites]") == 7
+    assert re.fullmatch(r"✓ 0 errors, \d+ warnings?, \d+ notes?", lines[-1]), lines[-1]
+    assert text.count("error [") == 0
+    assert text.count("warning [prerequisites]") == 7
     # and the whole text, as recorded
     expected = PLAN_TEXT.read_text(encoding="utf-8")
     assert text == expected, _diff(expected, text, PLAN_TEXT.name)

@@ -8,16 +8,19 @@ each is an error here rather than a container in a restart loop after `lares up`
 
 Both are what the person provides for this machine, so both are checked when the plan is made
 for it, with the names of the secrets set in its state folder (`lares plan`, `lares up`); a plan
-made without them (`lares render`, a library call) leaves them out.
+made without them (`lares render`, a library call) leaves them out. The embedded reference is an
+example that no one provides for: there each is a warning, so `lares plan` with no lares.yaml
+shows what a person would set and still passes (`lares up` refuses it all the same).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from lares.blueprint.load import REFERENCE_NAME
 from lares.catalog.resolve import Service, secret_id
 from lares.plan.context import PlanContext
-from lares.plan.findings import Finding
+from lares.plan.findings import Finding, Severity
 
 ID = "prerequisites"
 DESCRIPTION = "secrets and settings an app cannot start without"
@@ -38,6 +41,7 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
     have = ctx.secrets_set
     if have is None:
         return
+    severity: Severity = "warning" if ctx.loaded.filename == REFERENCE_NAME else "error"
     for app in ctx.system.apps:
         for name, spec in sorted(app.app.secrets.items()):
             sid = secret_id(app.id, name)
@@ -45,7 +49,7 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
                 what = f" ({spec.description})" if spec.description else ""
                 yield ctx.finding(
                     ID,
-                    "error",
+                    severity,
                     f"{app.id} cannot start without the secret {sid}{what}, which is not set",
                     *app.path,
                     hint=f"set it with `lares secret set {sid}` (the value is read from stdin)",
@@ -63,7 +67,7 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
                 when = ", ".join(f"{k}={v}" for k, v in need.when.items())
                 yield ctx.finding(
                     ID,
-                    "error",
+                    severity,
                     f"{service.name} cannot start without {need.env}, {need.what}"
                     + (f" (needed with {when})" if when else ""),
                     *service.path,
