@@ -27,6 +27,7 @@ def _prepare(file: Path | None, out: Out) -> tuple[Plan, Bundle, str]:
     from lares.plan import plan as run_plan
     from lares.render import render_all
     from lares.report import findings_report
+    from lares.units import counted
 
     loaded = _load(file)
     result = run_plan(loaded)
@@ -34,7 +35,7 @@ def _prepare(file: Path | None, out: Out) -> tuple[Plan, Bundle, str]:
         if not out.as_json:
             findings_report(out, result.errors)
         out.fail(
-            f"{len(result.errors)} error(s) in the plan; nothing was changed",
+            f"{counted(len(result.errors), 'error')} in the plan; nothing was changed",
             hint="fix them (see `lares plan`)",
         )
         raise typer.Exit(1)
@@ -46,6 +47,12 @@ def _state(path: Path | None) -> StateDir:
     from lares.state import StateDir
 
     return StateDir.open(path)
+
+
+def _match(count: int) -> str:
+    from lares.units import counted
+
+    return f"{counted(count, 'stack')} {'matches' if count == 1 else 'match'} what is running"
 
 
 def _show_plans(out: Out, plans: list[StackPlan]) -> None:
@@ -79,6 +86,7 @@ def up(
 ) -> None:
     """Deploy: check, render, show what changes, ask, then apply stack by stack."""
     from lares.deploy import fastpath
+    from lares.units import counted
 
     out = _out(as_json)
     state = _state(state_dir)
@@ -91,7 +99,7 @@ def up(
             if as_json:
                 out.json({"stacks": [{"stack": s, "action": "none"} for s in same], "applied": []})
             else:
-                out.ok(f"nothing to do: {len(same)} stacks match what is running")
+                out.ok(f"nothing to do: {_match(len(same))}")
             return
 
     from lares.deploy import engine
@@ -109,7 +117,7 @@ def up(
             if as_json:
                 out.json(report)
             else:
-                out.ok(f"nothing to do: {len(plans)} stacks match what is running")
+                out.ok(f"nothing to do: {_match(len(plans))}")
             return
         if not as_json:
             _show_plans(out, plans)
@@ -119,7 +127,7 @@ def up(
             else:
                 out.line("dry run: nothing was changed")
             return
-        if not yes and not typer.confirm(f"Apply {len(todo)} stack(s)?", default=False):
+        if not yes and not typer.confirm(f"Apply {counted(len(todo), 'stack')}?", default=False):
             out.fail("cancelled; nothing was changed")
             raise typer.Exit(1)
         records = apply(result.system, bundle, state, plans, client, progress=out.line)

@@ -42,6 +42,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from lares.monitor.collectors import Sample
+from lares.units import counted
 
 if TYPE_CHECKING:
     from lares.monitor.collectors import Context
@@ -1282,7 +1283,7 @@ def samples(
     reasons = list(assessment.reasons)
     if gone:
         health = BtrfsHealth.DEGRADED
-        reasons.insert(0, f"{gone} device(s) missing")
+        reasons.insert(0, f"{counted(gone, 'device')} missing")
     labels = {"mount": mount, "uuid": uuid}
     out += [
         Sample(ID, mount, "devices", float(len(stats.devices)), labels=labels),
