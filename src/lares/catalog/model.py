@@ -62,6 +62,7 @@ ExceptionKind = Literal[
     "plain_env_secret",  # image reads a secret only from a plain environment variable
     "bridges_stacks",  # joins the networks of other stacks
     "all_interfaces",  # publishes a port on every interface
+    "own_init",  # the image's own init is PID 1 (s6-overlay must be): no Docker init (tini)
 ]
 NetworkRole = Literal["stack", "database", "vpn", "proxied"]
 

@@ -55,6 +55,12 @@ def _match(count: int) -> str:
     return f"{counted(count, 'stack')} {'matches' if count == 1 else 'match'} what is running"
 
 
+def _when(timestamp: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
+
+
 def _show_plans(out: Out, plans: list[StackPlan]) -> None:
     from lares.output import table
 
@@ -68,6 +74,8 @@ def _show_plans(out: Out, plans: list[StackPlan]) -> None:
         if p.removed:
             parts.append("-" + ", -".join(p.removed))
         parts += [str(d) for d in p.drift]
+        if p.interrupted_note:
+            parts.append(p.interrupted_note)
         t.add_row(p.name, p.action, "; ".join(parts) or "—")
     out.table(t)
 
@@ -166,6 +174,8 @@ def diff(
                 out.line(f"{p.name}: up to date", style="green")
                 continue
             out.heading(f"{p.name}: {p.action}")
+            if p.interrupted_note:
+                out.line(p.interrupted_note, style="yellow")
             if p.changed:
                 out.line(file_diff(state, p).rstrip())
             for d in p.drift:
@@ -179,11 +189,19 @@ def down(
     file: FileOpt = None,
     state_dir: StateOpt = None,
     volumes: Annotated[
-        bool, typer.Option("--volumes", help="Also remove named volumes (asks you to type yes).")
+        bool,
+        typer.Option(
+            "--volumes", help="Also remove named volumes (asks you to type 'delete volumes')."
+        ),
     ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Stop without asking.")] = False,
     lock_timeout: LockOpt = 300.0,
 ) -> None:
-    """Stop and remove the stacks' containers; data folders and volumes are kept."""
+    """Stop and remove the stacks' containers; data folders and volumes are kept.
+
+    Asks first, as `up` does (--yes does not ask); --volumes always asks for a typed
+    confirmation instead.
+    """
     from lares.deploy import record
     from lares.deploy.apply import down as run_down
 
@@ -205,6 +223,11 @@ def down(
         if typed.strip() != "delete volumes":
             out.fail("not confirmed; nothing was changed")
             raise typer.Exit(1)
+    elif not yes and not typer.confirm(
+        f"Stop and remove the containers of {', '.join(wanted)}?", default=False
+    ):
+        out.fail("cancelled; nothing was changed")
+        raise typer.Exit(1)
     with state.lock(timeout=lock_timeout, purpose="down", on_wait=out.warn):
         done = run_down(state, wanted, volumes=volumes)
     out.ok(f"stopped {', '.join(done)}" + (" and removed their volumes" if volumes else ""))
@@ -238,9 +261,14 @@ def rollback(
     ] = False,
     lock_timeout: LockOpt = 300.0,
 ) -> None:
-    """Re-apply a stack's last recorded good revision (after a failed `up`)."""
+    """Re-apply a stack's last recorded good revision (after a failed `up`).
+
+    A stack that already runs that revision is left alone, and the command says so (and what
+    --previous would go back to).
+    """
     from lares.deploy import engine, record
     from lares.deploy.apply import rollback as run_rollback
+    from lares.deploy.apply import runs_recorded
 
     out = _out(False)
     state = _state(state_dir)
@@ -248,5 +276,17 @@ def rollback(
     with state.lock(timeout=lock_timeout, purpose="rollback", on_wait=out.warn):
         client = engine.client()
         for name in wanted:
+            current = None if previous else runs_recorded(state, name, client)
+            if current is not None:
+                before = (
+                    f"`lares rollback --previous {name}` goes back to {current.history[-1][:12]}"
+                    if current.history
+                    else "no earlier revision is kept"
+                )
+                out.ok(
+                    f"{name}: nothing to roll back: it runs its last good revision "
+                    f"{current.revision[:12]}, applied {_when(current.applied_at)}; {before}"
+                )
+                continue
             rec = run_rollback(state, name, client, previous=previous, progress=out.line)
-            out.ok(f"{name}: at revision {rec.revision[:12]}")
+            out.ok(f"{name}: at revision {rec.revision[:12]} (rolled back)")

@@ -19,8 +19,8 @@ from typing import Any
 from lares.catalog.resolve import System
 from lares.deploy import engine, record
 from lares.deploy.files import prepare_dirs, require_provided, store_for, write_bundle
-from lares.deploy.record import Record
-from lares.deploy.status import Drift, container_state, drift, stack_containers
+from lares.deploy.record import Applying, Record
+from lares.deploy.status import OUTSIDE, Drift, container_state, drift, stack_containers
 from lares.errors import LaresError, UsageError
 from lares.render.bundle import Bundle
 from lares.state import StateDir
@@ -44,6 +44,7 @@ class StackPlan:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     modified: list[str] = field(default_factory=list)
+    interrupted: Applying | None = None  # an earlier apply that was not recorded
 
     @property
     def changed(self) -> bool:
@@ -55,7 +56,7 @@ class StackPlan:
             return "create"
         if self.changed:
             return "update"
-        if self.drift:
+        if self.drift or self.interrupted:
             return "converge"
         return "none"
 
@@ -69,7 +70,22 @@ class StackPlan:
             "removed": self.removed,
             "modified": self.modified,
             "drift": [str(d) for d in self.drift],
+            "interrupted": (
+                {"revision": self.interrupted.revision[:12], "started": self.interrupted.started}
+                if self.interrupted
+                else None
+            ),
         }
+
+    @property
+    def interrupted_note(self) -> str:
+        """What a left-behind apply means for this stack, or "" when there is none."""
+        if self.interrupted is None:
+            return ""
+        return (
+            f"an earlier apply was interrupted (revision {self.interrupted.revision[:12]}, "
+            f"started {self.interrupted.started}); `lares up` completes it"
+        )
 
 
 def _services(compose_text: str | None) -> dict[str, Any]:
@@ -119,6 +135,13 @@ def plan_stacks(
         p.removed = sorted(set(old) - set(new))
         p.modified = sorted(s for s in set(new) & set(old) if new[s] != old[s])
         p.drift = drift(rec, images, [c for c in running if c.stack == name])
+        p.interrupted = record.applying(state, name)
+        if p.interrupted is not None:
+            # lares's own unfinished apply changed these containers, not someone else
+            p.drift = [
+                Drift(d.service, "changed by the interrupted apply") if d.problem == OUTSIDE else d
+                for d in p.drift
+            ]
         plans.append(p)
     return plans
 
@@ -206,15 +229,18 @@ def apply(
             continue
         progress(f"{p.name}: {p.action} …")
         compose_file = state.live / p.name / "compose.yaml"
+        record.begin(state, p.name, p.revision)
         result = engine.compose_up(p.name, compose_file)
         if not result.ok:
-            raise _failed(client, p.name, result.stderr)
+            raise _failed(client, p.name, result.stderr, first=p.record is None)
         records.append(record.save(state, p.name, p.revision, p.files, _hashes(client, p.name)))
         progress(f"{p.name}: up")
     return records
 
 
-def _failed(client: Any, stack: str, stderr: str) -> DeployError:
+def _failed(client: Any, stack: str, stderr: str, *, first: bool = False) -> DeployError:
+    """The error of a stack that did not come up; ``first`` when it has no good revision yet,
+    so there is nothing to roll back to."""
     failures = diagnose(client, stack)
     lines = [f"stack {stack} did not come up"]
     for f in failures:
@@ -227,11 +253,44 @@ def _failed(client: Any, stack: str, stderr: str) -> DeployError:
 
     said = [line for line in tail(stderr, 6).splitlines() if "Error" in line or "error" in line]
     lines += [f"  compose: {line.strip()}" for line in said or tail(stderr, 3).splitlines()]
-    return DeployError(
-        "\n".join(lines),
-        hint=f"fix the app and run `lares up` again, or `lares rollback {stack}` "
-        "to return to the last good revision",
-    )
+    if first:
+        hint = (
+            f"fix the app and run `lares up` again; {stack} has no applied revision to roll "
+            f"back to (`lares down {stack}` removes what this run created)"
+        )
+    else:
+        hint = (
+            f"fix the app and run `lares up` again, or `lares rollback {stack}` "
+            "to return to the last good revision"
+        )
+    return DeployError("\n".join(lines), hint=hint)
+
+
+def runs_recorded(state: StateDir, stack: str, client: Any) -> Record | None:
+    """The stack's record when it already runs that revision: its live files are the
+    revision's and its containers are the ones recorded, running and healthy; else None.
+
+    Rolling back to it would change nothing, which `lares rollback` says rather than
+    reporting a rollback.
+    """
+    rec = record.load(state, stack)
+    if rec is None:
+        return None
+    files = record.revision_files(state, stack, rec.revision)
+    for rel, content in files.items():
+        try:
+            if (state.live / stack / rel).read_text(encoding="utf-8") != content:
+                return None
+        except OSError:
+            return None
+    images = {
+        svc: str(spec.get("image", ""))
+        for svc, spec in _services(files.get("compose.yaml")).items()
+    }
+    running = stack_containers(client, [stack])
+    if not running or drift(rec, images, running):
+        return None
+    return rec
 
 
 def rollback(
@@ -262,6 +321,7 @@ def rollback(
     for rel, content in files.items():
         atomic_write(state.live / stack / rel, content, mode=0o644)
     progress(f"{stack}: rolling back to {revision[:12]} …")
+    record.begin(state, stack, revision)
     result = engine.compose_up(stack, state.live / stack / "compose.yaml")
     if not result.ok:
         raise _failed(client, stack, result.stderr)

@@ -141,6 +141,9 @@ def stack_containers(client: Any, stacks: Iterable[str] | None = None) -> list[C
     return sorted(found, key=lambda s: (s.stack, s.app, s.service))
 
 
+OUTSIDE = "configuration changed outside lares"
+
+
 @dataclass(frozen=True)
 class Drift:
     service: str
@@ -177,7 +180,7 @@ def drift(
             out.append(Drift(service, f"runs image {c.image}, lares applied {image}"))
         applied_hash = (record.containers.get(service) or {}).get("hash")
         if applied_hash and c.config_hash and c.config_hash != applied_hash:
-            out.append(Drift(service, "configuration changed outside lares"))
+            out.append(Drift(service, OUTSIDE))
     for c in running:
         if c.service not in expected:
             out.append(Drift(c.service, "not in the blueprint (orphan)"))
