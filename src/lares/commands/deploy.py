@@ -61,6 +61,63 @@ def _when(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
 
 
+class HealthView:
+    """How `up` shows services coming up: on a terminal a live table per stack (each service's
+    state, the seconds since the stack started); otherwise one line per change, so a log or CI
+    run reads as a sequence ("  media/sonarr: starting", then "  media/sonarr: healthy")."""
+
+    def __init__(self, out: Out) -> None:
+        import sys
+
+        self.out = out
+        self.live_view = not out.as_json and sys.stdout.isatty()
+        self.seen: dict[tuple[str, str], str] = {}
+        self.states: dict[str, str] = {}
+        self.live: Any = None
+        self.stack = ""
+        self.started = 0.0
+
+    def __call__(self, stack: str, states: dict[str, str]) -> None:
+        import time
+
+        if stack != self.stack:
+            self.close()
+            self.stack, self.started = stack, time.monotonic()
+        if not self.live_view:
+            for service, st in states.items():
+                if self.seen.get((stack, service)) != st:
+                    self.out.line(f"  {stack}/{service}: {st}")
+            self.seen.update({(stack, service): st for service, st in states.items()})
+            return
+        from rich.live import Live
+
+        self.states = states
+        if self.live is None:
+            self.live = Live(
+                console=self.out.console, refresh_per_second=2, get_renderable=self._table
+            )
+            self.live.start()
+        self.live.refresh()
+
+    def _table(self) -> Any:
+        import time
+
+        from lares.output import table
+
+        colour = {"healthy": "green", "running": "green", "starting": "yellow"}
+        waited = time.monotonic() - self.started
+        t = table("service", "state", title=f"{self.stack}: {waited:.0f} s")
+        for service, st in self.states.items():
+            t.add_row(service, f"[{colour.get(st, 'red')}]{st}[/]")
+        return t
+
+    def close(self) -> None:
+        """End the live table of the stack shown last (it stays on screen as it was)."""
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+
 def _show_plans(out: Out, plans: list[StackPlan]) -> None:
     from lares.output import table
 
@@ -138,7 +195,13 @@ def up(
         if not yes and not typer.confirm(f"Apply {counted(len(todo), 'stack')}?", default=False):
             out.fail("cancelled; nothing was changed")
             raise typer.Exit(1)
-        records = apply(result.system, bundle, state, plans, client, progress=out.line)
+        view = HealthView(out)
+        try:
+            records = apply(
+                result.system, bundle, state, plans, client, progress=out.line, on_states=view
+            )
+        finally:
+            view.close()
         if not stacks:
             fastpath.remember(state, source, [p.name for p in plans])
         report["applied"] = [r.stack for r in records]

@@ -19,6 +19,7 @@ from typing import Any
 from lares.catalog.resolve import System
 from lares.deploy import engine, record
 from lares.deploy.files import prepare_dirs, require_provided, store_for, write_bundle
+from lares.deploy.progress import OnStates, watching
 from lares.deploy.record import Applying, Record
 from lares.deploy.status import OUTSIDE, Drift, container_state, drift, stack_containers
 from lares.errors import LaresError, UsageError
@@ -209,11 +210,14 @@ def apply(
     client: Any,
     *,
     progress: Callable[[str], None] = lambda _: None,
+    on_states: OnStates | None = None,
 ) -> list[Record]:
     """Apply the stacks in ``plans`` that need it; return their new records.
 
-    Raises :class:`DeployError` naming the services that failed; earlier stacks stay applied
-    and recorded, the failed stack keeps its previous record.
+    ``on_states`` hears each stack's service states while Compose waits for them (see
+    :mod:`lares.deploy.progress`). Raises :class:`DeployError` naming the services that
+    failed; earlier stacks stay applied and recorded, the failed stack keeps its previous
+    record.
     """
     require_provided(bundle, store_for(state.live, state.secrets))
     engine.check_engine(client)
@@ -230,7 +234,8 @@ def apply(
         progress(f"{p.name}: {p.action} …")
         compose_file = state.live / p.name / "compose.yaml"
         record.begin(state, p.name, p.revision)
-        result = engine.compose_up(p.name, compose_file)
+        with watching(client, p.name, on_states):
+            result = engine.compose_up(p.name, compose_file)
         if not result.ok:
             raise _failed(client, p.name, result.stderr, first=p.record is None)
         records.append(record.save(state, p.name, p.revision, p.files, _hashes(client, p.name)))

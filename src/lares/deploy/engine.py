@@ -227,7 +227,11 @@ def compose_down(project: str, file: Path | None, *, volumes: bool = False) -> r
 def project_containers(c: Any, project: str) -> list[Any]:
     """Every container (running or not) of a Compose project."""
     return list(
-        c.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})
+        c.containers.list(
+            all=True,
+            filters={"label": f"com.docker.compose.project={project}"},
+            ignore_removed=True,  # one replaced between the list and its inspect is gone
+        )
     )
 
 
