@@ -63,7 +63,11 @@ def test_yaml_syntax_error_on_the_command_line(run_lares: LaresRunner, tmp_path:
     (tmp_path / "test.yaml").write_text("version: 1\nhost: [nas\n")
     proc = run_lares("plan", "-f", "test.yaml")
     assert proc.returncode == 2
-    assert proc.stderr.startswith("test.yaml:3:1: error [yaml-syntax] this is not valid YAML: ")
+    # where the [ opened, not the end of the file where the parser gave up
+    assert proc.stderr.startswith(
+        "test.yaml:2:7: error [yaml-syntax] this is not valid YAML: the [ here opens a flow "
+        "sequence that is not closed (the parser gave up at line 3, column 1: "
+    )
     _no_traceback(proc.stderr)
 
 
