@@ -172,9 +172,18 @@ def test_rollback_says_when_there_is_nothing_to_roll_back_to(lab: Lab) -> None:
     failed = lab.lares("up", "--yes", check=False)
     assert failed.returncode == 1
     assert "`lares rollback lc-front`" in failed.stderr
+    # lares's own failed apply changed the container, not someone else
+    diff = lab.lares("diff", check=False)
+    assert "changed outside lares" not in diff.stdout
+    assert "drift: lc-web: changed by the failed apply" in diff.stdout
+    assert "failed; fix it and `lares up` again, or `lares rollback lc-front`" in diff.stdout
     back = lab.lares("rollback", "lc-front")
     assert f"✓ lc-front: at revision {good[:12]} (rolled back)" in back.stdout
     assert inspect("lc-web")["State"]["Health"]["Status"] == "healthy"
+    # the rollback was recorded: only the blueprint's change is left, no note and no drift
+    after = lab.lares("diff", check=False).stdout
+    assert "lc-front: update" in after
+    assert "failed" not in after and "drift:" not in after
 
 
 def test_a_failed_first_up_offers_no_rollback(lab: Lab) -> None:

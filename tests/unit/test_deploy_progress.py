@@ -89,7 +89,13 @@ def test_an_apply_is_noted_until_it_is_recorded_or_the_stack_is_down(tmp_path: P
     record.begin(state, "s", "rev2")
     left = record.applying(state, "s")
     assert left is not None and left.revision == "rev2" and left.started.endswith(" UTC")
+    assert not left.failed
+    record.failed(state, "s")
+    failed = record.applying(state, "s")
+    assert failed is not None and failed.failed and failed.started_at == left.started_at
     record.save(state, "s", "rev2", {"compose.yaml": "services: {}\n"}, {})
+    assert record.applying(state, "s") is None
+    record.failed(state, "s")  # nothing in progress: nothing to mark
     assert record.applying(state, "s") is None
     record.begin(state, "s", "rev3")
     record.forget(state, "s")

@@ -55,12 +55,6 @@ def _match(count: int) -> str:
     return f"{counted(count, 'stack')} {'matches' if count == 1 else 'match'} what is running"
 
 
-def _when(timestamp: float) -> str:
-    import time
-
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
-
-
 class HealthView:
     """How `up` shows services coming up: on a terminal a live table per stack (each service's
     state, the seconds since the stack started); otherwise one line per change, so a log or CI
@@ -348,7 +342,7 @@ def rollback(
                 )
                 out.ok(
                     f"{name}: nothing to roll back: it runs its last good revision "
-                    f"{current.revision[:12]}, applied {_when(current.applied_at)}; {before}"
+                    f"{current.revision[:12]}, applied {record.when(current.applied_at)}; {before}"
                 )
                 continue
             rec = run_rollback(state, name, client, previous=previous, progress=out.line)

@@ -81,11 +81,17 @@ class StackPlan:
     @property
     def interrupted_note(self) -> str:
         """What a left-behind apply means for this stack, or "" when there is none."""
-        if self.interrupted is None:
+        left = self.interrupted
+        if left is None:
             return ""
+        if left.failed:
+            return (
+                f"the last apply (revision {left.revision[:12]}, started {left.started}) "
+                f"failed; fix it and `lares up` again, or `lares rollback {self.name}`"
+            )
         return (
-            f"an earlier apply was interrupted (revision {self.interrupted.revision[:12]}, "
-            f"started {self.interrupted.started}); `lares up` completes it"
+            f"an earlier apply was interrupted (revision {left.revision[:12]}, "
+            f"started {left.started}); `lares up` completes it"
         )
 
 
@@ -139,8 +145,9 @@ def plan_stacks(
         p.interrupted = record.applying(state, name)
         if p.interrupted is not None:
             # lares's own unfinished apply changed these containers, not someone else
+            by = "failed" if p.interrupted.failed else "interrupted"
             p.drift = [
-                Drift(d.service, "changed by the interrupted apply") if d.problem == OUTSIDE else d
+                Drift(d.service, f"changed by the {by} apply") if d.problem == OUTSIDE else d
                 for d in p.drift
             ]
         plans.append(p)
@@ -170,9 +177,14 @@ class Failure:
 
 def diagnose(client: Any, stack: str) -> list[Failure]:
     """The services of a stack that are not running and healthy, with what they said."""
+    from docker.errors import NotFound
+
     failures = []
     for c in engine.project_containers(client, stack):
-        c.reload()
+        try:
+            c.reload()
+        except NotFound:  # removed since it was listed: nothing of it left to explain
+            continue
         st = container_state(c)
         if st.ok:
             continue
@@ -237,6 +249,7 @@ def apply(
         with watching(client, p.name, on_states):
             result = engine.compose_up(p.name, compose_file)
         if not result.ok:
+            record.failed(state, p.name)
             raise _failed(client, p.name, result.stderr, first=p.record is None)
         records.append(record.save(state, p.name, p.revision, p.files, _hashes(client, p.name)))
         progress(f"{p.name}: up")
@@ -329,6 +342,7 @@ def rollback(
     record.begin(state, stack, revision)
     result = engine.compose_up(stack, state.live / stack / "compose.yaml")
     if not result.ok:
+        record.failed(state, stack)
         raise _failed(client, stack, result.stderr)
     return record.save(state, stack, revision, files, _hashes(client, stack))
 

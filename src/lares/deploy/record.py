@@ -5,8 +5,8 @@ rendered files), when it was applied, and the Compose config hash of every conta
 running. ``applied/<stack>/revisions/<digest>/`` keeps each applied revision's files so
 ``lares rollback`` can put one back. Older revisions beyond :data:`KEEP` are pruned.
 ``applied/<stack>/applying.json`` exists while an apply of the stack runs: left behind, it tells
-a later ``diff`` or ``up`` that the containers were changed by lares's own interrupted apply,
-not outside lares; the next record (or ``down``) removes it.
+a later ``diff`` or ``up`` that the containers were changed by lares's own interrupted (or
+failed) apply, not outside lares; the next record (or ``down``) removes it.
 """
 
 from __future__ import annotations
@@ -112,18 +112,25 @@ def forget(state: StateDir, stack: str) -> None:
 APPLYING = "applying.json"
 
 
+def when(timestamp: float) -> str:
+    """A record's time as people read it: ``2026-12-02 04:30:00 UTC``."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
+
+
 @dataclass(frozen=True)
 class Applying:
-    """An apply of a stack that started and has not been recorded (yet, or ever)."""
+    """An apply of a stack that started and has not been recorded: it is running, it was
+    interrupted (lares killed, the machine down), or it ``failed`` and lares said so."""
 
     stack: str
     revision: str
     started_at: float
     pid: int
+    failed: bool = False
 
     @property
     def started(self) -> str:
-        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.started_at))
+        return when(self.started_at)
 
 
 def begin(state: StateDir, stack: str, revision: str) -> None:
@@ -134,12 +141,26 @@ def begin(state: StateDir, stack: str, revision: str) -> None:
     )
 
 
+def failed(state: StateDir, stack: str) -> None:
+    """Note that the stack's apply ended without coming up (its containers are as it left
+    them; the record still names the last good revision)."""
+    data = state.read_json(f"applied/{stack}/{APPLYING}")
+    if data:
+        state.write_json(f"applied/{stack}/{APPLYING}", {**data, "failed": True})
+
+
 def applying(state: StateDir, stack: str) -> Applying | None:
     """The stack's apply that started and was not recorded, if any."""
     data = state.read_json(f"applied/{stack}/{APPLYING}")
     if not data:
         return None
-    return Applying(stack, str(data["revision"]), float(data["started_at"]), int(data["pid"]))
+    return Applying(
+        stack,
+        str(data["revision"]),
+        float(data["started_at"]),
+        int(data["pid"]),
+        bool(data.get("failed")),
+    )
 
 
 def _prune(state: StateDir, stack: str, keep: set[str]) -> None:
