@@ -440,6 +440,7 @@ def drill_cmd(
     """Restore each app's newest snapshot, compare it with its source, test its databases."""
     from lares.backup.drill import drill
     from lares.output import table
+    from lares.units import counted
 
     ctx = _context(file, state_dir)
     out = _out(as_json)
@@ -462,8 +463,9 @@ def drill_cmd(
             )
             dbs = (
                 ", ".join(
-                    f"{d.item}: {sum(t.found or 0 for t in d.tables)} rows, {len(d.tables)} tables"
-                    + (f", {len(d.queries)} queries" if d.queries else "")
+                    f"{d.item}: {counted(sum(t.found or 0 for t in d.tables), 'row')}, "
+                    f"{counted(len(d.tables), 'table')}"
+                    + (f", {counted(len(d.queries), 'query', 'queries')}" if d.queries else "")
                     for d in r.databases
                 )
                 or "-"
@@ -485,7 +487,8 @@ def drill_cmd(
                     )
                 for tc in d.tables:
                     if not tc.ok:
-                        found = f"{tc.table} has {tc.found} rows, expected {tc.expected}"
+                        rows = "no count" if tc.found is None else counted(tc.found, "row")
+                        found = f"{tc.table} has {rows}, expected {tc.expected}"
                         out.fail(f"{r.app} · {d.item}: {found}")
                 for qc in d.queries:
                     if not qc.ok:

@@ -479,7 +479,9 @@ class ScrubStatus:
         if kinds:
             found.append((BtrfsHealth.WARNING, f"{where}: scrub errors {' '.join(kinds)}"))
         elif errors.total:
-            found.append((BtrfsHealth.WARNING, f"{where}: scrub found {errors.total} errors"))
+            found.append(
+                (BtrfsHealth.WARNING, f"{where}: scrub found {counted(errors.total, 'error')}")
+            )
         if errors.corrected:
             found.append((BtrfsHealth.WARNING, f"{where}: scrub corrected {errors.corrected}"))
         if errors.unverified:
