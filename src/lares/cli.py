@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -75,10 +76,27 @@ StateOpt = Annotated[
 ]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version as pkg_version
+
+        print(f"lares {pkg_version('lares')}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _options(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log every command lares runs to stderr.")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the lares version and exit.",
+            is_eager=True,
+            callback=_print_version,
+        ),
     ] = False,
 ) -> None:
     """Run a personal cloud from one file: plan, render, deploy, back up and watch it."""
@@ -101,9 +119,25 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _debug_log(exc: BaseException) -> str:
-    fd, path = tempfile.mkstemp(prefix="lares-debug-", suffix=".log")
+    """Write the traceback of an internal error to a 0600 file; return its path.
+
+    The file goes beside lares.log in the state folder's ``logs/`` (0700), where the rest of
+    lares's records are; when that folder cannot be written it goes to the temp folder.
+    """
+    from lares.state import log_folder
+
+    text = "".join(traceback.format_exception(exc))
+    name = f"debug-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}.log"
+    folder = log_folder()
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(folder, 0o700)
+        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        path = str(folder / name)
+    except OSError:
+        fd, path = tempfile.mkstemp(prefix="lares-debug-", suffix=".log")
     with os.fdopen(fd, "w") as fh:
-        fh.write("".join(traceback.format_exception(exc)))
+        fh.write(text)
     return path
 
 
@@ -202,6 +236,7 @@ def render(
     from lares.deploy.files import write_bundle
     from lares.plan import plan as run_plan
     from lares.render import render_all
+    from lares.units import counted
 
     result = run_plan(loaded)
     out = _out(as_json)
@@ -212,7 +247,7 @@ def render(
             out.json(errors_json(result.errors))
         findings_report(out, result.errors)
         out.fail(
-            f"{len(result.errors)} error(s) in the plan; nothing was written",
+            f"{counted(len(result.errors), 'error')} in the plan; nothing was written",
             hint="fix them (see `lares plan`), or pass --force",
         )
         raise typer.Exit(1)
@@ -229,8 +264,12 @@ def render(
         )
     else:
         out.ok(
-            f"wrote {len(written.files)} files to {output}"
-            + (f"; generated {len(written.created)} new secrets" if written.created else "")
+            f"wrote {counted(len(written.files), 'file')} to {output}"
+            + (
+                f"; generated {counted(len(written.created), 'new secret')}"
+                if written.created
+                else ""
+            )
         )
         for path in sorted(written.files):
             out.line(f"  {path}")
@@ -283,10 +322,8 @@ def apps_cmd(file: FileOpt = None, as_json: JsonOpt = False) -> None:
 
 @app.command()
 def version() -> None:
-    """Print the lares version."""
-    from importlib.metadata import version as pkg_version
-
-    print(f"lares {pkg_version('lares')}")
+    """Print the lares version (as `lares --version` does)."""
+    _print_version(True)
 
 
 def _register_commands() -> None:

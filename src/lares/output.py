@@ -34,6 +34,17 @@ def _colour(stream: IO[str]) -> bool:
     return not os.environ.get("NO_COLOR") and stream.isatty()
 
 
+def _pipe_width() -> int | None:
+    """No width limit when stdout is not a terminal (a pipe, a file) and COLUMNS is unset.
+
+    Rich would assume 80 columns there and cut or fold table cells, so ``lares ps | grep``
+    would miss what a wide terminal shows; a terminal keeps its own width.
+    """
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return None
+    return 10_000
+
+
 class Out:
     def __init__(self, *, as_json: bool = False) -> None:
         self.as_json = as_json
@@ -46,7 +57,7 @@ class Out:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(highlight=False, soft_wrap=True)
+            self._console = Console(highlight=False, soft_wrap=True, width=_pipe_width())
         return self._console
 
     @property

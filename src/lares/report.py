@@ -11,7 +11,7 @@ from lares.output import Out, table
 from lares.plan import Plan
 from lares.plan.capacity import capacity
 from lares.plan.findings import Finding
-from lares.units import format_size
+from lares.units import counted, format_size
 
 _STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 
@@ -150,8 +150,8 @@ def plan_report(out: Out, p: Plan, source: str) -> None:
     bp = p.system.blueprint
     stacks = [s for s in p.system.stacks if s.apps]
     out.line(
-        f"lares plan — {source}: host {bp.host.name}, {len(stacks)} stacks, "
-        f"{len(p.system.apps)} apps, {len(p.system.services)} containers",
+        f"lares plan — {source}: host {bp.host.name}, {counted(len(stacks), 'stack')}, "
+        f"{counted(len(p.system.apps), 'app')}, {counted(len(p.system.services), 'container')}",
         style="bold",
     )
     out.heading("Stacks")
@@ -171,7 +171,10 @@ def plan_report(out: Out, p: Plan, source: str) -> None:
         findings_report(out, p.findings)
     out.line()
     infos = len(p.findings) - len(p.errors) - len(p.warnings)
-    summary = f"{len(p.errors)} errors, {len(p.warnings)} warnings, {infos} notes"
+    summary = (
+        f"{counted(len(p.errors), 'error')}, {counted(len(p.warnings), 'warning')}, "
+        f"{counted(infos, 'note')}"
+    )
     if p.errors:
         out.line(f"✗ {summary}", style="red bold")
     else:

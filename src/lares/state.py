@@ -56,6 +56,14 @@ def log_to(folder: Path) -> None:
     logger.addHandler(handler)
 
 
+def log_folder() -> Path:
+    """The folder lares.log goes to now: the state folder's ``logs/`` once a command opened one."""
+    for handler in logging.getLogger("lares").handlers:
+        if isinstance(handler, logging.FileHandler):
+            return Path(handler.baseFilename).parent
+    return default_root() / "logs"
+
+
 class _LazyFileHandler(logging.FileHandler):
     """Creates its folder (0700) only when the first line is logged; a folder it cannot create
     (read-only, someone else's) means no log file rather than an error on every line."""

@@ -48,6 +48,9 @@ def load_yaml(text: str, *, filename: str) -> Any:
             ]
         ) from None
     except yaml.MarkedYAMLError as exc:
+        unclosed = _unclosed(exc, filename)
+        if unclosed is not None:
+            raise ConfigErrors([unclosed]) from None
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         if mark is not None and text[mark.index : mark.index + 1] == "\t":
@@ -101,6 +104,35 @@ def load_yaml(text: str, *, filename: str) -> Any:
 MAX_BLUEPRINT_BYTES = 1024**2
 #: The largest app definition lares reads (the biggest embedded one is under 6 KiB).
 MAX_APP_BYTES = 256 * 1024
+
+
+# libyaml's context for an opener → (the opener, what it opens, how to close it)
+_OPENERS = {
+    "while parsing a flow mapping": ("{", "a flow mapping", "close it with } where it ends"),
+    "while parsing a flow sequence": ("[", "a flow sequence", "close it with ] where it ends"),
+    "while scanning a quoted scalar": ("quote", "a quoted string", "end it with the same quote"),
+}
+
+
+def _unclosed(exc: Any, filename: str) -> ConfigError | None:
+    """The error of a ``{``, ``[`` or quote left open, located where it opened.
+
+    libyaml reports it where it gave up — the next key, or the end of the file — but the
+    mistake is at the opener. Only when the error is past the opener's line: an error on the
+    same line (a missing comma) keeps its own position.
+    """
+    start, stop = exc.context_mark, exc.problem_mark
+    known = _OPENERS.get(exc.context or "")
+    if known is None or start is None or stop is None or stop.line <= start.line:
+        return None
+    opener, what, close = known
+    return ConfigError(
+        f"this is not valid YAML: the {opener} here opens {what} that is not closed (the "
+        f"parser gave up at line {stop.line + 1}, column {stop.column + 1}: {exc.problem})",
+        location=Location(filename, start.line + 1, start.column + 1),
+        hint=f"{close}, or write the value on indented lines instead",
+        code="yaml-syntax",
+    )
 
 
 def read_text(path: Path, *, limit: int = MAX_BLUEPRINT_BYTES) -> str:

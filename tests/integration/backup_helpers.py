@@ -110,7 +110,7 @@ stacks:
     apps: [{app}]
 catalog: [catalog]
 backup:
-  snapshots: daily
+  snapshots: before-backup
   snapshot_retention: {retention}
   repositories:
     {repo_name}:

@@ -265,7 +265,7 @@ def test_down_then_up_keeps_the_database(lab: Lab) -> None:
     lab.lares("up", "--yes")
     psql("create table notes (id int primary key, body text)")
     psql("insert into notes values (1, 'kept'), (2, 'also kept')")
-    down = lab.lares("down")
+    down = lab.lares("down", "--yes")
     assert "stopped ld-front, ld-data" in down.stdout
     gone = subprocess.run(["docker", "inspect", "ld-db"], capture_output=True, check=False)
     assert gone.returncode != 0

@@ -175,7 +175,7 @@ def test_lares_alerts_test_sends_to_the_blueprint_targets(
     args = ["alerts", "test", "-f", str(blueprint), "--state-dir", str(tmp_path / "state")]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "sent a test notification to 1 target(s)" in result.output
+    assert "sent a test notification to 1 target" in result.output
     [(_, payload)] = receiver.posts
     assert payload["title"] == "lares on testhost: test notification"
     assert payload["type"] == "info"

@@ -248,7 +248,7 @@ def test_edge_bundle_keeps_secrets_out_of_its_files(system: System) -> None:
 def test_plan_reports_the_public_set_and_public_apps_without_sso() -> None:
     findings = plan(load(BLUEPRINT), only=["public"]).findings
     assert [(f.severity, f.message) for f in findings] == [
-        ("info", "1 app(s) are public through the tunnel: https://apub.example.org")
+        ("info", "1 app is public through the tunnel: https://apub.example.org")
     ]
     no_sso = BLUEPRINT.read_text().replace("site: home", "site: home\n    sso: false")
     loaded = load_text(no_sso, filename="access.yaml", base_dir=DATA, env={})

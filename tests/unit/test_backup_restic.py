@@ -218,13 +218,13 @@ def test_errors_say_which_repository_and_what_to_do() -> None:
     full = ResticError(
         DISK_FULL,
         repo(),
-        what="back up 1 path(s) to local",
+        what="back up 1 path to local",
         returncode=1,
         stderr=sample("restic-0.14-disk-full.stderr"),
     )
     assert full.message == (
         "no space left on the device of repository local (/srv/restic) "
-        "while trying to back up 1 path(s) to local"
+        "while trying to back up 1 path to local"
     )
     assert "no space left on device" in full.render()
     missing = ResticError(

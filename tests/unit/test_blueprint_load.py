@@ -154,12 +154,54 @@ def test_app_in_two_stacks(kit: BlueprintKit) -> None:
 
 
 def test_yaml_syntax_error_has_its_position(kit: BlueprintKit) -> None:
-    text = "version: 1\nhost:\n  name: [a, b\n  cpu: 1\n"
+    text = "version: 1\nhost: {name: a cpu: 1}\n"  # a missing comma: on its own line
     [error] = _errors(kit, text)
     assert error.code == "yaml-syntax"
-    assert error.message.startswith("this is not valid YAML: ")
+    assert error.message == "this is not valid YAML: did not find expected ',' or '}'"
     assert error.hint == "check indentation, colons and quotes around this position"
-    assert _where(error) == ("test.yaml", 4, 6)
+    assert _where(error) == ("test.yaml", 2, 19)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message", "hint"),
+    [
+        (
+            "version: 1\nhost: {name: a, cpu: 2\nstacks:\n  main: {}\n",
+            (2, 7),
+            "the { here opens a flow mapping that is not closed (the parser gave up at line 3, "
+            "column 7: did not find expected ',' or '}')",
+            "close it with } where it ends, or write the value on indented lines instead",
+        ),
+        (
+            "version: 1\nhost: {name: a\n",
+            (2, 7),
+            "the { here opens a flow mapping that is not closed (the parser gave up at line 3, "
+            "column 1: did not find expected ',' or '}')",
+            "close it with } where it ends, or write the value on indented lines instead",
+        ),
+        (
+            "version: 1\nhost:\n  name: [a, b\n  cpu: 1\n",
+            (3, 9),
+            "the [ here opens a flow sequence that is not closed (the parser gave up at line 4, "
+            "column 6: did not find expected ',' or ']')",
+            "close it with ] where it ends, or write the value on indented lines instead",
+        ),
+        (
+            'version: 1\nhost: "nas\nstacks: {}\n',
+            (2, 7),
+            "the quote here opens a quoted string that is not closed (the parser gave up at "
+            "line 4, column 1: found unexpected end of stream)",
+            "end it with the same quote, or write the value on indented lines instead",
+        ),
+    ],
+)
+def test_an_unclosed_opener_is_reported_where_it_opened(
+    kit: BlueprintKit, text: str, where: tuple[int, int], message: str, hint: str
+) -> None:
+    [error] = _errors(kit, text)
+    assert _where(error) == ("test.yaml", *where)
+    assert error.message == f"this is not valid YAML: {message}"
+    assert error.hint == hint
 
 
 def test_tab_indentation(kit: BlueprintKit) -> None:
@@ -528,3 +570,40 @@ def test_a_copy_and_its_source_must_agree_on_what_they_share(kit: BlueprintKit) 
         "options for both repositories"
     )
     assert error.location is not None and error.location.path == "backup"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "daily",
+            "'daily' is a schedule, but snapshots have none of their own: every backup run takes "
+            "them first, at the repositories' schedules; write before-backup, or off",
+        ),
+        (
+            "'*-*-* 03:00:00'",
+            "'*-*-* 03:00:00' is a schedule, but snapshots have none of their own: every backup "
+            "run takes them first, at the repositories' schedules; write before-backup, or off",
+        ),
+        ("nightly", "'nightly' is not one of before-backup, off"),
+        ("7", "7 is not one of before-backup, off"),
+    ],
+)
+def test_backup_snapshots_is_before_backup_or_off(
+    kit: BlueprintKit, value: str, message: str
+) -> None:
+    text = kit.text(backup=f"\nsnapshots: {value}\n")
+    [error] = _errors(kit, text)
+    assert error.message == message
+    assert error.location is not None and error.location.path == "backup.snapshots"
+    assert _where(error) == kit.pos(text, "  snapshots:")
+
+
+@pytest.mark.parametrize(
+    ("value", "loaded"),
+    [("before-backup", "before-backup"), ("off", None), ("null", None), ("false", None)],
+)
+def test_backup_snapshots_off_is_none(kit: BlueprintKit, value: str, loaded: str | None) -> None:
+    bp = kit.load(kit.text(backup=f"\nsnapshots: {value}\n")).blueprint
+    assert bp.backup.snapshots == loaded
+    assert kit.load(kit.text(backup=None)).blueprint.backup.snapshots == "before-backup"

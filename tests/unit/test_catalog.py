@@ -76,6 +76,29 @@ def test_health_is_checked_or_the_reason_declared(catalog: Catalog, app_id: str)
 
 
 @pytest.mark.parametrize("app_id", APP_IDS)
+def test_images_with_their_own_init_say_so(catalog: Catalog, app_id: str) -> None:
+    """s6-overlay refuses to start unless it is PID 1, so a LinuxServer.io image (or any
+    declaring s6) never gets Docker's init; every other container does."""
+    for key, container in catalog[app_id].containers.items():
+        reasons = " ".join(container.exceptions.values())
+        if container.image.startswith("lscr.io/linuxserver/") or "s6" in reasons:
+            assert "own_init" in container.exceptions, f"{app_id}.{key}: s6 needs PID 1"
+
+
+def test_only_images_with_their_own_init_render_without_docker_init() -> None:
+    result = plan(load_reference())
+    bundle = render_all(result.system, source="<reference>")
+    for service in result.system.services:
+        stack = next(s for s in result.system.stacks if service in s.services)
+        block = load_yaml(bundle.files[f"{stack.name}/compose.yaml"].content, filename="c.yaml")
+        rendered = block["services"][service.name]
+        own = "own_init" in service.spec.exceptions
+        assert rendered.get("init") is (None if own else True), service.name
+    lsio = [s for s in result.system.services if "linuxserver" in s.image]
+    assert lsio and all("own_init" in s.spec.exceptions for s in lsio)
+
+
+@pytest.mark.parametrize("app_id", APP_IDS)
 def test_secret_like_variables_take_generated_secrets(catalog: Catalog, app_id: str) -> None:
     for key, container in catalog[app_id].containers.items():
         for var, value in container.environment.items():

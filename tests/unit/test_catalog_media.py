@@ -72,7 +72,8 @@ def test_linuxserver_app_runs_as_the_host_user_on_a_read_only_root(
 @pytest.mark.parametrize("app", NON_ROOT_READ_ONLY)
 def test_linuxserver_app_declares_no_exception(app: str) -> None:
     container = load_catalog().apps[app].containers[app]
-    assert container.exceptions == {}
+    # s6-overlay is PID 1 itself: the only departure left is that Docker's init stays out
+    assert set(container.exceptions) == {"own_init"}
     assert container.verified, f"{app} records no upstream source"
 
 

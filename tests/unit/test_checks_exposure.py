@@ -36,7 +36,7 @@ def test_public_app_without_domain_or_tunnel(kit: BlueprintKit) -> None:
     assert [(f.severity, f.message, f.hint) for f in found] == [
         (
             "error",
-            "1 app(s) are public (tweb) but access.domain is not set",
+            "1 app is public (tweb) but access.domain is not set",
             "set access.domain to the domain whose DNS points at the VPS",
         ),
         (

@@ -137,7 +137,7 @@ def test_up_refuses_before_touching_anything_while_one_is_missing(
     proc = run_lares("up", "--yes", "-f", str(blueprint), "--state-dir", str(state))
     assert proc.returncode == 1
     assert "error [prerequisites] newt cannot start without the secret newt_newt_id" in proc.stdout
-    assert "✗ 2 error(s) in the plan; nothing was changed" in proc.stderr
+    assert "✗ 2 errors in the plan; nothing was changed" in proc.stderr
     assert not (state / "live").exists()
     # once set, `lares plan` for the same state folder has nothing left to say about them
     for name in ("newt_newt_id", "newt_newt_secret"):

@@ -113,7 +113,11 @@ def test_yaml_syntax_error_on_the_command_line(run_lares: LaresRunner, tmp_path:
     (tmp_path / "test.yaml").write_text("version: 1\nhost: [nas\n")
     proc = run_lares("plan", "-f", "test.yaml")
     assert proc.returncode == 2
-    assert proc.stderr.startswith("test.yaml:3:1: error [yaml-syntax] this is not valid YAML: ")
+    # where the [ opened, not the end of the file where the parser gave up
+    assert proc.stderr.startswith(
+        "test.yaml:2:7: error [yaml-syntax] this is not valid YAML: the [ here opens a flow "
+        "sequence that is not closed (the parser gave up at line 3, column 1: "
+    )
     _no_traceback(proc.stderr)
 
 
@@ -136,7 +140,7 @@ def test_plan_with_errors_exits_1(run_lares: LaresRunner, tmp_path: Path) -> Non
         "small.yaml:10:3: host.reserved: error [memory] the reserve (3.0 GiB) leaves nothing of "
         "2.0 GiB for containers"
     ) in proc.stdout
-    assert "✗ 1 errors, 0 warnings, 0 notes" in proc.stdout
+    assert "✗ 1 error, 0 warnings, 0 notes" in proc.stdout
     data = json.loads(run_lares("plan", "-f", "small.yaml", "--json").stdout)
     assert data["summary"]["errors"] == 1
     [finding] = data["findings"]
@@ -251,7 +255,7 @@ def test_render_refuses_a_plan_with_errors(run_lares: LaresRunner, tmp_path: Pat
     out = tmp_path / "out"
     proc = run_lares("render", "-f", "small.yaml", "-o", str(out))
     assert proc.returncode == 1
-    assert "1 error(s) in the plan; nothing was written" in proc.stderr
+    assert "1 error in the plan; nothing was written" in proc.stderr
     assert not out.exists()
 
 

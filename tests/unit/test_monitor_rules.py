@@ -127,7 +127,7 @@ def test_smartctl_missing_warns_only_when_the_blueprint_names_drives() -> None:
     config = WatchConfig(host="nas", drives=("/dev/sda", "/dev/sdb"))
     found = evaluate(missing, config, now=NOW)
     assert [c.key for c in found] == ["smart-unavailable"]
-    assert "2 drive(s)" in found[0].message and found[0].hint == "install smartmontools"
+    assert "2 drives" in found[0].message and found[0].hint == "install smartmontools"
 
 
 def btrfs_counter(device: str, value: float, counter: str = "corruption") -> Sample:

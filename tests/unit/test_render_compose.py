@@ -56,6 +56,7 @@ def test_hardened_service_block(kit: BlueprintKit) -> None:
                 "image": "lares-test/busybox:1",
                 "container_name": "tweb",
                 "restart": "unless-stopped",
+                "init": True,
                 "user": "1000:1000",
                 "command": ["httpd", "-f", "-p", "8080"],
                 "read_only": True,

@@ -51,7 +51,7 @@ from lares.backup.restic import (
 )
 from lares.backup.runner import DATABASE, FILES, NoProgress, Progress, db_item
 from lares.catalog.resolve import AppView
-from lares.errors import LaresError, UsageError
+from lares.errors import LaresError, Location, UsageError
 
 READY_TIMEOUT = 180.0
 LISTED = 20  # differences named in a report; the counts are always complete
@@ -223,8 +223,11 @@ def drill(
 
     ``queries`` maps an app id to extra checks for its databases (default: the blueprint's
     ``backup.drill.queries``). ``workdir`` is where restores go (default: the system temporary
-    folder); everything restored is removed afterwards.
+    folder); everything restored is removed afterwards. Raises :class:`UsageError` when
+    ``workdir`` is not a folder lares can write, before anything is restored.
     """
+    if workdir is not None:
+        check_workdir(workdir)
     if queries is None:
         queries = {
             app: [Query(q.database, q.sql, tuple(q.expect), q.db) for q in listed]
@@ -572,3 +575,27 @@ def _restore_dump(
 
 
 __all__ = ["AppDrill", "DatabaseDrill", "FileCompare", "Query", "ResticError", "drill"]
+
+
+def check_workdir(workdir: Path) -> None:
+    """Refuse a drill folder that is missing, not a folder or not writable.
+
+    A missing folder is not created: a path such as ``/mnt/scratch`` whose disk is not mounted
+    would otherwise fill the root filesystem with the restore.
+    """
+    where = Location(path="--workdir")
+    if not workdir.exists():
+        raise UsageError(
+            f"the drill folder {workdir} does not exist",
+            location=where,
+            hint=f"create it (mkdir -m 0700 {workdir}) or mount its disk, or leave --workdir "
+            "out to use the temp folder",
+        )
+    if not workdir.is_dir():
+        raise UsageError(f"{workdir} is not a folder", location=where, hint="name a folder")
+    if not os.access(workdir, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"lares cannot write in the drill folder {workdir}",
+            location=where,
+            hint="name a folder this user may write, or run as its owner",
+        )

@@ -38,6 +38,7 @@ from lares.backup.features import Features
 from lares.deploy.secrets import SecretStore
 from lares.errors import CommandError, LaresError, UsageError
 from lares.run import Result
+from lares.units import counted
 
 RESTIC = "restic"
 LONG = 7 * 24 * 3600.0  # backups, prunes and checks of big repositories take hours
@@ -301,7 +302,7 @@ def backup_command(
         what = f"back up {stdin_filename} to {repo.name}"
     else:
         args += ["--", *paths]
-        what = f"back up {len(paths)} path(s) to {repo.name}"
+        what = f"back up {counted(len(paths), 'path')} to {repo.name}"
     return _cmd(repo, args, what, stdin=stdin_filename is not None)
 
 
@@ -351,7 +352,7 @@ def forget_command(repo: Repo, keep: Keep, *, host: str, tag: str) -> Command:
 
 
 def forget_ids_command(repo: Repo, ids: Sequence[str]) -> Command:
-    return _cmd(repo, ["forget", *ids], f"remove {len(ids)} snapshot(s) from {repo.name}")
+    return _cmd(repo, ["forget", *ids], f"remove {counted(len(ids), 'snapshot')} from {repo.name}")
 
 
 def stats_command(repo: Repo) -> Command:

@@ -64,6 +64,7 @@ from lares.catalog.resolve import AppView, secret_id
 from lares.errors import LaresError
 from lares.oncalendar import Calendar
 from lares.oncalendar import parse as parse_calendar
+from lares.units import counted
 
 log = logging.getLogger("lares.backup")
 
@@ -554,7 +555,7 @@ class _Runner:
         if orphans:
             restic.forget_ids(orphans)
             self.report.notes.append(
-                f"{name}: forgot {len(orphans)} database snapshot(s) the interrupted run "
+                f"{name}: forgot {counted(len(orphans), 'database snapshot')} the interrupted run "
                 "could not vouch for"
             )
 

@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -570,13 +571,42 @@ class Check(Model):
     read_data_subset: str = Field("5%", pattern=r"^(\d{1,3}%|\d+/\d+)$")
 
 
+SNAPSHOTS_WHEN = ("before-backup", "off")
+
+
 class Backup(Model):
-    snapshots: str | None = Field("daily", description="schedule of btrfs snapshots")
+    snapshots: Annotated[
+        Literal["before-backup"] | None,
+        WithJsonSchema({"enum": [*SNAPSHOTS_WHEN, None]}),
+    ] = Field(
+        "before-backup",
+        description="before-backup: every backup run first takes read-only btrfs snapshots of "
+        "the folders it backs up and reads them, so files and databases are saved as of one "
+        "moment; off (or null): the live folders are read",
+    )
     repositories: dict[Name, Repository] = Field(default_factory=dict)
     retention: Retention = Retention()
     snapshot_retention: int = Field(7, ge=0, description="read-only snapshots kept on the pool")
     check: Check = Check()
     drill: Drill = Drill()
+
+    @field_validator("snapshots", mode="before")
+    @classmethod
+    def _snapshots_when(cls, value: Any) -> Any:
+        if value is None or value is False or value == "off":
+            return None
+        if value == "before-backup":
+            return value
+        text = value.strip() if isinstance(value, str) else ""
+        if text.lower() in ("hourly", "daily", "weekly", "monthly") or re.match(
+            r"^([A-Za-z]{3}\S* )?\*-", text
+        ):
+            raise ValueError(
+                f"{value!r} is a schedule, but snapshots have none of their own: every backup "
+                "run takes them first, at the repositories' schedules; write before-backup, "
+                "or off"
+            )
+        raise ValueError(f"{value!r} is not one of {', '.join(SNAPSHOTS_WHEN)}")
 
     @model_validator(mode="after")
     def _copy_sources_exist(self) -> Backup:

@@ -72,6 +72,7 @@ ExceptionKind = Literal[
     "plain_env_secret",  # image reads a secret only from a plain environment variable
     "bridges_stacks",  # joins the networks of other stacks
     "all_interfaces",  # publishes a port on every interface
+    "own_init",  # the image's own init is PID 1 (s6-overlay must be): no Docker init (tini)
 ]
 NetworkRole = Literal["stack", "database", "vpn", "proxied"]
 
@@ -89,6 +90,7 @@ EXCEPTION_USE: dict[str, str] = {
     "plain_env_secret": "passes a {secret:NAME} in its environment",
     "bridges_stacks": "joins the `proxied` networks",
     "all_interfaces": "publishes a port with `bind: all`",
+    "own_init": "sets `init: false` (its image's own init is PID 1)",
 }
 
 #: Linux capability names (capabilities(7)), to find the ones a reason names.
@@ -291,6 +293,11 @@ class Container(Model):
         default_factory=dict
     )
     stop_grace_period: Duration | None = None
+    init: bool = Field(
+        True,
+        description="Docker's init (tini) as PID 1, which passes signals on and reaps zombies; "
+        "false for an image whose own init must be PID 1 (s6-overlay, dumb-init)",
+    )
     auto_update: bool = Field(
         False,
         description="Watchtower may pull a rebuild of the pinned tag and recreate the container "
@@ -387,6 +394,8 @@ class Container(Model):
             found.add("bridges_stacks")
         if any(p.bind == "all" for p in self.ports):
             found.add("all_interfaces")
+        if not self.init:
+            found.add("own_init")
         return found
 
     def _capability_reasons(self) -> None:

@@ -227,7 +227,7 @@ def _dry_run_report(out: Out, ctx: BackupContext, planned: Any) -> None:
 
 def _run_report(out: Out, report: Any) -> None:
     from lares.output import table
-    from lares.units import format_duration
+    from lares.units import counted, format_duration
 
     for note in report.notes:
         out.line(note)
@@ -268,7 +268,7 @@ def _run_report(out: Out, report: Any) -> None:
     for line in report.notified:
         out.line(f"notification {line}")
     if report.items and report.ok:
-        out.ok(f"{len(report.items)} item(s) backed up")
+        out.ok(f"{counted(len(report.items), 'item')} backed up")
     elif not report.items:
         out.line("nothing to do")
 
@@ -440,6 +440,7 @@ def drill_cmd(
     """Restore each app's newest snapshot, compare it with its source, test its databases."""
     from lares.backup.drill import drill
     from lares.output import table
+    from lares.units import counted
 
     ctx = _context(file, state_dir)
     out = _out(as_json)
@@ -462,8 +463,9 @@ def drill_cmd(
             )
             dbs = (
                 ", ".join(
-                    f"{d.item}: {sum(t.found or 0 for t in d.tables)} rows, {len(d.tables)} tables"
-                    + (f", {len(d.queries)} queries" if d.queries else "")
+                    f"{d.item}: {counted(sum(t.found or 0 for t in d.tables), 'row')}, "
+                    f"{counted(len(d.tables), 'table')}"
+                    + (f", {counted(len(d.queries), 'query', 'queries')}" if d.queries else "")
                     for d in r.databases
                 )
                 or "-"
@@ -485,7 +487,8 @@ def drill_cmd(
                     )
                 for tc in d.tables:
                     if not tc.ok:
-                        found = f"{tc.table} has {tc.found} rows, expected {tc.expected}"
+                        rows = "no count" if tc.found is None else counted(tc.found, "row")
+                        found = f"{tc.table} has {rows}, expected {tc.expected}"
                         out.fail(f"{r.app} · {d.item}: {found}")
                 for qc in d.queries:
                     if not qc.ok:
@@ -572,20 +575,51 @@ def restore(
     file: FileOpt = None,
     state_dir: StateOpt = None,
     repo: RepoOpt = None,
+    app_id: Annotated[
+        str | None,
+        typer.Option("--app", help="The app whose snapshot to restore (latest needs it)."),
+    ] = None,
+    item: Annotated[
+        str | None,
+        typer.Option("--item", help="files or db:NAME, when the app has several (latest)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Restore a snapshot (or paths in it) into a folder; nothing is written outside it.
 
     The repository is --repo, else the drill's (backup.drill.repository), else the first one
-    that is not a copy.
+    that is not a copy. `latest` is the newest snapshot of one app (--app) and item (--item),
+    either left out only when the repository holds one; the restore says which it read.
     """
     from lares.backup.drill import drill_repo
+    from lares.backup.selection import choose, describe, item_of
 
     ctx = _context(file, state_dir)
     out = _out(as_json)
     name = drill_repo(ctx, repo)
-    where = ctx.restic(name).restore(snapshot, target, include=path or ())
+    restic = ctx.restic(name)
+    snap = choose(
+        restic.snapshots(host=ctx.host, tags=["lares"]),
+        snapshot,
+        repo=name,
+        app=app_id,
+        item=item,
+    )
+    if not as_json:
+        out.line(f"restoring {describe(snap)} from {name}")
+    where = restic.restore(snap.id, target, include=path or ())
     if as_json:
-        out.json({"ok": True, "repo": name, "snapshot": snapshot, "target": str(where)})
+        out.json(
+            {
+                "ok": True,
+                "repo": name,
+                "snapshot": snap.short_id,
+                "snapshot_id": snap.id,
+                "app": snap.tag("app"),
+                "item": item_of(snap),
+                "time": snap.time.isoformat(timespec="seconds"),
+                "target": str(where),
+            }
+        )
     else:
-        out.ok(f"restored {snapshot} from {name} into {where}")
+        out.ok(f"restored {describe(snap)} from {name} into {where}")

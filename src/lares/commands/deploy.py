@@ -34,6 +34,7 @@ def _prepare(
     from lares.plan import secrets_set_in
     from lares.render import render_all
     from lares.report import findings_report
+    from lares.units import counted
 
     loaded = _load(file)
     result = run_plan(loaded, secrets_set=secrets_set_in(state.secrets) if state else None)
@@ -45,7 +46,7 @@ def _prepare(
         else:
             findings_report(out, result.errors)
         out.fail(
-            f"{len(result.errors)} error(s) in the plan; nothing was changed",
+            f"{counted(len(result.errors), 'error')} in the plan; nothing was changed",
             hint="fix them (see `lares plan`)",
         )
         raise typer.Exit(1)
@@ -57,6 +58,69 @@ def _state(path: Path | None) -> StateDir:
     from lares.state import StateDir
 
     return StateDir.open(path)
+
+
+def _match(count: int) -> str:
+    from lares.units import counted
+
+    return f"{counted(count, 'stack')} {'matches' if count == 1 else 'match'} what is running"
+
+
+class HealthView:
+    """How `up` shows services coming up: on a terminal a live table per stack (each service's
+    state, the seconds since the stack started); otherwise one line per change, so a log or CI
+    run reads as a sequence ("  media/sonarr: starting", then "  media/sonarr: healthy")."""
+
+    def __init__(self, out: Out) -> None:
+        import sys
+
+        self.out = out
+        self.live_view = not out.as_json and sys.stdout.isatty()
+        self.seen: dict[tuple[str, str], str] = {}
+        self.states: dict[str, str] = {}
+        self.live: Any = None
+        self.stack = ""
+        self.started = 0.0
+
+    def __call__(self, stack: str, states: dict[str, str]) -> None:
+        import time
+
+        if stack != self.stack:
+            self.close()
+            self.stack, self.started = stack, time.monotonic()
+        if not self.live_view:
+            for service, st in states.items():
+                if self.seen.get((stack, service)) != st:
+                    self.out.line(f"  {stack}/{service}: {st}")
+            self.seen.update({(stack, service): st for service, st in states.items()})
+            return
+        from rich.live import Live
+
+        self.states = states
+        if self.live is None:
+            self.live = Live(
+                console=self.out.console, refresh_per_second=2, get_renderable=self._table
+            )
+            self.live.start()
+        self.live.refresh()
+
+    def _table(self) -> Any:
+        import time
+
+        from lares.output import table
+
+        colour = {"healthy": "green", "running": "green", "starting": "yellow"}
+        waited = time.monotonic() - self.started
+        t = table("service", "state", title=f"{self.stack}: {waited:.0f} s")
+        for service, st in self.states.items():
+            t.add_row(service, f"[{colour.get(st, 'red')}]{st}[/]")
+        return t
+
+    def close(self) -> None:
+        """End the live table of the stack shown last (it stays on screen as it was)."""
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
 
 
 def _show_plans(out: Out, plans: list[StackPlan]) -> None:
@@ -72,6 +136,8 @@ def _show_plans(out: Out, plans: list[StackPlan]) -> None:
         if p.removed:
             parts.append("-" + ", -".join(p.removed))
         parts += [str(d) for d in p.drift]
+        if p.interrupted_note:
+            parts.append(p.interrupted_note)
         t.add_row(p.name, p.action, "; ".join(parts) or "—")
     out.table(t)
 
@@ -90,6 +156,7 @@ def up(
 ) -> None:
     """Deploy: check, render, show what changes, ask, then apply stack by stack."""
     from lares.deploy import fastpath
+    from lares.units import counted
 
     out = _out(as_json)
     state = _state(state_dir)
@@ -102,7 +169,7 @@ def up(
             if as_json:
                 out.json({"stacks": [{"stack": s, "action": "none"} for s in same], "applied": []})
             else:
-                out.ok(f"nothing to do: {len(same)} stacks match what is running")
+                out.ok(f"nothing to do: {_match(len(same))}")
             return
 
     from lares.deploy import engine
@@ -120,7 +187,7 @@ def up(
             if as_json:
                 out.json(report)
             else:
-                out.ok(f"nothing to do: {len(plans)} stacks match what is running")
+                out.ok(f"nothing to do: {_match(len(plans))}")
             return
         if not as_json:
             _show_plans(out, plans)
@@ -130,10 +197,16 @@ def up(
             else:
                 out.line("dry run: nothing was changed")
             return
-        if not yes and not typer.confirm(f"Apply {len(todo)} stack(s)?", default=False):
+        if not yes and not typer.confirm(f"Apply {counted(len(todo), 'stack')}?", default=False):
             out.fail("cancelled; nothing was changed")
             raise typer.Exit(1)
-        done = apply_stacks(result.system, bundle, state, plans, client, progress=out.line)
+        view = HealthView(out)
+        try:
+            done = apply_stacks(
+                result.system, bundle, state, plans, client, progress=out.line, on_states=view
+            )
+        finally:
+            view.close()
         if not stacks and done.ok and not any(a.status == "waiting" for a in done.apps):
             fastpath.remember(state, source, [p.name for p in plans])
         report["applied"] = [s.stack for s in done.stacks if s.recorded]
@@ -148,9 +221,10 @@ def up(
 
 def _show_outcome(out: Out, done: Outcome) -> None:
     """Per app: up, waiting (for what) or failed (and why); then the details of what is not up."""
-    from lares.deploy.apply import FAILED_HINT
+    from lares.deploy.apply import failed_hint
     from lares.deploy.outcome import summary
     from lares.output import table
+    from lares.units import counted
 
     t = table("stack", "app", "status", "why")
     for a in done.apps:
@@ -167,9 +241,9 @@ def _show_outcome(out: Out, done: Outcome) -> None:
         others = len(done.apps) - len(failed)
         rest = f"; the other {others} are " + ("up or waiting" if waiting else "up")
         out.fail(
-            f"{len(failed)} app(s) did not come up: {', '.join(a.app for a in failed)}"
+            f"{counted(len(failed), 'app')} did not come up: {', '.join(a.app for a in failed)}"
             + (rest if others else ""),
-            hint=FAILED_HINT,
+            hint=failed_hint(done),
         )
     elif recorded:
         out.ok(f"applied {', '.join(recorded)}")
@@ -201,6 +275,8 @@ def diff(
                 out.line(f"{p.name}: up to date", style="green")
                 continue
             out.heading(f"{p.name}: {p.action}")
+            if p.interrupted_note:
+                out.line(p.interrupted_note, style="yellow")
             if p.changed:
                 out.line(file_diff(state, p).rstrip())
             for d in p.drift:
@@ -214,11 +290,19 @@ def down(
     file: FileOpt = None,
     state_dir: StateOpt = None,
     volumes: Annotated[
-        bool, typer.Option("--volumes", help="Also remove named volumes (asks you to type yes).")
+        bool,
+        typer.Option(
+            "--volumes", help="Also remove named volumes (asks you to type 'delete volumes')."
+        ),
     ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Stop without asking.")] = False,
     lock_timeout: LockOpt = 300.0,
 ) -> None:
-    """Stop and remove the stacks' containers; data folders and volumes are kept."""
+    """Stop and remove the stacks' containers; data folders and volumes are kept.
+
+    Asks first, as `up` does (--yes does not ask); --volumes always asks for a typed
+    confirmation instead.
+    """
     from lares.deploy import record
     from lares.deploy.apply import down as run_down
 
@@ -240,6 +324,11 @@ def down(
         if typed.strip() != "delete volumes":
             out.fail("not confirmed; nothing was changed")
             raise typer.Exit(1)
+    elif not yes and not typer.confirm(
+        f"Stop and remove the containers of {', '.join(wanted)}?", default=False
+    ):
+        out.fail("cancelled; nothing was changed")
+        raise typer.Exit(1)
     with state.lock(timeout=lock_timeout, purpose="down", on_wait=out.warn):
         done = run_down(state, wanted, volumes=volumes)
     out.ok(f"stopped {', '.join(done)}" + (" and removed their volumes" if volumes else ""))
@@ -273,9 +362,14 @@ def rollback(
     ] = False,
     lock_timeout: LockOpt = 300.0,
 ) -> None:
-    """Re-apply a stack's last recorded good revision (after a failed `up`)."""
+    """Re-apply a stack's last recorded good revision (after a failed `up`).
+
+    A stack that already runs that revision is left alone, and the command says so (and what
+    --previous would go back to).
+    """
     from lares.deploy import engine, record
     from lares.deploy.apply import rollback as run_rollback
+    from lares.deploy.apply import runs_recorded
 
     out = _out(False)
     state = _state(state_dir)
@@ -283,5 +377,17 @@ def rollback(
     with state.lock(timeout=lock_timeout, purpose="rollback", on_wait=out.warn):
         client = engine.client()
         for name in wanted:
+            current = None if previous else runs_recorded(state, name, client)
+            if current is not None:
+                before = (
+                    f"`lares rollback --previous {name}` goes back to {current.history[-1][:12]}"
+                    if current.history
+                    else "no earlier revision is kept"
+                )
+                out.ok(
+                    f"{name}: nothing to roll back: it runs its last good revision "
+                    f"{current.revision[:12]}, applied {record.when(current.applied_at)}; {before}"
+                )
+                continue
             rec = run_rollback(state, name, client, previous=previous, progress=out.line)
-            out.ok(f"{name}: at revision {rec.revision[:12]}")
+            out.ok(f"{name}: at revision {rec.revision[:12]} (rolled back)")

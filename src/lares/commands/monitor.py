@@ -105,6 +105,7 @@ def watch(
     start: restart the watcher after changing it.
     """
     from lares.monitor.watch import Cycle, Watcher, exec_watch, write_config
+    from lares.units import counted
 
     config, state = _config(file, state_dir)
     path = write_config(config, state.monitor)
@@ -137,7 +138,9 @@ def watch(
         )
         return
     samples = sum(len(r.samples) for r in cycle.runs)
-    out.ok(f"one cycle: {len(cycle.runs)} collectors, {samples} samples recorded")
+    out.ok(
+        f"one cycle: {counted(len(cycle.runs), 'collector')}, {counted(samples, 'sample')} recorded"
+    )
     for r in cycle.runs:
         if not r.ok:
             out.warn(f"{r.collector}: {r.error}")
@@ -152,6 +155,7 @@ def alerts_test(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonO
     """Send a test notification to every target in monitor.notify."""
     from lares.monitor.alerts import Message
     from lares.monitor.notify import send, urls
+    from lares.units import counted
 
     out = _out(as_json)
     config, state = _config(file, state_dir)
@@ -171,7 +175,7 @@ def alerts_test(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonO
     if as_json:
         out.json({"sent": result.ok, "targets": result.targets, "error": result.error or None})
     elif result.ok:
-        out.ok(f"sent a test notification to {result.targets} target(s)")
+        out.ok(f"sent a test notification to {counted(result.targets, 'target')}")
     else:
         out.fail(
             f"the test notification was not sent: {result.error}",

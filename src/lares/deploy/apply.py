@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,21 @@ from lares.deploy.outcome import (
     summary,
     waiting_on,
 )
-from lares.deploy.record import Record
-from lares.deploy.status import ContainerState, Drift, container_state, drift, stack_containers
+from lares.deploy.progress import OnStates, watching
+from lares.deploy.record import Applying, Record
+from lares.deploy.status import (
+    OUTSIDE,
+    ContainerState,
+    Drift,
+    container_state,
+    drift,
+    stack_containers,
+)
 from lares.errors import LaresError, UsageError
 from lares.render.bundle import Bundle
 from lares.run import Redactor
 from lares.state import StateDir
+from lares.units import counted
 from lares.yamlio import safe_load
 
 
@@ -59,6 +68,7 @@ class StackPlan:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     modified: list[str] = field(default_factory=list)
+    interrupted: Applying | None = None  # an earlier apply that was not recorded
 
     @property
     def changed(self) -> bool:
@@ -70,7 +80,7 @@ class StackPlan:
             return "create"
         if self.changed:
             return "update"
-        if self.drift:
+        if self.drift or self.interrupted:
             return "converge"
         return "none"
 
@@ -84,7 +94,28 @@ class StackPlan:
             "removed": self.removed,
             "modified": self.modified,
             "drift": [str(d) for d in self.drift],
+            "interrupted": (
+                {"revision": self.interrupted.revision[:12], "started": self.interrupted.started}
+                if self.interrupted
+                else None
+            ),
         }
+
+    @property
+    def interrupted_note(self) -> str:
+        """What a left-behind apply means for this stack, or "" when there is none."""
+        left = self.interrupted
+        if left is None:
+            return ""
+        if left.failed:
+            return (
+                f"the last apply (revision {left.revision[:12]}, started {left.started}) "
+                f"failed; fix it and `lares up` again, or `lares rollback {self.name}`"
+            )
+        return (
+            f"an earlier apply was interrupted (revision {left.revision[:12]}, "
+            f"started {left.started}); `lares up` completes it"
+        )
 
 
 def _services(compose_text: str | None) -> dict[str, Any]:
@@ -134,6 +165,14 @@ def plan_stacks(
         p.removed = sorted(set(old) - set(new))
         p.modified = sorted(s for s in set(new) & set(old) if new[s] != old[s])
         p.drift = drift(rec, images, [c for c in running if c.stack == name])
+        p.interrupted = record.applying(state, name)
+        if p.interrupted is not None:
+            # lares's own unfinished apply changed these containers, not someone else
+            by = "failed" if p.interrupted.failed else "interrupted"
+            p.drift = [
+                Drift(d.service, f"changed by the {by} apply") if d.problem == OUTSIDE else d
+                for d in p.drift
+            ]
         plans.append(p)
     return plans
 
@@ -161,9 +200,14 @@ class Failure:
 
 def diagnose(client: Any, stack: str) -> list[Failure]:
     """The services of a stack that are not running and healthy, with what they said."""
+    from docker.errors import NotFound
+
     failures = []
     for c in engine.project_containers(client, stack):
-        c.reload()
+        try:
+            c.reload()
+        except NotFound:  # removed since it was listed: nothing of it left to explain
+            continue
         st = container_state(c)
         if st.ok:
             continue
@@ -208,22 +252,39 @@ def apply(
     client: Any,
     *,
     progress: Callable[[str], None] = lambda _: None,
+    on_states: OnStates | None = None,
 ) -> list[Record]:
     """Apply the stacks in ``plans`` that need it; return their new records.
 
     Every stack is applied (see :func:`apply_stacks`); raises :class:`DeployError` naming the
-    apps that did not come up once all were tried.
+    apps that did not come up once all were tried. ``on_states`` hears each stack's service
+    states while Compose waits for them (see :mod:`lares.deploy.progress`).
     """
-    done = apply_stacks(system, bundle, state, plans, client, progress=progress)
+    done = apply_stacks(
+        system, bundle, state, plans, client, progress=progress, on_states=on_states
+    )
     if not done.ok:
-        raise DeployError("\n".join(summary(done)), hint=FAILED_HINT)
+        raise DeployError("\n".join(summary(done)), hint=failed_hint(done))
     return [r for r in (record.load(state, s.stack) for s in done.stacks if s.recorded) if r]
 
 
-FAILED_HINT = (
-    "fix the app and run `lares up` again; a stack with an app that did not come up keeps its "
-    "last good revision (`lares rollback STACK` puts it back)"
-)
+def failed_hint(done: Outcome) -> str:
+    """What to do about the stacks whose apps did not come up: roll back the ones that have a
+    good revision; a stack that never came up has none, and `lares down` removes what the run
+    created."""
+    failed = [s for s in done.stacks if s.failed]
+    first = [s.stack for s in failed if not s.had_record]
+    if failed and len(first) == len(failed):
+        names = " ".join(first)
+        return (
+            f"fix the app and run `lares up` again; {names} "
+            f"{'has' if len(first) == 1 else 'have'} no applied revision to roll back to "
+            f"(`lares down {names}` removes what this run created)"
+        )
+    return (
+        "fix the app and run `lares up` again; a stack with an app that did not come up keeps "
+        "its last good revision (`lares rollback STACK` puts it back)"
+    )
 
 
 def apply_stacks(
@@ -234,6 +295,7 @@ def apply_stacks(
     client: Any,
     *,
     progress: Callable[[str], None] = lambda _: None,
+    on_states: OnStates | None = None,
     peer_wait: float = PEER_WAIT,
 ) -> Outcome:
     """Apply every stack in ``plans`` that needs it, whatever fails, and judge each app.
@@ -263,7 +325,9 @@ def apply_stacks(
         services = stack_services(safe_load(p.files.get("compose.yaml", "")) or {})
         peers = waiting_on(services)
         ready = [s for s in services if s not in peers]
-        said = _bring_up(client, p.name, compose_file, services, ready, peers, redact)
+        record.begin(state, p.name, p.revision)
+        with watching(client, p.name, on_states):
+            said = _bring_up(client, p.name, compose_file, services, ready, peers, redact)
         own = [s for s in peers if services[s].peer]
         if own:
             # started, not waited for: their health is the peer's to give
@@ -276,7 +340,8 @@ def apply_stacks(
         done.stacks.append(_settle(client, state, p, services, said, redact, progress))
     for p, services, later in held:
         compose_file = state.live / p.name / "compose.yaml"
-        engine.compose_up(p.name, compose_file, services=later, wait=peer_wait)
+        with watching(client, p.name, on_states):
+            engine.compose_up(p.name, compose_file, services=later, wait=peer_wait)
         done.stacks.append(_settle(client, state, p, services, {}, redact, progress))
     order = [p.name for p in plans]
     done.stacks.sort(key=lambda s: order.index(s.stack))
@@ -364,16 +429,19 @@ def _settle(
             continue
         logs = redact(engine.logs_tail(c, 10)).strip().splitlines()
         seen[st.service] = Seen(st, tuple(redact(h) for h in engine.health_log(c)), tuple(logs))
-    judged = judge(p.name, services, seen, said)
+    judged = replace(judge(p.name, services, seen, said), had_record=p.record is not None)
     if judged.failed:
-        progress(f"{p.name}: {len(judged.failed)} app(s) did not come up; not recorded")
+        record.failed(state, p.name)
+        progress(f"{p.name}: {counted(len(judged.failed), 'app')} did not come up; not recorded")
         return judged
     record.save(state, p.name, p.revision, p.files, _hashes(client, p.name))
     progress(f"{p.name}: up" + (f" ({len(judged.waiting)} waiting)" if judged.waiting else ""))
-    return StackOutcome(judged.stack, judged.apps, recorded=True)
+    return replace(judged, recorded=True)
 
 
-def _failed(client: Any, stack: str, stderr: str) -> DeployError:
+def _failed(client: Any, stack: str, stderr: str, *, first: bool = False) -> DeployError:
+    """The error of a stack that did not come up; ``first`` when it has no good revision yet,
+    so there is nothing to roll back to."""
     failures = diagnose(client, stack)
     lines = [f"stack {stack} did not come up"]
     for f in failures:
@@ -386,11 +454,44 @@ def _failed(client: Any, stack: str, stderr: str) -> DeployError:
 
     said = [line for line in tail(stderr, 6).splitlines() if "Error" in line or "error" in line]
     lines += [f"  compose: {line.strip()}" for line in said or tail(stderr, 3).splitlines()]
-    return DeployError(
-        "\n".join(lines),
-        hint=f"fix the app and run `lares up` again, or `lares rollback {stack}` "
-        "to return to the last good revision",
-    )
+    if first:
+        hint = (
+            f"fix the app and run `lares up` again; {stack} has no applied revision to roll "
+            f"back to (`lares down {stack}` removes what this run created)"
+        )
+    else:
+        hint = (
+            f"fix the app and run `lares up` again, or `lares rollback {stack}` "
+            "to return to the last good revision"
+        )
+    return DeployError("\n".join(lines), hint=hint)
+
+
+def runs_recorded(state: StateDir, stack: str, client: Any) -> Record | None:
+    """The stack's record when it already runs that revision: its live files are the
+    revision's and its containers are the ones recorded, running and healthy; else None.
+
+    Rolling back to it would change nothing, which `lares rollback` says rather than
+    reporting a rollback.
+    """
+    rec = record.load(state, stack)
+    if rec is None:
+        return None
+    files = record.revision_files(state, stack, rec.revision)
+    for rel, content in files.items():
+        try:
+            if (state.live / stack / rel).read_text(encoding="utf-8") != content:
+                return None
+        except OSError:
+            return None
+    images = {
+        svc: str(spec.get("image", ""))
+        for svc, spec in _services(files.get("compose.yaml")).items()
+    }
+    running = stack_containers(client, [stack])
+    if not running or drift(rec, images, running):
+        return None
+    return rec
 
 
 def rollback(
@@ -421,8 +522,10 @@ def rollback(
     for rel, content in files.items():
         atomic_write(state.live / stack / rel, content, mode=0o644)
     progress(f"{stack}: rolling back to {revision[:12]} …")
+    record.begin(state, stack, revision)
     result = engine.compose_up(stack, state.live / stack / "compose.yaml")
     if not result.ok:
+        record.failed(state, stack)
         raise _failed(client, stack, result.stderr)
     return record.save(state, stack, revision, files, _hashes(client, stack))
 

@@ -249,7 +249,11 @@ def compose_down(project: str, file: Path | None, *, volumes: bool = False) -> r
 def project_containers(c: Any, project: str) -> list[Any]:
     """Every container (running or not) of a Compose project."""
     return list(
-        c.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})
+        c.containers.list(
+            all=True,
+            filters={"label": f"com.docker.compose.project={project}"},
+            ignore_removed=True,  # one replaced between the list and its inspect is gone
+        )
     )
 
 
@@ -266,5 +270,12 @@ def health_log(container: Any, lines: int = 3) -> list[str]:
 
 
 def logs_tail(container: Any, lines: int = 20) -> str:
-    raw = container.logs(tail=lines, stdout=True, stderr=True)
+    """The last lines a container wrote; a note instead when the engine has none to give
+    (a container being removed, or gone, while lares explains a failure)."""
+    from docker.errors import APIError
+
+    try:
+        raw = container.logs(tail=lines, stdout=True, stderr=True)
+    except APIError as exc:
+        return f"(no logs: {exc.explanation or exc})"
     return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)

@@ -88,8 +88,8 @@ def unchanged(
     stacks = dict(saved.get("stacks") or {})
     for name, revision in stacks.items():
         rec = record.load(state, name)
-        if rec is None or rec.revision != revision:
-            return None
+        if rec is None or rec.revision != revision or record.applying(state, name) is not None:
+            return None  # an interrupted apply is for the full path to complete
         expected = {svc: info.get("image", "") for svc, info in rec.containers.items()}
         if drift(rec, expected, [c for c in running if c.stack == name]):
             return None

@@ -16,6 +16,7 @@ from lares.deploy.secrets import SecretStore
 from lares.errors import LaresError
 from lares.fsutil import atomic_write, private_dir, sync_dirs
 from lares.render.bundle import SECRETS_DIR, Bundle
+from lares.units import counted
 
 SECRET_MARK = re.compile(r"\{secret:([a-z0-9_-]+)\}")
 
@@ -39,7 +40,8 @@ def require_provided(bundle: Bundle, store: SecretStore) -> None:
     missing = missing_provided(bundle, store)
     if missing:
         raise LaresError(
-            f"{len(missing)} secret(s) must be provided before deploying: {', '.join(missing)}",
+            f"{counted(len(missing), 'secret')} must be provided before deploying: "
+            f"{', '.join(missing)}",
             hint="set each with `lares secret set NAME` (the value is read from stdin)",
             code="secret-missing",
         )

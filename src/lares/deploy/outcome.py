@@ -134,6 +134,7 @@ class StackOutcome:
     stack: str
     apps: tuple[AppOutcome, ...]
     recorded: bool = False  # whether this revision became the stack's good revision
+    had_record: bool = True  # whether the stack had a good revision before (to roll back to)
 
     @property
     def failed(self) -> list[AppOutcome]:

@@ -4,10 +4,14 @@
 rendered files), when it was applied, and the Compose config hash of every container it left
 running. ``applied/<stack>/revisions/<digest>/`` keeps each applied revision's files so
 ``lares rollback`` can put one back. Older revisions beyond :data:`KEEP` are pruned.
+``applied/<stack>/applying.json`` exists while an apply of the stack runs: left behind, it tells
+a later ``diff`` or ``up`` that the containers were changed by lares's own interrupted (or
+failed) apply, not outside lares; the next record (or ``down``) removes it.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -94,6 +98,7 @@ def save(
     history = history[-(KEEP - 1) :]
     record = Record(stack, revision, time.time(), containers, tuple(history))
     state.write_json(f"applied/{stack}/record.json", record.to_dict())
+    (_stack_dir(state, stack) / APPLYING).unlink(missing_ok=True)
     _prune(state, stack, {revision, *history})
     return record
 
@@ -101,6 +106,61 @@ def save(
 def forget(state: StateDir, stack: str) -> None:
     """Drop a stack's record (after `lares down`); its revisions stay for rollback."""
     (_stack_dir(state, stack) / "record.json").unlink(missing_ok=True)
+    (_stack_dir(state, stack) / APPLYING).unlink(missing_ok=True)
+
+
+APPLYING = "applying.json"
+
+
+def when(timestamp: float) -> str:
+    """A record's time as people read it: ``2026-12-02 04:30:00 UTC``."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
+
+
+@dataclass(frozen=True)
+class Applying:
+    """An apply of a stack that started and has not been recorded: it is running, it was
+    interrupted (lares killed, the machine down), or it ``failed`` and lares said so."""
+
+    stack: str
+    revision: str
+    started_at: float
+    pid: int
+    failed: bool = False
+
+    @property
+    def started(self) -> str:
+        return when(self.started_at)
+
+
+def begin(state: StateDir, stack: str, revision: str) -> None:
+    """Note that an apply of ``revision`` starts changing the stack's containers."""
+    state.write_json(
+        f"applied/{stack}/{APPLYING}",
+        {"stack": stack, "revision": revision, "started_at": time.time(), "pid": os.getpid()},
+    )
+
+
+def failed(state: StateDir, stack: str) -> None:
+    """Note that the stack's apply ended without coming up (its containers are as it left
+    them; the record still names the last good revision)."""
+    data = state.read_json(f"applied/{stack}/{APPLYING}")
+    if data:
+        state.write_json(f"applied/{stack}/{APPLYING}", {**data, "failed": True})
+
+
+def applying(state: StateDir, stack: str) -> Applying | None:
+    """The stack's apply that started and was not recorded, if any."""
+    data = state.read_json(f"applied/{stack}/{APPLYING}")
+    if not data:
+        return None
+    return Applying(
+        stack,
+        str(data["revision"]),
+        float(data["started_at"]),
+        int(data["pid"]),
+        bool(data.get("failed")),
+    )
 
 
 def _prune(state: StateDir, stack: str, keep: set[str]) -> None:

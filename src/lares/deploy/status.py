@@ -134,11 +134,19 @@ def stack_containers(client: Any, stacks: Iterable[str] | None = None) -> list[C
     """Every container lares manages (label io.lares.stack), optionally for some stacks only."""
     wanted = set(stacks) if stacks is not None else None
     found = []
-    for c in client.containers.list(all=True, filters={"label": "io.lares.stack"}):
+    # ignore_removed: a container removed between the list and its inspect (Compose replacing
+    # it, another tool) is not an error, it is simply not there any more
+    listed = client.containers.list(
+        all=True, filters={"label": "io.lares.stack"}, ignore_removed=True
+    )
+    for c in listed:
         state = container_state(c)
         if wanted is None or state.stack in wanted:
             found.append(state)
     return sorted(found, key=lambda s: (s.stack, s.app, s.service))
+
+
+OUTSIDE = "configuration changed outside lares"
 
 
 @dataclass(frozen=True)
@@ -177,7 +185,7 @@ def drift(
             out.append(Drift(service, f"runs image {c.image}, lares applied {image}"))
         applied_hash = (record.containers.get(service) or {}).get("hash")
         if applied_hash and c.config_hash and c.config_hash != applied_hash:
-            out.append(Drift(service, "configuration changed outside lares"))
+            out.append(Drift(service, OUTSIDE))
     for c in running:
         if c.service not in expected:
             out.append(Drift(c.service, "not in the blueprint (orphan)"))

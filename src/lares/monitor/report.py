@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from lares.monitor.collectors import Sample
 from lares.monitor.status import Status
 from lares.output import Out, table
+from lares.units import counted
 
 _STYLE = {"critical": "red", "warning": "yellow", "info": "cyan"}
 
@@ -44,10 +45,10 @@ def status_report(out: Out, status: Status) -> None:
     took = sum(r.duration for r in status.runs)
     head = f"lares status — {status.config.host}: "
     if problems:
-        head += f"{critical} critical, {len(problems) - critical} warning(s)"
+        head += f"{critical} critical, {counted(len(problems) - critical, 'warning')}"
     else:
         head += "all good"
-    out.line(f"{head} ({len(status.runs)} sources in {took:.1f} s)", style="bold")
+    out.line(f"{head} ({counted(len(status.runs), 'source')} in {took:.1f} s)", style="bold")
     if problems:
         t = table("severity", "subject", "problem")
         for c in sorted(problems, key=lambda c: c.suppressed_by is not None):

@@ -58,6 +58,7 @@ from typing import Any, Protocol
 
 from lares.monitor.collectors import Sample
 from lares.monitor.config import WatchConfig
+from lares.units import counted
 
 SEVERITIES = ("critical", "warning", "info")
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -377,7 +378,7 @@ def smart(x: Inputs) -> Iterator[Condition]:
             "smart-unavailable",
             "warning",
             "smartctl",
-            f"smartctl is not installed: the health of {len(x.config.drives)} drive(s) "
+            f"smartctl is not installed: the health of {counted(len(x.config.drives), 'drive')} "
             "is not watched",
             "smart",
             hint="install smartmontools",
@@ -464,7 +465,8 @@ def btrfs(x: Inputs) -> Iterator[Condition]:
                 "btrfs-missing",
                 "critical",
                 sample.subject,
-                f"{sample.value:g} device(s) of {sample.subject} are missing",
+                f"{counted(sample.value, 'device')} of {sample.subject} "
+                f"{'is' if sample.value == 1 else 'are'} missing",
                 "btrfs",
                 hint=f"btrfs filesystem show {sample.subject}; replace the device "
                 "(btrfs replace) before another fails",
@@ -776,8 +778,8 @@ def unparsed(x: Inputs) -> Iterator[Condition]:
                 "unparsed",
                 "info",
                 sample.subject,
-                f"{sample.value:g} line(s) from {sample.collector} ({sample.subject}) were not "
-                f"understood: {sample.detail}",
+                f"{counted(sample.value, 'line')} from {sample.collector} ({sample.subject}) "
+                f"{'was' if sample.value == 1 else 'were'} not understood: {sample.detail}",
                 sample.collector,
             )
 

@@ -42,6 +42,10 @@ def service_block(service: Service, stack: StackView) -> dict[str, Any]:
         "container_name": service.name,
         "restart": "unless-stopped",
     }
+    if spec.init:
+        # Docker's init (tini) as PID 1 passes SIGTERM on and reaps zombies: a shell or busybox
+        # as PID 1 ignores SIGTERM, so every stop would wait out the 10 s grace and be killed.
+        out["init"] = True
     if service.user:
         out["user"] = service.user
     if service.command:

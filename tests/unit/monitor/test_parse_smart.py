@@ -131,7 +131,7 @@ def test_ata_failing_disk() -> None:
         "Reallocated_Sector_Ct (5) failing now: value 1 <= 5",
     )
     assert "Current_Pending_Sector (197) raw 8 > 0" in report.reasons
-    assert "ATA error log holds 56 error(s)" in report.reasons
+    assert "ATA error log holds 56 errors" in report.reasons
 
 
 def test_packed_temperature_raw_value_without_temperature_block() -> None:

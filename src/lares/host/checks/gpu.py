@@ -36,7 +36,8 @@ def check(ctx: DoctorContext) -> Iterator[Finding]:
             yield ctx.finding(
                 ID,
                 "error",
-                f"no /dev/dri render node for Quick Sync, which {', '.join(wanting)} use(s)",
+                f"no /dev/dri render node for Quick Sync, which {', '.join(wanting)} "
+                f"{'uses' if len(wanting) == 1 else 'use'}",
                 "install the Intel GPU driver (i915, firmware-misc-nonfree) and check the iGPU "
                 "is enabled in the firmware; or remove quicksync from host.cpu.features",
                 apps=wanting,

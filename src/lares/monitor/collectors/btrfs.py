@@ -42,6 +42,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from lares.monitor.collectors import Sample
+from lares.units import counted
 
 if TYPE_CHECKING:
     from lares.monitor.collectors import Context
@@ -478,7 +479,9 @@ class ScrubStatus:
         if kinds:
             found.append((BtrfsHealth.WARNING, f"{where}: scrub errors {' '.join(kinds)}"))
         elif errors.total:
-            found.append((BtrfsHealth.WARNING, f"{where}: scrub found {errors.total} errors"))
+            found.append(
+                (BtrfsHealth.WARNING, f"{where}: scrub found {counted(errors.total, 'error')}")
+            )
         if errors.corrected:
             found.append((BtrfsHealth.WARNING, f"{where}: scrub corrected {errors.corrected}"))
         if errors.unverified:
@@ -1282,7 +1285,7 @@ def samples(
     reasons = list(assessment.reasons)
     if gone:
         health = BtrfsHealth.DEGRADED
-        reasons.insert(0, f"{gone} device(s) missing")
+        reasons.insert(0, f"{counted(gone, 'device')} missing")
     labels = {"mount": mount, "uuid": uuid}
     out += [
         Sample(ID, mount, "devices", float(len(stats.devices)), labels=labels),

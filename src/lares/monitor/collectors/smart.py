@@ -39,6 +39,7 @@ from enum import IntFlag, StrEnum
 from typing import TYPE_CHECKING
 
 from lares.monitor.collectors import Sample
+from lares.units import counted
 
 if TYPE_CHECKING:
     from lares.monitor.collectors import Context
@@ -652,7 +653,7 @@ def _assess(report: SmartReport) -> tuple[SmartHealth, tuple[str, ...]]:
         if attribute.id in _WARN_WHEN_NONZERO and attribute.raw:
             add(SmartHealth.WARNING, f"{label} raw {attribute.raw} > 0")
     if report.error_log_count:
-        add(SmartHealth.WARNING, f"ATA error log holds {report.error_log_count} error(s)")
+        add(SmartHealth.WARNING, f"ATA error log holds {counted(report.error_log_count, 'error')}")
     for failure in report.self_test_failures:
         at = f" at {failure.lifetime_hours} h" if failure.lifetime_hours is not None else ""
         add(SmartHealth.WARNING, f"self-test failed{at}: {failure.kind}: {failure.status}")

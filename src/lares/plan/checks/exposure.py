@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from lares.plan.context import PlanContext
 from lares.plan.findings import Finding
+from lares.units import counted
 
 ID = "exposure"
 DESCRIPTION = "public apps have a domain and a tunnel; admin UIs and the Docker socket stay private"
@@ -47,7 +48,8 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
         yield ctx.finding(
             ID,
             "error",
-            f"{len(public)} app(s) are public ({', '.join(a.id for a in public)}) "
+            f"{counted(len(public), 'app')} {'is' if len(public) == 1 else 'are'} public "
+            f"({', '.join(a.id for a in public)}) "
             "but access.domain is not set",
             "access",
             hint="set access.domain to the domain whose DNS points at the VPS",

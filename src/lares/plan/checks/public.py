@@ -8,6 +8,7 @@ from lares.catalog.resolve import DEFAULT_NETWORK
 from lares.catalog.web import TUNNEL_APP, public_resources, web_target
 from lares.plan.context import PlanContext
 from lares.plan.findings import Finding
+from lares.units import counted
 
 ID = "public"
 DESCRIPTION = "the public URL set; every public app behind SSO and reachable by the tunnel"
@@ -22,7 +23,8 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
         yield ctx.finding(
             ID,
             "info",
-            f"{len(resources)} app(s) are public through the tunnel: {urls}",
+            f"{counted(len(resources), 'app')} {'is' if len(resources) == 1 else 'are'} public "
+            f"through the tunnel: {urls}",
             "access",
         )
     newt = system.app(TUNNEL_APP)
