@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lares import run
 from lares.errors import StateLocked
 from lares.fsutil import atomic_write, private_dir
 
@@ -144,7 +145,9 @@ class StateDir:
         """Hold the state lock; wait up to ``timeout`` seconds for another lares to finish.
 
         The lock is an ``flock`` on ``<root>/lock``: the kernel releases it when its holder dies,
-        even by SIGKILL, so a killed run never leaves a stale lock behind.
+        even by SIGKILL, so a killed run never leaves a stale lock behind. The processes lares
+        starts meanwhile share it (:func:`lares.run.inherited`): a ``docker compose`` that
+        outlives a killed lares keeps the lock until it ends.
         """
         path = self.root / "lock"
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -169,7 +172,8 @@ class StateDir:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"pid {os.getpid()}, {purpose}".encode(), 0)
             try:
-                yield
+                with run.inherited(fd):
+                    yield
             finally:
                 os.ftruncate(fd, 0)
                 fcntl.flock(fd, fcntl.LOCK_UN)

@@ -6,11 +6,14 @@ The blueprint is the deploy tests' one (tests/data/deploy) with its names, subne
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -205,3 +208,82 @@ def test_fresh_secrets_starts_an_app_over_on_request(lab: Lab) -> None:
     assert "--fresh-secrets: no app named nope in the blueprint" in unknown.stderr
     lab.lares("up", "--yes", "--fresh-secrets", "lds-db")
     assert lab.secret() != old
+
+
+def compose_processes() -> list[str]:
+    """Command lines of running Compose processes working on this lab's stacks."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        words = [a.decode(errors="replace") for a in argv if a]
+        if state != "Z" and any("compose" in w for w in words[:2]) and "lds-data" in words:
+            found.append(" ".join(words))
+    return found
+
+
+def lock_is_free(path: Path) -> bool:
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
+
+
+def test_a_killed_up_leaves_no_compose_running_without_the_lock(lab: Lab) -> None:
+    proc = subprocess.Popen(
+        lab.argv("up", "--yes"), env=lab.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not compose_processes():
+        time.sleep(0.05)
+    assert compose_processes(), "compose never started"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # until the last compose process is gone the lock stays held; after, nothing runs alone
+    deadline = time.monotonic() + 60
+    while compose_processes():
+        if lock_is_free(lab.state / "lock"):
+            left = compose_processes()
+            assert not left, f"the lock was free while compose still ran: {left}"
+        assert time.monotonic() < deadline, compose_processes()
+        time.sleep(0.05)
+    again = lab.lares("up", "--yes")
+    assert "applied" in again.stdout or "nothing to do" in again.stdout
+    assert (
+        subprocess.run(
+            ["docker", "inspect", "-f", "{{.State.Health.Status}}", "lds-web"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        == "healthy"
+    )
+
+
+def test_sigterm_stops_up_and_its_compose(lab: Lab) -> None:
+    proc = subprocess.Popen(
+        lab.argv("up", "--yes"), env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not compose_processes():
+        time.sleep(0.05)
+    assert compose_processes(), "compose never started"
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    # lares waited for its children: none is left once it has exited
+    assert proc.returncode == 130
+    assert b"Traceback" not in err
+    assert compose_processes() == []
+    assert lock_is_free(lab.state / "lock")
+    lab.lares("up", "--yes")
