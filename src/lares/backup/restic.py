@@ -1006,11 +1006,20 @@ class Restic:
         if proc.process.returncode != 0:
             raise self.fail(cmd, proc.process.returncode, stderr)
 
-    def restore(self, snapshot: str, target: Path, *, include: Sequence[str] = ()) -> Path:
-        """Restore ``snapshot`` (or its ``include`` paths) into ``target``.
+    def restore(
+        self,
+        snapshot: str,
+        target: Path,
+        *,
+        include: Sequence[str] = (),
+        private: bool = False,
+    ) -> Path:
+        """Restore ``snapshot`` (or its ``include`` paths) into ``target``, made 0700.
 
         Refuses (UsageError) a target that is ``/``, not empty, and any snapshot entry that
-        could climb out of it; restic then writes only below ``target``.
+        could climb out of it; restic then writes only below ``target``. With ``private`` (a
+        database dump) every restored file is made 0600 and every folder 0700; otherwise they
+        keep the modes they were backed up with, behind the 0700 target.
         """
         safe_target = check_target(target)
         wanted = [check_include(p) for p in include]
@@ -1021,8 +1030,17 @@ class Restic:
                     f"snapshot {snapshot} of {self.repo.name} is unsafe to restore: {problem}",
                     hint="nothing was written; restore single paths with --path",
                 )
-        safe_target.mkdir(parents=True, exist_ok=True)
+        safe_target.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(safe_target, 0o700)
         self.run(restore_command(self.repo, snapshot, safe_target, include=wanted), timeout=LONG)
+        if private:
+            for folder, dirs, files in os.walk(safe_target):
+                for d in dirs:
+                    os.chmod(os.path.join(folder, d), 0o700, follow_symlinks=False)
+                for f in files:
+                    entry = os.path.join(folder, f)
+                    if not os.path.islink(entry):
+                        os.chmod(entry, 0o600)
         return safe_target
 
     # -- locks -----------------------------------------------------------------------------

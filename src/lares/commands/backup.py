@@ -565,10 +565,24 @@ def restore(
     snapshot: Annotated[
         str, typer.Argument(help="Snapshot id (as `lares backup list` shows) or latest.")
     ],
-    target: Annotated[Path, typer.Option("--target", "-t", help="An empty or new folder.")],
+    target: Annotated[
+        Path | None, typer.Option("--target", "-t", help="An empty or new folder.")
+    ] = None,
     path: Annotated[
         list[str] | None, typer.Option("--path", "-p", help="Only this path inside the snapshot.")
     ] = None,
+    into_db: Annotated[
+        bool,
+        typer.Option(
+            "--into-db",
+            help="Load a database snapshot back into the app's running database, replacing "
+            "what it holds (asks first).",
+        ),
+    ] = False,
+    app_id: Annotated[
+        str | None, typer.Option("--app", help="With --into-db and latest: whose database.")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (--into-db).")] = False,
     file: FileOpt = None,
     state_dir: StateOpt = None,
     repo: RepoOpt = None,
@@ -576,15 +590,53 @@ def restore(
 ) -> None:
     """Restore a snapshot (or paths in it) into a folder; nothing is written outside it.
 
-    The repository is --repo, else the drill's (backup.drill.repository), else the first one
-    that is not a copy.
+    The folder is made 0700, and a database dump restored into it is 0600: it holds every row
+    and the password hashes. With --into-db the dump goes back into the app's own database
+    instead, streamed (no plaintext copy on disk), with the app's other containers stopped
+    meanwhile. The repository is --repo, else the drill's (backup.drill.repository), else the
+    first one that is not a copy.
     """
     from lares.backup.drill import drill_repo
+    from lares.errors import UsageError
 
+    if into_db == (target is not None):
+        raise UsageError(
+            "give either --target (restore into a folder) or --into-db (into the app's database)"
+        )
     ctx = _context(file, state_dir)
     out = _out(as_json)
     name = drill_repo(ctx, repo)
-    where = ctx.restic(name).restore(snapshot, target, include=path or ())
+    if into_db:
+        from lares.backup import intodb
+
+        if path:
+            raise UsageError("--path does not go with --into-db: a database snapshot is one dump")
+        found = intodb.find(ctx, name, snapshot, app_id)
+        if not yes:
+            if as_json:
+                raise UsageError("--into-db with --json needs --yes")
+            out.line(f"This replaces {found.describe()}.")
+            if not typer.confirm("Replace the database?", default=False):
+                out.fail("cancelled; nothing was changed")
+                raise typer.Exit(1)
+        loaded = intodb.load(ctx, found, progress=lambda line: None if as_json else out.line(line))
+        if as_json:
+            out.json(loaded.to_dict())
+            return
+        if loaded.sha256_ok is False:
+            out.warn("the dump's SHA-256 differs from the one recorded when it was made")
+        out.ok(f"loaded snapshot {found.snapshot.short_id} into {found.service.name}")
+        return
+    assert target is not None
+    restic = ctx.restic(name)
+    listed = sorted(restic.snapshots(host=ctx.host), key=lambda s: s.time)
+    if snapshot == "latest":
+        snap = listed[-1] if listed else None
+    else:
+        snap = next((s for s in listed if s.matches(snapshot)), None)
+    # a dump holds every row and the password hashes: only its owner may read it
+    private = snap is None or snap.tag("kind") == "database"
+    where = restic.restore(snapshot, target, include=path or (), private=private)
     if as_json:
         out.json({"ok": True, "repo": name, "snapshot": snapshot, "target": str(where)})
     else:

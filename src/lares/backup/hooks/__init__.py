@@ -107,6 +107,24 @@ class Scratch:
     query: Callable[[str | None, str], Command] = field(compare=False)  # (database, sql)
 
 
+@dataclass(frozen=True)
+class Load:
+    """How a restored dump goes back into the app's own database (``backup restore --into-db``).
+
+    ``restore`` reads the dump on stdin. ``rewrite``, when set, is given each line of the dump
+    (without its newline) and returns what to send instead, so a dump made for an empty server
+    loads into the running one. ``stop_database``: the database container itself is stopped
+    meanwhile (a file the app keeps open); otherwise only the app's other containers are.
+    ``finish`` runs after a successful restore (moving a restored file into place).
+    """
+
+    restore: Command
+    rewrite: Callable[[bytes], bytes] | None = field(default=None, compare=False)
+    stop_database: bool = False
+    finish: Callable[[], None] | None = field(default=None, compare=False)
+    cleanup: Callable[[], None] | None = field(default=None, compare=False)
+
+
 def in_server(db: DatabaseBackup, volumes: Sequence[str]) -> str | None:
     """``missing`` of a database kept by a server (PostgreSQL, MariaDB): never. The server has
     the database, or its dump fails and says why."""
@@ -148,6 +166,16 @@ class DatabaseHook(Protocol):
     def scratch(self, db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch: ...
 
     def count_sql(self, table: Table) -> str: ...
+
+    def load(
+        self,
+        db: DatabaseBackup,
+        container: str,
+        image: str,
+        password_secret: str | None,
+        *,
+        volumes: Sequence[str] = (),
+    ) -> Load: ...
 
 
 class SnapshotHook(Protocol):
