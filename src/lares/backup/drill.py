@@ -23,7 +23,6 @@ import io
 import os
 import shutil
 import stat
-import tempfile
 import threading
 import time
 import uuid
@@ -34,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from lares import run
+from lares import run, throwaway
 from lares.backup import BackupContext, hooks
 from lares.backup.command import Command
 from lares.backup.hooks import Table
@@ -218,13 +217,19 @@ def drill(
     queries: Mapping[str, Sequence[Query]] | None = None,
     workdir: Path | None = None,
     progress: Progress | None = None,
+    swept: Callable[[str], None] = lambda _: None,
 ) -> list[AppDrill]:
     """Drill every app with a backup spec (or those in ``apps``); record and return the results.
 
     ``queries`` maps an app id to extra checks for its databases (default: the blueprint's
     ``backup.drill.queries``). ``workdir`` is where restores go (default: the system temporary
-    folder); everything restored is removed afterwards.
+    folder); everything restored is removed afterwards. First, what killed drills left (their
+    databases and folders, :mod:`lares.throwaway`) is removed, each told to ``swept``.
     """
+    for item in throwaway.sweep(ctx.state, [workdir] if workdir else []):
+        swept(f"removed {item}, left by a drill that did not finish")
+    if workdir is not None:
+        throwaway.remember_workdir(ctx.state, workdir)
     if queries is None:
         queries = {
             app: [Query(q.database, q.sql, tuple(q.expect), q.db) for q in listed]
@@ -244,7 +249,7 @@ def drill(
         progress.begin(label)
         started = time.monotonic()
         result = AppDrill(name, app.id, datetime.now(UTC))
-        base = Path(tempfile.mkdtemp(prefix=f"lares-drill-{app.id}-", dir=workdir))
+        base = throwaway.make_folder(workdir, app.id)
         try:
             _drill_app(ctx, restic, app, snapshots, result, base, queries.get(app.id, ()))
         except LaresError as exc:

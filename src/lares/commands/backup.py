@@ -443,7 +443,7 @@ def drill_cmd(
 
     ctx = _context(file, state_dir)
     out = _out(as_json)
-    results = drill(ctx, repo=repo, workdir=workdir)
+    results = drill(ctx, repo=repo, workdir=workdir, swept=out.warn)
     ok = all(r.ok for r in results)
     if as_json:
         out.json({"ok": ok, "apps": [r.to_dict() for r in results]})

@@ -98,6 +98,7 @@ RULE_IDS = (
     "copy-late",
     "drill-failed",
     "drill-late",
+    "drill-leftover",
     "unparsed",
 )
 
@@ -761,6 +762,22 @@ def backups(x: Inputs) -> Iterator[Condition]:
                 "backups",
                 app=app,
                 hint="lares backup drill",
+            )
+
+
+@rule("drill-leftover")
+def drill_leftovers(x: Inputs) -> Iterator[Condition]:
+    for sample in x.each("drills", "leftovers"):
+        if sample.value:
+            yield Condition(
+                "drill-leftover",
+                "drill-leftover",
+                "warning",
+                sample.subject,
+                f"a restore drill that did not finish left {sample.value:g} thing(s) behind: "
+                f"{sample.detail}",
+                "backups",
+                hint="the next `lares backup drill` removes them first",
             )
 
 

@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Protocol, cast
 
+from lares import throwaway
 from lares.backup.command import Command
 from lares.catalog.model import DatabaseBackup
 from lares.errors import LaresError
@@ -132,9 +133,12 @@ def in_server(db: DatabaseBackup, volumes: Sequence[str]) -> str | None:
 
 
 def start_throwaway(name: str, image: str, *options: str, what: str) -> Command:
-    """`docker run` of a drill database: detached, labelled, and on no network at all."""
+    """`docker run` of a drill database: detached, on no network at all, and labelled with the
+    drill's process, so a killed drill's database is found and removed (:mod:`lares.throwaway`)."""
     argv = ("docker", "run", "--detach", "--name", name, "--network", "none")
-    return Command((*argv, "--label", "io.lares.drill=1", *options, image), what=what)
+    owner = f"{throwaway.OWNER_LABEL}={throwaway.owner()}"
+    labels = ("--label", f"{throwaway.LABEL}=1", "--label", owner)
+    return Command((*argv, *labels, *options, image), what=what)
 
 
 def stop_throwaway(name: str) -> Command:
