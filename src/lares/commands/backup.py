@@ -317,6 +317,112 @@ def forget(
     raise typer.Exit(0 if ok else 1)
 
 
+# ── prune ─────────────────────────────────────────────────────────────────────────────────
+
+
+def _keep(ctx: BackupContext, repo: str) -> Any:
+    """The retention of ``repo`` (its own, else the blueprint's) as restic's keep flags."""
+    from lares.backup.restic import Keep
+
+    spec = ctx.blueprint.backup.repositories[repo]
+    r = spec.retention or ctx.blueprint.backup.retention
+    return Keep(r.keep_last, r.keep_daily, r.keep_weekly, r.keep_monthly, r.keep_yearly)
+
+
+@backup.command()
+def prune(
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+    repo: RepoOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Prune without asking.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say what pruning would free.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Free space: say what applying the retention would remove and free, ask, then do it.
+
+    A full repository gets its space back here. When the retention keeps every snapshot,
+    pruning frees nothing, and this says so: keep fewer (backup.retention) or give the
+    repository a bigger disk.
+    """
+    from lares.backup.restic import disk_usage
+    from lares.errors import LaresError
+    from lares.output import table
+
+    ctx = _context(file, state_dir)
+    out = _out(as_json)
+    rows: list[dict[str, Any]] = []
+    with ctx.records.lock():
+        for name in ctx.repo_names(repo):
+            keep = _keep(ctx, name)
+            restic = ctx.restic(name)
+            local = restic.repo.local_path
+            usage = disk_usage(local) if local is not None else None
+            row: dict[str, Any] = {"repo": name, "ok": True, "disk": str(usage) if usage else None}
+            try:
+                row["kept"], row["removes"], row["frees"] = restic.prune_preview(
+                    keep, host=ctx.host, tag="lares"
+                )
+            except LaresError as exc:
+                row.update(ok=False, error=exc.message, hint=exc.hint)
+            rows.append(row)
+        todo = [r for r in rows if r["ok"] and r["removes"]]
+        if not as_json:
+            t = table("Repository", "Keeps", "Removes", "Frees", "Disk", right=("Keeps", "Removes"))
+            for row in rows:
+                t.add_row(
+                    row["repo"],
+                    str(row.get("kept", "")),
+                    str(row.get("removes", "")),
+                    _size(row.get("frees")),
+                    row["disk"] or "",
+                )
+            out.table(t)
+            for row in rows:
+                if not row["ok"]:
+                    out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
+                elif not row["removes"]:
+                    out.warn(
+                        f"{row['repo']}: the retention keeps every snapshot, so pruning frees "
+                        "nothing; keep fewer (backup.retention, or the repository's own "
+                        "retention) or give the repository a bigger disk"
+                    )
+        go = bool(todo) and not dry_run
+        if go and not yes:
+            if as_json:
+                from lares.errors import UsageError
+
+                raise UsageError("prune with --json needs --yes (or --dry-run)")
+            go = typer.confirm(
+                f"Remove {sum(r['removes'] for r in todo)} snapshot(s) and prune?", default=False
+            )
+        for row in todo if go else []:
+            restic = ctx.restic(row["repo"])
+            try:
+                restic.forget(_keep(ctx, row["repo"]), host=ctx.host, tag="lares")
+                ctx.records.forget_good(
+                    row["repo"], {s.id for s in restic.snapshots(host=ctx.host)}
+                )
+                row["pruned"] = True
+            except LaresError as exc:
+                row.update(ok=False, error=exc.message, hint=exc.hint)
+                if not as_json:
+                    out.fail(f"{row['repo']}: {exc.message}", exc.hint)
+            else:
+                if not as_json:
+                    local = restic.repo.local_path
+                    usage = disk_usage(local) if local is not None else None
+                    out.ok(
+                        f"{row['repo']}: removed {row['removes']} snapshot(s), freed about "
+                        f"{_size(row['frees'])}" + (f"; {usage}" if usage else "")
+                    )
+    ok = all(r["ok"] for r in rows)
+    if as_json:
+        out.json({"ok": ok, "repositories": rows})
+    raise typer.Exit(0 if ok else 1)
+
+
 # ── check ─────────────────────────────────────────────────────────────────────────────────
 
 
