@@ -9,17 +9,17 @@ by argv.
 A failed command raises :class:`~lares.errors.CommandError`, which names the command, its exit
 code and the last lines of its stderr.
 
-Children do not outlive lares. Each is asked by the kernel to stop (``PR_SET_PDEATHSIG``,
-SIGTERM) when lares dies, even by SIGKILL. A command run to completion gets its own process
-group, so an interrupted lares (Ctrl-C, SIGTERM) stops the whole group — ``docker compose`` and
-the plugin binary it starts — and waits for it. And every child inherits the state lock's file
-descriptor (see :func:`inherited`): the ``flock`` stays held until the last process that could
-still change something is gone, so a new lares waits for it instead of racing it.
+Children do not outlive lares. Each is asked by the kernel to stop (``PR_SET_PDEATHSIG``
+through ``setpriv``, SIGTERM) when lares dies, even by SIGKILL. A command run to completion
+gets its own process group, so an interrupted lares (Ctrl-C, SIGTERM) stops the whole group —
+``docker compose`` and the plugin binary it starts — and waits for it. And every child inherits
+the state lock's file descriptor (see :func:`inherited`): the ``flock`` stays held until the
+last process that could still change something is gone, so a new lares waits for it instead of
+racing it.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import shutil
@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
 
 from lares.errors import CommandError, ToolMissing
 
@@ -39,24 +39,25 @@ DEFAULT_TIMEOUT = 600.0
 TAIL_LINES = 15
 MASK = "******"
 STOP_GRACE = 10.0  # seconds an interrupted child's group has between SIGTERM and SIGKILL
-_PR_SET_PDEATHSIG = 1
 _INHERITED: set[int] = set()
 
 
-def _libc_prctl() -> Any:
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
+@cache
+def _setpriv() -> str | None:
+    return shutil.which("setpriv")
 
 
-_PRCTL = _libc_prctl()
-
-
-def _die_with_parent() -> None:
-    """Runs in the child between fork and exec: SIGTERM when lares dies."""
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+def _launch(args: tuple[str, ...]) -> tuple[str, ...]:
+    """``args`` started so that the kernel sends it SIGTERM when lares dies (``setpriv
+    --pdeathsig``; the flag survives exec). Not a ``preexec_fn``: that is unsafe in a process
+    with threads, which the backup runner has. A missing program raises ToolMissing as if it
+    had been started directly."""
+    setpriv = _setpriv()
+    if setpriv is None or args[0] in ("setpriv", setpriv):
+        return args
+    if shutil.which(args[0]) is None:
+        raise FileNotFoundError(args[0])
+    return (setpriv, "--pdeathsig", "TERM", "--", *args)
 
 
 @contextmanager
@@ -169,14 +170,13 @@ def run(
     started = time.monotonic()
     try:
         child = subprocess.Popen(
-            args,
+            _launch(args),
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=_child_env(env),
             cwd=cwd,
             process_group=0,
-            preexec_fn=_die_with_parent,  # only a prctl call between fork and exec
             pass_fds=tuple(_INHERITED),
         )
     except FileNotFoundError as exc:
@@ -274,7 +274,7 @@ def stream(
     log.debug("stream: %s", _describe(args, redact))
     try:
         proc = subprocess.Popen(
-            args,
+            _launch(args),
             stdin=stdin if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -282,7 +282,6 @@ def stream(
             cwd=cwd,
             text=True,
             errors="replace",
-            preexec_fn=_die_with_parent,  # only a prctl call between fork and exec
             pass_fds=tuple(_INHERITED),
         )
     except FileNotFoundError as exc:
@@ -329,12 +328,11 @@ def spawn(
     log.debug("spawn: %s", _describe(args, Redactor(secrets)))
     try:
         return subprocess.Popen(
-            args,
+            _launch(args),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if stdout is None else stdout,
             stderr=subprocess.PIPE if stderr is None else stderr,
             env=_child_env(env),
-            preexec_fn=_die_with_parent,  # only a prctl call between fork and exec
             pass_fds=tuple(_INHERITED),
         )
     except FileNotFoundError as exc:
