@@ -139,7 +139,7 @@ def load(ctx: BackupContext, target: Target, *, progress: Callable[[str], None])
     env = {var: ctx.store.read(sid) for var, sid in plan.restore.secret_env.items()}
     restic = ctx.restic(target.repo)
     meta = ctx.records.good_meta(target.repo, target.snapshot.id) or {}
-    filename = target.snapshot.paths[0] if target.snapshot.paths else f"/{meta['filename']}"
+    filename = target.snapshot.paths[0] if target.snapshot.paths else f"/{meta.get('filename', '')}"
     result = Loaded(target)
     others = [s.name for s in target.app.services if plan.stop_database or s is not service]
     try:
