@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import tempfile
 import traceback
@@ -86,17 +85,8 @@ def _debug_log(exc: BaseException) -> str:
     return path
 
 
-def _interrupted(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> None:
-    """Console entry point: run the app, turning errors into messages and exit codes.
-
-    SIGTERM is handled like Ctrl-C, so the command running stops its children and releases
-    what it holds on the way out (see :mod:`lares.run`).
-    """
-    signal.signal(signal.SIGTERM, _interrupted)
+    """Console entry point: run the app, turning errors into messages and exit codes."""
     try:
         app()  # standalone: Typer reports usage errors itself and exits 2
     except LaresError as exc:
