@@ -8,6 +8,14 @@ by argv.
 
 A failed command raises :class:`~lares.errors.CommandError`, which names the command, its exit
 code and the last lines of its stderr.
+
+Children do not outlive lares. Each is asked by the kernel to stop (``PR_SET_PDEATHSIG``
+through ``setpriv``, SIGTERM) when lares dies, even by SIGKILL. A command run to completion
+gets its own process group, so an interrupted lares (Ctrl-C, SIGTERM) stops the whole group —
+``docker compose`` and the plugin binary it starts — and waits for it. And every child inherits
+the state lock's file descriptor (see :func:`inherited`): the ``flock`` stays held until the
+last process that could still change something is gone, so a new lares waits for it instead of
+racing it.
 """
 
 from __future__ import annotations
@@ -15,11 +23,13 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 
 from lares.errors import CommandError, ToolMissing
 
@@ -28,6 +38,52 @@ log = logging.getLogger("lares.run")
 DEFAULT_TIMEOUT = 600.0
 TAIL_LINES = 15
 MASK = "******"
+STOP_GRACE = 10.0  # seconds an interrupted child's group has between SIGTERM and SIGKILL
+_INHERITED: set[int] = set()
+
+
+@cache
+def _setpriv() -> str | None:
+    return shutil.which("setpriv")
+
+
+def _launch(args: tuple[str, ...]) -> tuple[str, ...]:
+    """``args`` started so that the kernel sends it SIGTERM when lares dies (``setpriv
+    --pdeathsig``; the flag survives exec). Not a ``preexec_fn``: that is unsafe in a process
+    with threads, which the backup runner has. A missing program raises ToolMissing as if it
+    had been started directly."""
+    setpriv = _setpriv()
+    if setpriv is None or args[0] in ("setpriv", setpriv):
+        return args
+    if shutil.which(args[0]) is None:
+        raise FileNotFoundError(args[0])
+    return (setpriv, "--pdeathsig", "TERM", "--", *args)
+
+
+@contextmanager
+def inherited(fd: int) -> Iterator[None]:
+    """Pass ``fd`` to every child started inside the block (the state lock, so that it stays
+    held while a child lives on)."""
+    _INHERITED.add(fd)
+    try:
+        yield
+    finally:
+        _INHERITED.discard(fd)
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a child started in its own process group, and everything it started; wait for it."""
+    for sig, wait in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    proc.wait()
 
 
 @dataclass(frozen=True)
@@ -113,21 +169,27 @@ def run(
     log.debug("run: %s", shown)
     started = time.monotonic()
     try:
-        proc = subprocess.run(
-            args,
-            input=input.encode() if isinstance(input, str) else input,
-            capture_output=True,
+        child = subprocess.Popen(
+            _launch(args),
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=_child_env(env),
             cwd=cwd,
-            timeout=timeout,
-            check=False,
+            process_group=0,
+            pass_fds=tuple(_INHERITED),
         )
     except FileNotFoundError as exc:
         raise ToolMissing(
             f"{args[0]} is not installed or not on PATH",
             hint=hint or f"install {os.path.basename(args[0])} and try again",
         ) from exc
+    try:
+        out, err_bytes = child.communicate(
+            input.encode() if isinstance(input, str) else input, timeout=timeout
+        )
     except subprocess.TimeoutExpired as exc:
+        _stop_group(child)
         err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
         raise CommandError(
             f"{what or shown} did not finish within {timeout:g} s and was stopped",
@@ -135,12 +197,15 @@ def run(
             stderr_tail=redact(tail(err)),
             hint=hint,
         ) from exc
+    except BaseException:
+        _stop_group(child)
+        raise
     duration = time.monotonic() - started
-    stdout = proc.stdout.decode(errors="replace")
-    stderr = proc.stderr.decode(errors="replace")
-    log.debug("done: %s → exit %s in %.2f s", shown, proc.returncode, duration)
-    result = Result(args, proc.returncode, stdout, stderr, duration)
-    if check and proc.returncode != 0:
+    stdout = out.decode(errors="replace")
+    stderr = err_bytes.decode(errors="replace")
+    log.debug("done: %s → exit %s in %.2f s", shown, child.returncode, duration)
+    result = Result(args, child.returncode, stdout, stderr, duration)
+    if check and child.returncode != 0:
         raise failure(result, redact=redact, what=what, hint=hint)
     return result
 
@@ -209,7 +274,7 @@ def stream(
     log.debug("stream: %s", _describe(args, redact))
     try:
         proc = subprocess.Popen(
-            args,
+            _launch(args),
             stdin=stdin if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -217,6 +282,7 @@ def stream(
             cwd=cwd,
             text=True,
             errors="replace",
+            pass_fds=tuple(_INHERITED),
         )
     except FileNotFoundError as exc:
         raise ToolMissing(
@@ -262,11 +328,12 @@ def spawn(
     log.debug("spawn: %s", _describe(args, Redactor(secrets)))
     try:
         return subprocess.Popen(
-            args,
+            _launch(args),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if stdout is None else stdout,
             stderr=subprocess.PIPE if stderr is None else stderr,
             env=_child_env(env),
+            pass_fds=tuple(_INHERITED),
         )
     except FileNotFoundError as exc:
         raise ToolMissing(

@@ -21,6 +21,8 @@ import fcntl
 import json
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lares import run
 from lares.errors import StateLocked
 from lares.fsutil import atomic_write, private_dir
 
@@ -152,7 +155,10 @@ class StateDir:
         """Hold the state lock; wait up to ``timeout`` seconds for another lares to finish.
 
         The lock is an ``flock`` on ``<root>/lock``: the kernel releases it when its holder dies,
-        even by SIGKILL, so a killed run never leaves a stale lock behind.
+        even by SIGKILL, so a killed run never leaves a stale lock behind. The processes lares
+        starts meanwhile share it (:func:`lares.run.inherited`): a ``docker compose`` that
+        outlives a killed lares keeps the lock until it ends. While it is held, SIGTERM is
+        taken like Ctrl-C, so lares stops its children and waits for them before it lets go.
         """
         path = self.root / "lock"
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -177,12 +183,30 @@ class StateDir:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"pid {os.getpid()}, {purpose}".encode(), 0)
             try:
-                yield
+                with run.inherited(fd), _terminate_as_interrupt():
+                    yield
             finally:
                 os.ftruncate(fd, 0)
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt inside the block (main thread only; else unchanged)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _read_holder(fd: int) -> str:

@@ -65,7 +65,7 @@ def test_full_repository_disk_fails_clearly_and_notifies(
         assert proc.returncode == 1
         assert "Traceback" not in proc.stderr
         assert "no space left on the device of repository local" in proc.stderr
-        assert "hint: free space where the repository lives" in proc.stderr
+        assert "hint: free space on " in proc.stderr and "lares backup prune" in proc.stderr
         # the data is on ext4 here: a live backup, said so
         assert "is backed up live (ext4: no snapshot to freeze it)" in proc.stderr
 

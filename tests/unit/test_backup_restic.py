@@ -222,10 +222,13 @@ def test_errors_say_which_repository_and_what_to_do() -> None:
         returncode=1,
         stderr=sample("restic-0.14-disk-full.stderr"),
     )
-    assert full.message == (
+    # then the filesystem that holds the repository (here: whatever holds /srv), and how full
+    assert full.message.startswith(
         "no space left on the device of repository local (/srv/restic) "
-        "while trying to back up 1 path to local"
+        "while trying to back up 1 path to local: /"
     )
+    assert "% full, " in full.message and " free of " in full.message
+    assert full.hint is not None and "lares backup prune --repo local" in full.hint
     assert "no space left on device" in full.render()
     missing = ResticError(
         REPOSITORY_MISSING,
@@ -647,3 +650,18 @@ def test_size_is_read_from_restic_stats_raw_data() -> None:
         '{"total_size":366946,"total_file_count":0,"total_blob_count":162,"snapshots_count":1}'
     )
     assert parse_stats(recorded + "\n") == 366946  # restic 0.14.0
+
+
+def test_prune_report_gives_the_bytes_freed() -> None:
+    from lares.backup.restic import parse_prune
+
+    text = (
+        '[{"keep": [], "remove": []}]\n'
+        "to repack:             0 blobs / 0 B\n"
+        "this removes:          2 blobs / 30.001 MiB\n"
+        "to delete:             4 blobs / 1.150 KiB\n"
+        "total prune:           6 blobs / 30.002 MiB\n"
+        "remaining:             8 blobs / 8.584 MiB\n"
+    )
+    assert parse_prune(text) == int(30.002 * 1024 * 1024)
+    assert parse_prune('[{"keep": [], "remove": []}]\n') == 0

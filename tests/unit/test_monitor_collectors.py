@@ -25,6 +25,7 @@ def test_every_collector_is_found_once_and_satisfies_the_protocol() -> None:
         "btrfs",
         "disks",
         "docker",
+        "drills",
         "host",
         "http",
         "mdstat",

@@ -23,18 +23,17 @@ import io
 import os
 import shutil
 import stat
-import tempfile
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from lares import run
+from lares import run, throwaway
 from lares.backup import BackupContext, hooks
 from lares.backup.command import Command
 from lares.backup.hooks import Table
@@ -218,16 +217,23 @@ def drill(
     queries: Mapping[str, Sequence[Query]] | None = None,
     workdir: Path | None = None,
     progress: Progress | None = None,
+    swept: Callable[[str], None] = lambda _: None,
 ) -> list[AppDrill]:
     """Drill every app with a backup spec (or those in ``apps``); record and return the results.
 
     ``queries`` maps an app id to extra checks for its databases (default: the blueprint's
     ``backup.drill.queries``). ``workdir`` is where restores go (default: the system temporary
-    folder); everything restored is removed afterwards. Raises :class:`UsageError` when
-    ``workdir`` is not a folder lares can write, before anything is restored.
+    folder); everything restored is removed afterwards. First, what killed drills left (their
+    databases and folders, :mod:`lares.throwaway`) is removed, each told to ``swept``. Raises
+    :class:`UsageError` when ``workdir`` is not a folder lares can write, before anything is
+    restored.
     """
     if workdir is not None:
         check_workdir(workdir)
+    for item in throwaway.sweep(ctx.state, [workdir] if workdir else []):
+        swept(f"removed {item}, left by a drill that did not finish")
+    if workdir is not None:
+        throwaway.remember_workdir(ctx.state, workdir)
     if queries is None:
         queries = {
             app: [Query(q.database, q.sql, tuple(q.expect), q.db) for q in listed]
@@ -247,7 +253,7 @@ def drill(
         progress.begin(label)
         started = time.monotonic()
         result = AppDrill(name, app.id, datetime.now(UTC))
-        base = Path(tempfile.mkdtemp(prefix=f"lares-drill-{app.id}-", dir=workdir))
+        base = throwaway.make_folder(workdir, app.id)
         try:
             _drill_app(ctx, restic, app, snapshots, result, base, queries.get(app.id, ()))
         except LaresError as exc:
@@ -460,7 +466,7 @@ def _drill_database(
             _run(scratch.start, timeout=300)
         if scratch.ready is not None:
             _wait_ready(scratch.ready)
-        digest, facts = _restore_dump(restic, snap, filename, scratch.restore, hook)
+        digest, facts = restore_dump(restic, snap, filename, scratch.restore, hook)
         recorded = meta.get("sha256")
         check.sha256_ok = None if recorded is None else recorded == digest
         # A text dump names its tables as it streams by; a file copy (SQLite) does not, so
@@ -506,11 +512,41 @@ def _wait_ready(cmd: Command) -> None:
         time.sleep(0.5)
 
 
-def _restore_dump(
-    restic: Restic, snap: Snapshot, filename: str, restore: Command, hook: Any
+class _Lines:
+    """Applies a line rewrite to a byte stream cut anywhere (see :class:`hooks.Load`)."""
+
+    def __init__(self, rewrite: Callable[[bytes], bytes]) -> None:
+        self.rewrite = rewrite
+        self.rest = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        *lines, self.rest = (self.rest + chunk).split(b"\n")
+        return b"".join(self.rewrite(line) + b"\n" for line in lines)
+
+    def flush(self) -> bytes:
+        rest, self.rest = self.rest, b""
+        return self.rewrite(rest) if rest else b""
+
+
+def restore_dump(
+    restic: Restic,
+    snap: Snapshot,
+    filename: str,
+    restore: Command,
+    hook: Any,
+    *,
+    env: Mapping[str, str] | None = None,
+    secrets: Sequence[str] = (),
+    rewrite: Callable[[bytes], bytes] | None = None,
 ) -> tuple[str, Any]:
-    """Stream ``filename`` of ``snap`` into ``restore``; return its SHA-256 and dump facts."""
+    """Stream ``filename`` of ``snap`` into ``restore``; return its SHA-256 and dump facts.
+
+    ``env`` and ``secrets`` are the restore's environment and the values to mask in what it
+    says; ``rewrite`` changes the dump line by line on its way (the digest is of the dump as
+    stored).
+    """
     source = dump_command(restic.repo, snap.id, filename)
+    lines = _Lines(rewrite) if rewrite is not None else None
     digest = hashlib.sha256()
     inspector = hook.inspector()
     reader_err: deque[str] = deque(maxlen=20)
@@ -524,7 +560,9 @@ def _restore_dump(
             while chunk := stdout.read1(1 << 20):
                 digest.update(chunk)
                 inspector.feed(chunk)
-                write_all(write_fd, chunk)
+                write_all(write_fd, lines.feed(chunk) if lines else chunk)
+            if lines:
+                write_all(write_fd, lines.flush())
         except BrokenPipeError:  # the restore died; its exit code says why
             stop(reader, grace=5)
         finally:
@@ -535,7 +573,13 @@ def _restore_dump(
     threads = [threading.Thread(target=drain, args=(reader.stderr, reader_err), daemon=True)]
     try:
         with run.stream(
-            restore.argv, stdin=read_fd, check=False, timeout=3600, what=restore.what
+            restore.argv,
+            stdin=read_fd,
+            env=env,
+            secrets=secrets,
+            check=False,
+            timeout=3600,
+            what=restore.what,
         ) as proc:
             os.close(open_fds.pop())  # the restore holds it now; EPIPE must reach the pump
             threads.append(
@@ -568,7 +612,7 @@ def _restore_dump(
     if restore_code != 0:
         raise LaresError(
             f"restoring the dump of snapshot {snap.short_id} failed with exit code {restore_code}",
-            hint=run.tail("\n".join(restore_err), 5) or None,
+            hint=run.Redactor(secrets)(run.tail("\n".join(restore_err), 5)) or None,
             code="drill",
         )
     return digest.hexdigest(), inspector.facts()

@@ -339,8 +339,13 @@ class Keep:
         return out
 
 
-def forget_command(repo: Repo, keep: Keep, *, host: str, tag: str) -> Command:
-    """``restic forget`` by retention, per app and kind (group by host and tags), then prune."""
+def forget_command(
+    repo: Repo, keep: Keep, *, host: str, tag: str, dry_run: bool = False
+) -> Command:
+    """``restic forget`` by retention, per app and kind (group by host and tags), then prune.
+
+    With ``dry_run`` restic only says what it would remove and what the prune would free (its
+    plan leaves out the snapshots the forget would remove, so the estimate is the real one)."""
     flags = keep.flags()
     if not flags:
         raise UsageError(
@@ -348,6 +353,8 @@ def forget_command(repo: Repo, keep: Keep, *, host: str, tag: str) -> Command:
             hint="set at least one of keep_last, keep_daily, keep_weekly, keep_monthly",
         )
     args = ["forget", "--json", "--prune", "--host", host, "--tag", tag, "--group-by", "host,tags"]
+    if dry_run:
+        args.append("--dry-run")
     return _cmd(repo, [*args, *flags], f"apply retention to {repo.name}")
 
 
@@ -547,10 +554,14 @@ def _explain(kind: str, repo: Repo, what: str, stderr: str) -> tuple[str, str | 
             f"run `lares backup init`, or fix backup.repositories.{repo.name}.url",
         )
     if kind == DISK_FULL:
+        local = repo.local_path
+        usage = disk_usage(local) if local is not None else None
         return (
-            f"no space left on the device of {where} while trying to {what}",
-            "free space where the repository lives, or apply retention with "
-            "`lares backup forget`; nothing from this run was kept as good",
+            f"no space left on the device of {where} while trying to {what}"
+            + (f": {usage}" if usage else ""),
+            f"free space on {usage.path if usage else 'the disk that holds it'}, or see what "
+            f"`lares backup prune --repo {repo.name}` frees by applying the retention; "
+            "a bigger disk if the retention must keep everything",
         )
     if kind == LOCKED:
         holder = re.search(r"locked (?:exclusively )?by (PID \d+ on \S+)", stderr)
@@ -756,6 +767,63 @@ def parse_forget(text: str) -> tuple[int, int]:
     kept = sum(len(g.get("keep") or ()) for g in groups or ())
     removed = sum(len(g.get("remove") or ()) for g in groups or ())
     return kept, removed
+
+
+_TOTAL_PRUNE = re.compile(r"^total prune:\s+\d+ blobs / ([0-9.]+ [KMGTP]?i?B)\s*$", re.M)
+
+
+def parse_prune(text: str) -> int:
+    """The bytes a prune frees ("total prune: … / SIZE" in its report); 0 when it did not run
+    (nothing was forgotten)."""
+    from lares.units import parse_size
+
+    match = _TOTAL_PRUNE.search(text)
+    return parse_size(match.group(1).replace(" ", "")) if match else 0
+
+
+@dataclass(frozen=True)
+class Usage:
+    """How full the filesystem holding a local repository is."""
+
+    path: str  # the mount point
+    fstype: str
+    size: int
+    free: int  # available to this user
+
+    @property
+    def used_percent(self) -> float:
+        return 100.0 * (self.size - self.free) / self.size if self.size else 100.0
+
+    def __str__(self) -> str:
+        from lares.units import format_size
+
+        return (
+            f"{self.path} ({self.fstype}) is {self.used_percent:.0f}% full, "
+            f"{format_size(self.free)} free of {format_size(self.size)}"
+        )
+
+
+def disk_usage(path: Path) -> Usage | None:
+    """The filesystem of ``path`` (or of its nearest existing parent), or None if unreadable."""
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        st = os.statvfs(probe)
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    resolved = str(probe.resolve())
+    best, fstype = "/", "unknown"
+    for line in mounts:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        point = parts[1].replace("\\040", " ")
+        inside = resolved == point or resolved.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, fstype = point, parts[2]
+    return Usage(best, fstype, st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize)
 
 
 # ── locks ─────────────────────────────────────────────────────────────────────────────────
@@ -991,6 +1059,12 @@ class Restic:
         cmd = forget_command(self.repo, keep, host=host, tag=tag)
         return parse_forget(self.with_stale_locks_removed(cmd).stdout)
 
+    def prune_preview(self, keep: Keep, *, host: str, tag: str) -> tuple[int, int, int]:
+        """(kept, removed, bytes freed) that :meth:`forget` would give; changes nothing."""
+        cmd = forget_command(self.repo, keep, host=host, tag=tag, dry_run=True)
+        out = self.with_stale_locks_removed(cmd).stdout
+        return (*parse_forget(out), parse_prune(out))
+
     def check(self, subset: str | None) -> Result:
         return self.with_stale_locks_removed(check_command(self.repo, subset))
 
@@ -1021,11 +1095,20 @@ class Restic:
         if proc.process.returncode != 0:
             raise self.fail(cmd, proc.process.returncode, stderr)
 
-    def restore(self, snapshot: str, target: Path, *, include: Sequence[str] = ()) -> Path:
-        """Restore ``snapshot`` (or its ``include`` paths) into ``target``.
+    def restore(
+        self,
+        snapshot: str,
+        target: Path,
+        *,
+        include: Sequence[str] = (),
+        private: bool = False,
+    ) -> Path:
+        """Restore ``snapshot`` (or its ``include`` paths) into ``target``, made 0700.
 
         Refuses (UsageError) a target that is ``/``, not empty, and any snapshot entry that
-        could climb out of it; restic then writes only below ``target``.
+        could climb out of it; restic then writes only below ``target``. With ``private`` (a
+        database dump) every restored file is made 0600 and every folder 0700; otherwise they
+        keep the modes they were backed up with, behind the 0700 target.
         """
         safe_target = check_target(target)
         wanted = [check_include(p) for p in include]
@@ -1036,8 +1119,17 @@ class Restic:
                     f"snapshot {snapshot} of {self.repo.name} is unsafe to restore: {problem}",
                     hint="nothing was written; restore single paths with --path",
                 )
-        safe_target.mkdir(parents=True, exist_ok=True)
+        safe_target.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(safe_target, 0o700)
         self.run(restore_command(self.repo, snapshot, safe_target, include=wanted), timeout=LONG)
+        if private:
+            for folder, dirs, files in os.walk(safe_target):
+                for d in dirs:
+                    os.chmod(os.path.join(folder, d), 0o700, follow_symlinks=False)
+                for f in files:
+                    entry = os.path.join(folder, f)
+                    if not os.path.islink(entry):
+                        os.chmod(entry, 0o600)
         return safe_target
 
     # -- locks -----------------------------------------------------------------------------
@@ -1169,7 +1261,16 @@ class Restic:
                 if fd is not None:
                     os.close(fd)
         stderr = "\n".join(stderr_tail)
-        if abort.reason is not None and (abort.signalled or returncode in STOPPED):
+        # restic that failed on its own (a full disk, a lost server) stops reading its input
+        # too: then the repository is to blame, not the feed that found the pipe closed
+        failed_alone = returncode not in STOPPED and classify(
+            returncode, stderr, self.features
+        ) not in (FAILED, INTERRUPTED)
+        if (
+            abort.reason is not None
+            and not failed_alone
+            and (abort.signalled or returncode in STOPPED)
+        ):
             return BackupResult(None, tuple(errors), aborted=abort.reason)
         if returncode != 0:
             raise self.fail(cmd, returncode, stderr)

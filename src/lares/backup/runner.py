@@ -45,6 +45,7 @@ from lares.backup.hooks import DatabaseHook, SnapshotHook
 from lares.backup.notify import send
 from lares.backup.records import iso
 from lares.backup.restic import (
+    DISK_FULL,
     LOCKED,
     Restic,
     ResticError,
@@ -472,6 +473,7 @@ class _Runner:
             uuid.uuid4().hex[:12], datetime.now(UTC), skipped=list(plan.skipped)
         )
         self.redact = _redactor(ctx)
+        self.full: set[str] = set()  # repositories that ran out of space in this run
 
     # -- the whole run ---------------------------------------------------------------------
 
@@ -498,6 +500,7 @@ class _Runner:
         elif restic.repo.local_path is not None:
             self._remove_stale_locks(restic)
         before = len(self.report.failed)
+        first = len(self.report.items)
         for job in jobs:
             if isinstance(job, CopyJob):
                 self._copy(job)
@@ -508,6 +511,16 @@ class _Runner:
             self._remove_stale_locks(restic)
         else:
             self._measure(repo, restic)
+        if repo in self.full:
+            kept = [f"{i.app} · {i.item}" for i in self.report.items[first:] if i.ok]
+            self.report.notes.append(
+                f"{repo} is full: "
+                + (
+                    f"of this run it kept {', '.join(kept)}; the rest was not backed up"
+                    if kept
+                    else "nothing from this run was kept in it"
+                )
+            )
 
     def _measure(self, repo: str, restic: Restic) -> None:
         """Record what the repository stores now, for `lares cost` and `lares capacity`, at
@@ -621,6 +634,8 @@ class _Runner:
                     raise
                 result = work()
         except LaresError as exc:
+            if isinstance(exc, ResticError) and exc.kind == DISK_FULL:
+                self.full.add(job.repo)
             result = ItemResult(
                 job.repo, job.app, item, ok=False, error=self.redact(exc.message), hint=exc.hint
             )

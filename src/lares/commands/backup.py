@@ -317,6 +317,114 @@ def forget(
     raise typer.Exit(0 if ok else 1)
 
 
+# ── prune ─────────────────────────────────────────────────────────────────────────────────
+
+
+def _keep(ctx: BackupContext, repo: str) -> Any:
+    """The retention of ``repo`` (its own, else the blueprint's) as restic's keep flags."""
+    from lares.backup.restic import Keep
+
+    spec = ctx.blueprint.backup.repositories[repo]
+    r = spec.retention or ctx.blueprint.backup.retention
+    return Keep(r.keep_last, r.keep_daily, r.keep_weekly, r.keep_monthly, r.keep_yearly)
+
+
+@backup.command()
+def prune(
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+    repo: RepoOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Prune without asking.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say what pruning would free.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Free space: say what applying the retention would remove and free, ask, then do it.
+
+    A full repository gets its space back here. When the retention keeps every snapshot,
+    pruning frees nothing, and this says so: keep fewer (backup.retention) or give the
+    repository a bigger disk.
+    """
+    from lares.backup.restic import disk_usage
+    from lares.errors import LaresError
+    from lares.output import table
+    from lares.units import counted
+
+    ctx = _context(file, state_dir)
+    out = _out(as_json)
+    rows: list[dict[str, Any]] = []
+    with ctx.records.lock():
+        for name in ctx.repo_names(repo):
+            keep = _keep(ctx, name)
+            restic = ctx.restic(name)
+            local = restic.repo.local_path
+            usage = disk_usage(local) if local is not None else None
+            row: dict[str, Any] = {"repo": name, "ok": True, "disk": str(usage) if usage else None}
+            try:
+                row["kept"], row["removes"], row["frees"] = restic.prune_preview(
+                    keep, host=ctx.host, tag="lares"
+                )
+            except LaresError as exc:
+                row.update(ok=False, error=exc.message, hint=exc.hint)
+            rows.append(row)
+        todo = [r for r in rows if r["ok"] and r["removes"]]
+        if not as_json:
+            t = table("Repository", "Keeps", "Removes", "Frees", "Disk", right=("Keeps", "Removes"))
+            for row in rows:
+                t.add_row(
+                    row["repo"],
+                    str(row.get("kept", "")),
+                    str(row.get("removes", "")),
+                    _size(row.get("frees")),
+                    row["disk"] or "",
+                )
+            out.table(t)
+            for row in rows:
+                if not row["ok"]:
+                    out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
+                elif not row["removes"]:
+                    out.warn(
+                        f"{row['repo']}: the retention keeps every snapshot, so pruning frees "
+                        "nothing; keep fewer (backup.retention, or the repository's own "
+                        "retention) or give the repository a bigger disk"
+                    )
+        go = bool(todo) and not dry_run
+        if go and not yes:
+            if as_json:
+                from lares.errors import UsageError
+
+                raise UsageError("prune with --json needs --yes (or --dry-run)")
+            go = typer.confirm(
+                f"Remove {counted(sum(r['removes'] for r in todo), 'snapshot')} and prune?",
+                default=False,
+            )
+        for row in todo if go else []:
+            restic = ctx.restic(row["repo"])
+            try:
+                restic.forget(_keep(ctx, row["repo"]), host=ctx.host, tag="lares")
+                ctx.records.forget_good(
+                    row["repo"], {s.id for s in restic.snapshots(host=ctx.host)}
+                )
+                row["pruned"] = True
+            except LaresError as exc:
+                row.update(ok=False, error=exc.message, hint=exc.hint)
+                if not as_json:
+                    out.fail(f"{row['repo']}: {exc.message}", exc.hint)
+            else:
+                if not as_json:
+                    local = restic.repo.local_path
+                    usage = disk_usage(local) if local is not None else None
+                    out.ok(
+                        f"{row['repo']}: removed {counted(row['removes'], 'snapshot')}, freed about "
+                        f"{_size(row['frees'])}" + (f"; {usage}" if usage else "")
+                    )
+    ok = all(r["ok"] for r in rows)
+    if as_json:
+        out.json({"ok": ok, "repositories": rows})
+    raise typer.Exit(0 if ok else 1)
+
+
 # ── check ─────────────────────────────────────────────────────────────────────────────────
 
 
@@ -444,7 +552,7 @@ def drill_cmd(
 
     ctx = _context(file, state_dir)
     out = _out(as_json)
-    results = drill(ctx, repo=repo, workdir=workdir)
+    results = drill(ctx, repo=repo, workdir=workdir, swept=out.warn)
     ok = all(r.ok for r in results)
     if as_json:
         out.json({"ok": ok, "apps": [r.to_dict() for r in results]})
@@ -568,16 +676,29 @@ def restore(
     snapshot: Annotated[
         str, typer.Argument(help="Snapshot id (as `lares backup list` shows) or latest.")
     ],
-    target: Annotated[Path, typer.Option("--target", "-t", help="An empty or new folder.")],
+    target: Annotated[
+        Path | None, typer.Option("--target", "-t", help="An empty or new folder.")
+    ] = None,
     path: Annotated[
         list[str] | None, typer.Option("--path", "-p", help="Only this path inside the snapshot.")
     ] = None,
+    into_db: Annotated[
+        bool,
+        typer.Option(
+            "--into-db",
+            help="Load a database snapshot back into the app's running database, replacing "
+            "what it holds (asks first).",
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (--into-db).")] = False,
     file: FileOpt = None,
     state_dir: StateOpt = None,
     repo: RepoOpt = None,
     app_id: Annotated[
         str | None,
-        typer.Option("--app", help="The app whose snapshot to restore (latest needs it)."),
+        typer.Option(
+            "--app", help="The app whose snapshot to restore, or whose database (latest needs it)."
+        ),
     ] = None,
     item: Annotated[
         str | None,
@@ -587,16 +708,47 @@ def restore(
 ) -> None:
     """Restore a snapshot (or paths in it) into a folder; nothing is written outside it.
 
-    The repository is --repo, else the drill's (backup.drill.repository), else the first one
-    that is not a copy. `latest` is the newest snapshot of one app (--app) and item (--item),
-    either left out only when the repository holds one; the restore says which it read.
+    The folder is made 0700, and a database dump restored into it is 0600: it holds every row
+    and the password hashes. With --into-db the dump goes back into the app's own database
+    instead, streamed (no plaintext copy on disk), with the app's other containers stopped
+    meanwhile. The repository is --repo, else the drill's (backup.drill.repository), else the
+    first one that is not a copy. `latest` is the newest snapshot of one app (--app) and item
+    (--item), either left out only when the repository holds one; the restore says which it
+    read.
     """
     from lares.backup.drill import drill_repo
     from lares.backup.selection import choose, describe, item_of
+    from lares.errors import UsageError
 
+    if into_db == (target is not None):
+        raise UsageError(
+            "give either --target (restore into a folder) or --into-db (into the app's database)"
+        )
     ctx = _context(file, state_dir)
     out = _out(as_json)
     name = drill_repo(ctx, repo)
+    if into_db:
+        from lares.backup import intodb
+
+        if path:
+            raise UsageError("--path does not go with --into-db: a database snapshot is one dump")
+        found = intodb.find(ctx, name, snapshot, app_id)
+        if not yes:
+            if as_json:
+                raise UsageError("--into-db with --json needs --yes")
+            out.line(f"This replaces {found.describe()}.")
+            if not typer.confirm("Replace the database?", default=False):
+                out.fail("cancelled; nothing was changed")
+                raise typer.Exit(1)
+        loaded = intodb.load(ctx, found, progress=lambda line: None if as_json else out.line(line))
+        if as_json:
+            out.json(loaded.to_dict())
+            return
+        if loaded.sha256_ok is False:
+            out.warn("the dump's SHA-256 differs from the one recorded when it was made")
+        out.ok(f"loaded snapshot {found.snapshot.short_id} into {found.service.name}")
+        return
+    assert target is not None
     restic = ctx.restic(name)
     snap = choose(
         restic.snapshots(host=ctx.host, tags=["lares"]),
@@ -607,7 +759,9 @@ def restore(
     )
     if not as_json:
         out.line(f"restoring {describe(snap)} from {name}")
-    where = restic.restore(snap.id, target, include=path or ())
+    # a dump holds every row and the password hashes: only its owner may read it
+    private = snap.tag("kind") == "database"
+    where = restic.restore(snap.id, target, include=path or (), private=private)
     if as_json:
         out.json(
             {

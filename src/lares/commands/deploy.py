@@ -152,9 +152,23 @@ def up(
         bool, typer.Option("--dry-run", help="Show what would change, then stop.")
     ] = False,
     lock_timeout: LockOpt = 300.0,
+    fresh_secrets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fresh-secrets",
+            metavar="APP",
+            help="Generate new secrets for APP although its data folders hold data (repeat; "
+            "'all' for every app). Its existing data may then be unusable.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Deploy: check, render, show what changes, ask, then apply stack by stack."""
+    """Deploy: check, render, show what changes, ask, then apply stack by stack.
+
+    A secret that changed (`lares secret set`) recreates the containers that read it. An app
+    whose data folders already hold data while lares has none of its secrets (a new or lost
+    state folder) stops the run before anything changes; see --fresh-secrets.
+    """
     from lares.deploy import fastpath
     from lares.units import counted
 
@@ -173,12 +187,23 @@ def up(
             return
 
     from lares.deploy import engine
-    from lares.deploy.apply import apply_stacks, plan_stacks
+    from lares.deploy.apply import apply_stacks, plan_stacks, refuse_lost_secrets
+    from lares.deploy.files import store_for
 
+    fresh = fresh_secrets or []
     result, bundle, _ = _prepare(file, out, state)
+    unknown = sorted(set(fresh) - {a.id for a in result.system.apps} - {"all"})
+    if unknown:
+        from lares.errors import UsageError
+
+        raise UsageError(
+            f"--fresh-secrets: no app named {', '.join(unknown)} in the blueprint",
+            hint="name an app of the blueprint, or 'all'",
+        )
     with state.lock(timeout=lock_timeout, purpose="up", on_wait=out.warn):
         client = engine.client()
         plans = plan_stacks(result.system, bundle, state, stacks or (), client)
+        refuse_lost_secrets(result.system, bundle, store_for(state.live, state.secrets), fresh)
         todo = [p for p in plans if p.action != "none"]
         report: dict[str, Any] = {"stacks": [p.to_dict() for p in plans], "applied": []}
         if not todo:
@@ -203,7 +228,14 @@ def up(
         view = HealthView(out)
         try:
             done = apply_stacks(
-                result.system, bundle, state, plans, client, progress=out.line, on_states=view
+                result.system,
+                bundle,
+                state,
+                plans,
+                client,
+                fresh=fresh,
+                progress=out.line,
+                on_states=view,
             )
         finally:
             view.close()

@@ -15,14 +15,21 @@ from __future__ import annotations
 
 import difflib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from lares.catalog.resolve import System
-from lares.deploy import engine, record
-from lares.deploy.files import prepare_dirs, require_provided, store_for, write_bundle
+from lares.deploy import engine, record, secretdigest
+from lares.deploy.files import (
+    generate_secrets,
+    lost_secrets,
+    prepare_dirs,
+    require_provided,
+    store_for,
+    write_bundle,
+)
 from lares.deploy.outcome import (
     Outcome,
     Seen,
@@ -35,6 +42,7 @@ from lares.deploy.outcome import (
 )
 from lares.deploy.progress import OnStates, watching
 from lares.deploy.record import Applying, Record
+from lares.deploy.secrets import SecretStore
 from lares.deploy.status import (
     OUTSIDE,
     ContainerState,
@@ -137,7 +145,11 @@ def plan_stacks(
     selected: Iterable[str] = (),
     client: Any | None = None,
 ) -> list[StackPlan]:
-    """Compare each selected stack's rendered files and containers with what was applied."""
+    """Compare each selected stack's rendered files and containers with what was applied.
+
+    The compose files compared are stamped with the digest of the secrets each service reads
+    (:mod:`lares.deploy.secretdigest`), so a changed secret is a change.
+    """
     order = system.blueprint.stack_order()
     wanted = list(selected) or order
     unknown = [s for s in wanted if s not in system.blueprint.stacks]
@@ -147,6 +159,7 @@ def plan_stacks(
             hint="stacks: " + ", ".join(order),
         )
     running = stack_containers(client, wanted) if client is not None else []
+    bundle = secretdigest.stamp(bundle, state)
     plans = []
     for name in (s for s in order if s in wanted):
         files = stack_files(bundle, name)
@@ -251,6 +264,7 @@ def apply(
     plans: list[StackPlan],
     client: Any,
     *,
+    fresh: Collection[str] = (),
     progress: Callable[[str], None] = lambda _: None,
     on_states: OnStates | None = None,
 ) -> list[Record]:
@@ -261,7 +275,7 @@ def apply(
     states while Compose waits for them (see :mod:`lares.deploy.progress`).
     """
     done = apply_stacks(
-        system, bundle, state, plans, client, progress=progress, on_states=on_states
+        system, bundle, state, plans, client, fresh=fresh, progress=progress, on_states=on_states
     )
     if not done.ok:
         raise DeployError("\n".join(summary(done)), hint=failed_hint(done))
@@ -294,6 +308,7 @@ def apply_stacks(
     plans: list[StackPlan],
     client: Any,
     *,
+    fresh: Collection[str] = (),
     progress: Callable[[str], None] = lambda _: None,
     on_states: OnStates | None = None,
     peer_wait: float = PEER_WAIT,
@@ -304,15 +319,25 @@ def apply_stacks(
     and waited for on their own, and the later stacks are applied. A stack becomes the recorded
     good revision only when none of its apps failed; an app waiting for an outside peer (the
     tunnel's server, the VPN endpoint) does not count as failed, since its settings are right.
+
+    Secrets are generated only where no data depends on them: see :func:`refuse_lost_secrets`
+    (``fresh`` names the apps allowed to start over).
     """
     store = store_for(state.live, state.secrets)
     require_provided(bundle, store)
+    refuse_lost_secrets(system, bundle, store, fresh)
     engine.check_engine(client)
     engine.compose_command()
     for name in ensure_networks(client, system):
         progress(f"created network {name}")
     for path in prepare_dirs(bundle):
         progress(f"created {path}")
+    generate_secrets(bundle, store)
+    # stamped again now that every secret exists: the revision recorded is the one running
+    bundle = secretdigest.stamp(bundle, state)
+    for p in plans:
+        p.files = stack_files(bundle, p.name)
+        p.revision = bundle.digest(f"{p.name}/{rel}" for rel in p.files)
     write_bundle(bundle, state.live, secrets_dir=state.secrets)
     redact = Redactor(store.values())
     done = Outcome()
@@ -437,6 +462,37 @@ def _settle(
     record.save(state, p.name, p.revision, p.files, _hashes(client, p.name))
     progress(f"{p.name}: up" + (f" ({len(judged.waiting)} waiting)" if judged.waiting else ""))
     return replace(judged, recorded=True)
+
+
+def refuse_lost_secrets(
+    system: System, bundle: Bundle, store: SecretStore, fresh: Collection[str] = ()
+) -> None:
+    """Stop before generating a secret for an app whose data folders already hold data.
+
+    An empty or lost state folder would otherwise get a new database password while the
+    database's files keep the old one: the apply succeeds and the app can no longer log in.
+    Apps named in ``fresh`` (or all, with ``"all"``) get new secrets anyway. Nothing is changed.
+    """
+    lost = [x for x in lost_secrets(system, bundle, store) if x.app not in fresh]
+    if "all" in fresh or not lost:
+        return
+    one = len(lost) == 1
+    lines = [
+        f"{counted(len(lost), 'app')} {'has' if one else 'have'} data but lares holds none of "
+        f"{'its' if one else 'their'} secrets:"
+    ]
+    for x in lost:
+        lines.append(f"  {x.app}: {', '.join(x.secrets)} missing; data in {', '.join(x.folders)}")
+    apps = sorted({x.app for x in lost})
+    raise DeployError(
+        "\n".join(lines) + "\nnothing was changed",
+        hint="this state folder is new or was lost. Restore it (`lares recover --only state`, "
+        "or `lares backup restore` of lares's state), or give each secret its old value with "
+        "`lares secret set NAME`, or start these apps over with new secrets: "
+        + " ".join(f"`--fresh-secrets {a}`" for a in apps)
+        + " (their existing data may then be unusable)",
+        code="secrets-lost",
+    )
 
 
 def _failed(client: Any, stack: str, stderr: str, *, first: bool = False) -> DeployError:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from lares.catalog.resolve import System, secret_id
 from lares.deploy.secrets import SecretStore
 from lares.errors import LaresError
 from lares.fsutil import atomic_write, private_dir, sync_dirs
@@ -45,6 +46,64 @@ def require_provided(bundle: Bundle, store: SecretStore) -> None:
             hint="set each with `lares secret set NAME` (the value is read from stdin)",
             code="secret-missing",
         )
+
+
+@dataclass(frozen=True)
+class LostSecret:
+    """An app whose secrets would be generated now although its data folders hold data."""
+
+    app: str
+    secrets: tuple[str, ...]
+    folders: tuple[str, ...]
+
+
+def _has_content(folder: Path) -> bool:
+    try:
+        return any(folder.iterdir())
+    except FileNotFoundError:
+        return False
+    except NotADirectoryError:
+        return False
+    except PermissionError:
+        return True  # it exists and someone else (a database user) owns it: data
+
+
+def lost_secrets(system: System, bundle: Bundle, store: SecretStore) -> list[LostSecret]:
+    """Apps with a secret lares would generate now and an app-data folder that is not empty.
+
+    Only folders under ``paths.appdata`` count: they are the app's own, where a shared media
+    folder having content says nothing about the app's passwords.
+    """
+    appdata = Path(system.blueprint.paths.appdata)
+    found = []
+    for view in system.apps:
+        new = sorted(
+            sid
+            for name in view.app.secrets
+            if (sid := secret_id(view.id, name)) in bundle.secrets
+            and not bundle.secrets[sid].provided
+            and not store.exists(sid)
+        )
+        if not new:
+            continue
+        folders = []
+        for service in view.services:
+            for volume in service.volumes:
+                host = Path(volume.split(":", 1)[0])
+                if host.is_relative_to(appdata) and host != appdata and _has_content(host):
+                    folders.append(str(host))
+        if folders:
+            found.append(LostSecret(view.id, tuple(new), tuple(sorted(set(folders)))))
+    return found
+
+
+def generate_secrets(bundle: Bundle, store: SecretStore) -> list[str]:
+    """Generate the secrets lares makes that do not exist yet; return their ids."""
+    return [
+        sid
+        for sid, spec in sorted(bundle.secrets.items())
+        if not spec.provided and store.ensure(sid, spec)
+    ]
 
 
 def prepare_dirs(bundle: Bundle) -> list[str]:
@@ -82,11 +141,7 @@ def write_bundle(bundle: Bundle, root: Path, *, secrets_dir: Path | None = None)
 
     store = store_for(root, secrets_dir)
     missing = missing_provided(bundle, store)
-    created = [
-        sid
-        for sid, spec in sorted(bundle.secrets.items())
-        if not spec.provided and store.ensure(sid, spec)
-    ]
+    created = generate_secrets(bundle, store)
     private_dir(root / SECRETS_DIR)
     for copy in bundle.copies:
         target = root / copy.path

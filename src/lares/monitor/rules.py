@@ -99,6 +99,7 @@ RULE_IDS = (
     "copy-late",
     "drill-failed",
     "drill-late",
+    "drill-leftover",
     "unparsed",
 )
 
@@ -763,6 +764,22 @@ def backups(x: Inputs) -> Iterator[Condition]:
                 "backups",
                 app=app,
                 hint="lares backup drill",
+            )
+
+
+@rule("drill-leftover")
+def drill_leftovers(x: Inputs) -> Iterator[Condition]:
+    for sample in x.each("drills", "leftovers"):
+        if sample.value:
+            yield Condition(
+                "drill-leftover",
+                "drill-leftover",
+                "warning",
+                sample.subject,
+                f"a restore drill that did not finish left {counted(sample.value, 'thing')} behind: "
+                f"{sample.detail}",
+                "backups",
+                hint="the next `lares backup drill` removes them first",
             )
 
 

@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Protocol, cast
 
+from lares import throwaway
 from lares.backup.command import Command
 from lares.catalog.model import DatabaseBackup
 from lares.errors import LaresError
@@ -107,6 +108,24 @@ class Scratch:
     query: Callable[[str | None, str], Command] = field(compare=False)  # (database, sql)
 
 
+@dataclass(frozen=True)
+class Load:
+    """How a restored dump goes back into the app's own database (``backup restore --into-db``).
+
+    ``restore`` reads the dump on stdin. ``rewrite``, when set, is given each line of the dump
+    (without its newline) and returns what to send instead, so a dump made for an empty server
+    loads into the running one. ``stop_database``: the database container itself is stopped
+    meanwhile (a file the app keeps open); otherwise only the app's other containers are.
+    ``finish`` runs after a successful restore (moving a restored file into place).
+    """
+
+    restore: Command
+    rewrite: Callable[[bytes], bytes] | None = field(default=None, compare=False)
+    stop_database: bool = False
+    finish: Callable[[], None] | None = field(default=None, compare=False)
+    cleanup: Callable[[], None] | None = field(default=None, compare=False)
+
+
 def in_server(db: DatabaseBackup, volumes: Sequence[str]) -> str | None:
     """``missing`` of a database kept by a server (PostgreSQL, MariaDB): never. The server has
     the database, or its dump fails and says why."""
@@ -114,9 +133,12 @@ def in_server(db: DatabaseBackup, volumes: Sequence[str]) -> str | None:
 
 
 def start_throwaway(name: str, image: str, *options: str, what: str) -> Command:
-    """`docker run` of a drill database: detached, labelled, and on no network at all."""
+    """`docker run` of a drill database: detached, on no network at all, and labelled with the
+    drill's process, so a killed drill's database is found and removed (:mod:`lares.throwaway`)."""
     argv = ("docker", "run", "--detach", "--name", name, "--network", "none")
-    return Command((*argv, "--label", "io.lares.drill=1", *options, image), what=what)
+    owner = f"{throwaway.OWNER_LABEL}={throwaway.owner()}"
+    labels = ("--label", f"{throwaway.LABEL}=1", "--label", owner)
+    return Command((*argv, *labels, *options, image), what=what)
 
 
 def stop_throwaway(name: str) -> Command:
@@ -148,6 +170,16 @@ class DatabaseHook(Protocol):
     def scratch(self, db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch: ...
 
     def count_sql(self, table: Table) -> str: ...
+
+    def load(
+        self,
+        db: DatabaseBackup,
+        container: str,
+        image: str,
+        password_secret: str | None,
+        *,
+        volumes: Sequence[str] = (),
+    ) -> Load: ...
 
 
 class SnapshotHook(Protocol):

@@ -24,6 +24,7 @@ from lares.backup.command import Command
 from lares.backup.hooks import (
     DumpFacts,
     LineInspector,
+    Load,
     Scratch,
     Table,
     in_server,
@@ -225,3 +226,30 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
 def count_sql(table: Table) -> str:
     prefix = f"`{table.database.replace('`', '``')}`." if table.database else ""
     return f"SELECT count(*) FROM {prefix}{table.name}"  # noqa: S608 - a name the dump itself quoted
+
+
+def load(
+    db: DatabaseBackup,
+    container: str,
+    image: str,
+    password_secret: str | None,
+    *,
+    volumes: Sequence[str] = (),
+) -> Load:
+    """``docker exec -i <container> mariadb`` as the catalog's user: the dump drops and
+    recreates each table it holds (``DROP TABLE IF EXISTS``), so it loads into the running
+    server as it is."""
+    argv = ["docker", "exec", "--interactive"]
+    secret_env: dict[str, str] = {}
+    if password_secret:
+        argv += ["-e", "MYSQL_PWD"]
+        secret_env["MYSQL_PWD"] = password_secret
+    argv += [container, _client(image), f"--user={db.user}"]
+    return Load(
+        Command(
+            tuple(argv),
+            what=f"load the dump into {ENGINE} in {container}",
+            secret_env=secret_env,
+            stdin=True,
+        )
+    )

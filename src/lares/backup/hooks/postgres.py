@@ -8,18 +8,25 @@ complete``; the rows of each table are the lines of its ``COPY … FROM stdin`` 
 
 The drill restores into a container of the same image with its own superuser, trust
 authentication and no network, so no password is involved.
+
+``backup restore --into-db`` loads a dump back into the app's running server with ``psql`` as
+the catalog's user, through :func:`rewrite`: each database the dump creates is dropped first
+(``WITH (FORCE)``, the app's other containers being stopped), a role that exists already is
+kept, and the password of the role lares logs in as stays the one in lares's secrets rather
+than the dump's older hash.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lares.backup.command import Command
 from lares.backup.hooks import (
     DumpFacts,
     LineInspector,
+    Load,
     Scratch,
     Table,
     in_server,
@@ -35,6 +42,10 @@ SUPERUSER = "lares_drill"
 TRAILER = b"-- PostgreSQL database cluster dump complete"
 _COPY = re.compile(rb"^COPY (.+?) (?:\(.*\) )?FROM stdin;$")
 _CONNECT_REUSE = re.compile(rb"dbname='((?:[^']|'')*)'")
+_IDENT = rb'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+_CREATE_ROLE = re.compile(rb"^CREATE ROLE (" + _IDENT + rb");$")
+_CREATE_DATABASE = re.compile(rb"^CREATE DATABASE (" + _IDENT + rb")[ ;]")
+_PASSWORD = re.compile(rb" PASSWORD '(?:[^']|'')*'")
 
 
 missing = in_server
@@ -179,3 +190,65 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
 
 def count_sql(table: Table) -> str:
     return f"SELECT count(*) FROM {table.name}"  # noqa: S608 - a name the dump itself quoted
+
+
+def _ident(name: str) -> bytes:
+    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name):
+        return name.encode()
+    return b'"' + name.replace('"', '""').encode() + b'"'
+
+
+def rewrite(user: str) -> Callable[[bytes], bytes]:
+    """The line rewrite that loads a ``pg_dumpall`` dump into a server that has its roles and
+    databases already (see the module docstring); ``user`` is the role lares logs in as."""
+    alter_user = b"ALTER ROLE " + _ident(user) + b" "
+    copying = False  # inside a COPY block: rows of data, never rewritten
+
+    def line(raw: bytes) -> bytes:
+        nonlocal copying
+        if copying:
+            copying = raw != b"\\."
+            return raw
+        if raw.startswith(b"COPY ") and _COPY.match(raw):
+            copying = True
+            return raw
+        if raw.startswith(b"CREATE ROLE ") and (match := _CREATE_ROLE.match(raw)):
+            return (
+                b"DO $lares$BEGIN CREATE ROLE " + match.group(1) + b"; "
+                b"EXCEPTION WHEN duplicate_object THEN NULL; END$lares$;"
+            )
+        if raw.startswith(alter_user):
+            return _PASSWORD.sub(b"", raw)
+        if raw.startswith(b"CREATE DATABASE ") and (match := _CREATE_DATABASE.match(raw)):
+            return b"DROP DATABASE IF EXISTS " + match.group(1) + b" WITH (FORCE);\n" + raw
+        return raw
+
+    return line
+
+
+def load(
+    db: DatabaseBackup,
+    container: str,
+    image: str,
+    password_secret: str | None,
+    *,
+    volumes: Sequence[str] = (),
+) -> Load:
+    """``docker exec -i <container> psql`` as the catalog's user, stopping at the first error."""
+    user = db.user or "postgres"
+    argv = ["docker", "exec", "--interactive"]
+    secret_env: dict[str, str] = {}
+    if password_secret:
+        argv += ["-e", "PGPASSWORD"]
+        secret_env["PGPASSWORD"] = password_secret
+    argv += [container, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"]
+    argv += ["--username", user, "--dbname", "postgres"]
+    return Load(
+        Command(
+            tuple(argv),
+            what=f"load the dump into PostgreSQL in {container}",
+            secret_env=secret_env,
+            stdin=True,
+        ),
+        rewrite=rewrite(user),
+    )

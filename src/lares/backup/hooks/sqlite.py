@@ -9,10 +9,15 @@ shell, which most do not ship, and no plaintext copy touches a disk.
 A complete copy is an SQLite file whose size is the page count its header gives times the page
 size, followed by the child's note of each table's rows. The drill writes the copy to a file in
 its temporary folder, checks it with ``PRAGMA integrity_check`` and counts the rows again.
+
+``backup restore --into-db`` writes and checks the copy the same way beside the live file, then,
+with the app's containers stopped, moves it into place (owner and mode of the file it replaces)
+and removes the old file's ``-wal`` and ``-shm``, which belong to the replaced database.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import posixpath
@@ -21,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lares.backup.command import Command
-from lares.backup.hooks import DumpFacts, Scratch, Table
+from lares.backup.hooks import DumpFacts, Load, Scratch, Table
 from lares.catalog.model import DatabaseBackup
 from lares.errors import LaresError
 from lares.sqlitecopy import MAGIC, NOTE
@@ -150,3 +155,44 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
 
 def count_sql(table: Table) -> str:
     return f"SELECT count(*) FROM {table.name}"  # noqa: S608 - a name the copy itself gave
+
+
+RESTORING = ".lares-restore"
+
+
+def load(
+    db: DatabaseBackup,
+    container: str,
+    image: str,
+    password_secret: str | None,
+    *,
+    volumes: Sequence[str] = (),
+) -> Load:
+    """Write the copy beside the database file on the host, then replace the file with it."""
+    live = dump(db, container, image, None, volumes=volumes).argv[-1]
+    staged = live + RESTORING
+
+    def finish() -> None:
+        try:
+            st = os.stat(live)
+        except FileNotFoundError:
+            st = None
+        if st is not None:
+            os.chmod(staged, st.st_mode & 0o7777)
+            if os.geteuid() == 0:
+                os.chown(staged, st.st_uid, st.st_gid)
+        os.replace(staged, live)
+        for suffix in ("-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(live + suffix)
+
+    def cleanup() -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staged)
+
+    return Load(
+        Command(_worker("restore", staged), what=f"write and check the copy of {live}", stdin=True),
+        stop_database=True,
+        finish=finish,
+        cleanup=cleanup,
+    )
