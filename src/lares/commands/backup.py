@@ -416,8 +416,8 @@ def prune(
                     local = restic.repo.local_path
                     usage = disk_usage(local) if local is not None else None
                     out.ok(
-                        f"{row['repo']}: removed {counted(row['removes'], 'snapshot')}, freed about "
-                        f"{_size(row['frees'])}" + (f"; {usage}" if usage else "")
+                        f"{row['repo']}: removed {counted(row['removes'], 'snapshot')}, "
+                        f"freed about {_size(row['frees'])}" + (f"; {usage}" if usage else "")
                     )
     ok = all(r["ok"] for r in rows)
     if as_json:

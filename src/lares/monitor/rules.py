@@ -776,8 +776,8 @@ def drill_leftovers(x: Inputs) -> Iterator[Condition]:
                 "drill-leftover",
                 "warning",
                 sample.subject,
-                f"a restore drill that did not finish left {counted(sample.value, 'thing')} behind: "
-                f"{sample.detail}",
+                "a restore drill that did not finish left "
+                f"{counted(sample.value, 'thing')} behind: {sample.detail}",
                 "backups",
                 hint="the next `lares backup drill` removes them first",
             )
