@@ -288,7 +288,7 @@ def test_unhealthy_service_fails_up_and_rollback_restores(lab: Lab) -> None:
     assert "ld-front/ld-web: failed, its healthcheck fails" in failed.stdout
     assert "  ld-web: running, unhealthy" in failed.stdout
     assert "    health: exit 1" in failed.stdout
-    assert "✗ 1 app(s) did not come up: ld-web\n" in failed.stderr
+    assert "✗ 1 app did not come up: ld-web\n" in failed.stderr
     assert "`lares rollback STACK` puts it back" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert json.loads(record.read_text())["revision"] == good

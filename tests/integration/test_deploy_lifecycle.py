@@ -190,7 +190,7 @@ def test_a_failed_first_up_offers_no_rollback(lab: Lab) -> None:
     lab.break_web()
     failed = lab.lares("up", "--yes", check=False)
     assert failed.returncode == 1
-    assert "stack lc-front did not come up" in failed.stderr
+    assert "✗ 1 app did not come up: lc-web" in failed.stderr
     assert "lares rollback" not in failed.stderr
     assert (
         "hint: fix the app and run `lares up` again; lc-front has no applied revision to roll "

@@ -126,8 +126,9 @@ def test_summary_names_what_is_up_and_what_is_not(lab: Lab) -> None:
     assert table["lt-up-tunnel"] == ("waiting", "waiting for the test tunnel server")
     assert "lt-up-first/lt-up-crash: failed, the process keeps exiting" in run.stdout
     assert "    | cannot open /config/app.ini" in run.stdout
-    assert "✗ 1 app(s) did not come up: lt-up-crash; the other 4 are up or waiting" in run.stderr
-    assert "`lares rollback STACK` puts it back" in run.stderr
+    assert "✗ 1 app did not come up: lt-up-crash; the other 4 are up or waiting" in run.stderr
+    # a first up: no good revision to roll back to yet
+    assert "lt-up-first has no applied revision to roll back to" in run.stderr
     assert (
         "! lt-up-tunnel: waiting for the test tunnel server; the next `lares up` after it "
         "answers finishes it" in run.stderr

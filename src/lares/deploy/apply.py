@@ -287,18 +287,22 @@ def failed_hint(done: Outcome) -> str:
     good revision; a stack that never came up has none, and `lares down` removes what the run
     created."""
     failed = [s for s in done.stacks if s.failed]
+    back = [s.stack for s in failed if s.had_record]
     first = [s.stack for s in failed if not s.had_record]
-    if failed and len(first) == len(failed):
-        names = " ".join(first)
-        return (
-            f"fix the app and run `lares up` again; {names} "
-            f"{'has' if len(first) == 1 else 'have'} no applied revision to roll back to "
-            f"(`lares down {names}` removes what this run created)"
+    said = ["fix the app and run `lares up` again"]
+    if back:
+        said.append(
+            "a stack with an app that did not come up keeps its last good revision ("
+            + ", ".join(f"`lares rollback {name}`" for name in back)
+            + " puts it back)"
         )
-    return (
-        "fix the app and run `lares up` again; a stack with an app that did not come up keeps "
-        "its last good revision (`lares rollback STACK` puts it back)"
-    )
+    if first:
+        names = " ".join(first)
+        said.append(
+            f"{names} {'has' if len(first) == 1 else 'have'} no applied revision to roll back "
+            f"to (`lares down {names}` removes what this run created)"
+        )
+    return "; ".join(said)
 
 
 def apply_stacks(
