@@ -374,6 +374,28 @@ def test_backups_read_what_records_writes(tmp_path: Path) -> None:
     assert {(s.subject, s.metric) for s in backups.collect(ctx)} == set(by)
 
 
+def test_backups_report_an_app_that_was_backed_up_while_its_stack_is_not_deployed(
+    tmp_path: Path,
+) -> None:
+    from lares.backup.records import Records
+    from lares.state import StateDir
+
+    state = StateDir.open(tmp_path)
+    when = datetime(2026, 3, 1, 3, 20, tzinfo=UTC)
+    Records(state).app_done("local", "paperless", ok=False, when=when, error="wrong password")
+    config = WatchConfig(
+        host="h",
+        state_dir=str(tmp_path),
+        apps=(AppTarget("sonarr", "m", ("sonarr",), backup=True),),
+        repositories=(RepoTarget("local", "daily"),),
+        backed_up=("sonarr", "paperless", "immich"),
+    )
+    samples = backups.samples(config, state.read_json("backup/status.json"), {}, now=0.0)
+    found = {s.subject: (s.state, s.detail) for s in samples if s.metric == "last_success"}
+    # immich was never backed up and is not deployed: nothing is expected of it yet
+    assert found == {"sonarr@local": ("never", ""), "paperless@local": ("failed", "wrong password")}
+
+
 # ── metrics ────────────────────────────────────────────────────────────────────────────────
 
 

@@ -5,6 +5,9 @@ Every condition (:mod:`lares.monitor.rules`) with a key is an alert that moves t
     ok ──seen──▶ pending ──seen pending_samples times──▶ firing ──gone──▶ resolved (then ok)
                     └──────────────gone─────────────────▶ ok (never notified)
 
+A condition of a rule in :data:`~lares.monitor.rules.AT_ONCE` (a failed backup) fires the first
+time it is seen.
+
 Only changes are notified: an alert that starts firing, one that escalates (warning to
 critical), one still firing after ``repeat`` seconds since its last notice, and one that
 resolves. An alert counts samples of its own collector: it neither advances nor resolves in a
@@ -28,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lares.monitor.rules import Condition
+from lares.monitor.rules import AT_ONCE, Condition
 
 _RANK = {"critical": 0, "warning": 1, "info": 2}
 
@@ -140,7 +143,7 @@ class Alerts:
             alert.silenced = silenced(c)
             alert.count += 1
             if alert.state == "pending":
-                if alert.count >= self.pending_samples:
+                if alert.count >= self.pending_samples or alert.rule in AT_ONCE:
                     alert.state, alert.fired_at = "firing", now
                     events.append(self._tell(alert, "firing", now))
                 continue

@@ -102,6 +102,7 @@ class WatchConfig:
     proxy: str | None = None  # service name of the LAN reverse proxy
     stacks: tuple[str, ...] = ()
     drives: tuple[str, ...] = ()  # devices the blueprint names (pools and the OS disk)
+    backed_up: tuple[str, ...] = ()  # every app with a backup spec, deployed or not
     docker_host: str | None = None
     http_timeout: float = HTTP_TIMEOUT
 
@@ -250,4 +251,5 @@ def build(
         stacks=tuple(name for name in bp.stack_order() if wanted is None or name in wanted),
         drives=tuple(dict.fromkeys(drives)),
         docker_host=docker_host,
+        backed_up=tuple(view.id for view in system.apps if view.app.backup is not None),
     )
