@@ -79,9 +79,12 @@ def test_build_from_a_blueprint(kit) -> None:  # type: ignore[no-untyped-def]
           apps:
             tweb: {exposure: public}
             tdb: {}
+            caddy: {}
+            newt: {}
         """,
         access="""
         domain: example.org
+        tunnel: {endpoint: "https://pangolin.example.org", site: home}
         """,
         monitor="""
         interval: 45s
@@ -90,7 +93,15 @@ def test_build_from_a_blueprint(kit) -> None:  # type: ignore[no-untyped-def]
         thresholds: {disk_warn: 70}
         """,
     )
-    system = kit.plan(text).system
+    from conftest import load_test_catalog
+    from lares.catalog.load import Catalog, load_catalog
+    from lares.plan import plan
+
+    embedded = load_catalog()
+    catalog = Catalog(
+        {**load_test_catalog().apps, "caddy": embedded["caddy"], "newt": embedded["newt"]}
+    )
+    system = plan(kit.load(text), catalog=catalog).system
     config = build(system, state_dir="/state", deployed=["main"])
     assert (
         config.host == "testhost" and config.interval == 45 and config.intervals == {"smart": 7200}
