@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from lares.state import StateDir
 
 StacksArg = Annotated[list[str] | None, typer.Argument(help="Stacks (default: all).")]
+COMPOSE_TIMEOUT = 900.0  # engine.compose_up's own limit per stack
 LockOpt = Annotated[
     float, typer.Option("--lock-timeout", help="Seconds to wait for another lares to finish.")
 ]
@@ -46,6 +48,13 @@ def _state(path: Path | None) -> StateDir:
     from lares.state import StateDir
 
     return StateDir.open(path)
+
+
+def _deploying(state: StateDir, stacks: list[str]) -> AbstractContextManager[None]:
+    """Tell the watcher that Compose is changing ``stacks`` (see :mod:`lares.deploying`)."""
+    from lares.deploying import deploying
+
+    return deploying(state.root, stacks, timeout=COMPOSE_TIMEOUT * len(stacks) + 60)
 
 
 def _show_plans(out: Out, plans: list[StackPlan]) -> None:
@@ -122,7 +131,8 @@ def up(
         if not yes and not typer.confirm(f"Apply {len(todo)} stack(s)?", default=False):
             out.fail("cancelled; nothing was changed")
             raise typer.Exit(1)
-        records = apply(result.system, bundle, state, plans, client, progress=out.line)
+        with _deploying(state, [p.name for p in todo]):
+            records = apply(result.system, bundle, state, plans, client, progress=out.line)
         if not stacks:
             fastpath.remember(state, source, [p.name for p in plans])
         report["applied"] = [r.stack for r in records]
@@ -197,7 +207,10 @@ def down(
         if typed.strip() != "delete volumes":
             out.fail("not confirmed; nothing was changed")
             raise typer.Exit(1)
-    with state.lock(timeout=lock_timeout, purpose="down", on_wait=out.warn):
+    with (
+        state.lock(timeout=lock_timeout, purpose="down", on_wait=out.warn),
+        _deploying(state, wanted),
+    ):
         done = run_down(state, wanted, volumes=volumes)
     out.ok(f"stopped {', '.join(done)}" + (" and removed their volumes" if volumes else ""))
 
@@ -240,5 +253,6 @@ def rollback(
     with state.lock(timeout=lock_timeout, purpose="rollback", on_wait=out.warn):
         client = engine.client()
         for name in wanted:
-            rec = run_rollback(state, name, client, previous=previous, progress=out.line)
+            with _deploying(state, [name]):
+                rec = run_rollback(state, name, client, previous=previous, progress=out.line)
             out.ok(f"{name}: at revision {rec.revision[:12]}")

@@ -104,12 +104,15 @@ class Alerts:
         now: float,
         *,
         silenced: Callable[[Condition], bool] = lambda c: False,
+        held: Callable[[Condition], bool] = lambda c: False,
     ) -> list[Event]:
         """Advance every alert with this cycle's conditions and return the transitions.
 
         ``ran`` names the sources that were evaluated this cycle: a collector id for each
         collector that ran and worked, and ``collector:<id>`` for each that ran at all.
-        Conditions of severity ``info`` are not alerts.
+        Conditions of severity ``info`` are not alerts. A condition ``held`` says is expected
+        right now (a deploy is replacing the container) neither starts nor advances an alert;
+        an alert it already has stays as it is.
         """
         events: list[Event] = []
         seen: set[str] = set()
@@ -117,6 +120,8 @@ class Alerts:
             if c.severity not in ("critical", "warning"):
                 continue
             seen.add(c.key)
+            if held(c):
+                continue
             alert = self.alerts.get(c.key)
             if c.source not in ran:
                 if alert is not None:

@@ -15,6 +15,9 @@ lares.monitor.watch --config …``, which loads none of that. Prometheus' client
 imported only with ``--metrics-port``, Apprise only in the child that sends a message.
 
 One watcher per state directory: ``monitor/watch.lock`` is held with ``flock`` while it runs.
+
+While a lares deploy changes some stacks (:mod:`lares.deploying`), the container and endpoint
+conditions of their apps start no alert; alerts they already had stay as they were.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ MAINTAIN_EVERY = 3600.0
 SETTLE = 0.5  # seconds to let a burst of Docker events arrive before acting on it
 MIN_EVENT_GAP = 2.0  # at most one event-driven run of a collector this often
 MAX_UNSENT = 200
+#: The collectors whose conditions a deploy in progress holds back for the stacks it changes.
+DEPLOY_SOURCES = frozenset({"docker", "http"})
 
 
 class WatchBusy(LaresError):
@@ -192,8 +197,9 @@ class Watcher:
         )
         ran = {r.collector for r in runs if r.ok} | {f"collector:{r.collector}" for r in runs}
         muted = silencer(s.target for s in self.store.silences(now=now))
+        held = self._deploying(now)
         with self._lock:
-            events = self.alerts.update(conditions, ran, now, silenced=muted)
+            events = self.alerts.update(conditions, ran, now, silenced=muted, held=held)
         self.store.save_alerts(self.alerts.to_dict(), [e.log_row() for e in events])
         for event in events:
             if event.notify:
@@ -213,6 +219,21 @@ class Watcher:
             self.store.maintain(now=now, history_days=self.config.history_days)
             self._maintained = now
         return Cycle(now, runs, conditions, events, message, sent, error)
+
+    def _deploying(self, now: float) -> Callable[[Condition], bool]:
+        """Whether a condition belongs to a stack a lares deploy is changing right now (the
+        containers Compose replaces, the endpoints they serve): see :mod:`lares.deploying`."""
+        from lares.deploying import muted_stacks
+
+        stacks = muted_stacks(self.state_root, now)
+        apps = {a.id for a in self.config.apps if a.stack in stacks}
+        if apps:
+            log.debug("deploy in progress on %s: their alerts wait", ", ".join(sorted(stacks)))
+
+        def held(c: Condition) -> bool:
+            return c.source in DEPLOY_SOURCES and c.app in apps
+
+        return held
 
     def _send(self, message: Message) -> tuple[bool, str]:
         from lares.monitor.notify import send, urls

@@ -1,0 +1,173 @@
+"""Day-two operations on a real Docker engine: the watcher during a deploy, stacks that leave the
+blueprint or change their name, and a broken blueprint after an `up`.
+
+The blueprint in tests/data/dayops has two busybox stacks (lt-ops-a: a web app whose data folder
+is backed up; lt-ops-x: a container that sleeps) on one network, a local restic repository and a
+watcher that looks every 2 s. lares runs as a subprocess, as a person runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from integration.backup_helpers import receiver
+from integration.conftest import remove_docker_objects
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "dayops"
+PROJECTS = ("lt-ops-a", "lt-ops-b", "lt-ops-x")
+NETWORK = "lt-ops"
+WEB = "lt-ops-web"
+WATCHED = ("container-", "endpoint-")
+
+
+class Lab:
+    """One copy of the day-two blueprint, its state folder and its data root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.state = root / "state"
+        self.dir = root / "bp"
+        shutil.copytree(DATA, self.dir)
+        (root / "data" / "repo").parent.mkdir(parents=True)
+        self.env = {**os.environ, "LT_ROOT": str(root / "data"), "COLUMNS": "200"}
+        self.env.pop("LARES_FILE", None)
+        self.env["LARES_STATE_DIR"] = str(self.state)
+
+    @property
+    def blueprint(self) -> Path:
+        return self.dir / "lares.yaml"
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "lares", *args, "-f", str(self.blueprint)]
+
+    def lares(
+        self, *args: str, check: bool = True, input: str | None = None, timeout: float = 240
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            self.argv(*args),
+            capture_output=True,
+            text=True,
+            env=self.env,
+            input=input,
+            timeout=timeout,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"lares {' '.join(args)} exited {proc.returncode}\n"
+                f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+            )
+        return proc
+
+    def edit(self, old: str, new: str) -> None:
+        text = self.blueprint.read_text()
+        assert old in text, f"{old!r} not in lares.yaml"
+        self.blueprint.write_text(text.replace(old, new))
+
+
+def _remove_everything(client: docker.DockerClient) -> None:
+    errors = remove_docker_objects(client, names={NETWORK}, projects=set(PROJECTS))
+    assert not errors, errors
+
+
+@pytest.fixture
+def lab(
+    tmp_path: Path, test_images: dict[str, str], docker_client: docker.DockerClient
+) -> Iterator[Lab]:
+    _remove_everything(docker_client)
+    try:
+        yield Lab(tmp_path)
+    finally:
+        _remove_everything(docker_client)
+
+
+def containers(client: docker.DockerClient, project: str) -> dict[str, str]:
+    """Container name → status of a Compose project."""
+    found = client.containers.list(
+        all=True, filters={"label": f"com.docker.compose.project={project}"}
+    )
+    return {c.name: c.status for c in found}
+
+
+def wait_for(what: str, check: Callable[[], Any], seconds: float = 60) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+# ── the watcher during a deploy ────────────────────────────────────────────────────────────
+
+
+def _alert_log(lab: Lab) -> list[tuple[str, str]]:
+    """(kind, key) of every alert transition the watcher recorded."""
+    import sqlite3
+
+    path = lab.state / "monitor" / "history.sqlite"
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT kind, key FROM alert_log ORDER BY ts").fetchall()
+    return [(str(k), str(key)) for k, key in rows]
+
+
+def _of_the_web_containers(entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The container and endpoint alerts of the web app (its backup, never run, is late)."""
+    return [(k, key) for k, key in entries if WEB in key and key.startswith(WATCHED)]
+
+
+def test_a_watcher_stays_quiet_while_up_replaces_a_container_and_alerts_after(
+    lab: Lab, docker_client: docker.DockerClient
+) -> None:
+    with receiver() as inbox:
+        lab.env["LT_NOTIFY"] = f"json://127.0.0.1:{inbox.port}/"
+        lab.lares("up", "--yes")
+        watcher = subprocess.Popen(
+            lab.argv("watch"), env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_for("the watcher's first cycle", (lab.state / "monitor" / "history.sqlite").exists)
+            time.sleep(4)  # two cycles on a settled system
+            before = _alert_log(lab)
+            assert _of_the_web_containers(before) == []
+
+            # a changed setting: Compose stops the container (10 s: httpd ignores SIGTERM),
+            # renames it, starts the new one and removes the old
+            lab.env["LT_GREETING"] = "bye"
+            old_id = docker_client.containers.get(WEB).id
+            up = lab.lares("up", "--yes")
+            assert "lt-ops-a: update" in up.stdout
+            assert docker_client.containers.get(WEB).id != old_id
+            assert not (lab.state / "monitor" / "deploying.json").exists()
+            time.sleep(6)  # three cycles after the deploy
+            assert _of_the_web_containers(_alert_log(lab)) == []
+            said = json.dumps(inbox.bodies)
+            assert f"{WEB} is" not in said and "is not answering" not in said
+
+            # a real failure after the deploy is an alert
+            docker_client.containers.get(WEB).stop(timeout=1)
+            body = wait_for(
+                "the container-down notification",
+                lambda: next(
+                    (b for b in inbox.bodies if f"{WEB} is exited" in json.dumps(b)), None
+                ),
+                seconds=60,
+            )
+            assert body["type"] == "failure"
+        finally:
+            watcher.send_signal(signal.SIGTERM)
+            out, _ = watcher.communicate(timeout=30)
+        assert watcher.returncode == 0, out
