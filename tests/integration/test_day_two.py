@@ -171,3 +171,74 @@ def test_a_watcher_stays_quiet_while_up_replaces_a_container_and_alerts_after(
             watcher.send_signal(signal.SIGTERM)
             out, _ = watcher.communicate(timeout=30)
         assert watcher.returncode == 0, out
+
+
+# ── stacks that leave the blueprint, stacks that change their name ─────────────────────────
+
+EXTRA_STACK = """  lt-ops-x:
+    network: lt-ops
+    apps: [lt-ops-extra]
+"""
+
+
+def test_a_stack_removed_from_the_blueprint_is_shown_and_can_be_removed(
+    lab: Lab, docker_client: docker.DockerClient
+) -> None:
+    lab.lares("up", "--yes")
+    assert containers(docker_client, "lt-ops-x") == {"lt-ops-extra": "running"}
+    lab.edit(EXTRA_STACK, "")
+
+    up = lab.lares("up", "--yes")
+    assert "nothing to do: 1 stacks match what is running" in up.stdout
+    assert (
+        "! stack lt-ops-x (1 container(s) running) is not in the blueprint: remove it with "
+        "`lares down lt-ops-x`, or `lares up --prune`" in up.stderr
+    )
+    report = json.loads(lab.lares("up", "--yes", "--json").stdout)
+    assert [(o["stack"], o["action"], o["containers"]) for o in report["orphans"]] == [
+        ("lt-ops-x", "orphan", ["lt-ops-extra"])
+    ]
+
+    refused = lab.lares("up", "--prune", input="n\n", check=False)
+    assert refused.returncode == 1
+    assert "Apply 0 stack(s) and remove lt-ops-x (not in the blueprint)?" in refused.stdout
+    assert containers(docker_client, "lt-ops-x") == {"lt-ops-extra": "running"}
+
+    pruned = lab.lares("up", "--prune", "--yes")
+    assert "removed lt-ops-x" in pruned.stdout
+    assert containers(docker_client, "lt-ops-x") == {}
+    assert not (lab.state / "applied" / "lt-ops-x" / "record.json").exists()
+    again = lab.lares("up", "--yes")
+    assert "nothing to do" in again.stdout and "not in the blueprint" not in again.stderr
+
+    # `lares down` takes an orphan down from its applied revision
+    lab.edit("catalog: [catalog]\n", EXTRA_STACK + "catalog: [catalog]\n")
+    lab.lares("up", "--yes")
+    assert containers(docker_client, "lt-ops-x") == {"lt-ops-extra": "running"}
+    lab.edit(EXTRA_STACK, "")
+    down = lab.lares("down", "lt-ops-x")
+    assert "stopped lt-ops-x" in down.stdout
+    assert containers(docker_client, "lt-ops-x") == {}
+    assert containers(docker_client, "lt-ops-a") == {WEB: "running"}
+
+
+def test_a_renamed_stack_moves_its_containers_and_keeps_the_data(
+    lab: Lab, docker_client: docker.DockerClient
+) -> None:
+    lab.lares("up", "--yes")
+    kept = lab.root / "data" / "appdata" / WEB / "data" / "kept.txt"
+    kept.write_text("still here\n")
+    lab.edit("  lt-ops-a:\n", "  lt-ops-b:\n")
+
+    dry = lab.lares("up", "--dry-run")
+    assert "lt-ops-a  rename to lt-ops-b" in dry.stdout
+    up = lab.lares("up", "--yes")
+    assert "lt-ops-a: renamed to lt-ops-b; taking the old project down" in up.stdout
+    assert "applied lt-ops-b; removed lt-ops-a" in up.stdout
+    assert containers(docker_client, "lt-ops-a") == {}
+    assert containers(docker_client, "lt-ops-b") == {WEB: "running"}
+    assert kept.read_text() == "still here\n"
+    assert not (lab.state / "applied" / "lt-ops-a" / "record.json").exists()
+    again = lab.lares("up", "--yes")
+    assert "nothing to do: 2 stacks match what is running" in again.stdout
+    assert again.stderr == ""

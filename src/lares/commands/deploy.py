@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,6 +13,7 @@ from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, _source, app
 
 if TYPE_CHECKING:
     from lares.deploy.apply import StackPlan
+    from lares.deploy.orphans import Orphan
     from lares.output import Out
     from lares.plan import Plan
     from lares.render.bundle import Bundle
@@ -57,7 +59,7 @@ def _deploying(state: StateDir, stacks: list[str]) -> AbstractContextManager[Non
     return deploying(state.root, stacks, timeout=COMPOSE_TIMEOUT * len(stacks) + 60)
 
 
-def _show_plans(out: Out, plans: list[StackPlan]) -> None:
+def _show_plans(out: Out, plans: list[StackPlan], found: Sequence[Orphan] = ()) -> None:
     from lares.output import table
 
     t = table("stack", "action", "changes")
@@ -71,7 +73,18 @@ def _show_plans(out: Out, plans: list[StackPlan]) -> None:
             parts.append("-" + ", -".join(p.removed))
         parts += [str(d) for d in p.drift]
         t.add_row(p.name, p.action, "; ".join(parts) or "—")
+    for o in found:
+        t.add_row(o.name, o.to_dict()["action"], f"{o.running} running; {o.hint}")
     out.table(t)
+
+
+def _warn_orphans(out: Out, found: Sequence[Orphan]) -> None:
+    for o in found:
+        if not o.renamed_to:
+            out.warn(
+                f"stack {o.name} ({o.running} container(s) running) is not in the blueprint: "
+                f"remove it with `lares down {o.name}`, or `lares up --prune`"
+            )
 
 
 @app.command()
@@ -85,8 +98,18 @@ def up(
     ] = False,
     lock_timeout: LockOpt = 300.0,
     as_json: JsonOpt = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune", help="Also remove the applied stacks the blueprint no longer names."
+        ),
+    ] = False,
 ) -> None:
-    """Deploy: check, render, show what changes, ask, then apply stack by stack."""
+    """Deploy: check, render, show what changes, ask, then apply stack by stack.
+
+    Stacks that were applied but are no longer in the blueprint are shown (removed with
+    --prune); a stack renamed in the blueprint is moved: its old project is taken down first.
+    """
     from lares.deploy import fastpath
 
     out = _out(as_json)
@@ -103,7 +126,7 @@ def up(
                 out.ok(f"nothing to do: {len(same)} stacks match what is running")
             return
 
-    from lares.deploy import engine
+    from lares.deploy import engine, orphans, record
     from lares.deploy.apply import apply, plan_stacks
 
     result, bundle, _ = _prepare(file, out)
@@ -111,35 +134,60 @@ def up(
         client = engine.client()
         plans = plan_stacks(result.system, bundle, state, stacks or (), client)
         todo = [p for p in plans if p.action != "none"]
-        report: dict[str, Any] = {"stacks": [p.to_dict() for p in plans], "applied": []}
-        if not todo:
-            if not stacks:
+        found = orphans.find(state, result.system.blueprint.stacks, plans, client)
+        moving = [o for o in found if o.renamed_to in {p.name for p in todo}]
+        removing = [o for o in found if prune and not o.renamed_to]
+        report: dict[str, Any] = {
+            "stacks": [p.to_dict() for p in plans],
+            "applied": [],
+            "orphans": [o.to_dict() for o in found],
+            "removed": [],
+        }
+        if not todo and not removing:
+            if not stacks and not found:
                 fastpath.remember(state, source, [p.name for p in plans])
             if as_json:
                 out.json(report)
             else:
                 out.ok(f"nothing to do: {len(plans)} stacks match what is running")
+                _warn_orphans(out, found)
             return
         if not as_json:
-            _show_plans(out, plans)
+            _show_plans(out, plans, found)
         if dry_run:
             if as_json:
                 out.json(report)
             else:
                 out.line("dry run: nothing was changed")
             return
-        if not yes and not typer.confirm(f"Apply {len(todo)} stack(s)?", default=False):
+        question = f"Apply {len(todo)} stack(s)"
+        if removing:
+            question += f" and remove {', '.join(o.name for o in removing)} (not in the blueprint)"
+        if not yes and not typer.confirm(question + "?", default=False):
             out.fail("cancelled; nothing was changed")
             raise typer.Exit(1)
-        with _deploying(state, [p.name for p in todo]):
+        touched = [p.name for p in todo] + [o.name for o in moving + removing]
+        with _deploying(state, touched):
+            for o in moving:
+                out.line(f"{o.name}: renamed to {o.renamed_to}; taking the old project down")
+                orphans.take_down(state, o, progress=out.line)
             records = apply(result.system, bundle, state, plans, client, progress=out.line)
-        if not stacks:
+            for o in moving:
+                record.forget(state, o.name)
+            for o in removing:
+                orphans.remove(state, o, progress=out.line)
+        if not stacks and len(moving) + len(removing) == len(found):
             fastpath.remember(state, source, [p.name for p in plans])
         report["applied"] = [r.stack for r in records]
+        report["removed"] = [o.name for o in moving + removing]
         if as_json:
             out.json(report)
         else:
-            out.ok(f"applied {', '.join(r.stack for r in records)}")
+            out.ok(
+                f"applied {', '.join(r.stack for r in records) or 'nothing'}"
+                + (f"; removed {', '.join(report['removed'])}" if report["removed"] else "")
+            )
+            _warn_orphans(out, [o for o in found if o not in moving + removing])
 
 
 @app.command()

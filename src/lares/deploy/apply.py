@@ -276,8 +276,10 @@ def down(
 ) -> list[str]:
     """Stop and remove the stacks' containers (data and, unless asked, volumes stay)."""
     done = []
+    from lares.deploy.orphans import compose_file as file_of
+
     for name in stacks:
-        compose_file: Path | None = state.live / name / "compose.yaml"
+        compose_file: Path | None = file_of(state, name)
         engine.compose_down(name, compose_file, volumes=volumes)
         record.forget(state, name)
         done.append(name)
