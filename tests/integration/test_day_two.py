@@ -50,13 +50,15 @@ class Lab:
         return self.dir / "lares.yaml"
 
     def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "lares", *args, "-f", str(self.blueprint)]
+        file = [] if args[:1] == ("ps",) else ["-f", str(self.blueprint)]
+        return [sys.executable, "-m", "lares", *args, *file]
 
     def lares(
         self, *args: str, check: bool = True, input: str | None = None, timeout: float = 240
     ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             self.argv(*args),
+            cwd=self.dir,
             capture_output=True,
             text=True,
             env=self.env,
@@ -242,3 +244,44 @@ def test_a_renamed_stack_moves_its_containers_and_keeps_the_data(
     again = lab.lares("up", "--yes")
     assert "nothing to do: 2 stacks match what is running" in again.stdout
     assert again.stderr == ""
+
+
+# ── a broken blueprint after an `up` ───────────────────────────────────────────────────────
+
+
+def test_a_broken_blueprint_leaves_ps_down_status_and_backup_run_working(
+    lab: Lab, docker_client: docker.DockerClient
+) -> None:
+    lab.lares("up", "--yes")
+    lab.lares("backup", "init")
+    (lab.root / "data" / "appdata" / WEB / "data" / "notes.txt").write_text("keep me\n")
+    lab.edit("  lt-ops-x:\n", "  lt-ops-x: [\n")  # an unclosed flow sequence
+    broken = lab.lares("plan", check=False)
+    assert broken.returncode == 2
+    error = broken.stderr.strip().splitlines()[0]
+    assert error.startswith(f"{lab.blueprint}:")
+    warning = "! the blueprint has errors, so lares works from the one `lares up` last applied ("
+
+    # ps never needed the blueprint; run it where the broken lares.yaml lies
+    ps = lab.lares("ps")
+    assert WEB in ps.stdout and "lt-ops-extra" in ps.stdout
+
+    code_status = lab.lares("status", "--json", check=False)
+    assert warning in code_status.stderr and error in code_status.stderr
+    report = json.loads(code_status.stdout)
+    watched = {s["subject"] for s in report["samples"] if s["collector"] == "docker"}
+    assert {WEB, "lt-ops-extra"} <= watched
+    assert "fix it (see `lares plan`) before the next `lares up`" in code_status.stderr
+
+    run = lab.lares("backup", "run")
+    assert warning in run.stderr
+    status = json.loads((lab.state / "backup" / "status.json").read_text())
+    assert status["local"][WEB]["state"] == "ok"
+
+    up = lab.lares("up", "--yes", check=False)
+    assert up.returncode == 2 and warning not in up.stderr  # up applies the file as it is
+
+    down = lab.lares("down")
+    assert warning in down.stderr
+    assert "stopped lt-ops-x, lt-ops-a" in down.stdout
+    assert containers(docker_client, "lt-ops-a") == {} == containers(docker_client, "lt-ops-x")

@@ -12,6 +12,7 @@ import typer
 from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, _source, app
 
 if TYPE_CHECKING:
+    from lares.blueprint.source import Source
     from lares.deploy.apply import StackPlan
     from lares.deploy.orphans import Orphan
     from lares.output import Out
@@ -57,6 +58,13 @@ def _deploying(state: StateDir, stacks: list[str]) -> AbstractContextManager[Non
     from lares.deploying import deploying
 
     return deploying(state.root, stacks, timeout=COMPOSE_TIMEOUT * len(stacks) + 60)
+
+
+def _remember_blueprint(state: StateDir, source: Source | None) -> None:
+    from lares.deploy import applied
+
+    if source is not None:
+        applied.remember(state, source)
 
 
 def _show_plans(out: Out, plans: list[StackPlan], found: Sequence[Orphan] = ()) -> None:
@@ -120,6 +128,7 @@ def up(
         with state.lock(timeout=lock_timeout, purpose="up", on_wait=out.warn):
             same = fastpath.unchanged(fp, state, fastpath.containers_now())
         if same is not None:
+            _remember_blueprint(state, source)
             if as_json:
                 out.json({"stacks": [{"stack": s, "action": "none"} for s in same], "applied": []})
             else:
@@ -146,6 +155,7 @@ def up(
         if not todo and not removing:
             if not stacks and not found:
                 fastpath.remember(state, source, [p.name for p in plans])
+            _remember_blueprint(state, source)
             if as_json:
                 out.json(report)
             else:
@@ -178,6 +188,7 @@ def up(
                 orphans.remove(state, o, progress=out.line)
         if not stacks and len(moving) + len(removing) == len(found):
             fastpath.remember(state, source, [p.name for p in plans])
+        _remember_blueprint(state, source)
         report["applied"] = [r.stack for r in records]
         report["removed"] = [o.name for o in moving + removing]
         if as_json:
@@ -234,14 +245,17 @@ def down(
     lock_timeout: LockOpt = 300.0,
 ) -> None:
     """Stop and remove the stacks' containers; data folders and volumes are kept."""
-    from lares.deploy import record
+    from lares.deploy import engine, record
+    from lares.deploy.applied import load_or_applied
     from lares.deploy.apply import down as run_down
+    from lares.deploy.status import stack_containers
 
     out = _out(False)
-    loaded = _load(file)
     state = _state(state_dir)
+    loaded = load_or_applied(file, state, out.warn)
     order = loaded.blueprint.stack_order()
-    known = sorted(set(order) | set(record.stacks(state)))
+    running = {c.stack for c in stack_containers(engine.client())}
+    known = sorted(set(order) | set(record.stacks(state)) | running)
     wanted = stacks or list(reversed(order))
     unknown = [s for s in wanted if s not in known]
     if unknown:
