@@ -91,7 +91,7 @@ def _warn_orphans(out: Out, found: Sequence[Orphan]) -> None:
         if not o.renamed_to:
             out.warn(
                 f"stack {o.name} ({o.running} container(s) running) is not in the blueprint: "
-                f"remove it with `lares down {o.name}`, or `lares up --prune`"
+                f"remove it with {o.remedy}"
             )
 
 
@@ -116,7 +116,8 @@ def up(
     """Deploy: check, render, show what changes, ask, then apply stack by stack.
 
     Stacks that were applied but are no longer in the blueprint are shown (removed with
-    --prune); a stack renamed in the blueprint is moved: its old project is taken down first.
+    --prune; a stack lares did not apply from this state folder only with `lares down`); a stack
+    renamed in the blueprint is moved: its old project is taken down first.
     """
     from lares.deploy import fastpath
 
@@ -145,7 +146,8 @@ def up(
         todo = [p for p in plans if p.action != "none"]
         found = orphans.find(state, result.system.blueprint.stacks, plans, client)
         moving = [o for o in found if o.renamed_to in {p.name for p in todo}]
-        removing = [o for o in found if prune and not o.renamed_to]
+        # only what this state folder applied: another lares's stacks may share the engine
+        removing = [o for o in found if prune and o.recorded and not o.renamed_to]
         report: dict[str, Any] = {
             "stacks": [p.to_dict() for p in plans],
             "applied": [],

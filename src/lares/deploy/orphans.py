@@ -3,7 +3,8 @@
 An *orphan* is a stack lares applied (it has a record under ``applied/``) or whose containers
 run with lares's labels, but which the blueprint no longer names. Left alone it keeps running,
 unwatched; ``lares down STACK`` removes it from its applied revision, ``lares up --prune``
-removes every orphan after the confirmation.
+removes every orphan this state folder applied after the confirmation (a stack that only runs
+may belong to another lares on the same engine: it takes an explicit ``lares down``).
 
 A *rename* is an orphan whose containers a new stack of the blueprint now defines (the same
 container names: lares names each container after its Compose service). Compose would refuse
@@ -35,10 +36,16 @@ class Orphan:
     renamed_to: str | None = None  # the blueprint stack that now defines its containers
 
     @property
+    def remedy(self) -> str:
+        """How to remove it: ``--prune`` only removes what this state folder applied."""
+        down = f"`lares down {self.name}`"
+        return f"{down}, or `lares up --prune`" if self.recorded else down
+
+    @property
     def hint(self) -> str:
         if self.renamed_to:
             return f"renamed to {self.renamed_to}: `lares up` moves it"
-        return f"not in the blueprint: `lares down {self.name}`, or `lares up --prune`"
+        return f"not in the blueprint: {self.remedy}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
