@@ -131,8 +131,12 @@ def plan(
     check: Annotated[
         list[str] | None, typer.Option("--check", help="Run only this check (repeatable).")
     ] = None,
+    state_dir: StateOpt = None,
 ) -> None:
-    """Check the blueprint and show what it would run: findings, memory, storage, public URLs."""
+    """Check the blueprint and show what it would run: findings, memory, storage, public URLs.
+
+    Also names the stacks `lares up` applied that the blueprint no longer has.
+    """
     from lares.plan import plan as run_plan
     from lares.report import plan_report
 
@@ -140,7 +144,26 @@ def plan(
     result = run_plan(loaded, only=check or ())
     out = _out(as_json)
     plan_report(out, result, _source(loaded))
+    if not as_json:
+        _applied_elsewhere(out, loaded, state_dir)
     raise typer.Exit(1 if result.errors else 0)
+
+
+def _applied_elsewhere(out: Out, loaded: Loaded, state_dir: Path | None) -> None:
+    """Warn about the stacks the state folder records as applied and the blueprint lacks
+    (read only: plan never creates the state folder)."""
+    from lares.deploy import record
+    from lares.state import StateDir, default_root
+
+    state = StateDir(state_dir or default_root())
+    if not state.applied.is_dir():
+        return
+    for name in record.stacks(state):
+        if name not in loaded.blueprint.stacks:
+            out.warn(
+                f"stack {name} is applied but not in the blueprint: `lares up` shows it, "
+                f"`lares down {name}` or `lares up --prune` removes it"
+            )
 
 
 @app.command()

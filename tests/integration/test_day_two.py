@@ -198,6 +198,11 @@ def test_a_stack_removed_from_the_blueprint_is_shown_and_can_be_removed(
     assert containers(docker_client, "lt-ops-x") == {"lt-ops-extra": "running"}
     lab.edit(EXTRA_STACK, "")
 
+    plan = lab.lares("plan", "--state-dir", str(lab.state))
+    assert (
+        "! stack lt-ops-x is applied but not in the blueprint: `lares up` shows it, "
+        "`lares down lt-ops-x` or `lares up --prune` removes it" in plan.stderr
+    )
     up = lab.lares("up", "--yes")
     assert "nothing to do: 1 stacks match what is running" in up.stdout
     assert (

@@ -134,7 +134,11 @@ def stack_containers(client: Any, stacks: Iterable[str] | None = None) -> list[C
     """Every container lares manages (label io.lares.stack), optionally for some stacks only."""
     wanted = set(stacks) if stacks is not None else None
     found = []
-    for c in client.containers.list(all=True, filters={"label": "io.lares.stack"}):
+    # a container removed between the list and its inspect (Compose replacing it) is skipped
+    listed = client.containers.list(
+        all=True, filters={"label": "io.lares.stack"}, ignore_removed=True
+    )
+    for c in listed:
         state = container_state(c)
         if wanted is None or state.stack in wanted:
             found.append(state)
