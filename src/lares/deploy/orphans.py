@@ -68,12 +68,12 @@ def find(
     created in ``plans`` defines is marked as renamed to it."""
     known = set(stacks)
     names: dict[str, list[str]] = {}
-    recorded = {}
+    recorded: set[str] = set()
     for name in record.stacks(state):
         rec = record.load(state, name)
         if name not in known and rec is not None:
             names[name] = list(rec.containers)
-            recorded[name] = True
+            recorded.add(name)
     running: dict[str, int] = {}
     for c in stack_containers(client) if client is not None else []:
         if c.stack and c.stack not in known:
