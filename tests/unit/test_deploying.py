@@ -75,3 +75,27 @@ def test_the_container_compose_is_replacing_is_not_reported() -> None:
     # a container that merely looks like one is still watched
     other = docker.samples([_state("0123456789ab_other", "web")], config)
     assert "0123456789ab_other" in {s.subject for s in other}
+
+
+def test_status_during_a_deploy_says_so_instead_of_a_problem(tmp_path: Path) -> None:
+    from lares.monitor.status import check
+
+    class Docker:
+        ID = "docker"
+        DEFAULT_INTERVAL = None
+
+        @staticmethod
+        def collect(ctx: object) -> list:  # type: ignore[type-arg]
+            return docker.samples([_state("web", "web")], config)
+
+    config = WatchConfig(
+        host="h", state_dir=str(tmp_path), apps=(AppTarget("web", "front", ("web",)),)
+    )
+    quiet = {"docker": Docker()}
+    assert [c.key for c in check(config, collectors=quiet).problems] == ["container-down:web"]
+    with deploying(tmp_path, ["front"], timeout=60):
+        during = check(config, collectors=quiet)
+    assert during.problems == []
+    assert [c.message for c in during.notes] == [
+        "web is exited (exit code 0) (lares is deploying front)"
+    ]

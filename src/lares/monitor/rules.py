@@ -107,6 +107,20 @@ RULE_IDS = (
 #: Rules whose conditions fire at first sight instead of after ``pending_samples`` cycles: they
 #: come from a recorded outcome (a backup run, a drill), not a reading that may flap.
 AT_ONCE = frozenset({"backup-failed", "copy-failed", "drill-failed"})
+#: The sources whose conditions a deploy in progress explains for the stacks it changes
+#: (:mod:`lares.deploying`): Compose stops, renames and replaces their containers.
+HELD_BY_DEPLOY = frozenset({"docker", "http"})
+
+
+def deploying(config: WatchConfig, stacks: Iterable[str]) -> Callable[[Condition], bool]:
+    """Whether a condition is explained by a deploy changing ``stacks``."""
+    wanted = set(stacks)
+    apps = {a.id for a in config.apps if a.stack in wanted}
+
+    def held(c: Condition) -> bool:
+        return c.source in HELD_BY_DEPLOY and c.app in apps
+
+    return held
 
 
 @dataclass(frozen=True)

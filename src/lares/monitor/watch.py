@@ -46,7 +46,7 @@ from lares.monitor.collectors import (
     run_collector,
 )
 from lares.monitor.config import WatchConfig
-from lares.monitor.rules import Condition, Limits, evaluate, first_sight
+from lares.monitor.rules import Condition, Limits, deploying, evaluate, first_sight
 from lares.monitor.store import Store
 
 log = logging.getLogger("lares.watch")
@@ -57,8 +57,6 @@ MAINTAIN_EVERY = 3600.0
 SETTLE = 0.5  # seconds to let a burst of Docker events arrive before acting on it
 MIN_EVENT_GAP = 2.0  # at most one event-driven run of a collector this often
 MAX_UNSENT = 200
-#: The collectors whose conditions a deploy in progress holds back for the stacks it changes.
-DEPLOY_SOURCES = frozenset({"docker", "http"})
 
 
 class WatchBusy(LaresError):
@@ -226,14 +224,9 @@ class Watcher:
         from lares.deploying import muted_stacks
 
         stacks = muted_stacks(self.state_root, now)
-        apps = {a.id for a in self.config.apps if a.stack in stacks}
-        if apps:
+        if stacks:
             log.debug("deploy in progress on %s: their alerts wait", ", ".join(sorted(stacks)))
-
-        def held(c: Condition) -> bool:
-            return c.source in DEPLOY_SOURCES and c.app in apps
-
-        return held
+        return deploying(self.config, stacks)
 
     def _send(self, message: Message) -> tuple[bool, str]:
         from lares.monitor.notify import send, urls
