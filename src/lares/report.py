@@ -84,7 +84,7 @@ def storage_table(out: Out, bp: Blueprint) -> None:
 def public_table(out: Out, p: Plan) -> None:
     """The apps something serves, with the URLs that answer (see ``served_urls``), then the
     reachable apps nothing serves."""
-    from lares.catalog.web import PROXY_APP, proxy_enabled, reachable, served_urls
+    from lares.catalog.web import PROXY_APP, reachable, served_urls
 
     served = [(a, served_urls(p.system, a)) for a in reachable(p.system)]
     rows = [(a, u) for a, u in served if u.any]
@@ -95,12 +95,12 @@ def public_table(out: Out, p: Plan) -> None:
             ("app", "LAN", "public"),
             [(a.id, u.lan or ", ".join(u.direct) or "—", u.public or "—") for a, u in rows],
         )
+    # with the proxy every reachable app has its LAN name, so only a blueprint without it has these
     unserved = [a.id for a, u in served if not u.any]
     if unserved:
-        why = (
-            "no port published" if proxy_enabled(p.system) else f"no {PROXY_APP}, no port published"
+        out.line(
+            f"No URL (no {PROXY_APP}, no port published): {', '.join(unserved)}", style="yellow"
         )
-        out.line(f"No URL ({why}): {', '.join(unserved)}", style="yellow")
 
 
 def plan_json(p: Plan, source: str) -> dict[str, Any]:

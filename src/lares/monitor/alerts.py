@@ -110,8 +110,8 @@ class Alerts:
 
         ``ran`` names the sources that were evaluated this cycle: a collector id for each
         collector that ran and worked, and ``collector:<id>`` for each that ran at all.
-        Conditions of severity ``info`` are not alerts. A condition ``held`` says is expected
-        right now (a deploy is replacing the container) neither starts nor advances an alert;
+        Conditions of severity ``info`` are not alerts. A condition that ``held`` expects
+        right now (a deploy is replacing its container) neither starts nor advances an alert;
         an alert it already has stays as it is.
         """
         events: list[Event] = []
