@@ -199,6 +199,8 @@ def plan(
 ) -> None:
     """Check the blueprint and show what it would run: findings, memory, storage, public URLs.
 
+    Also names the stacks `lares up` applied that the blueprint no longer has.
+
     Secrets you must provide are looked up by name in the state folder (never read).
     """
     loaded = _load(file)
@@ -211,7 +213,26 @@ def plan(
     result = run_plan(loaded, only=check or (), secrets_set=have)
     out = _out(as_json)
     plan_report(out, result, _source(loaded))
+    if not as_json:
+        _applied_elsewhere(out, loaded, state_dir)
     raise typer.Exit(1 if result.errors else 0)
+
+
+def _applied_elsewhere(out: Out, loaded: Loaded, state_dir: Path | None) -> None:
+    """Warn about the stacks the state folder records as applied and the blueprint lacks
+    (read only: plan never creates the state folder)."""
+    from lares.deploy import record
+    from lares.state import StateDir, default_root
+
+    state = StateDir(state_dir or default_root())
+    if not state.applied.is_dir():
+        return
+    for name in record.stacks(state):
+        if name not in loaded.blueprint.stacks:
+            out.warn(
+                f"stack {name} is applied but not in the blueprint: `lares up` shows it, "
+                f"`lares down {name}` or `lares up --prune` removes it"
+            )
 
 
 @app.command()

@@ -87,15 +87,30 @@ def storage_table(out: Out, bp: Blueprint) -> None:
 
 
 def public_table(out: Out, p: Plan) -> None:
-    apps = [a for a in p.system.apps if a.exposure != "none" and a.lan_url]
-    if not apps:
-        return
-    public = [a for a in apps if a.exposure == "public"]
-    out.heading(f"Reachable ({len(public)} public through the tunnel, {len(apps)} on the LAN)")
-    out.rows(("app", "LAN", "public"), [(a.id, a.lan_url or "", a.public_url or "—") for a in apps])
+    """The apps something serves, with the URLs that answer (see ``served_urls``), then the
+    reachable apps nothing serves."""
+    from lares.catalog.web import PROXY_APP, reachable, served_urls
+
+    served = [(a, served_urls(p.system, a)) for a in reachable(p.system)]
+    rows = [(a, u) for a, u in served if u.any]
+    if rows:
+        public = [a for a, u in rows if u.public]
+        out.heading(f"Reachable ({len(public)} public through the tunnel, {len(rows)} on the LAN)")
+        out.rows(
+            ("app", "LAN", "public"),
+            [(a.id, u.lan or ", ".join(u.direct) or "—", u.public or "—") for a, u in rows],
+        )
+    # with the proxy every reachable app has its LAN name, so only a blueprint without it has these
+    unserved = [a.id for a, u in served if not u.any]
+    if unserved:
+        out.line(
+            f"No URL (no {PROXY_APP}, no port published): {', '.join(unserved)}", style="yellow"
+        )
 
 
 def plan_json(p: Plan, source: str) -> dict[str, Any]:
+    from lares.catalog.web import served_urls
+
     data = memory_rows(p)
     b = data["budget"]
     bp = p.system.blueprint
@@ -136,8 +151,13 @@ def plan_json(p: Plan, source: str) -> dict[str, Any]:
             for s in p.system.stacks
         },
         "urls": {
-            a.id: {"exposure": a.exposure, "lan": a.lan_url, "public": a.public_url}
-            for a in p.system.apps
+            a.id: {
+                "exposure": a.exposure,
+                "lan": u.lan,
+                "public": u.public,
+                "direct": list(u.direct),
+            }
+            for a, u in ((a, served_urls(p.system, a)) for a in p.system.apps)
             if a.exposure != "none"
         },
     }

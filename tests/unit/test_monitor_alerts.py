@@ -48,6 +48,16 @@ def test_pending_then_firing_then_resolved() -> None:
     assert book.alerts == {}
 
 
+def test_a_failed_backup_fires_at_first_sight_and_resolves_when_a_run_succeeds() -> None:
+    book = Alerts(pending_samples=3, repeat=3600)
+    c = cond("backup-failed:web@local", "critical", source="backups", app="web")
+    assert kinds(book.update([c], {"backups"}, T0)) == [
+        ("pending", c.key, False),
+        ("firing", c.key, True),
+    ]
+    assert kinds(book.update([], {"backups"}, T0 + 60)) == [("resolved", c.key, True)]
+
+
 def test_a_blip_shorter_than_pending_samples_is_never_notified() -> None:
     book = Alerts(pending_samples=3)
     c = cond()

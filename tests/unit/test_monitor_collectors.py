@@ -80,9 +80,12 @@ def test_build_from_a_blueprint(kit) -> None:  # type: ignore[no-untyped-def]
           apps:
             tweb: {exposure: public}
             tdb: {}
+            caddy: {}
+            newt: {}
         """,
         access="""
         domain: example.org
+        tunnel: {endpoint: "https://pangolin.example.org", site: home}
         """,
         monitor="""
         interval: 45s
@@ -91,7 +94,15 @@ def test_build_from_a_blueprint(kit) -> None:  # type: ignore[no-untyped-def]
         thresholds: {disk_warn: 70}
         """,
     )
-    system = kit.plan(text).system
+    from conftest import load_test_catalog
+    from lares.catalog.load import Catalog, load_catalog
+    from lares.plan import plan
+
+    embedded = load_catalog()
+    catalog = Catalog(
+        {**load_test_catalog().apps, "caddy": embedded["caddy"], "newt": embedded["newt"]}
+    )
+    system = plan(kit.load(text), catalog=catalog).system
     config = build(system, state_dir="/state", deployed=["main"])
     assert (
         config.host == "testhost" and config.interval == 45 and config.intervals == {"smart": 7200}
@@ -373,6 +384,28 @@ def test_backups_read_what_records_writes(tmp_path: Path) -> None:
     assert by[("sonarr@local", "drill_ok")].state == "never"
     ctx = Context(config, now=now)
     assert {(s.subject, s.metric) for s in backups.collect(ctx)} == set(by)
+
+
+def test_backups_report_an_app_that_was_backed_up_while_its_stack_is_not_deployed(
+    tmp_path: Path,
+) -> None:
+    from lares.backup.records import Records
+    from lares.state import StateDir
+
+    state = StateDir.open(tmp_path)
+    when = datetime(2026, 3, 1, 3, 20, tzinfo=UTC)
+    Records(state).app_done("local", "paperless", ok=False, when=when, error="wrong password")
+    config = WatchConfig(
+        host="h",
+        state_dir=str(tmp_path),
+        apps=(AppTarget("sonarr", "m", ("sonarr",), backup=True),),
+        repositories=(RepoTarget("local", "daily"),),
+        backed_up=("sonarr", "paperless", "immich"),
+    )
+    samples = backups.samples(config, state.read_json("backup/status.json"), {}, now=0.0)
+    found = {s.subject: (s.state, s.detail) for s in samples if s.metric == "last_success"}
+    # immich was never backed up and is not deployed: nothing is expected of it yet
+    assert found == {"sonarr@local": ("never", ""), "paperless@local": ("failed", "wrong password")}
 
 
 # ── metrics ────────────────────────────────────────────────────────────────────────────────

@@ -311,6 +311,31 @@ def test_backup_age_against_its_schedule() -> None:
     assert keys([thursday]) == {"copy-late:copy:usb": "warning"}
 
 
+def test_a_failed_last_attempt_is_critical_at_once() -> None:
+    # the run of 03:00 failed; yesterday's success is within the schedule, so nothing is late
+    failed = Sample(
+        "backups",
+        "nextcloud@local",
+        "last_success",
+        NOW - 20 * 3600,
+        "failed",
+        "restic: permission denied",
+        {"schedule": "*-*-* 03:00:00", "repository": "local", "app": "nextcloud"},
+    )
+    found = evaluate([failed], CONFIG, now=NOW)
+    assert [(c.key, c.severity, c.app) for c in found] == [
+        ("backup-failed:nextcloud@local", "critical", "nextcloud")
+    ]
+    assert found[0].message == (
+        "the last attempt at the backup of nextcloud to local failed: restic: permission denied; "
+        "it last succeeded 0.8 days ago"
+    )
+    copy = backup("copy:usb", None, "daily", "failed", copy_from="local")
+    assert keys([copy]) == {"copy-failed:copy:usb": "critical"}
+    running = backup("nextcloud@local", NOW - 3600, "daily", "running", app="nextcloud")
+    assert keys([running]) == {}
+
+
 def test_backup_within_grace_is_not_late() -> None:
     at_0430 = datetime(2026, 3, 10, 4, 30).timestamp()
     yesterday = backup("a@local", at_0430 - 25 * 3600, "*-*-* 03:00:00", app="a")

@@ -6,6 +6,10 @@ address when that container runs on the host network, and the service it shares 
 when it uses ``network_mode: service:…``. The *public resources* are the reachable apps with
 exposure ``public``: what the tunnel publishes. The plan reports them; the proxy, DNS and tunnel
 renderers are built from them.
+
+A URL exists only when something serves it (:func:`served_urls`): the LAN name needs the proxy
+app, the public name the tunnel (``access.tunnel`` and its Newt app); a port the web container
+publishes on the host is a URL of its own (``http://<address>:<port>``).
 """
 
 from __future__ import annotations
@@ -107,6 +111,48 @@ def public_resources(system: System) -> list[PublicResource]:
             )
         )
     return found
+
+
+@dataclass(frozen=True)
+class ServedUrls:
+    """The URLs at which something answers for one app."""
+
+    lan: str | None  # through the proxy
+    public: str | None  # through the tunnel
+    direct: tuple[str, ...]  # the web container's published ports
+
+    @property
+    def any(self) -> bool:
+        return bool(self.lan or self.public or self.direct)
+
+
+def proxy_enabled(system: System) -> bool:
+    return system.app(PROXY_APP) is not None
+
+
+def tunnel_enabled(system: System) -> bool:
+    return system.blueprint.access.tunnel is not None and system.app(TUNNEL_APP) is not None
+
+
+def served_urls(system: System, app: AppView) -> ServedUrls:
+    """The URLs of ``app`` that are served: its LAN name only with the proxy app enabled, its
+    public name only with the tunnel, and ``http(s)://address:port`` for each host port of its
+    web container that maps the web port."""
+    direct: list[str] = []
+    web = app.app.web
+    target = web_target(system, app) if web is not None and app.exposure != "none" else None
+    if target is not None and web is not None:
+        if target.host_network:
+            direct.append(f"{web.scheme}://{system.blueprint.network.host_address}:{web.port}")
+        for port in target.service.ports:
+            if port.container == web.port and port.protocol == "tcp":
+                address = system.blueprint.network.host_address if port.bind == "all" else None
+                direct.append(f"{web.scheme}://{address or port.address}:{port.host}")
+    return ServedUrls(
+        app.lan_url if proxy_enabled(system) else None,
+        app.public_url if tunnel_enabled(system) else None,
+        tuple(dict.fromkeys(direct)),
+    )
 
 
 def public_urls(system: System) -> list[str]:

@@ -32,10 +32,13 @@ RepoOpt = Annotated[
 
 
 def _context(file: Path | None, state_dir: Path | None) -> BackupContext:
+    """The backup context of the blueprint (of the one last applied while the file has errors)."""
     from lares.backup import open_context
-    from lares.blueprint.load import load
+    from lares.deploy.applied import load_or_applied
+    from lares.state import StateDir
 
-    return open_context(load(file), state_dir)
+    loaded = load_or_applied(file, StateDir.open(state_dir), _out(False).warn)
+    return open_context(loaded, state_dir)
 
 
 def _out(as_json: bool) -> Out:

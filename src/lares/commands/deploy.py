@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,7 +12,9 @@ import typer
 from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, _source, app
 
 if TYPE_CHECKING:
+    from lares.blueprint.source import Source
     from lares.deploy.apply import StackPlan
+    from lares.deploy.orphans import Orphan
     from lares.deploy.outcome import Outcome
     from lares.output import Out
     from lares.plan import Plan
@@ -18,6 +22,7 @@ if TYPE_CHECKING:
     from lares.state import StateDir
 
 StacksArg = Annotated[list[str] | None, typer.Argument(help="Stacks (default: all).")]
+COMPOSE_TIMEOUT = 900.0  # engine.compose_up's own limit per stack
 LockOpt = Annotated[
     float, typer.Option("--lock-timeout", help="Seconds to wait for another lares to finish.")
 ]
@@ -123,7 +128,21 @@ class HealthView:
             self.live = None
 
 
-def _show_plans(out: Out, plans: list[StackPlan]) -> None:
+def _deploying(state: StateDir, stacks: list[str]) -> AbstractContextManager[None]:
+    """Tell the watcher that Compose is changing ``stacks`` (see :mod:`lares.deploying`)."""
+    from lares.deploying import deploying
+
+    return deploying(state.root, stacks, timeout=COMPOSE_TIMEOUT * len(stacks) + 60)
+
+
+def _remember_blueprint(state: StateDir, source: Source | None) -> None:
+    from lares.deploy import applied
+
+    if source is not None:
+        applied.remember(state, source)
+
+
+def _show_plans(out: Out, plans: list[StackPlan], found: Sequence[Orphan] = ()) -> None:
     from lares.output import table
 
     t = table("stack", "action", "changes")
@@ -139,116 +158,9 @@ def _show_plans(out: Out, plans: list[StackPlan]) -> None:
         if p.interrupted_note:
             parts.append(p.interrupted_note)
         t.add_row(p.name, p.action, "; ".join(parts) or "—")
+    for o in found:
+        t.add_row(o.name, o.to_dict()["action"], f"{o.running} running; {o.hint}")
     out.table(t)
-
-
-@app.command()
-def up(
-    stacks: StacksArg = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would change, then stop.")
-    ] = False,
-    lock_timeout: LockOpt = 300.0,
-    fresh_secrets: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--fresh-secrets",
-            metavar="APP",
-            help="Generate new secrets for APP although its data folders hold data (repeat; "
-            "'all' for every app). Its existing data may then be unusable.",
-        ),
-    ] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Deploy: check, render, show what changes, ask, then apply stack by stack.
-
-    A secret that changed (`lares secret set`) recreates the containers that read it. An app
-    whose data folders already hold data while lares has none of its secrets (a new or lost
-    state folder) stops the run before anything changes; see --fresh-secrets.
-    """
-    from lares.deploy import fastpath
-    from lares.units import counted
-
-    out = _out(as_json)
-    state = _state(state_dir)
-    source = fastpath.source_of(file)
-    fp = fastpath.fingerprint(source, state) if source is not None and not stacks else None
-    if fp is not None:
-        with state.lock(timeout=lock_timeout, purpose="up", on_wait=out.warn):
-            same = fastpath.unchanged(fp, state, fastpath.containers_now())
-        if same is not None:
-            if as_json:
-                out.json({"stacks": [{"stack": s, "action": "none"} for s in same], "applied": []})
-            else:
-                out.ok(f"nothing to do: {_match(len(same))}")
-            return
-
-    from lares.deploy import engine
-    from lares.deploy.apply import apply_stacks, plan_stacks, refuse_lost_secrets
-    from lares.deploy.files import store_for
-
-    fresh = fresh_secrets or []
-    result, bundle, _ = _prepare(file, out, state)
-    unknown = sorted(set(fresh) - {a.id for a in result.system.apps} - {"all"})
-    if unknown:
-        from lares.errors import UsageError
-
-        raise UsageError(
-            f"--fresh-secrets: no app named {', '.join(unknown)} in the blueprint",
-            hint="name an app of the blueprint, or 'all'",
-        )
-    with state.lock(timeout=lock_timeout, purpose="up", on_wait=out.warn):
-        client = engine.client()
-        plans = plan_stacks(result.system, bundle, state, stacks or (), client)
-        refuse_lost_secrets(result.system, bundle, store_for(state.live, state.secrets), fresh)
-        todo = [p for p in plans if p.action != "none"]
-        report: dict[str, Any] = {"stacks": [p.to_dict() for p in plans], "applied": []}
-        if not todo:
-            if not stacks:
-                fastpath.remember(state, source, [p.name for p in plans])
-            if as_json:
-                out.json(report)
-            else:
-                out.ok(f"nothing to do: {_match(len(plans))}")
-            return
-        if not as_json:
-            _show_plans(out, plans)
-        if dry_run:
-            if as_json:
-                out.json(report)
-            else:
-                out.line("dry run: nothing was changed")
-            return
-        if not yes and not typer.confirm(f"Apply {counted(len(todo), 'stack')}?", default=False):
-            out.fail("cancelled; nothing was changed")
-            raise typer.Exit(1)
-        view = HealthView(out)
-        try:
-            done = apply_stacks(
-                result.system,
-                bundle,
-                state,
-                plans,
-                client,
-                fresh=fresh,
-                progress=out.line,
-                on_states=view,
-            )
-        finally:
-            view.close()
-        if not stacks and done.ok and not any(a.status == "waiting" for a in done.apps):
-            fastpath.remember(state, source, [p.name for p in plans])
-        report["applied"] = [s.stack for s in done.stacks if s.recorded]
-        report.update(done.to_dict())
-        if as_json:
-            out.json(report)
-        else:
-            _show_outcome(out, done)
-        if not done.ok:
-            raise typer.Exit(1)
 
 
 def _show_outcome(out: Out, done: Outcome) -> None:
@@ -279,6 +191,169 @@ def _show_outcome(out: Out, done: Outcome) -> None:
         )
     elif recorded:
         out.ok(f"applied {', '.join(recorded)}")
+
+
+def _warn_orphans(out: Out, found: Sequence[Orphan]) -> None:
+    from lares.units import counted
+
+    for o in found:
+        if not o.renamed_to:
+            out.warn(
+                f"stack {o.name} ({counted(o.running, 'container')} running) is not in the "
+                "blueprint: "
+                f"remove it with {o.remedy}"
+            )
+
+
+@app.command()
+def up(
+    stacks: StacksArg = None,
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change, then stop.")
+    ] = False,
+    lock_timeout: LockOpt = 300.0,
+    fresh_secrets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fresh-secrets",
+            metavar="APP",
+            help="Generate new secrets for APP although its data folders hold data (repeat; "
+            "'all' for every app). Its existing data may then be unusable.",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune", help="Also remove the applied stacks the blueprint no longer names."
+        ),
+    ] = False,
+) -> None:
+    """Deploy: check, render, show what changes, ask, then apply stack by stack.
+
+    A secret that changed (`lares secret set`) recreates the containers that read it. An app
+    whose data folders already hold data while lares has none of its secrets (a new or lost
+    state folder) stops the run before anything changes; see --fresh-secrets.
+    Stacks that were applied but are no longer in the blueprint are shown (removed with
+    --prune; a stack lares did not apply from this state folder only with `lares down`); a stack
+    renamed in the blueprint is moved: its old project is taken down first.
+    """
+    from lares.deploy import fastpath
+    from lares.units import counted
+
+    out = _out(as_json)
+    state = _state(state_dir)
+    source = fastpath.source_of(file)
+    fp = fastpath.fingerprint(source, state) if source is not None and not stacks else None
+    if fp is not None:
+        with state.lock(timeout=lock_timeout, purpose="up", on_wait=out.warn):
+            same = fastpath.unchanged(fp, state, fastpath.containers_now())
+        if same is not None:
+            _remember_blueprint(state, source)
+            if as_json:
+                out.json({"stacks": [{"stack": s, "action": "none"} for s in same], "applied": []})
+            else:
+                out.ok(f"nothing to do: {_match(len(same))}")
+            return
+
+    from lares.deploy import engine, orphans, record
+    from lares.deploy.apply import apply_stacks, plan_stacks, refuse_lost_secrets
+    from lares.deploy.files import store_for
+
+    fresh = fresh_secrets or []
+    result, bundle, _ = _prepare(file, out, state)
+    unknown = sorted(set(fresh) - {a.id for a in result.system.apps} - {"all"})
+    if unknown:
+        from lares.errors import UsageError
+
+        raise UsageError(
+            f"--fresh-secrets: no app named {', '.join(unknown)} in the blueprint",
+            hint="name an app of the blueprint, or 'all'",
+        )
+    with state.lock(timeout=lock_timeout, purpose="up", on_wait=out.warn):
+        client = engine.client()
+        plans = plan_stacks(result.system, bundle, state, stacks or (), client)
+        refuse_lost_secrets(result.system, bundle, store_for(state.live, state.secrets), fresh)
+        todo = [p for p in plans if p.action != "none"]
+        found = orphans.find(state, result.system.blueprint.stacks, plans, client)
+        moving = [o for o in found if o.renamed_to in {p.name for p in todo}]
+        # only what this state folder applied: another lares's stacks may share the engine
+        removing = [o for o in found if prune and o.recorded and not o.renamed_to]
+        report: dict[str, Any] = {
+            "stacks": [p.to_dict() for p in plans],
+            "applied": [],
+            "orphans": [o.to_dict() for o in found],
+            "removed": [],
+        }
+        if not todo and not removing:
+            if not stacks and not found:
+                fastpath.remember(state, source, [p.name for p in plans])
+            _remember_blueprint(state, source)
+            if as_json:
+                out.json(report)
+            else:
+                out.ok(f"nothing to do: {_match(len(plans))}")
+                _warn_orphans(out, found)
+            return
+        if not as_json:
+            _show_plans(out, plans, found)
+        if dry_run:
+            if as_json:
+                out.json(report)
+            else:
+                out.line("dry run: nothing was changed")
+            return
+        question = f"Apply {counted(len(todo), 'stack')}"
+        if removing:
+            question += f" and remove {', '.join(o.name for o in removing)} (not in the blueprint)"
+        if not yes and not typer.confirm(question + "?", default=False):
+            out.fail("cancelled; nothing was changed")
+            raise typer.Exit(1)
+        touched = [p.name for p in todo] + [o.name for o in moving + removing]
+        view = HealthView(out)
+        try:
+            with _deploying(state, touched):
+                for o in moving:
+                    out.line(f"{o.name}: renamed to {o.renamed_to}; taking the old project down")
+                    orphans.take_down(state, o, progress=out.line)
+                done = apply_stacks(
+                    result.system,
+                    bundle,
+                    state,
+                    plans,
+                    client,
+                    fresh=fresh,
+                    progress=out.line,
+                    on_states=view,
+                )
+                recorded = {s.stack for s in done.stacks if s.recorded}
+                for o in moving:
+                    # the old record goes once the new stack is up: until then it is the way back
+                    if o.renamed_to in recorded:
+                        record.forget(state, o.name)
+                for o in removing:
+                    orphans.remove(state, o, progress=out.line)
+        finally:
+            view.close()
+        settled = done.ok and not any(a.status == "waiting" for a in done.apps)
+        if not stacks and settled and len(moving) + len(removing) == len(found):
+            fastpath.remember(state, source, [p.name for p in plans])
+        _remember_blueprint(state, source)
+        report["applied"] = [s.stack for s in done.stacks if s.recorded]
+        report["removed"] = [o.name for o in moving + removing]
+        report.update(done.to_dict())
+        if as_json:
+            out.json(report)
+        else:
+            _show_outcome(out, done)
+            if report["removed"]:
+                out.ok(f"removed {', '.join(report['removed'])}")
+            _warn_orphans(out, [o for o in found if o not in moving + removing])
+        if not done.ok:
+            raise typer.Exit(1)
 
 
 @app.command()
@@ -333,16 +408,19 @@ def down(
     """Stop and remove the stacks' containers; data folders and volumes are kept.
 
     Asks first, as `up` does (--yes does not ask); --volumes always asks for a typed
-    confirmation instead.
+    confirmation instead. Works from the applied revision while the blueprint does not load.
     """
-    from lares.deploy import record
+    from lares.deploy import engine, record
+    from lares.deploy.applied import load_or_applied
     from lares.deploy.apply import down as run_down
+    from lares.deploy.status import stack_containers
 
     out = _out(False)
-    loaded = _load(file)
     state = _state(state_dir)
+    loaded = load_or_applied(file, state, out.warn)
     order = loaded.blueprint.stack_order()
-    known = sorted(set(order) | set(record.stacks(state)))
+    running = {c.stack for c in stack_containers(engine.client())}
+    known = sorted(set(order) | set(record.stacks(state)) | running)
     wanted = stacks or list(reversed(order))
     unknown = [s for s in wanted if s not in known]
     if unknown:
@@ -361,7 +439,10 @@ def down(
     ):
         out.fail("cancelled; nothing was changed")
         raise typer.Exit(1)
-    with state.lock(timeout=lock_timeout, purpose="down", on_wait=out.warn):
+    with (
+        state.lock(timeout=lock_timeout, purpose="down", on_wait=out.warn),
+        _deploying(state, wanted),
+    ):
         done = run_down(state, wanted, volumes=volumes)
     out.ok(f"stopped {', '.join(done)}" + (" and removed their volumes" if volumes else ""))
 
@@ -421,5 +502,6 @@ def rollback(
                     f"{current.revision[:12]}, applied {record.when(current.applied_at)}; {before}"
                 )
                 continue
-            rec = run_rollback(state, name, client, previous=previous, progress=out.line)
+            with _deploying(state, [name]):
+                rec = run_rollback(state, name, client, previous=previous, progress=out.line)
             out.ok(f"{name}: at revision {rec.revision[:12]} (rolled back)")

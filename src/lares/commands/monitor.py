@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, app
+from lares.cli import FileOpt, JsonOpt, StateOpt, _out, app
 
 if TYPE_CHECKING:
     from lares.monitor.config import WatchConfig
@@ -25,15 +25,17 @@ app.add_typer(alerts, name="alerts")
 
 
 def _config(file: Path | None, state_dir: Path | None) -> tuple[WatchConfig, StateDir]:
-    """The watch configuration of the blueprint, for the stacks that were deployed."""
+    """The watch configuration of the blueprint, for the stacks that were deployed (from the
+    blueprint as last applied while the file has errors)."""
     from lares.catalog.resolve import resolve
     from lares.deploy import record
+    from lares.deploy.applied import load_or_applied
     from lares.monitor.config import build
     from lares.plan import catalog_for
     from lares.state import StateDir
 
-    loaded = _load(file)
     state = StateDir.open(state_dir)
+    loaded = load_or_applied(file, state, _out(False).warn)
     system = resolve(loaded.blueprint, catalog_for(loaded))
     config = build(system, state_dir=str(state.root), deployed=record.stacks(state))
     return config, state

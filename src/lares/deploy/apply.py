@@ -597,9 +597,11 @@ def down(
     volumes: bool = False,
 ) -> list[str]:
     """Stop and remove the stacks' containers (data and, unless asked, volumes stay)."""
+    from lares.deploy.orphans import compose_file as file_of
+
     done = []
     for name in stacks:
-        compose_file: Path | None = state.live / name / "compose.yaml"
+        compose_file: Path | None = file_of(state, name)
         engine.compose_down(name, compose_file, volumes=volumes)
         record.forget(state, name)
         done.append(name)

@@ -86,6 +86,8 @@ def unchanged(
         return None
     running: list[ContainerState] = [container_from_list(c) for c in containers]
     stacks = dict(saved.get("stacks") or {})
+    if any(c.stack not in stacks for c in running):
+        return None  # a stack the blueprint no longer names runs: the full path shows it
     for name, revision in stacks.items():
         rec = record.load(state, name)
         if rec is None or rec.revision != revision or record.applying(state, name) is not None:

@@ -5,6 +5,9 @@ Every condition (:mod:`lares.monitor.rules`) with a key is an alert that moves t
     ok ──seen──▶ pending ──seen pending_samples times──▶ firing ──gone──▶ resolved (then ok)
                     └──────────────gone─────────────────▶ ok (never notified)
 
+A condition of a rule in :data:`~lares.monitor.rules.AT_ONCE` (a failed backup) fires the first
+time it is seen.
+
 Only changes are notified: an alert that starts firing, one that escalates (warning to
 critical), one still firing after ``repeat`` seconds since its last notice, and one that
 resolves. An alert counts samples of its own collector: it neither advances nor resolves in a
@@ -28,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lares.monitor.rules import Condition
+from lares.monitor.rules import AT_ONCE, Condition
 
 _RANK = {"critical": 0, "warning": 1, "info": 2}
 
@@ -101,12 +104,15 @@ class Alerts:
         now: float,
         *,
         silenced: Callable[[Condition], bool] = lambda c: False,
+        held: Callable[[Condition], bool] = lambda c: False,
     ) -> list[Event]:
         """Advance every alert with this cycle's conditions and return the transitions.
 
         ``ran`` names the sources that were evaluated this cycle: a collector id for each
         collector that ran and worked, and ``collector:<id>`` for each that ran at all.
-        Conditions of severity ``info`` are not alerts.
+        Conditions of severity ``info`` are not alerts. A condition that ``held`` expects
+        right now (a deploy is replacing its container) neither starts nor advances an alert;
+        an alert it already has stays as it is.
         """
         events: list[Event] = []
         seen: set[str] = set()
@@ -114,6 +120,8 @@ class Alerts:
             if c.severity not in ("critical", "warning"):
                 continue
             seen.add(c.key)
+            if held(c):
+                continue
             alert = self.alerts.get(c.key)
             if c.source not in ran:
                 if alert is not None:
@@ -140,7 +148,7 @@ class Alerts:
             alert.silenced = silenced(c)
             alert.count += 1
             if alert.state == "pending":
-                if alert.count >= self.pending_samples:
+                if alert.count >= self.pending_samples or alert.rule in AT_ONCE:
                     alert.state, alert.fired_at = "firing", now
                     events.append(self._tell(alert, "firing", now))
                 continue

@@ -62,7 +62,7 @@ class Endpoint:
 
     app: str
     stack: str
-    kind: str  # "lan" or "public"
+    kind: str  # "lan", "public", or "port" (a published port, when no proxy serves the name)
     url: str
     address: str | None = None
     verify: bool = True
@@ -102,6 +102,7 @@ class WatchConfig:
     proxy: str | None = None  # service name of the LAN reverse proxy
     stacks: tuple[str, ...] = ()
     drives: tuple[str, ...] = ()  # devices the blueprint names (pools and the OS disk)
+    backed_up: tuple[str, ...] = ()  # every app with a backup spec, deployed or not
     docker_host: str | None = None
     http_timeout: float = HTTP_TIMEOUT
 
@@ -169,6 +170,8 @@ def build(
     ``deployed`` names the stacks that were applied (their containers are expected to run, their
     endpoints to answer); None means every stack of the blueprint.
     """
+    from lares.catalog.web import served_urls
+
     bp = system.blueprint
     wanted = set(deployed) if deployed is not None else None
     mounts = [MountTarget(bp.paths.appdata, "appdata")]
@@ -213,19 +216,25 @@ def build(
             proxy = view.app.service_name(view.id)
         web = view.app.web
         path = web.health_path if web is not None else "/"
-        if view.lan_url:
+        urls = served_urls(system, view)
+        if urls.lan:
             endpoints.append(
                 Endpoint(
                     view.id,
                     view.stack,
                     "lan",
-                    view.lan_url + path,
+                    urls.lan + path,
                     address=str(bp.network.host_address),
                     verify=False,
                 )
             )
-        if view.public_url:
-            endpoints.append(Endpoint(view.id, view.stack, "public", view.public_url + path))
+        elif urls.direct:
+            # no proxy serves its name: the published port is how the LAN reaches it
+            endpoints.append(
+                Endpoint(view.id, view.stack, "port", urls.direct[0] + path, verify=False)
+            )
+        if urls.public:
+            endpoints.append(Endpoint(view.id, view.stack, "public", urls.public + path))
 
     monitor = bp.monitor
     return WatchConfig(
@@ -250,4 +259,5 @@ def build(
         stacks=tuple(name for name in bp.stack_order() if wanted is None or name in wanted),
         drives=tuple(dict.fromkeys(drives)),
         docker_host=docker_host,
+        backed_up=tuple(view.id for view in system.apps if view.app.backup is not None),
     )

@@ -35,7 +35,9 @@ blueprint's). The rules, by id:
   ``restart_loop`` restarts within that window, or the state ``restarting``.
 * ``endpoint-down``: no answer, an error, or HTTP 5xx. ``cert``: a certificate expires within
   ``cert_days`` days (warning) or has expired (critical).
-* ``backup-late``, ``copy-late``: the last success is older than the schedule's latest
+* ``backup-failed``, ``copy-failed``: the last attempt failed (critical), whatever the schedule;
+  it fires at first sight (:data:`AT_ONCE`) and resolves when a later run succeeds.
+  ``backup-late``, ``copy-late``: the last success is older than the schedule's latest
   occurrence (plus :data:`Limits.backup_grace`); critical when two occurrences were missed.
   ``drill-failed``: the last restore drill failed. ``drill-late``: no passing drill within its
   schedule.
@@ -95,6 +97,8 @@ RULE_IDS = (
     "container-paused",
     "endpoint-down",
     "cert",
+    "backup-failed",
+    "copy-failed",
     "backup-late",
     "copy-late",
     "drill-failed",
@@ -102,6 +106,23 @@ RULE_IDS = (
     "drill-leftover",
     "unparsed",
 )
+#: Rules whose conditions fire at first sight instead of after ``pending_samples`` cycles: they
+#: come from a recorded outcome (a backup run, a drill), not a reading that may flap.
+AT_ONCE = frozenset({"backup-failed", "copy-failed", "drill-failed"})
+#: The sources whose conditions a deploy in progress explains for the stacks it changes
+#: (:mod:`lares.deploying`): Compose stops, renames and replaces their containers.
+HELD_BY_DEPLOY = frozenset({"docker", "http"})
+
+
+def deploying(config: WatchConfig, stacks: Iterable[str]) -> Callable[[Condition], bool]:
+    """Whether a condition is explained by a deploy changing ``stacks``."""
+    wanted = set(stacks)
+    apps = {a.id for a in config.apps if a.stack in wanted}
+
+    def held(c: Condition) -> bool:
+        return c.source in HELD_BY_DEPLOY and c.app in apps
+
+    return held
 
 
 @dataclass(frozen=True)
@@ -704,9 +725,6 @@ def backups(x: Inputs) -> Iterator[Condition]:
     for sample in x.each("backups", "last_success"):
         labels = sample.labels
         schedule = labels.get("schedule", "daily")
-        missed = _missed(schedule, sample.value, x.now, grace)
-        if not missed:
-            continue
         copy = "copy_from" in labels
         repo = labels.get("repository", "")
         app = labels.get("app") or None
@@ -715,20 +733,34 @@ def backups(x: Inputs) -> Iterator[Condition]:
         else:
             when = f"last succeeded {_days((x.now - sample.value) / 86400)} ago"
         what = f"the copy to {repo}" if copy else f"the backup of {app} to {repo}"
-        failed = (
-            f"; the last attempt failed: {sample.detail}"
-            if sample.state == "failed" and sample.detail
-            else ""
-        )
+        hint = "lares backup run" + (f" --repo {repo}" if repo else "")
+        kind = "copy" if copy else "backup"
+        if sample.state == "failed":
+            yield Condition(
+                f"{kind}-failed:{sample.subject}",
+                f"{kind}-failed",
+                "critical",
+                sample.subject,
+                f"the last attempt at {what} failed"
+                + (f": {sample.detail}" if sample.detail else "")
+                + f"; it {when}",
+                "backups",
+                app=app,
+                hint=f"fix the cause, then {hint}",
+            )
+            continue
+        missed = _missed(schedule, sample.value, x.now, grace)
+        if not missed:
+            continue
         yield Condition(
-            f"{'copy' if copy else 'backup'}-late:{sample.subject}",
-            "copy-late" if copy else "backup-late",
+            f"{kind}-late:{sample.subject}",
+            f"{kind}-late",
             "critical" if missed >= 2 else "warning",
             sample.subject,
-            f"{what} {when} (schedule {schedule}){failed}",
+            f"{what} {when} (schedule {schedule})",
             "backups",
             app=app,
-            hint="lares backup run" + (f" --repo {repo}" if repo else ""),
+            hint=hint,
         )
     for sample in x.each("backups", "drill_ok"):
         labels = sample.labels

@@ -3,14 +3,15 @@
 Unlike the watch loop there is no waiting for ``pending_samples``: a condition shows the moment
 it is seen. The samples are recorded in the history (so the forecast and the restart window have
 more to go on) and first-seen SMART counters get their baseline, but the alert state is only
-read, never advanced: notifications stay the watcher's job.
+read, never advanced: notifications stay the watcher's job. While a lares deploy changes some
+stacks (:mod:`lares.deploying`), their container and endpoint conditions are notes, not problems.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from lares.monitor.collectors import (
     run_collector,
 )
 from lares.monitor.config import WatchConfig
-from lares.monitor.rules import Condition, Limits, evaluate, first_sight
+from lares.monitor.rules import SEVERITIES, Condition, Limits, deploying, evaluate, first_sight
 from lares.monitor.store import Silence, Store
 
 
@@ -102,8 +103,25 @@ def check(
             history=store,
             now=now,
         )
+        if config.state_dir:
+            conditions = _during_deploy(conditions, config, now)
         return Status(now, config, runs, samples, conditions, alerts, silences)
     finally:
         ctx.close()
         if store is not None:
             store.close()
+
+
+def _during_deploy(conditions: list[Condition], config: WatchConfig, now: float) -> list[Condition]:
+    """The conditions a deploy in progress explains become notes that say so."""
+    from lares.deploying import muted_stacks
+
+    stacks = muted_stacks(Path(config.state_dir), now)
+    if not stacks:
+        return conditions
+    held = deploying(config, stacks)
+    note = f" (lares is deploying {', '.join(sorted(stacks))})"
+    changed = [
+        replace(c, severity="info", message=c.message + note) if held(c) else c for c in conditions
+    ]
+    return sorted(changed, key=lambda c: (SEVERITIES.index(c.severity), c.key))

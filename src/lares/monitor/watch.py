@@ -15,6 +15,9 @@ lares.monitor.watch --config …``, which loads none of that. Prometheus' client
 imported only with ``--metrics-port``, Apprise only in the child that sends a message.
 
 One watcher per state directory: ``monitor/watch.lock`` is held with ``flock`` while it runs.
+
+While a lares deploy changes some stacks (:mod:`lares.deploying`), the container and endpoint
+conditions of their apps start no alert; alerts they already had stay as they were.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from lares.monitor.collectors import (
     run_collector,
 )
 from lares.monitor.config import WatchConfig
-from lares.monitor.rules import Condition, Limits, evaluate, first_sight
+from lares.monitor.rules import Condition, Limits, deploying, evaluate, first_sight
 from lares.monitor.store import Store
 
 log = logging.getLogger("lares.watch")
@@ -192,8 +195,9 @@ class Watcher:
         )
         ran = {r.collector for r in runs if r.ok} | {f"collector:{r.collector}" for r in runs}
         muted = silencer(s.target for s in self.store.silences(now=now))
+        held = self._deploying(now)
         with self._lock:
-            events = self.alerts.update(conditions, ran, now, silenced=muted)
+            events = self.alerts.update(conditions, ran, now, silenced=muted, held=held)
         self.store.save_alerts(self.alerts.to_dict(), [e.log_row() for e in events])
         for event in events:
             if event.notify:
@@ -213,6 +217,16 @@ class Watcher:
             self.store.maintain(now=now, history_days=self.config.history_days)
             self._maintained = now
         return Cycle(now, runs, conditions, events, message, sent, error)
+
+    def _deploying(self, now: float) -> Callable[[Condition], bool]:
+        """Whether a condition belongs to a stack a lares deploy is changing right now (the
+        containers Compose replaces, the endpoints they serve): see :mod:`lares.deploying`."""
+        from lares.deploying import muted_stacks
+
+        stacks = muted_stacks(self.state_root, now)
+        if stacks:
+            log.debug("deploy in progress on %s: their alerts wait", ", ".join(sorted(stacks)))
+        return deploying(self.config, stacks)
 
     def _send(self, message: Message) -> tuple[bool, str]:
         from lares.monitor.notify import send, urls

@@ -10,7 +10,9 @@ catalog models (about 18 MB), which the watcher has no other use for. A test wri
 
 Whether a time is too old depends on the schedule; the rules judge it
 (:func:`lares.monitor.rules.backup_rules`). Only apps with a backup spec are expected in
-repositories that are not filled by ``restic copy``.
+repositories that are not filled by ``restic copy``; an app of the blueprint that is not deployed
+but was backed up (``lares backup run`` backs up every app with a backup spec) is reported too,
+so a failed run is never hidden by the app's stack being down.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from lares.monitor.collectors import Context, Sample
 from lares.monitor.config import WatchConfig
 
 ID = "backups"
-DEFAULT_INTERVAL: float | None = 300.0
+DEFAULT_INTERVAL: float | None = 60.0  # two small JSON files: cheap to read every minute
 COPIES = "_copies"  # lares.backup.records.COPIES
 
 
@@ -61,15 +63,18 @@ def samples(
     """
     out: list[Sample] = []
     apps = [a for a in config.apps if a.backup]
+    deployed = [a.id for a in apps]
     for repo in config.repositories:
         base = {"repository": repo.name, "schedule": repo.schedule}
         if repo.copy_from is not None:
             entry = (status.get(COPIES) or {}).get(repo.name) or {}
             out += _age(f"copy:{repo.name}", entry, {**base, "copy_from": repo.copy_from}, now)
             continue
-        for app in apps:
-            entry = (status.get(repo.name) or {}).get(app.id) or {}
-            out += _age(f"{app.id}@{repo.name}", entry, {**base, "app": app.id}, now)
+        entries = status.get(repo.name) or {}
+        recorded = [a for a in config.backed_up if a in entries and a not in deployed]
+        for app_id in [*deployed, *recorded]:
+            entry = entries.get(app_id) or {}
+            out += _age(f"{app_id}@{repo.name}", entry, {**base, "app": app_id}, now)
     repo_name = config.drill_repository or next(
         (r.name for r in config.repositories if r.copy_from is None), None
     )

@@ -5,7 +5,8 @@ same :class:`~lares.deploy.status.ContainerState` that ``lares ps`` prints. Insi
 watch`` a :class:`ContainerWatch` follows the Docker event stream in a thread and re-reads a
 container only when an event names it, so a quiet host costs no API calls; each event also wakes
 the loop, so a container that dies is seen within seconds rather than at the next interval.
-``lares status`` reads everything once.
+``lares status`` reads everything once. The old container Compose renames and removes while it
+recreates one (``<id>_<name>``) is not reported: it is being replaced, not failing.
 
 CPU and memory come from the containers' cgroup files (v1 or v2) when this process can see
 them, else from one-shot stats. Memory is usage minus inactive file cache, as ``docker stats``
@@ -15,6 +16,7 @@ shows it; CPU is the percentage of one core since the previous reading (absent o
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -393,6 +395,18 @@ def role_of(service: str, config: WatchConfig) -> str:
     return ""
 
 
+#: Compose renames a container it recreates to ``<first 12 hex digits of its id>_<name>`` while
+#: it creates the replacement, then removes it (docker/compose ``convergence.go``).
+_REPLACED = re.compile(r"^[0-9a-f]{12}_(?P<name>.+)$")
+
+
+def replaced(c: ContainerState) -> bool:
+    """Whether ``c`` is the old container Compose is replacing: it is on its way out, and its
+    state (stopped, renamed) says nothing about the app."""
+    match = _REPLACED.match(c.name)
+    return match is not None and match.group("name") in (c.service, f"{c.stack}-{c.service}-1")
+
+
 def samples(
     states: Iterable[ContainerState],
     config: WatchConfig,
@@ -411,6 +425,8 @@ def samples(
     out = [Sample(ID, "engine", "up", 1.0, "up")]
     seen: set[str] = set()
     for c in states:
+        if replaced(c):
+            continue
         seen.add(c.name)
         app = c.app or (a.id if (a := config.app_of_service(c.name)) else "")
         labels = {
