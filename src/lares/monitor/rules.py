@@ -98,6 +98,7 @@ RULE_IDS = (
     "copy-late",
     "drill-failed",
     "drill-late",
+    "state-late",
     "unparsed",
 )
 
@@ -762,6 +763,39 @@ def backups(x: Inputs) -> Iterator[Condition]:
                 app=app,
                 hint="lares backup drill",
             )
+
+
+@rule("lares-state")
+def lares_state(x: Inputs) -> Iterator[Condition]:
+    """An offsite repository whose newest lares state snapshot is older than its newest app
+    snapshot: recovered there, the data would come back without the secrets that match it."""
+    for sample in x.each("lares_state", "state_last"):
+        repo = sample.labels.get("repository", sample.subject)
+        behind = x.value("lares_state", sample.subject, "state_behind_seconds")
+        if sample.value is None:
+            when = "holds no snapshot of lares's own state"
+        elif behind:
+            when = (
+                f"holds a snapshot of lares's own state {_days(behind / 86400)} older than its "
+                "newest app snapshot"
+            )
+        else:
+            continue
+        failed = (
+            f"; the last attempt failed: {sample.detail}"
+            if sample.state == "failed" and sample.detail
+            else ""
+        )
+        yield Condition(
+            f"state-late:{repo}",
+            "state-late",
+            "warning",
+            repo,
+            f"the offsite repository {repo} {when}: a new machine could not open the data "
+            f"it recovers from there{failed}",
+            "lares_state",
+            hint=f"lares backup run --repo {repo}",
+        )
 
 
 # ── parsers ────────────────────────────────────────────────────────────────────────────────
