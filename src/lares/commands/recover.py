@@ -7,11 +7,14 @@ purpose) unless told where to write it; ``--json`` never carries a password.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lares.cli import FileOpt, JsonOpt, StateOpt, app
+
+if TYPE_CHECKING:
+    from lares.recover.kit import Kit
 
 
 @app.command("recovery-kit")
@@ -69,3 +72,80 @@ def recovery_kit(
     needs = sorted({f"{v} ({s})" for r in kit.repositories for v, s in r.secret_env.items()})
     if needs:
         out.line("  keep these credentials elsewhere too: " + ", ".join(needs))
+
+
+@app.command("recover")
+def recover_cmd(
+    kit: Annotated[
+        str | None,
+        typer.Option(
+            "--kit",
+            "-k",
+            help="The recovery kit (its text, HTML or JSON form); - reads it from standard "
+            "input. Without it, the repository, password and host are asked for.",
+        ),
+    ] = None,
+    state_dir: StateOpt = None,
+    repo: Annotated[
+        str | None, typer.Option("--repo", "-r", help="Recover from this kit repository only.")
+    ] = None,
+    only: Annotated[
+        str | None, typer.Option("--only", help="Stop after this phase: state, data or up.")
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Move aside (never delete) what is already in the way, and go on."
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Find the state snapshot, say what would happen.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rebuild this server on a new machine from its backups: lares's state, every app's files
+    and databases, the stacks, then the restore drill. Re-run it to continue after an
+    interruption."""
+    from lares.output import Out
+    from lares.recover import kit as kits
+    from lares.recover.recover import recover
+    from lares.state import default_root
+
+    out = Out(as_json=as_json)
+    the_kit = _typed_kit() if kit is None else kits.read(kit)
+    report = recover(
+        the_kit,
+        state_root=state_dir or default_root(),
+        only=only,
+        force=force,
+        dry_run=dry_run,
+        repo=repo,
+        progress=(lambda _: None) if as_json else out.line,
+    )
+    if as_json:
+        out.json(report.to_dict())
+    else:
+        for line in report.planned:
+            out.line(f"would {line}")
+        for warning in report.warnings:
+            out.warn(warning)
+        for result in report.drill:
+            if not result.get("ok"):
+                out.fail(f"drill: {result.get('app')}: {result.get('error') or 'differs'}")
+        if not dry_run:
+            out.ok(
+                f"recovered {', '.join(report.done)} of {report.host} from {report.repo} "
+                f"in {report.seconds:.1f} s"
+            )
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _typed_kit() -> Kit:
+    from datetime import UTC, datetime
+
+    from lares.recover.kit import Kit, KitRepo
+
+    host = typer.prompt("host name (as on the kit)")
+    url = typer.prompt("repository location")
+    password = typer.prompt("repository password", hide_input=True)
+    return Kit(host, datetime.now(UTC), (KitRepo("typed", url, password),))
