@@ -32,7 +32,7 @@ def test_backup_run_keeps_lares_state_in_every_repository(
 
     code, report = lab.lares_json("backup", "run")
     assert code == 0, report
-    states = [i for i in report["items"] if i["item"] == "state"]
+    states = report["state"]
     assert sorted(i["repo"] for i in states) == ["local", "usb"]
     assert all(i["ok"] and i["snapshot"] for i in states)
 
