@@ -115,3 +115,127 @@ def _plan(lab: Lab) -> str:
         timeout=60,
     )
     return proc.stdout + proc.stderr
+
+
+def _backed_up_lab(tmp_path: Path, app: str) -> tuple[Lab, Path]:
+    lab = make_lab(tmp_path, app, appdata=tmp_path / "appdata", with_db=False)
+    (lab.data / "note.txt").write_text("hello\n")
+    assert lab.lares("backup", "init").returncode == 0
+    kit = tmp_path / "kit" / "kit.txt"
+    assert lab.lares("recovery-kit", "--output", str(kit)).returncode == 0
+    code, report = lab.lares_json("backup", "run")
+    assert code == 0, report
+    return lab, kit
+
+
+def _recover(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [LARES, "recover", *args],
+        capture_output=True,
+        text=True,
+        env=lab.env(),
+        check=False,
+        timeout=240,
+    )
+    lab.outputs += [proc.stdout, proc.stderr]
+    return proc
+
+
+def test_kits_that_cannot_recover_say_why_and_write_nothing(
+    tmp_path: Path, unique_name: Callable[..., str]
+) -> None:
+    lab, kit = _backed_up_lab(tmp_path, unique_name())
+    text = kit.read_text()
+    password = lab.password("local")
+    new_state = tmp_path / "new-state"
+
+    wrong = tmp_path / "kit" / "wrong.txt"
+    wrong.write_text(text.replace(password, "not-the-password"))
+    proc = _recover(lab, "--kit", str(wrong), "--state-dir", str(new_state))
+    assert proc.returncode == 1
+    assert (
+        "error [recover] no repository of the kit could give lares's state back; nothing "
+        "was written" in proc.stderr
+    )
+    assert "local: the kit's password does not open it (wrong password)" in proc.stderr
+
+    other = tmp_path / "kit" / "other.txt"
+    other.write_text(text.replace('"host":"lt-host"', '"host":"another-host"'))
+    proc = _recover(lab, "--kit", str(other), "--state-dir", str(new_state))
+    assert proc.returncode == 1
+    assert (
+        "local: its state snapshots are of lt-host, not of another-host: this kit is for "
+        "another server" in proc.stderr
+    )
+
+    empty = tmp_path / "empty-repo"
+    env = {**lab.restic_env(), "RESTIC_REPOSITORY": str(empty)}
+    subprocess.run(["restic", "init"], env=env, capture_output=True, check=True)
+    bare = tmp_path / "kit" / "bare.txt"
+    bare.write_text(text.replace(f'"url":"{lab.repo}"', f'"url":"{empty}"'))
+    proc = _recover(lab, "--kit", str(bare), "--state-dir", str(new_state))
+    assert proc.returncode == 1
+    assert "local: it holds no snapshot of lares's state" in proc.stderr
+
+    proc = _recover(lab, "--kit", str(tmp_path / "kit" / "missing.txt"))
+    assert proc.returncode == 2
+    assert "cannot read the kit" in proc.stderr
+    for p in (proc for proc in lab.outputs):
+        assert "Traceback" not in p
+    assert not new_state.exists() or not any(
+        (new_state / d).exists() for d in ("secrets", "applied", "backup", "blueprint")
+    )
+
+    # the dry run finds the snapshot and says what would happen, writing nothing
+    proc = _recover(lab, "--kit", str(kit), "--state-dir", str(new_state), "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert "found lares's state of lt-host" in proc.stdout
+    assert "would restore lares's state" in proc.stdout
+    assert not (new_state / "secrets").exists()
+
+
+def test_recover_refuses_a_state_folder_or_data_in_the_way(
+    tmp_path: Path, unique_name: Callable[..., str]
+) -> None:
+    app = unique_name()
+    lab, kit = _backed_up_lab(tmp_path, app)
+    before = (lab.data / "note.txt").read_bytes()
+    secrets = {p.name: p.read_bytes() for p in (lab.state / "secrets").iterdir()}
+
+    # the old machine's state folder is still there: refused
+    proc = _recover(lab, "--kit", str(kit), "--state-dir", str(lab.state), "--only", "state")
+    assert proc.returncode == 1
+    assert f"the state folder {lab.state} already holds secrets" in proc.stderr
+
+    # a new state folder, but the data folder is not empty: the data phase refuses it
+    new_state = tmp_path / "new-state"
+    (lab.data / "note.txt").write_text("changed since\n")
+    proc = _recover(lab, "--kit", str(kit), "--state-dir", str(new_state), "--only", "data")
+    assert proc.returncode == 1
+    assert f"these data folders are not empty: {lab.data}" in proc.stderr
+    assert (lab.data / "note.txt").read_text() == "changed since\n"
+    # ... but the state phase was done, and is not done again
+    assert {p.name: p.read_bytes() for p in (new_state / "secrets").iterdir()} == secrets
+
+    # --force moves it aside, never deletes it
+    proc = _recover(
+        lab,
+        "--kit",
+        str(kit),
+        "--state-dir",
+        str(new_state),
+        "--only",
+        "data",
+        "--force",
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["phases_done"] == ["state", "data"]
+    assert [s["skipped"] for s in result["steps"] if s["phase"] == "state"] == ["done before"]
+    files = next(s for s in result["steps"] if s["what"] == "files")
+    assert files["app"] == app and files["bytes"] == len(before)
+    assert (lab.data / "note.txt").read_bytes() == before
+    (aside,) = lab.data.parent.glob("data.before-recover-*")
+    assert (aside / "note.txt").read_text() == "changed since\n"
+    assert lab.password("local") not in proc.stdout

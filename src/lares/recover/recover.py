@@ -7,7 +7,7 @@ The phases, in order (``--only`` stops after one):
    (:mod:`lares.recover.snapshot`), unpack it beside the state folder and move ``secrets/``,
    ``applied/``, ``backup/``, ``recover/`` and the blueprint (``blueprint/lares.yaml`` and its
    catalog folders) into place; then load that blueprint and check it: same host, the kit's
-   repositories, no plan errors, every generated secret present;
+   repository, every generated secret present (plan errors are reported: they stop only `up`);
 2. **data**: per app in stack order, its files (each backed-up path restored through a staging
    folder beside the live one, then renamed into place), then its databases: SQLite files
    written back where the app keeps them; PostgreSQL dumps loaded into the app's own database
@@ -346,11 +346,13 @@ def restore_state(
     return head
 
 
-def check_state(state: StateDir, kit: Kit, repo: str) -> tuple[Any, list[str]]:
+def check_state(state: StateDir, kit: Kit, found: KitRepo) -> tuple[Any, str, list[str]]:
     """Load the recovered blueprint and check it against the kit and the recovered secrets.
 
-    Returns (Loaded, warnings); raises RecoverError for a blueprint of another host, one
-    without the repository recovered from, or one whose plan has errors.
+    Returns (Loaded, the blueprint's name of the repository recovered from, warnings: plan
+    findings, secrets that did not come back); a repository typed in by hand is found by its
+    location. Raises RecoverError for a blueprint of another host or one without the
+    repository recovered from.
     """
     from lares.blueprint.load import load_file
     from lares.catalog.resolve import secret_id
@@ -363,19 +365,22 @@ def check_state(state: StateDir, kit: Kit, repo: str) -> tuple[Any, list[str]]:
         raise RecoverError(
             f"the recovered blueprint {path} is for host {bp.host.name!r}, the kit for {kit.host!r}"
         )
+    repo = found.name
+    if repo not in bp.backup.repositories:
+        repo = next((n for n, r in bp.backup.repositories.items() if r.url == found.url), repo)
     if repo not in bp.backup.repositories:
         raise RecoverError(
             f"the recovered blueprint {path} has no repository {repo!r}, which it came from",
             hint="edit the blueprint to name it, then run `lares recover --only data` again",
         )
     result = plan(loaded)
+    warnings = [f.message for f in result.warnings if f.id != "recovery_kit"]
     if result.errors:
-        raise RecoverError(
-            f"the recovered blueprint {path} has {len(result.errors)} plan error(s): "
-            + "; ".join(f.message for f in result.errors[:3]),
-            hint="fix them (`lares plan -f " + str(path) + "`), then run `lares recover` again",
+        # the data comes back all the same; `lares up` refuses until they are fixed
+        warnings.append(
+            f"the recovered blueprint {path} has {len(result.errors)} plan error(s) that stop "
+            "`lares up`: " + "; ".join(f.message for f in result.errors[:3])
         )
-    warnings = [f"{f.message}" for f in result.warnings if f.id != "recovery_kit"]
     missing = [
         secret_id(view.id, name)
         for view in result.system.apps
@@ -387,7 +392,7 @@ def check_state(state: StateDir, kit: Kit, repo: str) -> tuple[Any, list[str]]:
             "these secrets were not in the state snapshot and will be generated anew (data "
             "encrypted with the old ones cannot be read): " + ", ".join(missing)
         )
-    return loaded, warnings
+    return loaded, repo, warnings
 
 
 # ── phase 2: data ─────────────────────────────────────────────────────────────────────────
@@ -794,7 +799,8 @@ def recover(
                 )
             )
             progress(f"state: restored into {state.root} ({time.monotonic() - t0:.1f} s)")
-    loaded, warnings = check_state(state, kit, found.repo.name)
+    loaded, repo_name, warnings = check_state(state, kit, found.repo)
+    report.repo = repo_name
     report.blueprint = str(state.root / BLUEPRINT_DIR / "lares.yaml")
     report.warnings += warnings
     report.done = ("state",)
@@ -805,9 +811,9 @@ def recover(
     from lares.backup import open_context
 
     ctx = open_context(loaded, state.root, features=features)
-    restic = ctx.restic(found.repo.name)
+    restic = ctx.restic(repo_name)
     snapshots = restic.snapshots(host=ctx.host, tags=["lares"])
-    plans = plan_data(ctx, snapshots, found.repo.name)
+    plans = plan_data(ctx, snapshots, repo_name)
     for p in plans:
         report.warnings += list(p.missing)
     busy = busy_paths(plans, journal)
@@ -874,7 +880,7 @@ def recover(
     from lares.backup.drill import drill
 
     t0 = time.monotonic()
-    results = drill(ctx, repo=found.repo.name)
+    results = drill(ctx, repo=repo_name)
     report.drill = [r.to_dict() for r in results]
     report.steps.append(Step("up", "drill", seconds=time.monotonic() - t0))
     report.done = PHASES
