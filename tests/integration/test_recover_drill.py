@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -225,24 +227,27 @@ def test_the_machine_is_lost_and_recovered_with_the_kit_alone(
         else:
             assert value.strip() not in kit_text, name
 
+    # the machine runbook, rendered while the server still runs, is what is typed on the new one
+    runbook = lab.ok("runbook", "machine", "--state-dir", str(lab.state)).stdout
+    shutil.copy(kit, kit.parent / "lares-recovery-kit.txt")
+    dry_run, full = _commands(runbook)
+    assert dry_run[-1] == "--dry-run"
+
     # ── the machine is lost ──
     _lose_the_machine(lab, docker_client)
     assert not (lab.data / "restic").exists()
 
+    assert _typed(lab, dry_run, kit.parent).returncode == 0
+    assert not (lab.state / "secrets").exists()
+
     # a first recovery, killed in its data phase
-    env = {**lab.env, **lab.s3_env}
-    argv = [
-        sys.executable,
-        "-m",
-        "lares",
-        "recover",
-        "--kit",
-        str(kit),
-        "--state-dir",
-        str(lab.state),
-    ]
     first = subprocess.Popen(
-        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        _argv(full),
+        cwd=kit.parent,
+        env={**lab.env, **lab.s3_env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     journal = lab.state / "recovery.json"
     deadline = time.monotonic() + 300
@@ -255,25 +260,18 @@ def test_the_machine_is_lost_and_recovered_with_the_kit_alone(
     lab.outputs += [out.decode(), err.decode()]
     assert first.returncode == -signal.SIGKILL, (out, err)
 
-    # the second continues where the first stopped
+    # the same command again continues where the first stopped
     started = time.monotonic()
-    second = lab.lares(
-        "recover",
-        "--kit",
-        str(kit),
-        "--state-dir",
-        str(lab.state),
-        "--json",
-        blueprint=False,
-        env=lab.s3_env,
-    )
+    second = _typed(lab, full, kit.parent)
     seconds = time.monotonic() - started
     assert second.returncode == 0, f"{second.stdout}\n{second.stderr}"
-    result = json.loads(second.stdout)
-    assert result["repo"] == "offsite"
-    assert result["phases_done"] == ["state", "data", "up"]
-    assert any(s["skipped"] == "done before" for s in result["steps"])
-    assert all(d["ok"] for d in result["drill"]), result["drill"]
+    assert "from offsite" in second.stdout
+    assert "state: state folder: done before" in second.stdout
+    done = json.loads(journal.read_text())
+    assert {"phase:state", "phase:data", "phase:up"} <= set(done["done"])
+    drills = json.loads((lab.state / "backup" / "drills.json").read_text())["offsite"]
+    assert sorted(drills) == ["lr-files", "lr-lite", "lr-pg"]
+    assert all(d["ok"] for d in drills.values()), drills
     print(f"\nrecovery (after the interrupted one) took {seconds:.1f} s")
 
     # everything came back as it was
@@ -304,3 +302,66 @@ def test_the_machine_is_lost_and_recovered_with_the_kit_alone(
         )
         == []
     )
+
+    # ── the new server backs up again: the local repository is made anew ──
+    recovered = lab.state / "blueprint" / "lares.yaml"
+    for args in (("backup", "init"), ("backup", "run")):
+        lab.ok(*args, "-f", str(recovered), "--state-dir", str(lab.state), blueprint=False)
+
+    # ── then one app breaks: the app runbook's commands put each back ──
+    app_runbook = lab.ok(
+        "runbook", "app", "-f", str(recovered), "--state-dir", str(lab.state), blueprint=False
+    ).stdout
+    shutil.rmtree(files / "small")
+    (files / "large" / "blob0.bin").write_bytes(b"damaged")
+    _psql("DROP TABLE items; DELETE FROM big WHERE n > 10")
+    with sqlite3.connect(dbfile) as db:
+        db.execute("DELETE FROM orders")
+    db.close()
+    commands = _commands(app_runbook)
+    assert [c[:4] for c in commands[1:]] == [
+        ["lares", "recover", "--app", a] for a in ("lr-pg", "lr-files", "lr-lite")
+    ]
+    for command in commands:
+        proc = _typed(lab, command, lab.root)
+        assert proc.returncode == 0, f"{command}\n{proc.stdout}\n{proc.stderr}"
+    assert tree_listing(files) == before_files
+    _wait_healthy("lr-pg")
+    assert _psql("SELECT count(*) FROM big") == "20000"
+    assert _psql("SELECT string_agg(name, ',' ORDER BY id) FROM items") == before_items
+    with sqlite3.connect(dbfile) as db:
+        assert db.execute("SELECT count(*) FROM orders").fetchone() == (500,)
+    db.close()
+    assert list(files.parent.glob("data.before-recover-*"))  # set aside, not deleted
+    printed = "".join(lab.outputs)
+    assert [v[:6] for v in values if v in printed] == []
+
+
+def _commands(markdown: str) -> list[list[str]]:
+    """Every command of the ``sh`` blocks of a runbook, split as a shell would."""
+    return [
+        shlex.split(line)
+        for block in re.findall(r"```sh\n(.*?)```", markdown, re.S)
+        for line in block.splitlines()
+        if line.strip()
+    ]
+
+
+def _argv(command: list[str]) -> list[str]:
+    assert command[0] == "lares"
+    return [sys.executable, "-m", "lares", *command[1:]]
+
+
+def _typed(lab: Lab, command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a runbook's command as typed, in ``cwd``, with the credentials in the shell."""
+    proc = subprocess.run(
+        _argv(command),
+        cwd=cwd,
+        env={**lab.env, **lab.s3_env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    lab.outputs += [proc.stdout, proc.stderr]
+    return proc

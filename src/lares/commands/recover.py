@@ -14,6 +14,7 @@ import typer
 from lares.cli import FileOpt, JsonOpt, StateOpt, app
 
 if TYPE_CHECKING:
+    from lares.output import Out
     from lares.recover.kit import Kit
 
 
@@ -101,17 +102,33 @@ def recover_cmd(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Find the state snapshot, say what would happen.")
     ] = False,
+    app_id: Annotated[
+        str | None,
+        typer.Option(
+            "--app",
+            help="Only this app, on this running server (no kit): its files and databases "
+            "back as they were, what is there moved aside.",
+        ),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="With --app: the newest snapshots taken by this date/time."),
+    ] = None,
+    file: FileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Rebuild this server on a new machine from its backups: lares's state, every app's files
     and databases, the stacks, then the restore drill. Re-run it to continue after an
-    interruption."""
+    interruption. With --app, put one broken app back on a running server."""
     from lares.output import Out
     from lares.recover import kit as kits
     from lares.recover.recover import recover
     from lares.state import default_root
 
     out = Out(as_json=as_json)
+    if app_id is not None:
+        _recover_app(out, app_id, at, file, state_dir, repo)
+        return
     the_kit = _typed_kit() if kit is None else kits.read(kit)
     report = recover(
         the_kit,
@@ -127,6 +144,11 @@ def recover_cmd(
     else:
         for line in report.planned:
             out.line(f"would {line}")
+        for step in report.steps:
+            if step.skipped:
+                out.line(
+                    f"{step.phase}: {step.app + ' ' if step.app else ''}{step.what}: {step.skipped}"
+                )
         for warning in report.warnings:
             out.warn(warning)
         for result in report.drill:
@@ -149,3 +171,89 @@ def _typed_kit() -> Kit:
     url = typer.prompt("repository location")
     password = typer.prompt("repository password", hide_input=True)
     return Kit(host, datetime.now(UTC), (KitRepo("typed", url, password),))
+
+
+def _recover_app(
+    out: Out,
+    app_id: str,
+    at: str | None,
+    file: Path | None,
+    state_dir: Path | None,
+    repo: str | None,
+) -> None:
+    from datetime import datetime
+
+    from lares.backup import open_context
+    from lares.backup.drill import drill_repo
+    from lares.blueprint.load import load
+    from lares.errors import UsageError
+    from lares.recover.app import recover_app
+
+    ctx = open_context(load(file), state_dir)
+    when = None
+    if at is not None:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            raise UsageError(
+                f"--at {at!r} is not a date", hint="write it as 2026-11-30 or 2026-11-30T03:00"
+            ) from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=ctx.tz)
+    report = recover_app(
+        ctx,
+        app_id,
+        repo=drill_repo(ctx, repo),
+        at=when,
+        progress=(lambda _: None) if out.as_json else out.line,
+    )
+    if out.as_json:
+        out.json(report.to_dict())
+        return
+    for warning in report.warnings:
+        out.warn(warning)
+    out.ok(f"{app_id} restored from {report.repo} in {report.seconds:.1f} s")
+
+
+@app.command("runbook")
+def runbook_cmd(
+    scenario: Annotated[
+        str | None,
+        typer.Argument(help="app, drive, os-disk, machine or offsite (default: all of them)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the Markdown here.")
+    ] = None,
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+) -> None:
+    """The recovery runbook of this system, in Markdown: what to type when an app breaks, a
+    drive fails, the OS disk or the whole machine is lost, or the offsite provider goes."""
+    from lares.blueprint.load import REFERENCE_NAME, load
+    from lares.errors import UsageError
+    from lares.fsutil import atomic_write
+    from lares.output import Out
+    from lares.plan import make_context
+    from lares.recover import runbook
+    from lares.state import StateDir
+
+    if scenario is not None and scenario not in runbook.SCENARIOS:
+        raise UsageError(
+            f"there is no runbook {scenario!r}",
+            hint="the scenarios: " + ", ".join(runbook.SCENARIOS),
+        )
+    loaded = load(file)
+    state = StateDir.open(state_dir)
+    facts = runbook.facts_from(
+        state.read_json("backup/drills.json", {}) or {}, state.read_json("recovery.json", {}) or {}
+    )
+    where = runbook.Where(
+        "lares.yaml" if loaded.filename == REFERENCE_NAME else str(Path(loaded.filename).resolve()),
+        str(state.root),
+    )
+    text = runbook.render(make_context(loaded).system, where, facts, scenario)
+    if output is None:
+        Out().line(text.rstrip("\n"))
+        return
+    atomic_write(output, text, mode=0o644)
+    Out().ok(f"wrote the runbook to {output}")
