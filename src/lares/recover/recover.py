@@ -74,13 +74,6 @@ class RecoverError(LaresError):
 # ── progress ──────────────────────────────────────────────────────────────────────────────
 
 
-class Progress:
-    """What a recovery tells as it goes (the CLI prints it; tests collect it)."""
-
-    def step(self, text: str) -> None:
-        pass
-
-
 @dataclass
 class Step:
     phase: str
