@@ -28,6 +28,7 @@ from lares.recover.recover import (
     _size,
     load_database,
     plan_data,
+    reset_database,
     restore_files,
     start_databases,
 )
@@ -84,14 +85,8 @@ def recover_app(
         engine.compose(view.stack, compose_file, "stop", *services, what=f"stop {app}")
         progress(f"{app}: stopped {', '.join(services)}")
     for d in plan.databases:
-        if d.engine == "sqlite":
-            continue
-        for folder in _bind_sources(d.service.volumes, ctx.blueprint.paths.appdata):
-            if _occupied(folder):
-                aside = _aside(folder, stamp)
-                report.warnings.append(f"moved {folder} aside to {aside}")
-        if compose_file.exists():
-            engine.compose(view.stack, compose_file, "rm", "--force", d.service.name)
+        if d.engine != "sqlite":
+            report.warnings += reset_database(ctx, d, stamp)
     if plan.files is not None:
         for _, live in plan.files.paths:
             if _occupied(Path(live)):
@@ -122,13 +117,3 @@ def recover_app(
     report.done = ("data", "up")
     report.seconds = time.monotonic() - started
     return report
-
-
-def _bind_sources(volumes: Any, appdata: str) -> list[Path]:
-    """The host folders under ``appdata`` that a container mounts (its data)."""
-    out: list[Path] = []
-    for volume in volumes:
-        source = volume.split(":", 1)[0]
-        if source.startswith(appdata.rstrip("/") + "/"):
-            out.append(Path(source))
-    return out

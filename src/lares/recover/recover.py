@@ -205,6 +205,7 @@ class Found:
     repo: KitRepo
     restic: Restic
     snapshot: Snapshot
+    snapshots: tuple[Snapshot, ...]  # all of the repository's, for the data phase
 
 
 def find_state(
@@ -243,16 +244,17 @@ def find_state(
             continue
         restic = Restic(kit_repo(repo, secrets, None), features)
         try:
-            found = restic.snapshots(tags=[state_snapshot.STATE_TAG])
+            listed = restic.snapshots()
         except ResticError as exc:
             problems.append(f"{repo.name}: {_why(exc)}")
             continue
-        newest = state_snapshot.newest(found, kit.host)
+        newest = state_snapshot.newest(listed, kit.host)
         if newest is not None:
             if notes is not None and problems:
                 notes += [f"skipped {p}" for p in problems]
-            return Found(repo, restic, newest)
-        others = sorted({s.tag("host") or s.hostname for s in found})
+            return Found(repo, restic, newest, tuple(listed))
+        states = [s for s in listed if state_snapshot.STATE_TAG in s.tags]
+        others = sorted({s.tag("host") or s.hostname for s in states})
         if others:
             problems.append(
                 f"{repo.name}: its state snapshots are of {', '.join(others)}, not of "
@@ -715,6 +717,32 @@ def start_databases(ctx: Any, plans: Sequence[AppPlan], progress: Callable[[str]
         )
 
 
+def bind_sources(volumes: Sequence[str], appdata: str) -> list[Path]:
+    """The host folders under ``appdata`` that a container mounts (its data)."""
+    out: list[Path] = []
+    for volume in volumes:
+        source = volume.split(":", 1)[0]
+        if source.startswith(appdata.rstrip("/") + "/"):
+            out.append(Path(source))
+    return out
+
+
+def reset_database(ctx: Any, plan: DatabasePlan, stamp: str) -> list[str]:
+    """Remove the database container of ``plan`` and move its data folders aside, so that it
+    starts empty again; return what was moved where."""
+    from lares.deploy import engine
+
+    stack = next(a.stack for a in ctx.apps() if a.id == plan.app)
+    compose_file = ctx.state.live / stack / "compose.yaml"
+    if compose_file.exists():
+        engine.compose(stack, compose_file, "rm", "--stop", "--force", plan.service.name)
+    moved: list[str] = []
+    for folder in bind_sources(plan.service.volumes, ctx.blueprint.paths.appdata):
+        if _occupied(folder):
+            moved.append(f"moved {folder} aside to {_aside(folder, stamp)}")
+    return moved
+
+
 def load_database(ctx: Any, restic: Restic, plan: DatabasePlan) -> int:
     from lares.catalog.resolve import secret_id
 
@@ -805,7 +833,8 @@ def recover(
 
     ctx = open_context(loaded, state.root, features=features)
     restic = ctx.restic(repo_name)
-    snapshots = restic.snapshots(host=ctx.host, tags=["lares"])
+    # the listing that found the state: the repository is the same, and no run writes to it
+    snapshots = [s for s in found.snapshots if "lares" in s.tags and s.hostname == ctx.host]
     plans = plan_data(ctx, snapshots, repo_name)
     for p in plans:
         report.warnings += list(p.missing)
@@ -827,12 +856,17 @@ def recover(
         elif p.files is not None:
             report.steps.append(Step("data", "files", p.app, skipped="done before"))
     pending = [d for p in plans for d in p.databases if not journal.has(f"db:{d.app}:{d.key}")]
+    for d in pending:
+        if d.engine != "sqlite" and journal.has(f"loading:{d.app}:{d.key}"):
+            # an interrupted load left part of the dump in: the server starts over, empty
+            report.warnings += reset_database(ctx, d, stamp)
     start_databases(ctx, [p for p in plans if any(d in pending for d in p.databases)], progress)
     for d in (d for p in plans for d in p.databases):
         if d not in pending:
             report.steps.append(Step("data", f"database {d.key}", d.app, skipped="done before"))
             continue
         t0 = time.monotonic()
+        journal.mark(f"loading:{d.app}:{d.key}")
         size = load_database(ctx, restic, d)
         journal.mark(f"db:{d.app}:{d.key}")
         step = Step("data", f"database {d.key}", d.app, size, time.monotonic() - t0)

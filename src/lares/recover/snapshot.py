@@ -273,6 +273,11 @@ def restore(restic: Restic, snapshot: Snapshot, into: Path) -> dict[str, Any]:
                     tar.extract(info, into, filter="data")
                 except tarfile.FilterError as exc:
                     raise _unsafe(snapshot, f"{TOP}/{info.name} ({exc})") from None
+        # tar stops at its end marker; restic may still be writing the padding after it
+        stdout = cast(IO[bytes], reader.stdout)
+        while stdout.read(1 << 16):
+            pass
+        reader.wait(timeout=60)
     except tarfile.ReadError as exc:
         if reader.poll() is None:
             stop(reader, grace=5)
