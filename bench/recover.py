@@ -7,7 +7,8 @@ Each timed run then starts from a lost machine — no state folder, no data fold
 blueprint, restore the app's files into place). The same snapshots are then restored by bare
 restic: ``restic restore`` of the files snapshot and ``restic dump`` of the state tar into
 ``tar -x``, the least any tool can do to get the same bytes back. Each is a whole process timed
-from outside, the page cache left warm for both; medians of ``--runs`` runs (at least 3).
+from outside, the page cache left warm for both, ``sync`` before each, the two taking turns
+to go first; medians of ``--runs`` runs (at least 3).
 
 The full loss drill with Docker (PostgreSQL, SQLite, ``lares up`` and the restore drill) is
 ``tests/integration/test_recover_drill.py``; it prints its recovery time.
@@ -140,19 +141,14 @@ def main() -> None:
 
         lares_times: list[float] = []
         bare_times: list[float] = []
-        for _ in range(runs):
+
+        def with_lares() -> None:
             new_state = work / "new-state"
             lares_times.append(
                 timed(
                     [
-                        LARES,
-                        "recover",
-                        "--kit",
-                        str(kit),
-                        "--state-dir",
-                        str(new_state),
-                        "--only",
-                        "data",
+                        *(LARES, "recover", "--kit", str(kit)),
+                        *("--state-dir", str(new_state), "--only", "data"),
                     ],
                     env={**os.environ, "LARES_STATE_DIR": str(new_state)},
                 )
@@ -162,6 +158,7 @@ def main() -> None:
             shutil.rmtree(new_state)
             shutil.rmtree(appdata)
 
+        def with_restic() -> None:
             target = work / "bare"
             started = time.monotonic()
             subprocess.run(
@@ -182,6 +179,12 @@ def main() -> None:
             assert dump.wait() == 0
             bare_times.append(time.monotonic() - started)
             shutil.rmtree(target)
+
+        for i in range(runs):
+            # alternate who goes first, and let the previous run's writes reach the disk
+            for contender in (with_lares, with_restic) if i % 2 == 0 else (with_restic, with_lares):
+                subprocess.run(["sync"], check=True)
+                contender()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -204,7 +207,13 @@ def main() -> None:
         f"| lares recover | {lares_s:.2f} ({min(lares_times):.2f}–{max(lares_times):.2f}) | "
         f"{mib / lares_s:.0f} | {bare_s / lares_s:.2f}× |\n"
         f"| bare restic | {bare_s:.2f} ({min(bare_times):.2f}–{max(bare_times):.2f}) | "
-        f"{mib / bare_s:.0f} | 1.00× |\n"
+        f"{mib / bare_s:.0f} | 1.00× |\n\n"
+        "Reading the numbers: `lares recover` restores with the same `restic restore` and reads "
+        "the state\ntar from the same `restic dump`, so on large data it keeps pace with bare "
+        "restic. What it adds\nis a fixed cost of a few seconds (starting Python, listing the "
+        "snapshots once, the plan check of\nthe recovered blueprint, and the `restic ls` that "
+        "checks every entry of a snapshot stays inside\nits target before anything is written), "
+        "which weighs on small trees: on 512 MiB it was 0.51× of\nbare restic (3 runs).\n"
     )
     print(text)
     if args.write:
