@@ -30,6 +30,9 @@ def test_backup_run_keeps_lares_state_in_every_repository(
     set_secret(lab, f"{app}_db_password", "app-Secret-5c7e9a1b3d")
     assert lab.lares("backup", "init").returncode == 0
 
+    dry = lab.lares("backup", "run", "--dry-run")
+    assert "usb · lares state (blueprint, secrets, revisions, records)" in dry.stdout
+    assert "--tag lares-state --tag host:lt-host --tag kind:state --stdin" in dry.stdout
     code, report = lab.lares_json("backup", "run")
     assert code == 0, report
     states = report["state"]

@@ -221,6 +221,15 @@ def _dry_run_report(out: Out, ctx: BackupContext, planned: Any) -> None:
             out.line(f"  ✗ {error}")
         for cmd in job.commands():
             out.line(f"  {cmd.shown(env=cmd.argv[0] != 'restic')}")
+    from lares.backup.restic import backup_command
+    from lares.recover.snapshot import FILENAME, state_tags
+
+    for name in dict.fromkeys(job.repo for job in planned.jobs):
+        out.heading(f"{name} · lares state (blueprint, secrets, revisions, records)")
+        cmd = backup_command(
+            ctx.repo(name), host=ctx.host, tags=state_tags(ctx.host), stdin_filename=FILENAME
+        )
+        out.line(f"  {cmd.shown(env=False)}")
     for skip in planned.skipped:
         out.line(f"skip {skip.repo} · {skip.app or '-'}: {skip.why}")
 
