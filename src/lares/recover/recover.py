@@ -808,8 +808,6 @@ def recover(
         else:
             t0 = time.monotonic()
             restore_state(found, state, kit, force=force, stamp=stamp)
-            journal = Journal(state)  # the journal folder may have been replaced
-            journal.begin(found.repo.name, found.snapshot.id)
             journal.mark("phase:state")
             report.steps.append(
                 Step(
