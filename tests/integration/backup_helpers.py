@@ -225,11 +225,14 @@ class Lab:
             raise AssertionError(f"restic {' '.join(args)}: {proc.stderr}")
         return proc
 
-    def snapshots(self, *tags: str) -> list[dict[str, Any]]:
+    def snapshots(self, *tags: str, state: bool = False) -> list[dict[str, Any]]:
+        """The repository's snapshots with ``tags``; lares's own state snapshots (which every
+        run adds, see lares.recover.snapshot) only with ``state``."""
         args = ["snapshots", "--json", "--no-lock"]
         if tags:
             args += ["--tag", ",".join(tags)]
-        return json.loads(self.restic(*args).stdout or "[]") or []
+        found = json.loads(self.restic(*args).stdout or "[]") or []
+        return [s for s in found if state or "lares-state" not in (s.get("tags") or ())]
 
     def records(self, name: str) -> Any:
         path = self.state / "backup" / name

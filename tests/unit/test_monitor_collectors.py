@@ -27,6 +27,7 @@ def test_every_collector_is_found_once_and_satisfies_the_protocol() -> None:
         "docker",
         "drills",
         "host",
+        "lares_state",
         "http",
         "mdstat",
         "scrub",

@@ -437,14 +437,15 @@ class RunReport:
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     notified: list[str] = field(default_factory=list)
+    state: list[ItemResult] = field(default_factory=list)  # lares's own, one per repository
 
     @property
     def ok(self) -> bool:
-        return all(i.ok for i in self.items)
+        return all(i.ok for i in [*self.items, *self.state])
 
     @property
     def failed(self) -> list[ItemResult]:
-        return [i for i in self.items if not i.ok]
+        return [i for i in [*self.items, *self.state] if not i.ok]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -453,6 +454,7 @@ class RunReport:
             "started": iso(self.started),
             "finished": iso(self.finished) if self.finished else None,
             "items": [i.to_dict() for i in self.items],
+            "state": [i.to_dict() for i in self.state],
             "skipped": [{"repo": s.repo, "app": s.app, "why": s.why} for s in self.skipped],
             "notes": self.notes,
             "notified": self.notified,
@@ -506,6 +508,7 @@ class _Runner:
                 self._copy(job)
             else:
                 self._app(job, restic)
+        self._state(restic)
         if len(self.report.failed) > before:
             # a restic that died mid-way (killed, disk full) leaves its lock behind
             self._remove_stale_locks(restic)
@@ -571,6 +574,34 @@ class _Runner:
                 f"{name}: forgot {counted(len(orphans), 'database snapshot')} the interrupted run "
                 "could not vouch for"
             )
+
+    # -- lares's own state -----------------------------------------------------------------
+
+    def _state(self, restic: Restic) -> None:
+        """Keep lares's state (blueprint, secrets, revisions, records) as its own snapshot in
+        this repository, after its apps, so a new machine can start from the repository alone
+        (see :mod:`lares.recover.snapshot`)."""
+        from lares.recover.snapshot import KIND, backup_state
+
+        label = f"{restic.repo.name} · lares · {KIND}"
+        self.progress.begin(label)
+        started = time.monotonic()
+        outcome = backup_state(self.ctx, restic)
+        self.progress.end(label, outcome.ok)
+        self.report.state.append(
+            ItemResult(
+                restic.repo.name,
+                None,
+                KIND,
+                ok=outcome.ok,
+                error=self.redact(outcome.error) if outcome.error else None,
+                snapshot=outcome.snapshot,
+                summary=outcome.summary,
+                duration=time.monotonic() - started,
+                warnings=list(outcome.warnings),
+                hint=None if outcome.ok else "the apps' snapshots are kept; run it again",
+            )
+        )
 
     # -- one app ---------------------------------------------------------------------------
 

@@ -224,6 +224,15 @@ def _dry_run_report(out: Out, ctx: BackupContext, planned: Any) -> None:
             out.line(f"  ✗ {error}")
         for cmd in job.commands():
             out.line(f"  {cmd.shown(env=cmd.argv[0] != 'restic')}")
+    from lares.backup.restic import backup_command
+    from lares.recover.snapshot import FILENAME, state_tags
+
+    for name in dict.fromkeys(job.repo for job in planned.jobs):
+        out.heading(f"{name} · lares state (blueprint, secrets, revisions, records)")
+        cmd = backup_command(
+            ctx.repo(name), host=ctx.host, tags=state_tags(ctx.host), stdin_filename=FILENAME
+        )
+        out.line(f"  {cmd.shown(env=False)}")
     for skip in planned.skipped:
         out.line(f"skip {skip.repo} · {skip.app or '-'}: {skip.why}")
 
@@ -249,11 +258,11 @@ def _run_report(out: Out, report: Any) -> None:
             "Snapshot",
             right=("New", "Changed", "Added", "Time"),
         )
-        for item in report.items:
+        for item in [*report.items, *report.state]:
             s = item.summary
             t.add_row(
                 item.repo,
-                item.app or "-",
+                item.app or ("lares" if item in report.state else "-"),
                 item.item,
                 "ok" if item.ok else "FAILED",
                 str(s.files_new) if s else "",
@@ -263,9 +272,9 @@ def _run_report(out: Out, report: Any) -> None:
                 (item.snapshot or "")[:8],
             )
         out.table(t)
-    for item in report.items:
+    for item in [*report.items, *report.state]:
         for warning in item.warnings:
-            out.warn(f"{item.repo} · {item.app}: {warning}")
+            out.warn(f"{item.repo} · {item.app or 'lares'}: {warning}")
     for item in report.failed:
         out.fail(f"{item.repo} · {item.app or '-'} · {item.item}: {item.error}", item.hint)
     for line in report.notified:
@@ -624,14 +633,20 @@ def list_cmd(
     """List the snapshots lares made, and whether each is recorded good."""
     from lares.errors import LaresError
     from lares.output import table
+    from lares.recover.snapshot import STATE_TAG
 
     ctx = _context(file, state_dir)
     out = _out(as_json)
     repos: list[dict[str, Any]] = []
     for name in ctx.repo_names(repo):
-        entry: dict[str, Any] = {"repo": name, "ok": True, "snapshots": []}
+        entry: dict[str, Any] = {"repo": name, "ok": True, "snapshots": [], "state": []}
         try:
             for snap in ctx.restic(name).snapshots(host=ctx.host, tags=["lares"]):
+                if STATE_TAG in snap.tags:  # lares's own (lares.recover.snapshot)
+                    entry["state"].append(
+                        {"id": snap.short_id, "time": snap.time.isoformat(timespec="seconds")}
+                    )
+                    continue
                 entry["snapshots"].append(
                     {
                         "id": snap.short_id,
@@ -667,6 +682,8 @@ def list_cmd(
                     item,
                     "good" if s["good"] else "not recorded",
                 )
+            for s in entry["state"]:
+                t.add_row(s["id"], s["time"], "lares", "state", "")
             out.table(t)
     raise typer.Exit(0 if ok else 1)
 

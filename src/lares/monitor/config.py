@@ -73,6 +73,7 @@ class RepoTarget:
     name: str
     schedule: str
     copy_from: str | None = None
+    offsite: bool = False  # filled by restic copy, or not a folder of this machine
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,12 @@ def build(
         apps=tuple(apps),
         endpoints=tuple(endpoints),
         repositories=tuple(
-            RepoTarget(name, repo.schedule, repo.copy_from)
+            RepoTarget(
+                name,
+                repo.schedule,
+                repo.copy_from,
+                offsite=repo.copy_from is not None or not repo.url.startswith("/"),
+            )
             for name, repo in bp.backup.repositories.items()
         ),
         drill_schedule=bp.backup.drill.schedule,

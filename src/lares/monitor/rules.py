@@ -104,6 +104,7 @@ RULE_IDS = (
     "drill-failed",
     "drill-late",
     "drill-leftover",
+    "state-late",
     "unparsed",
 )
 #: Rules whose conditions fire at first sight instead of after ``pending_samples`` cycles: they
@@ -813,6 +814,39 @@ def drill_leftovers(x: Inputs) -> Iterator[Condition]:
                 "backups",
                 hint="the next `lares backup drill` removes them first",
             )
+
+
+@rule("lares-state")
+def lares_state(x: Inputs) -> Iterator[Condition]:
+    """An offsite repository whose newest lares state snapshot is older than its newest app
+    snapshot: recovered there, the data would come back without the secrets that match it."""
+    for sample in x.each("lares_state", "state_last"):
+        repo = sample.labels.get("repository", sample.subject)
+        behind = x.value("lares_state", sample.subject, "state_behind_seconds")
+        if sample.value is None:
+            when = "holds no snapshot of lares's own state"
+        elif behind:
+            when = (
+                f"holds a snapshot of lares's own state {_days(behind / 86400)} older than its "
+                "newest app snapshot"
+            )
+        else:
+            continue
+        failed = (
+            f"; the last attempt failed: {sample.detail}"
+            if sample.state == "failed" and sample.detail
+            else ""
+        )
+        yield Condition(
+            f"state-late:{repo}",
+            "state-late",
+            "warning",
+            repo,
+            f"the offsite repository {repo} {when}: a new machine could not open the data "
+            f"it recovers from there{failed}",
+            "lares_state",
+            hint=f"lares backup run --repo {repo}",
+        )
 
 
 # ── parsers ────────────────────────────────────────────────────────────────────────────────

@@ -1,0 +1,82 @@
+"""lares's own state in the offsite repositories: is it as new as the apps' data there?
+
+A new machine recovers from an offsite repository with lares's state snapshot (the secrets that
+open the apps' data, :mod:`lares.recover.snapshot`). When that snapshot is older than the newest
+app snapshot in the same repository, a recovery brings back data newer than the secrets and
+revisions beside it — or, with none at all, nothing that opens it. Reads what ``lares backup``
+records: ``backup/state.json`` (per repository, the last state snapshot) and ``backup/status.json``
+(per repository and app, the last success).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from lares.monitor.collectors import Context, Sample
+from lares.monitor.config import WatchConfig
+
+ID = "lares_state"
+DEFAULT_INTERVAL: float | None = 300.0
+STATE_RECORD = "backup/state.json"  # lares.recover.snapshot.RECORD
+
+
+def collect(ctx: Context) -> list[Sample]:
+    from lares.state import StateDir
+
+    if not ctx.config.state_dir:
+        return []
+    state = StateDir(Path(ctx.config.state_dir))
+    return samples(
+        ctx.config,
+        state.read_json(STATE_RECORD, {}) or {},
+        state.read_json("backup/status.json", {}) or {},
+    )
+
+
+def _when(text: object) -> float | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
+
+
+def samples(
+    config: WatchConfig, states: Mapping[str, Any], status: Mapping[str, Any]
+) -> list[Sample]:
+    """Per offsite repository holding app snapshots: ``state_last`` (Unix time of the newest
+    state snapshot, None when there is none) and ``state_behind_seconds`` (how much older it
+    is than the newest app snapshot there; 0 when it is not)."""
+    out: list[Sample] = []
+    for repo in config.repositories:
+        if not repo.offsite:
+            continue
+        apps = status.get(repo.name) or {}
+        newest_app = max(
+            (t for t in (_when((e or {}).get("last_success")) for e in apps.values()) if t),
+            default=None,
+        )
+        if newest_app is None:
+            continue
+        entry = states.get(repo.name) or {}
+        last = _when(entry.get("last_success"))
+        labels = {"repository": repo.name}
+        state = str(entry.get("state") or "never")
+        out.append(
+            Sample(ID, repo.name, "state_last", last, state, str(entry.get("error") or ""), labels)
+        )
+        behind = newest_app - last if last is not None else None
+        out.append(
+            Sample(
+                ID,
+                repo.name,
+                "state_behind_seconds",
+                max(behind, 0.0) if behind is not None else None,
+                labels=labels,
+            )
+        )
+    return out
