@@ -1,0 +1,251 @@
+"""The audit's three targets, each turned into normalised containers (and host files).
+
+- :func:`load_files`: any compose file or project folder, resolved by the Compose v2 binary's
+  ``config`` (interpolation, ``.env``, ``env_file``, ``extends``, ``include``, profiles as
+  Docker itself resolves them); a ``daemon.json``, an ``sshd_config`` or a ``ufw.sh`` among
+  the paths is read as host files instead.
+- :func:`load_running`: every container on the engine, from the Engine API's inspect.
+- :func:`load_rendered`: lares's own render of a blueprint, its stacks and its host files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lares import run
+from lares.audit.model import Container, HostFiles, from_compose, from_inspect, parse_sshd
+from lares.errors import CommandError, LaresError
+
+#: The names Compose looks for in a project folder, in its order.
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+_DEFAULT = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-([^}]*)\}")
+_LOAD_TIMEOUT = 60
+
+
+class AuditInputError(LaresError):
+    code = "audit-input"
+    exit_code = 2
+
+
+@dataclass
+class Loaded:
+    """What a target gave: containers, host files, and the line of each service in its file."""
+
+    containers: list[Container] = field(default_factory=list)
+    host: HostFiles = field(default_factory=HostFiles)
+    lines: dict[tuple[str, str], int] = field(default_factory=dict)
+    targets: list[str] = field(default_factory=list)
+
+
+def _host_kind(path: Path) -> str | None:
+    if path.name == "daemon.json":
+        return "daemon"
+    if "sshd_config" in path.name or path.parent.name == "sshd_config.d":
+        return "sshd"
+    if path.name in ("ufw.sh", "user.rules", "ufw-status.txt"):
+        return "ufw"
+    return None
+
+
+def _compose_file(path: Path) -> Path:
+    if path.is_dir():
+        for name in COMPOSE_NAMES:
+            if (path / name).is_file():
+                return path / name
+        raise AuditInputError(
+            f"{path}: no compose file in this folder",
+            hint="name one of " + ", ".join(COMPOSE_NAMES) + ", or give the file itself",
+        )
+    if not path.is_file():
+        raise AuditInputError(f"{path}: no such file or folder")
+    return path
+
+
+def service_lines(text: str, services: Iterable[str]) -> dict[str, int]:
+    """The 1-based line of each service's key in a compose file's text, when it is there."""
+    lines = text.splitlines()
+    out: dict[str, int] = {}
+    for name in services:
+        pattern = re.compile(rf"^\s+['\"]?{re.escape(name)}['\"]?\s*:")
+        for number, line in enumerate(lines, 1):
+            if pattern.match(line):
+                out[name] = number
+                break
+    return out
+
+
+def compose_config(file: Path, display: str | None = None) -> dict[str, Any]:
+    """The resolved Compose model of ``file`` (``docker compose config --format json``).
+
+    Raises :class:`AuditInputError` with Compose's own message when it refuses the file.
+    """
+    from lares.deploy.engine import compose_command
+
+    argv = [*compose_command().argv, "-f", str(file), "config", "--format", "json"]
+    try:
+        result = run.run(argv, timeout=_LOAD_TIMEOUT, what=f"load {display or file}")
+    except CommandError as exc:
+        raise AuditInputError(
+            f"{display or file}: docker compose cannot load it: {exc.stderr_tail or exc}",
+            hint="fix the file (docker compose -f FILE config shows the same error)",
+        ) from None
+    try:
+        model = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        raise AuditInputError(f"{display or file}: docker compose printed no model") from None
+    return model if isinstance(model, dict) else {}
+
+
+def containers_of(
+    model: dict[str, Any], *, source: str, text: str = ""
+) -> tuple[list[Container], dict[tuple[str, str], int]]:
+    """The containers of one resolved Compose model, and their lines in ``text``."""
+    project = str(model.get("name") or "")
+    defaults = {m.group(1): m.group(2) for m in _DEFAULT.finditer(text)}
+    nets = model.get("networks") or {}
+    out = []
+    for service, spec in sorted((model.get("services") or {}).items()):
+        c = from_compose(project, service, spec, source=source, defaults=defaults)
+        # the network's real name: projects sharing an external network share it
+        c.networks = tuple(
+            str((nets.get(n) or {}).get("name") or f"{project}_{n}") for n in c.networks
+        )
+        out.append(c)
+    lines = service_lines(text, [c.service for c in out])
+    return out, {(source, s): n for s, n in lines.items()}
+
+
+def _read_host(loaded: Loaded, kind: str, path: Path, text: str) -> None:
+    h = loaded.host
+    if kind == "daemon":
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise AuditInputError(
+                f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
+            ) from None
+        loaded.host = HostFiles(
+            data if isinstance(data, dict) else {}, str(path), h.sshd, h.sshd_source,
+            h.ufw, h.ufw_source,
+        )  # fmt: skip
+    elif kind == "sshd":
+        merged = {**parse_sshd(text), **(h.sshd or {})} if h.sshd else parse_sshd(text)
+        loaded.host = HostFiles(h.daemon, h.daemon_source, merged, str(path), h.ufw, h.ufw_source)
+    else:
+        loaded.host = HostFiles(h.daemon, h.daemon_source, h.sshd, h.sshd_source, text, str(path))
+
+
+def load_files(paths: Sequence[Path]) -> Loaded:
+    """Compose files or project folders, and host files, in the order given.
+
+    Every path is tried; the ones that fail are reported together in one
+    :class:`AuditInputError`, and nothing is audited then.
+    """
+    loaded = Loaded()
+    compose: list[Path] = []
+    errors: list[str] = []
+    for path in paths:
+        kind = _host_kind(path) if path.is_file() else None
+        try:
+            if kind:
+                _read_host(loaded, kind, path, path.read_text(errors="replace"))
+                loaded.targets.append(str(path))
+            else:
+                compose.append(_compose_file(path))
+        except (AuditInputError, OSError) as exc:
+            errors.append(str(exc))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(_load_one, compose))
+    for file, result in zip(compose, results, strict=True):
+        if isinstance(result, str):
+            errors.append(result)
+            continue
+        model, text = result
+        containers, lines = containers_of(model, source=str(file), text=text)
+        loaded.containers += containers
+        loaded.lines.update(lines)
+        loaded.targets.append(str(file))
+    if errors:
+        raise AuditInputError(
+            "\n".join(errors) if len(errors) > 1 else errors[0],
+            hint="nothing was audited; fix or leave out the files above",
+        )
+    return loaded
+
+
+def _load_one(file: Path) -> tuple[dict[str, Any], str] | str:
+    try:
+        return compose_config(file), file.read_text(errors="replace")
+    except (AuditInputError, OSError) as exc:
+        return str(exc)
+
+
+def load_running(api: Any = None) -> list[Container]:
+    """Every container on the engine (lares's or not, running or stopped), from inspect."""
+    from lares.dockerapi import DockerAPI
+
+    own = api is None
+    api = api or DockerAPI()
+    try:
+        out = []
+        for item in api.containers(label=None):
+            data = api.inspect(item["Id"])
+            if data is not None:
+                out.append(from_inspect(data))
+        return sorted(out, key=lambda c: c.name)
+    finally:
+        if own:
+            api.close()
+
+
+def load_rendered(system: Any, source: str) -> Loaded:
+    """lares's own render of ``system``: the server's stacks and the host files."""
+    from lares.render import render_all
+
+    home = render_all(system, source=source, target="home")
+    host = render_all(system, source=source, target="host")
+    files = {p: f.content for p, f in {**home.files, **host.files}.items()}
+    env = {e.path: "".join(f"{k}=lares-audit-placeholder\n" for k in e.variables)
+           for e in home.env_files}  # fmt: skip
+    return load_bundle(files, env, source)
+
+
+def load_bundle(files: dict[str, str], env_files: dict[str, str], source: str) -> Loaded:
+    """The stacks and host files of a lares render, given as path → text.
+
+    The compose files are written to a private temporary folder so that Compose resolves
+    them as it will on deploy. The 0600 env files of secrets they name are written with a
+    placeholder, never a value: the audit needs the variable, not the secret.
+    """
+    loaded = Loaded()
+    with tempfile.TemporaryDirectory(prefix="lares-audit-") as tmp:
+        root = Path(tmp)
+        for rel, text in env_files.items():
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        stacks = sorted(p for p in files if p.endswith("/compose.yaml"))
+        for rel in stacks:
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(files[rel])
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            models = list(pool.map(lambda r: compose_config(root / r, f"{source}: {r}"), stacks))
+    for rel, model in zip(stacks, models, strict=True):
+        containers, lines = containers_of(model, source=rel, text=files[rel])
+        loaded.containers += containers
+        loaded.lines.update(lines)
+        loaded.targets.append(rel)
+    for rel, text in files.items():
+        kind = _host_kind(Path(rel))
+        if kind:
+            _read_host(loaded, kind, Path(rel), text)
+            loaded.targets.append(rel)
+    return loaded
