@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -82,13 +83,24 @@ def service_lines(text: str, services: Iterable[str]) -> dict[str, int]:
 
 
 def compose_config(file: Path, display: str | None = None) -> dict[str, Any]:
-    """The resolved Compose model of ``file`` (``docker compose config --format json``).
+    """The resolved Compose model of ``file`` (``docker compose config --format json``), with
+    every profile's services.
 
     Raises :class:`AuditInputError` with Compose's own message when it refuses the file.
     """
     from lares.deploy.engine import compose_command
 
-    argv = [*compose_command().argv, "-f", str(file), "config", "--format", "json"]
+    # every profile: a service only some runs start is still in what the file deploys
+    argv = [
+        *compose_command().argv,
+        "--profile",
+        "*",
+        "-f",
+        str(file),
+        "config",
+        "--format",
+        "json",
+    ]
     try:
         result = run.run(argv, timeout=_LOAD_TIMEOUT, what=f"load {display or file}")
     except CommandError as exc:
@@ -108,7 +120,8 @@ def containers_of(
 ) -> tuple[list[Container], dict[tuple[str, str], int]]:
     """The containers of one resolved Compose model, and their lines in ``text``."""
     project = str(model.get("name") or "")
-    defaults = {m.group(1): m.group(2) for m in _DEFAULT.finditer(text)}
+    # a default only counts where the variable is unset, as Compose just resolved it
+    defaults = {m[1]: m[2] for m in _DEFAULT.finditer(text) if m[1] not in os.environ}
     nets = model.get("networks") or {}
     out = []
     for service, spec in sorted((model.get("services") or {}).items()):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import FileOpt, JsonOpt, _load, _out, _source, app
-from lares.errors import LaresError
+from lares.errors import UsageError
 
 if TYPE_CHECKING:
     from lares.audit.engine import Report
@@ -21,10 +21,9 @@ _STYLE = {"critical": "red bold", "high": "red", "medium": "yellow", "low": "cya
 
 def _severity(value: str | None, option: str) -> str | None:
     if value is not None and value not in SEVERITY_NAMES:
-        raise LaresError(
+        raise UsageError(
             f"{option} {value!r} is not a severity",
             hint="use one of: " + ", ".join(SEVERITY_NAMES),
-            code="usage",
         )
     return value
 
@@ -71,7 +70,7 @@ def audit_cmd(
     _severity(fail_on, "--fail-on")
     _severity(show, "--show")
     if fmt not in ("table", "json", "sarif"):
-        raise LaresError(f"--format {fmt!r} is unknown", hint="table, json or sarif", code="usage")
+        raise UsageError(f"--format {fmt!r} is unknown", hint="table, json or sarif")
     if as_json:
         fmt = "json"
     out = _out(fmt != "table")
@@ -95,9 +94,7 @@ def _audit(paths: list[Path], running: bool, file: Path | None, *, drift: bool) 
     from lares.audit.stacks import Stacks
 
     if paths and running:
-        raise LaresError(
-            "give files or --running, not both", hint="run lares audit twice", code="usage"
-        )
+        raise UsageError("give files or --running, not both", hint="run lares audit twice")
     if paths:
         return audit_files(paths)
     if running:

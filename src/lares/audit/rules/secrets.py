@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 from lares.audit.model import Container
@@ -46,7 +45,7 @@ def _literal_secrets(c: Container) -> list[str]:
 def _weak_defaults(c: Container) -> list[str]:
     out = []
     for var, default in sorted(c.defaults.items()):
-        if not credential_key(var) or not default or var in os.environ:
+        if not credential_key(var) or not default:
             continue
         keys = sorted(k for k, v in c.environment.items() if default in v)
         for key in keys:
