@@ -1,0 +1,139 @@
+"""`lares audit --running` and drift, against containers started on the real engine."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from lares.audit.engine import check_containers, check_drift
+from lares.audit.model import from_compose
+from lares.audit.targets import load_running
+
+from .audit_cases import BASE_RUN, CASES, patched
+
+if TYPE_CHECKING:
+    import docker
+
+    from .conftest import DockerCleanup
+
+RUN_CASES = [c for c in CASES if c.run is not None]
+
+
+def _start(client: docker.DockerClient, image: str, name: str, **kwargs: Any) -> None:
+    client.containers.run(image, ["sleep", "300"], name=name, detach=True, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def started(docker_client: docker.DockerClient, test_images: dict[str, str]) -> Any:
+    """One container per rule that breaks it, and one hardened container that breaks none."""
+    from .conftest import DockerCleanup
+
+    cleanup = DockerCleanup(docker_client)
+    prefix = cleanup.prefix(f"lt-audit-{uuid.uuid4().hex[:6]}-")
+    busybox = docker_client.images.get(test_images["busybox"])
+    latest = f"{prefix}img:latest"
+    busybox.tag(latest)
+    names: dict[str, str] = {}
+    # rshared needs a shared mount as its source: a folder bind-mounted onto itself
+    shared = Path(tempfile.mkdtemp(prefix="lares-test-audit-"))
+    subprocess.run(["mount", "--bind", str(shared), str(shared)], check=True)
+    subprocess.run(["mount", "--make-shared", str(shared)], check=True)
+    try:
+        _start(docker_client, busybox.id, f"{prefix}clean", **BASE_RUN)
+        for case in RUN_CASES:
+            image = {"image-latest": latest, "image-no-digest": test_images["busybox"]}.get(
+                case.rule, busybox.id
+            )
+            args = patched(BASE_RUN, case.run or {})
+            if case.rule == "shared-propagation":
+                args["volumes"] = {str(shared): {"bind": "/shared", "mode": "rshared"}}
+            if "environment" in (case.run or {}):
+                args["environment"] = {**BASE_RUN["environment"], **case.run["environment"]}
+            names[case.rule] = f"{prefix}{case.rule}"
+            _start(docker_client, image, names[case.rule], **args)
+        running = [c for c in load_running() if c.name.startswith(prefix)]
+        yield prefix, names, running
+    finally:
+        errors = cleanup.run()
+        docker_client.images.remove(latest, noprune=True)
+        subprocess.run(["umount", str(shared)], check=False)
+        shared.rmdir()
+        assert not errors, errors
+
+
+def test_a_hardened_container_breaks_no_rule(started: Any) -> None:
+    prefix, _, running = started
+    clean = [c for c in running if c.name == f"{prefix}clean"]
+    assert len(clean) == 1
+    assert [(f.rule, f.message) for f in check_containers(clean)] == []
+
+
+@pytest.mark.parametrize("case", RUN_CASES, ids=[c.rule for c in RUN_CASES])
+def test_rule_triggers_on_a_running_container(case: Any, started: Any) -> None:
+    _, names, running = started
+    mine = [c for c in running if c.name == names[case.rule]]
+    assert len(mine) == 1
+    rules = {f.rule for f in check_containers(mine)}
+    assert case.rule in rules
+
+
+def test_a_secret_value_never_reaches_the_findings(started: Any) -> None:
+    _, names, running = started
+    mine = [c for c in running if c.name == names["secret-in-env"]]
+    findings = check_containers(mine)
+    assert any(f.rule == "secret-in-env" for f in findings)
+    assert not any("hunter2" in f.message or "hunter2" in f.fix for f in findings)
+
+
+def test_drift_finds_a_hand_started_container_and_a_changed_setting(
+    docker_client: docker.DockerClient,
+    test_images: dict[str, str],
+    docker_cleanup: DockerCleanup,
+) -> None:
+    project = docker_cleanup.project(f"lt-audit-drift-{uuid.uuid4().hex[:6]}")
+    rendered = [
+        from_compose(
+            project,
+            "web",
+            {"image": test_images["busybox"], "read_only": True, "cap_drop": ["ALL"],
+             "labels": {"io.lares.stack": project, "io.lares.app": "web"}},
+            source=f"{project}/compose.yaml",
+        ),
+        from_compose(project, "never-started", {"image": test_images["busybox"]}, source="x"),
+    ]  # fmt: skip
+    labels = {"com.docker.compose.project": project, "io.lares.app": "web"}
+    # the rendered service, started with its root made writable by hand
+    _start(
+        docker_client,
+        test_images["busybox"],
+        docker_cleanup.track(f"{project}-web"),
+        labels={**labels, "com.docker.compose.service": "web"},
+        cap_drop=["ALL"],
+    )
+    # a container nobody rendered, started by hand in the same project
+    _start(
+        docker_client,
+        test_images["busybox"],
+        docker_cleanup.track(f"{project}-extra"),
+        labels={**labels, "com.docker.compose.service": "extra"},
+    )
+    running = [c for c in load_running() if c.project == project]
+    found = {(f.rule, f.message) for f in check_drift(rendered, running)}
+    assert (
+        "drift-unknown-container",
+        f"{project}-extra runs in project {project}, which lares did not render it in",
+    ) in found
+    assert (
+        "drift-setting",
+        f"{project}-web: read_only is False on the engine, True in the render",
+    ) in found
+    assert (
+        "drift-missing",
+        f"{project}-never-started-1 is rendered but not on the engine",
+    ) in found
+    assert len([r for r, _ in found if r == "drift-setting"]) == 1  # nothing else differs
