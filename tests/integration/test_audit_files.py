@@ -157,3 +157,5 @@ def test_reference_render_has_nothing_open_at_high_and_every_acceptance_has_a_re
     assert _lares("--no-drift", "--fail-on", "high", cwd=tmp_path).returncode == 0
     # no secret's value reaches the report, only placeholders lares itself wrote
     assert "lares-audit-placeholder" not in result.stdout
+    # qBittorrent's VPN reads its WireGuard key from the file *_SECRETFILE names: no literal
+    assert "WIREGUARD_PRIVATE_KEY_SECRETFILE" not in result.stdout

@@ -16,7 +16,7 @@ def audit_files(paths: Sequence[Path]) -> Report:
     loaded = load_files(paths)
     placed = by_ports(loaded.containers)
     findings = check_containers(placed, lines=loaded.lines) + check_host(loaded.host)
-    return Report(tuple(findings), len(placed), tuple(loaded.targets))
+    return Report(tuple(findings), len(placed), tuple(loaded.targets), tuple(loaded.notes))
 
 
 def audit_running(stacks: Stacks | None = None, api: Any = None) -> Report:

@@ -96,6 +96,17 @@ class Container:
         return (app, key) if app and key else None
 
 
+def _mapping(value: Any) -> dict[str, str]:
+    """A Compose mapping, also in its list form (["KEY=value", …]) as written in a file."""
+    if isinstance(value, Mapping):
+        return {str(k): "" if v is None else str(v) for k, v in value.items()}
+    out = {}
+    for item in value or ():
+        key, _, val = str(item).partition("=")
+        out[key] = val
+    return out
+
+
 def _caps(values: Any) -> tuple[str, ...]:
     return tuple(sorted({str(v).upper().removeprefix("CAP_") for v in values or ()}))
 
@@ -109,9 +120,22 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _short_port(text: str) -> dict[str, Any]:
+    """A port as written ("[ip:]host:container[/proto]"), in the long form's keys; Compose
+    leaves one so when it loads a file without interpolation."""
+    body, _, proto = text.partition("/")
+    parts = body.rsplit(":", 2)
+    if len(parts) == 1:
+        return {"target": parts[0], "protocol": proto}
+    ip = parts[0] if len(parts) == 3 else ""
+    return {"host_ip": ip, "published": parts[-2], "target": parts[-1], "protocol": proto}
+
+
 def _compose_ports(ports: Any) -> tuple[Port, ...]:
     out: list[Port] = []
     for p in ports or ():
+        if not isinstance(p, Mapping):
+            p = _short_port(str(p))
         published = str(p.get("published") or "")
         if not published:
             continue  # only exposed to other containers
@@ -120,14 +144,24 @@ def _compose_ports(ports: Any) -> tuple[Port, ...]:
             Port(
                 str(p.get("host_ip") or ""),
                 int(first) if first.isdigit() else None,
-                int(p.get("target") or 0),
+                int(target) if (target := str(p.get("target") or "0")).isdigit() else 0,
                 str(p.get("protocol") or "tcp"),
             )
         )
     return tuple(out)
 
 
+def _short_volume(text: str) -> dict[str, Any]:
+    parts = text.split(":")
+    if len(parts) == 1:
+        return {"type": "volume", "target": parts[0]}
+    source, target = parts[0], parts[1]
+    kind = "bind" if source.startswith(("/", ".", "~", "$")) else "volume"
+    return {"type": kind, "source": source, "target": target, "read_only": "ro" in parts[2:]}
+
+
 def _compose_mounts(volumes: Any) -> tuple[Mount, ...]:
+    volumes = [v if isinstance(v, Mapping) else _short_volume(str(v)) for v in volumes or ()]
     return tuple(
         Mount(
             str(v.get("type") or ""),
@@ -158,7 +192,7 @@ def from_compose(
     """One service of a resolved Compose model (``docker compose config --format json``)."""
     deploy = spec.get("deploy") or {}
     limits = (deploy.get("resources") or {}).get("limits") or {}
-    labels = {str(k): str(v) for k, v in (spec.get("labels") or {}).items()}
+    labels = _mapping(spec.get("labels"))
     health = spec.get("healthcheck")
     healthcheck = None
     if health:
@@ -173,7 +207,7 @@ def from_compose(
     if not restart and policy:
         restart = {"any": "always"}.get(policy.get("condition", ""), policy.get("condition", ""))
         retries = _int(policy.get("max_attempts"))
-    env = {str(k): "" if v is None else str(v) for k, v in (spec.get("environment") or {}).items()}
+    env = _mapping(spec.get("environment"))
     return Container(
         name=str(spec.get("container_name") or f"{project}-{service}-1"),
         project=project,

@@ -43,6 +43,7 @@ class Loaded:
     host: HostFiles = field(default_factory=HostFiles)
     lines: dict[tuple[str, str], int] = field(default_factory=dict)
     targets: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def _host_kind(path: Path) -> str | None:
@@ -82,37 +83,52 @@ def service_lines(text: str, services: Iterable[str]) -> dict[str, int]:
     return out
 
 
-def compose_config(file: Path, display: str | None = None) -> dict[str, Any]:
-    """The resolved Compose model of ``file`` (``docker compose config --format json``), with
-    every profile's services.
+def _compose_error(exc: CommandError) -> str:
+    """Compose's error without its warnings about unset variables (they are not the error)."""
+    lines = [ln for ln in (exc.stderr_tail or "").splitlines() if "level=warning" not in ln]
+    return "\n".join(lines).strip() or str(exc.args[0])
 
-    Raises :class:`AuditInputError` with Compose's own message when it refuses the file.
+
+def compose_config(file: Path, display: str | None = None) -> tuple[dict[str, Any], str | None]:
+    """The resolved Compose model of ``file`` (``docker compose config --format json``), with
+    every profile's services, and a note when it could only be loaded as written.
+
+    A file whose ``.env`` or ``env_file`` is not at hand (a file from somewhere else, a
+    checkout without its secrets) is refused by Compose; it is then loaded again without
+    interpolation or env files, so that it is still audited, ``${VAR}`` values as written.
+    Raises :class:`AuditInputError` with Compose's own message when both fail.
     """
     from lares.deploy.engine import compose_command
 
+    name = display or str(file)
     # every profile: a service only some runs start is still in what the file deploys
-    argv = [
-        *compose_command().argv,
-        "--profile",
-        "*",
-        "-f",
-        str(file),
-        "config",
-        "--format",
-        "json",
-    ]
+    base = [*compose_command().argv, "--profile", "*", "-f", str(file), "config"]
+    note = None
     try:
-        result = run.run(argv, timeout=_LOAD_TIMEOUT, what=f"load {display or file}")
+        result = run.run([*base, "--format", "json"], timeout=_LOAD_TIMEOUT, what=f"load {name}")
     except CommandError as exc:
-        raise AuditInputError(
-            f"{display or file}: docker compose cannot load it: {exc.stderr_tail or exc}",
-            hint="fix the file (docker compose -f FILE config shows the same error)",
-        ) from None
+        first = _compose_error(exc)
+        try:
+            result = run.run(
+                [*base, "--no-interpolate", "--no-env-resolution", "--format", "json"],
+                timeout=_LOAD_TIMEOUT,
+                what=f"load {name}",
+            )
+        except CommandError:
+            raise AuditInputError(
+                f"{name}: docker compose cannot load it: {first}",
+                hint="fix the file (docker compose -f FILE config shows the same error)",
+            ) from None
+        reason = first.splitlines()[-1] if first else "it refused the file"
+        note = (
+            f"{name}: audited as written, without interpolation or env files "
+            f"(docker compose: {reason})"
+        )
     try:
         model = json.loads(result.stdout)
     except json.JSONDecodeError:
-        raise AuditInputError(f"{display or file}: docker compose printed no model") from None
-    return model if isinstance(model, dict) else {}
+        raise AuditInputError(f"{name}: docker compose printed no model") from None
+    return (model if isinstance(model, dict) else {}), note
 
 
 def containers_of(
@@ -172,15 +188,19 @@ def load_files(paths: Sequence[Path]) -> Loaded:
                 loaded.targets.append(str(path))
             else:
                 compose.append(_compose_file(path))
-        except (AuditInputError, OSError) as exc:
-            errors.append(str(exc))
+        except AuditInputError as exc:
+            errors.append(exc.message)
+        except OSError as exc:
+            errors.append(f"{path}: {exc.strerror}")
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(_load_one, compose))
     for file, result in zip(compose, results, strict=True):
         if isinstance(result, str):
             errors.append(result)
             continue
-        model, text = result
+        (model, note), text = result
+        if note:
+            loaded.notes.append(note)
         containers, lines = containers_of(model, source=str(file), text=text)
         loaded.containers += containers
         loaded.lines.update(lines)
@@ -193,11 +213,13 @@ def load_files(paths: Sequence[Path]) -> Loaded:
     return loaded
 
 
-def _load_one(file: Path) -> tuple[dict[str, Any], str] | str:
+def _load_one(file: Path) -> tuple[tuple[dict[str, Any], str | None], str] | str:
     try:
         return compose_config(file), file.read_text(errors="replace")
-    except (AuditInputError, OSError) as exc:
-        return str(exc)
+    except AuditInputError as exc:
+        return exc.message
+    except OSError as exc:
+        return f"{file}: {exc.strerror}"
 
 
 def load_running(api: Any = None) -> list[Container]:
@@ -251,7 +273,7 @@ def load_bundle(files: dict[str, str], env_files: dict[str, str], source: str) -
             target.write_text(files[rel])
         with ThreadPoolExecutor(max_workers=4) as pool:
             models = list(pool.map(lambda r: compose_config(root / r, f"{source}: {r}"), stacks))
-    for rel, model in zip(stacks, models, strict=True):
+    for rel, (model, _) in zip(stacks, models, strict=True):
         containers, lines = containers_of(model, source=rel, text=files[rel])
         loaded.containers += containers
         loaded.lines.update(lines)

@@ -75,7 +75,6 @@ RULES = (
         title="Host user namespace",
         severity="medium",
         cis="5.30",
-        compose_lint=("CL-0010",),
         checks="userns_mode: host",
         why="on an engine with user-namespace remapping this turns it off for the container: "
         "root inside is root outside again",

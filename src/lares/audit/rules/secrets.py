@@ -28,8 +28,9 @@ def credential_key(key: str) -> bool:
 
 
 def _literal(key: str, value: str) -> bool:
-    v = value.strip()
-    return bool(v) and not v.startswith(("/", "./", "~/")) and not _NOT_A_SECRET.match(v)
+    v = value.strip().strip("'\"")  # ${X:-""} in a list entry leaves the two quotes
+    # a path names where the secret is; ${VAR} (a file audited as written) where it comes from
+    return bool(v) and not v.startswith(("/", "./", "~/", "$")) and not _NOT_A_SECRET.match(v)
 
 
 def _literal_secrets(c: Container) -> list[str]:
