@@ -159,3 +159,49 @@ def test_reference_render_has_nothing_open_at_high_and_every_acceptance_has_a_re
     assert "lares-audit-placeholder" not in result.stdout
     # qBittorrent's VPN reads its WireGuard key from the file *_SECRETFILE names: no literal
     assert "WIREGUARD_PRIVATE_KEY_SECRETFILE" not in result.stdout
+
+
+def _blueprint(tmp_path: Path, accept: list[dict[str, str]]) -> Path:
+    text = (REPO / "src" / "lares" / "blueprint" / "reference.yaml").read_text()
+    path = tmp_path / "lares.yaml"
+    path.write_text(text + "\n" + yaml.safe_dump({"audit": {"accept": accept}}))
+    return path
+
+
+def test_the_blueprint_accepts_a_finding_with_its_reason(tmp_path: Path) -> None:
+    reason = "Caddy owns 80 and 443 on this host: it is the reverse proxy"
+    path = _blueprint(tmp_path, [{"rule": "privileged-port", "app": "caddy", "reason": reason}])
+    data = json.loads(_lares("-f", str(path), "--json", "--no-drift", cwd=tmp_path).stdout)
+    assert not [f for f in data["findings"] if f["rule"] == "privileged-port"]
+    mine = [f for f in data["accepted"] if f["rule"] == "privileged-port"]
+    assert mine and all(f["accepted_by"] == "blueprint" and f["accepted"] == reason for f in mine)
+    sarif = json.loads(
+        _lares("-f", str(path), "--format", "sarif", "--no-drift", cwd=tmp_path).stdout
+    )
+    just = {
+        s["justification"]
+        for r in sarif["runs"][0]["results"]
+        if r["ruleId"] == "privileged-port"
+        for s in r.get("suppressions", [])
+    }
+    assert just == {reason}
+
+
+def test_an_acceptance_needs_a_known_rule_and_a_reason(tmp_path: Path) -> None:
+    unknown = _blueprint(tmp_path, [{"rule": "no-such-rule", "app": "caddy", "reason": "x" * 12}])
+    result = _lares("-f", str(unknown), "--no-drift", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "audit.accept[0]: there is no audit rule 'no-such-rule'" in result.stderr
+    assert "lares.yaml:" in result.stderr and "Traceback" not in result.stderr
+    silent = _blueprint(tmp_path, [{"rule": "root-user", "app": "caddy", "reason": "ok"}])
+    result = _lares("-f", str(silent), "--no-drift", cwd=tmp_path)
+    assert result.returncode == 2 and "reason" in result.stderr
+
+
+def test_public_apps_weigh_more_than_their_databases(tmp_path: Path) -> None:
+    data = json.loads(_lares("--json", "--no-drift", cwd=tmp_path).stdout)
+    every = data["findings"] + data["accepted"]
+    web = [f for f in every if f["container"] == "nextcloud" and f["rule"] == "capability-added"]
+    db = [f for f in every if f["container"] == "nextcloud-db" and f["rule"] == "capability-added"]
+    assert web[0]["severity"] == "medium" and web[0]["raised"] == ["published through the tunnel"]
+    assert db[0]["severity"] == "low" and db[0]["raised"] == []

@@ -41,14 +41,19 @@ class Stacks:
                 )
 
     def place(self, containers: Sequence[Container]) -> list[Container]:
-        """The containers with the exposure of the app each belongs to."""
+        """The containers with the exposure of the app each belongs to; through the tunnel
+        only the app's web container is public, its database and workers are not."""
         out = []
         for c in containers:
             view = self.system.app(c.app) if c.lares else None
-            if view is not None:
-                out.append(replace(c, exposure=_EXPOSURE.get(view.exposure, "lan")))
-            else:
+            if view is None:
                 out += by_ports([c])
+                continue
+            exposure = _EXPOSURE.get(view.exposure, "lan")
+            web = view.app.web.container if view.app.web else None
+            if exposure == "public" and c.lares and c.lares[1] != web:
+                exposure = "lan" if c.ports else "internal"  # the tunnel reaches only the web
+            out.append(replace(c, exposure=exposure))
         return out
 
     def accept(self, c: Container, rule: Rule) -> tuple[str, AcceptedBy] | None:
