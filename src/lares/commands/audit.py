@@ -12,7 +12,7 @@ from lares.cli import FileOpt, JsonOpt, _load, _out, _source, app
 from lares.errors import UsageError
 
 if TYPE_CHECKING:
-    from lares.audit.engine import Report
+    from lares.audit.engine import AuditFinding, Report
     from lares.output import Out
 
 SEVERITY_NAMES = ("info", "low", "medium", "high", "critical")
@@ -127,6 +127,13 @@ def _rule_table(out: Out, fmt: str) -> None:
     )
 
 
+def _where(f: AuditFinding) -> str:
+    """The container, when its name says more than the app's (not Compose's own name)."""
+    if not f.container or f.container in (f.app, f"{f.project}-{f.app}-1"):
+        return ""
+    return f"{f.container}: "
+
+
 def _table(out: Out, report: Report, shown: int) -> None:
     from lares.audit.engine import group
     from lares.audit.rules import rank
@@ -146,7 +153,7 @@ def _table(out: Out, report: Report, shown: int) -> None:
         c.print(f"[bold]{app_name}[/]")
         for f in findings:
             c.print(f"  [{_STYLE[f.severity]}]{f.severity:<8}[/] ", end="")
-            where = f"{f.container}: " if f.container and f.container != f.app else ""
+            where = _where(f)
             raised = f" (raised: {', '.join(f.raised)})" if f.raised else ""
             c.print(f"{f.rule:<26} {where}{f.message}{raised}", markup=False, highlight=False)
             c.print(f"           fix: {f.fix}", style="dim", markup=False, highlight=False)
@@ -155,7 +162,7 @@ def _table(out: Out, report: Report, shown: int) -> None:
         c.print(f"[bold]accepted[/] ({len(report.accepted)}), each with its reason:")
         for app_name, findings in group(report.accepted).items():
             for f in findings:
-                where = f"{f.container}: " if f.container and f.container != f.app else ""
+                where = _where(f)
                 c.print(
                     f"  {app_name:<14} {f.rule:<26} {where}{f.message}",
                     markup=False,

@@ -1,0 +1,118 @@
+"""How fast `lares audit` is, side by side with compose-lint on the same files.
+
+1. The 18 real compose files of tests/data/audit/corpus: `lares audit FILES --json` and
+   `compose-lint --format json FILES`, whole processes.
+2. `lares audit --running --json` with 40 containers on the engine (busybox, started for the
+   run, named lt-audit-bench-*, removed at the end even when it fails).
+3. `lares audit --json --no-drift` on the embedded reference (4 stacks, 38 containers, rendered
+   and loaded by Compose), and compose-lint on the same 4 rendered files.
+
+Usage: python3 bench/audit.py [--runs N] [--write]   (--write updates bench/BENCHMARKS.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from plan import machine, write_section
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "tests" / "data" / "audit" / "corpus"
+IMAGE = "lares-test/busybox:1"
+PREFIX = "lt-audit-bench-"
+
+
+def timed(argv: list[str], runs: int, env: dict[str, str], cwd: Path | None = None) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run(argv, capture_output=True, env=env, cwd=cwd, check=False)
+        times.append(time.perf_counter() - start)
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stderr.decode()[-2000:]}")
+    return times
+
+
+def containers(count: int) -> None:
+    for n in range(count):
+        subprocess.run(
+            ["docker", "run", "-d", "--name", f"{PREFIX}{n:02d}", "--memory", "32m",
+             "--label", f"com.docker.compose.project=lt-audit-bench-{n % 4}",
+             IMAGE, "sleep", "3600"],
+            capture_output=True, check=True,
+        )  # fmt: skip
+
+
+def remove_containers() -> None:
+    names = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"name=^{PREFIX}"],
+        capture_output=True, text=True, check=False,
+    ).stdout.split()  # fmt: skip
+    if names:
+        subprocess.run(["docker", "rm", "-f", *names], capture_output=True, check=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    files = sorted(str(p) for p in CORPUS.iterdir() if p.suffix in (".yml", ".yaml"))
+    with tempfile.TemporaryDirectory(prefix="lares-test-bench-audit-") as tmp:
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), LARES_STATE_DIR=f"{tmp}/state")
+        lares = [sys.executable, "-m", "lares"]
+        render = Path(tmp) / "render"
+        subprocess.run([*lares, "render", "-o", str(render)], env=env, capture_output=True,
+                       check=True)  # fmt: skip
+        stacks = sorted(str(p) for p in render.glob("*/compose.yaml"))
+        rows: list[tuple[str, float, str]] = []
+        for what, argv in (
+            (f"`lares audit` on the {len(files)} corpus files",
+             [*lares, "audit", "--json", *files]),
+            (f"`compose-lint` on the same {len(files)} files",
+             ["compose-lint", "--format", "json", *files]),
+            ("`lares audit --no-drift`, reference render (38 containers)",
+             [*lares, "audit", "--json", "--no-drift"]),
+            ("`compose-lint` on the 4 rendered stack files",
+             ["compose-lint", "--format", "json", *stacks]),
+        ):  # fmt: skip
+            rows.append((what, statistics.median(timed(argv, args.runs, env, Path(tmp))), ""))
+        remove_containers()
+        try:
+            containers(40)
+            t = timed([*lares, "audit", "--running", "--json"], args.runs, env, Path(tmp))
+            rows.append(("`lares audit --running`, 40 containers on the engine",
+                         statistics.median(t), ""))  # fmt: skip
+        finally:
+            remove_containers()
+    load = os.getloadavg()[0]
+    table = ["| what | median |", "| --- | --- |"]
+    table += [f"| {what} | {value:.3f} s |" for what, value, _ in rows]
+    text = "\n".join(
+        [
+            "## Audit",
+            "",
+            f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; median of {args.runs} runs, "
+            f"whole processes; load average {load:.1f} while measuring (a shared machine). "
+            "`python3 bench/audit.py --write`.",
+            "",
+            *table,
+            "",
+        ]
+    )
+    print(text)
+    if args.write:
+        write_section(ROOT / "bench" / "BENCHMARKS.md", "## Audit", text)
+
+
+if __name__ == "__main__":
+    main()
