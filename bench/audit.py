@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from plan import machine, write_section
+from plan import machine, precompile, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "audit" / "corpus"
@@ -39,6 +40,23 @@ def timed(argv: list[str], runs: int, env: dict[str, str], cwd: Path | None = No
         times.append(time.perf_counter() - start)
         if proc.returncode not in (0, 1):
             raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stderr.decode()[-2000:]}")
+    return times
+
+
+def compose_alone(files: list[str], runs: int) -> list[float]:
+    """The floor lares builds on: one Compose process per file, as lares starts them (a file
+    Compose refuses as is is loaded again without interpolation, as lares does)."""
+    from lares.audit.targets import compose_argv
+
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for f in files:
+            base = [*compose_argv(), "--profile", "*", "-f", f, "config", "--format", "json"]
+            if subprocess.run(base, capture_output=True, check=False).returncode != 0:
+                subprocess.run([*base, "--no-interpolate", "--no-env-resolution"],
+                               capture_output=True, check=False)  # fmt: skip
+        times.append(time.perf_counter() - start)
     return times
 
 
@@ -67,6 +85,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     files = sorted(str(p) for p in CORPUS.iterdir() if p.suffix in (".yml", ".yaml"))
+    precompile()
     with tempfile.TemporaryDirectory(prefix="lares-test-bench-audit-") as tmp:
         env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), LARES_STATE_DIR=f"{tmp}/state")
         lares = [sys.executable, "-m", "lares"]
@@ -86,6 +105,8 @@ def main() -> None:
              ["compose-lint", "--format", "json", *stacks]),
         ):  # fmt: skip
             rows.append((what, statistics.median(timed(argv, args.runs, env, Path(tmp))), ""))
+        rows.append(("anchor: the Compose binary alone, `config` on each corpus file in turn",
+                     statistics.median(compose_alone(files, args.runs)), ""))  # fmt: skip
         remove_containers()
         try:
             containers(40)
@@ -102,7 +123,8 @@ def main() -> None:
             "## Audit",
             "",
             f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; median of {args.runs} runs, "
-            f"whole processes; load average {load:.1f} while measuring (a shared machine). "
+            f"whole processes, lares's bytecode compiled as `pip install .` leaves it; load "
+            f"average {load:.1f} when done (a shared machine). "
             "`python3 bench/audit.py --write`.",
             "",
             *table,
