@@ -205,3 +205,21 @@ def test_public_apps_weigh_more_than_their_databases(tmp_path: Path) -> None:
     db = [f for f in every if f["container"] == "nextcloud-db" and f["rule"] == "capability-added"]
     assert web[0]["severity"] == "medium" and web[0]["raised"] == ["published through the tunnel"]
     assert db[0]["severity"] == "low" and db[0]["raised"] == []
+
+
+def test_host_files_among_the_paths_are_read_as_such(tmp_path: Path) -> None:
+    (tmp_path / "daemon.json").write_text('{"live-restore": true, "icc": false}\n')
+    (tmp_path / "sshd_config").write_text("PermitRootLogin yes\nPasswordAuthentication no\n")
+    (tmp_path / "ufw.sh").write_text("ufw default deny incoming\nufw allow 22/tcp\n")
+    report = audit_files([tmp_path / n for n in ("daemon.json", "sshd_config", "ufw.sh")])
+    found = {(f.rule, f.source) for f in report.findings}
+    assert found == {
+        ("daemon-log-rotation", str(tmp_path / "daemon.json")),
+        ("daemon-userland-proxy", str(tmp_path / "daemon.json")),
+        ("daemon-no-new-privileges", str(tmp_path / "daemon.json")),
+        ("sshd-root-login", str(tmp_path / "sshd_config")),
+        ("ufw-ssh-anywhere", str(tmp_path / "ufw.sh")),
+    }
+    (tmp_path / "daemon.json").write_text('{"live-restore": true,\n}\n')
+    with pytest.raises(AuditInputError, match=r"daemon.json:2:1: not valid JSON"):
+        audit_files([tmp_path / "daemon.json"])

@@ -137,3 +137,23 @@ def test_drift_finds_a_hand_started_container_and_a_changed_setting(
         f"{project}-never-started-1 is rendered but not on the engine",
     ) in found
     assert len([r for r, _ in found if r == "drift-setting"]) == 1  # nothing else differs
+
+
+def test_cli_running_reports_every_container_of_the_engine(started: Any, tmp_path: Path) -> None:
+    import json
+    import os
+    import sys
+
+    prefix, names, _ = started
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(repo / "src"), LARES_STATE_DIR=str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, "-m", "lares", "audit", "--running", "--json"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    mine = {(f["container"], f["rule"]) for f in data["findings"]}
+    assert (names["privileged"], "privileged") in mine
+    assert not [c for c, _ in mine if c == f"{prefix}clean"]
+    assert data["targets"] == ["engine"]
