@@ -44,8 +44,8 @@ def timed(argv: list[str], runs: int, env: dict[str, str], cwd: Path | None = No
 
 
 def compose_alone(files: list[str], runs: int) -> list[float]:
-    """The floor lares builds on: one Compose process per file, as lares starts them (a file
-    Compose refuses as is is loaded again without interpolation, as lares does)."""
+    """The floor lares builds on: one Compose process per file, one after another (a file
+    Compose refuses as is is loaded again without interpolation)."""
     from lares.audit.targets import compose_argv
 
     times = []

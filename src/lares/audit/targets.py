@@ -84,6 +84,28 @@ def service_lines(text: str, services: Iterable[str]) -> dict[str, int]:
     return out
 
 
+def _missing_env_file(file: Path) -> str | None:
+    """A required ``env_file`` of the file's own services that is not there, if any."""
+    import yaml
+
+    from lares import yaml12
+
+    try:
+        data = yaml12.load(file.read_text(errors="replace"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return None  # Compose says what is wrong with it
+    services = data.get("services") if isinstance(data, dict) else None
+    for spec in (services or {}).values():
+        entries = spec.get("env_file") if isinstance(spec, dict) else None
+        for entry in [entries] if isinstance(entries, str | dict) else entries or ():
+            path = entry.get("path") if isinstance(entry, dict) else entry
+            required = entry.get("required", True) if isinstance(entry, dict) else True
+            known = isinstance(path, str) and "$" not in path
+            if known and required and not (file.parent / str(path)).is_file():
+                return str(file.parent / str(path))
+    return None
+
+
 def _compose_error(exc: CommandError) -> str:
     """Compose's error without its warnings about unset variables (they are not the error)."""
     lines = [ln for ln in (exc.stderr_tail or "").splitlines() if "level=warning" not in ln]
@@ -126,10 +148,18 @@ def compose_config(file: Path, display: str | None = None) -> tuple[dict[str, An
     # every profile: a service only some runs start is still in what the file deploys
     base = [*compose_argv(), "--profile", "*", "-f", str(file), "config"]
     note = None
-    try:
-        result = run.run([*base, "--format", "json"], timeout=_LOAD_TIMEOUT, what=f"load {name}")
-    except CommandError as exc:
-        first = _compose_error(exc)
+    result = None
+    missing = _missing_env_file(file)
+    if missing:  # Compose would refuse it: straight to loading it as written
+        first = f"env file {missing} not found"
+    else:
+        try:
+            result = run.run(
+                [*base, "--format", "json"], timeout=_LOAD_TIMEOUT, what=f"load {name}"
+            )
+        except CommandError as exc:
+            first = _compose_error(exc)
+    if result is None:
         try:
             result = run.run(
                 [*base, "--no-interpolate", "--no-env-resolution", "--format", "json"],
