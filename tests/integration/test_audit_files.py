@@ -223,3 +223,13 @@ def test_host_files_among_the_paths_are_read_as_such(tmp_path: Path) -> None:
     (tmp_path / "daemon.json").write_text('{"live-restore": true,\n}\n')
     with pytest.raises(AuditInputError, match=r"daemon.json:2:1: not valid JSON"):
         audit_files([tmp_path / "daemon.json"])
+
+
+def test_findings_on_a_blueprint_point_at_the_app_in_it(tmp_path: Path) -> None:
+    path = _blueprint(tmp_path, [])
+    data = json.loads(_lares("-f", str(path), "--json", "--no-drift", cwd=tmp_path).stdout)
+    caddy = [f for f in data["findings"] if f["app"] == "caddy"]
+    line = next(
+        n for n, t in enumerate(path.read_text().splitlines(), 1) if t.strip().startswith("caddy:")
+    )
+    assert caddy and {(f["source"], f["line"]) for f in caddy} == {(str(path), line)}

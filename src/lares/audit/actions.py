@@ -37,9 +37,12 @@ def audit_stacks(stacks: Stacks, source: str, *, drift: bool = True, api: Any = 
 
     loaded = load_rendered(stacks.system, source)
     placed = stacks.place(loaded.containers)
-    findings = check_containers(
-        placed, accept=stacks.accept, lines=loaded.lines, fix_for=stacks.fix
-    ) + check_host(loaded.host)
+    findings = [
+        stacks.locate(f)
+        for f in check_containers(
+            placed, accept=stacks.accept, lines=loaded.lines, fix_for=stacks.fix
+        )
+    ] + check_host(loaded.host)
     notes: list[str] = []
     if drift:
         try:

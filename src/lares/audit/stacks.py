@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from lares.audit.engine import AcceptedBy
+from lares.audit.engine import AcceptedBy, AuditFinding
 from lares.audit.model import Container, Exposure
 from lares.audit.rules import Rule, discover
 from lares.errors import LaresError
@@ -30,6 +30,7 @@ class Stacks:
 
     def __init__(self, system: Any, loaded: Any | None = None) -> None:
         self.system = system
+        self.loaded = loaded
         self.accepts = {(a.rule, a.app): a.reason for a in system.blueprint.audit.accept}
         rules = discover()
         for i, a in enumerate(system.blueprint.audit.accept):
@@ -67,6 +68,16 @@ class Stacks:
         if (rule.id, c.app) in self.accepts:
             return self.accepts[(rule.id, c.app)], "blueprint"
         return None
+
+    def locate(self, finding: AuditFinding) -> AuditFinding:
+        """A finding on a lares app, pointed at the app in lares.yaml (where its fix goes),
+        when the blueprint is a file; the embedded reference keeps the rendered file."""
+        loaded = self.loaded
+        stack = self.system.blueprint.app_stack().get(finding.app)
+        if loaded is None or loaded.filename.startswith("<") or stack is None:
+            return finding
+        where = loaded.locate("stacks", stack, "apps", finding.app)
+        return replace(finding, source=where.file or finding.source, line=where.line)
 
     def fix(self, rule: Rule, c: Container) -> str:
         """For a lares container, the blueprint change; else the rule's compose fix."""
