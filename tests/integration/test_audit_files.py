@@ -133,6 +133,9 @@ def test_cli_fail_on_and_formats(tmp_path: Path) -> None:
     assert [f["rule"] for f in data["findings"]] == ["root-user"]
     sarif = json.loads(_lares(str(path), "--format", "sarif", cwd=tmp_path).stdout)
     assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["root-user"]
+    table = json.loads(_lares("--rules", "--json", cwd=tmp_path).stdout)
+    assert sorted(r["id"] for r in table) == sorted(discover())
+    assert "CIS" in _lares("--rules", cwd=tmp_path).stdout
     bad = _lares(str(path), "--fail-on", "severe", cwd=tmp_path)
     assert bad.returncode == 2 and "--fail-on 'severe' is not a severity" in bad.stderr
     missing = _lares(str(tmp_path / "nope.yaml"), cwd=tmp_path)
