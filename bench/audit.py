@@ -33,8 +33,8 @@ PREFIX = "lt-audit-bench-"
 NOTE = (
     "Loading a compose file is one Compose process (`config --format json`), so the corpus row "
     "is bound by the anchor row: lares starts four at a time and adds its rules, which take "
-    "milliseconds. On a machine this loaded the Go processes wait for CPU; the targets (well "
-    "under a second each) hold only on an idle one."
+    "milliseconds. The target, well under a second each, is not met on this machine while "
+    "it is this loaded: the Go processes wait for CPU."
 )
 
 
