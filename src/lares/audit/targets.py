@@ -16,7 +16,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -212,15 +212,14 @@ def _read_host(loaded: Loaded, kind: str, path: Path, text: str) -> None:
             raise AuditInputError(
                 f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
             ) from None
-        loaded.host = HostFiles(
-            data if isinstance(data, dict) else {}, str(path), h.sshd, h.sshd_source,
-            h.ufw, h.ufw_source,
-        )  # fmt: skip
+        daemon = data if isinstance(data, dict) else {}
+        loaded.host = replace(h, daemon=daemon, daemon_source=str(path))
     elif kind == "sshd":
-        merged = {**parse_sshd(text), **(h.sshd or {})} if h.sshd else parse_sshd(text)
-        loaded.host = HostFiles(h.daemon, h.daemon_source, merged, str(path), h.ufw, h.ufw_source)
+        # like sshd's Include, the first file given that sets a keyword wins
+        sshd = {**parse_sshd(text), **(h.sshd or {})}
+        loaded.host = replace(h, sshd=sshd, sshd_source=str(path))
     else:
-        loaded.host = HostFiles(h.daemon, h.daemon_source, h.sshd, h.sshd_source, text, str(path))
+        loaded.host = replace(h, ufw=text, ufw_source=str(path))
 
 
 def load_files(paths: Sequence[Path]) -> Loaded:
