@@ -157,3 +157,36 @@ def test_cli_running_reports_every_container_of_the_engine(started: Any, tmp_pat
     assert (names["privileged"], "privileged") in mine
     assert not [c for c, _ in mine if c == f"{prefix}clean"]
     assert data["targets"] == ["engine"]
+
+
+def test_cli_default_target_reports_drift_of_a_lares_stack(
+    docker_client: docker.DockerClient,
+    test_images: dict[str, str],
+    docker_cleanup: DockerCleanup,
+    tmp_path: Path,
+) -> None:
+    import json
+    import os
+    import sys
+
+    stack = docker_cleanup.project(f"lt-audit-{uuid.uuid4().hex[:6]}")
+    repo = Path(__file__).resolve().parents[2]
+    text = (repo / "src" / "lares" / "blueprint" / "reference.yaml").read_text()
+    blueprint = tmp_path / "lares.yaml"
+    blueprint.write_text(text.replace("\n  security:\n", f"\n  {stack}:\n", 1))
+    name = docker_cleanup.track(f"{stack}-by-hand")
+    _start(
+        docker_client,
+        test_images["busybox"],
+        name,
+        labels={"com.docker.compose.project": stack, "com.docker.compose.service": "by-hand"},
+    )
+    env = dict(os.environ, PYTHONPATH=str(repo / "src"), LARES_STATE_DIR=str(tmp_path / "s"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "lares", "audit", "-f", str(blueprint), "--json"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    found = {(f["rule"], f["container"]) for f in json.loads(proc.stdout)["findings"]}
+    assert ("drift-unknown-container", name) in found
+    assert ("drift-missing", "vaultwarden") in found  # the stack's own app is not running
