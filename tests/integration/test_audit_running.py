@@ -190,3 +190,48 @@ def test_cli_default_target_reports_drift_of_a_lares_stack(
     found = {(f["rule"], f["container"]) for f in json.loads(proc.stdout)["findings"]}
     assert ("drift-unknown-container", name) in found
     assert ("drift-missing", "vaultwarden") in found  # the stack's own app is not running
+
+
+def test_a_service_and_its_container_map_onto_the_same_model(
+    test_images: dict[str, str], docker_cleanup: DockerCleanup, tmp_path: Path
+) -> None:
+    """What Compose starts from a file is what the file says: no drift, the same findings."""
+    import yaml
+
+    from lares.audit.targets import compose_argv, compose_config, containers_of
+
+    project = docker_cleanup.project(f"lt-audit-rt-{uuid.uuid4().hex[:6]}")
+    (tmp_path / "data").mkdir()
+    service = {
+        "image": test_images["busybox"],
+        "command": ["sleep", "300"],
+        "user": "1000:1000",
+        "read_only": True,
+        "cap_drop": ["ALL"],
+        "cap_add": ["CHOWN"],
+        "security_opt": ["no-new-privileges:true"],
+        "mem_limit": "64m",
+        "pids_limit": 64,
+        "restart": "unless-stopped",
+        "ports": ["127.0.0.1::80", "8"],
+        "volumes": [f"{tmp_path / 'data'}:/data:ro", {"type": "tmpfs", "target": "/tmp"}],
+        "devices": ["/dev/null:/dev/lt-null"],
+        "environment": {"API_TOKEN": "literal-token-value", "TZ": "UTC"},
+        "healthcheck": {"test": ["CMD", "true"], "interval": "30s"},
+    }
+    path = tmp_path / "compose.yaml"
+    path.write_text(yaml.safe_dump({"name": project, "services": {"app": service}}))
+    subprocess.run(
+        [*compose_argv(), "-f", str(path), "up", "-d", "--quiet-pull"],
+        capture_output=True, check=True, timeout=120,
+    )  # fmt: skip
+    model, note = compose_config(path)
+    assert note is None
+    rendered, _ = containers_of(model, source=str(path))
+    running = [c for c in load_running() if c.project == project]
+    assert len(running) == 1
+    assert check_drift(rendered, running) == []
+    from_file = {(f.rule, f.message) for f in check_containers(rendered)}
+    from_engine = {(f.rule, f.message) for f in check_containers(running)}
+    assert from_file == from_engine
+    assert {r for r, _ in from_file} >= {"secret-in-env", "port-all-interfaces", "host-device"}

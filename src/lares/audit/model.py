@@ -136,10 +136,8 @@ def _compose_ports(ports: Any) -> tuple[Port, ...]:
     for p in ports or ():
         if not isinstance(p, Mapping):
             p = _short_port(str(p))
-        published = str(p.get("published") or "")
-        if not published:
-            continue  # only exposed to other containers
-        first = published.split("-", 1)[0]
+        # a port without a host port is published too, on one the engine picks
+        first = str(p.get("published") or "").split("-", 1)[0]
         out.append(
             Port(
                 str(p.get("host_ip") or ""),
