@@ -110,3 +110,23 @@ def test_a_secret_file_path_is_not_a_literal_credential(tmp_path: Path) -> None:
     )
     rules = {f.rule for f in audit_files([path]).findings}
     assert "secret-in-env" not in rules
+
+
+def test_on_the_reference_render_compose_lint_takes_a_secret_file_for_a_secret(
+    tmp_path: Path,
+) -> None:
+    import os
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(repo / "src"), LARES_STATE_DIR=str(tmp_path / "s"))
+    subprocess.run(
+        [sys.executable, "-m", "lares", "render", "-o", str(tmp_path / "out")],
+        capture_output=True, check=True, env=env, timeout=120,
+    )  # fmt: skip
+    stacks = sorted((tmp_path / "out").glob("*/compose.yaml"))
+    flagged = {(s, r) for _, s, r in compose_lint(stacks)}
+    assert ("qbittorrent-gluetun", "CL-0020") in flagged  # WIREGUARD_PRIVATE_KEY_SECRETFILE
+    ours = audit_files(stacks).findings
+    gluetun = [f for f in ours if f.container == "qbittorrent-gluetun"]
+    assert gluetun and not [f for f in gluetun if f.rule == "secret-in-env"]
