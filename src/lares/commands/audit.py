@@ -13,6 +13,8 @@ from lares.errors import UsageError
 
 if TYPE_CHECKING:
     from lares.audit.engine import AuditFinding, Report
+    from lares.audit.stacks import Stacks
+    from lares.blueprint.load import Loaded
     from lares.output import Out
 
 SEVERITY_NAMES = ("info", "low", "medium", "high", "critical")
@@ -91,24 +93,24 @@ def audit_cmd(
 
 def _audit(paths: list[Path], running: bool, file: Path | None, *, drift: bool) -> Report:
     from lares.audit.actions import audit_files, audit_running, audit_stacks
-    from lares.audit.stacks import Stacks
 
     if paths and running:
         raise UsageError("give files or --running, not both", hint="run lares audit twice")
     if paths:
         return audit_files(paths)
     if running:
-        stacks = None
-        if file is not None or Path("lares.yaml").is_file():
-            loaded = _load(file)
-            from lares.plan import plan
+        # the blueprint, when there is one, says which of the engine's containers are lares's
+        known = file is not None or Path("lares.yaml").is_file()
+        return audit_running(_stacks(_load(file)) if known else None)
+    loaded = _load(file)
+    return audit_stacks(_stacks(loaded), _source(loaded), drift=drift)
 
-            stacks = Stacks(plan(loaded).system, loaded)
-        return audit_running(stacks)
+
+def _stacks(loaded: Loaded) -> Stacks:
+    from lares.audit.stacks import Stacks
     from lares.plan import plan
 
-    loaded = _load(file)
-    return audit_stacks(Stacks(plan(loaded).system, loaded), _source(loaded), drift=drift)
+    return Stacks(plan(loaded).system, loaded)
 
 
 def _rule_table(out: Out, fmt: str) -> None:
