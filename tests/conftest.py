@@ -20,6 +20,7 @@ import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,12 +45,14 @@ def load_test_catalog() -> Catalog:
 
     apps: dict[str, App] = {}
     sources: dict[str, str] = {}
+    data: dict[str, Any] = {}
     for path in sorted(TEST_CATALOG.glob("*.yaml")):
-        app = validate(App, read_yaml(path), filename=str(path), what="app definition")
+        data[path.stem] = read_yaml(path)
+        app = validate(App, data[path.stem], filename=str(path), what="app definition")
         assert app.id == path.stem, f"{path}: id {app.id} does not match the file name"
         apps[app.id] = app
         sources[app.id] = str(path)
-    return Catalog(apps, sources)
+    return Catalog(apps, sources, data)
 
 
 _TOP = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*):(.*)$")

@@ -1,8 +1,9 @@
 """The ``lares`` command. Each command is a thin function that calls a stage and prints its result.
 
 Exit codes: 0 ok, 1 findings or a failed operation, 2 bad usage or bad configuration. Errors
-lares raises on purpose are printed in compiler style without a traceback; anything else is
-printed as one line plus the path of a debug log holding the traceback.
+lares raises on purpose are printed in compiler style without a traceback (and, when the
+command was given --json, as ``{"errors": [...]}`` on stdout as well); anything else is printed
+as one line plus the path of a debug log holding the traceback.
 """
 
 from __future__ import annotations
@@ -41,7 +42,28 @@ FileOpt = Annotated[
         envvar="LARES_FILE",
     ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+class _Errors:
+    """How :func:`main` prints an error: whether the command line asked for --json."""
+
+    as_json = False
+
+
+def _json_requested(value: bool) -> bool:
+    # Parsed before the command runs, so an error the command raises is printed as JSON too.
+    _Errors.as_json = _Errors.as_json or bool(value)
+    return value
+
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help='Print the result as JSON (errors too: {"errors": [...]} on stdout).',
+        callback=_json_requested,
+    ),
+]
 StateOpt = Annotated[
     Path | None,
     typer.Option(
@@ -87,9 +109,12 @@ def _debug_log(exc: BaseException) -> str:
 
 def main() -> None:
     """Console entry point: run the app, turning errors into messages and exit codes."""
+    _Errors.as_json = False
     try:
         app()  # standalone: Typer reports usage errors itself and exits 2
     except LaresError as exc:
+        if _Errors.as_json:
+            print(json.dumps(exc.errors_dict(), indent=2))
         print(exc.render(), file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
@@ -112,9 +137,14 @@ def _out(as_json: bool) -> Out:
 
 
 def _load(file: Path | None) -> Loaded:
-    from lares.blueprint.load import load
+    # The file is read (and a device, FIFO or oversized file refused) before pydantic and the
+    # models are imported, so a refusal costs no more than starting the CLI.
+    from lares.blueprint.source import Source
 
-    return load(file)
+    source = Source.find(file)
+    from lares.blueprint.load import load_source
+
+    return load_source(source)
 
 
 def _source(loaded: Loaded) -> str:
@@ -133,10 +163,10 @@ def plan(
     ] = None,
 ) -> None:
     """Check the blueprint and show what it would run: findings, memory, storage, public URLs."""
+    loaded = _load(file)
     from lares.plan import plan as run_plan
     from lares.report import plan_report
 
-    loaded = _load(file)
     result = run_plan(loaded, only=check or ())
     out = _out(as_json)
     plan_report(out, result, _source(loaded))
@@ -161,16 +191,18 @@ def render(
     ] = "home",
 ) -> None:
     """Render the Compose stacks and configuration into a folder (secrets generated once)."""
+    loaded = _load(file)
     from lares.deploy.files import write_bundle
     from lares.plan import plan as run_plan
     from lares.render import render_all
 
-    loaded = _load(file)
     result = run_plan(loaded)
     out = _out(as_json)
     if result.errors and not force:
-        from lares.report import findings_report
+        from lares.report import errors_json, findings_report
 
+        if as_json:
+            out.json(errors_json(result.errors))
         findings_report(out, result.errors)
         out.fail(
             f"{len(result.errors)} error(s) in the plan; nothing was written",

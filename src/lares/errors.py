@@ -75,6 +75,20 @@ class LaresError(Exception):
     def __str__(self) -> str:
         return self.render()
 
+    def to_dict(self) -> dict[str, object]:
+        """The error as data, in the shape of a plan finding (for ``--json``)."""
+        return {
+            "id": self.code,
+            "severity": "error",
+            "location": self.location.to_dict() if self.location else None,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+    def errors_dict(self) -> dict[str, object]:
+        """What ``--json`` prints on stdout for this error: ``{"errors": [...]}``."""
+        return {"errors": [self.to_dict()], "omitted": 0}
+
 
 class ConfigError(LaresError):
     """One thing wrong with a blueprint or catalog file."""
@@ -83,14 +97,20 @@ class ConfigError(LaresError):
     exit_code = 2
 
 
+#: How many problems one report lists; the rest are counted ("and 9950 more"). A file with
+#: a hundred thousand unknown keys then prints a screenful, not megabytes.
+MAX_ERRORS = 50
+
+
 class ConfigErrors(LaresError):
-    """Every problem found in a file, reported together."""
+    """Every problem found in a file, reported together: the first :data:`MAX_ERRORS` in file
+    order, and how many more there are (``omitted``, plus any the caller already left out)."""
 
     code = "config"
     exit_code = 2
 
-    def __init__(self, errors: Iterable[ConfigError]) -> None:
-        self.errors = sorted(
+    def __init__(self, errors: Iterable[ConfigError], *, omitted: int = 0) -> None:
+        ordered = sorted(
             errors,
             key=lambda e: (
                 (e.location.file or "") if e.location else "",
@@ -98,11 +118,22 @@ class ConfigErrors(LaresError):
                 (e.location.column or 0) if e.location else 0,
             ),
         )
-        count = len(self.errors)
+        self.errors = ordered[:MAX_ERRORS]
+        self.omitted = omitted + len(ordered) - len(self.errors)
+        count = len(self.errors) + self.omitted
         super().__init__(f"{count} problem{'s' if count != 1 else ''} in the configuration")
 
     def render(self) -> str:
-        return "\n".join(e.render() for e in self.errors)
+        lines = [e.render() for e in self.errors]
+        if self.omitted:
+            lines.append(
+                f"… and {self.omitted} more problem{'s' if self.omitted != 1 else ''} "
+                f"(the first {len(self.errors)} are shown)"
+            )
+        return "\n".join(lines)
+
+    def errors_dict(self) -> dict[str, object]:
+        return {"errors": [e.to_dict() for e in self.errors], "omitted": self.omitted}
 
 
 class UsageError(LaresError):

@@ -8,11 +8,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
-def _unchanged(path: Path, data: bytes, mode: int, uid: int | None) -> bool:
+def _unchanged(path: Path, data: bytes, mode: int, uid: int | None, gid: int | None = None) -> bool:
     try:
         st = path.stat()
+        root = os.geteuid() == 0
         if st.st_mode & 0o7777 != mode or (
-            uid is not None and os.geteuid() == 0 and st.st_uid != uid
+            root
+            and ((uid is not None and st.st_uid != uid) or (gid is not None and st.st_gid != gid))
         ):
             return False
         return st.st_size == len(data) and path.read_bytes() == data
@@ -27,23 +29,25 @@ def atomic_write(
     mode: int = 0o644,
     uid: int | None = None,
     sync_dir: bool = True,
+    gid: int | None = None,
 ) -> bool:
     """Replace ``path`` with ``content`` so a reader sees the old file or the new one, never half.
 
-    The parent folder is created when missing. ``uid`` changes the owner (root only). A file that
+    The parent folder is created when missing. ``uid`` and ``gid`` change the owner and group
+    (root only). A file that
     already holds exactly this content, mode and owner is left alone (its mtime too). With
     ``sync_dir`` false the caller fsyncs the folder itself (see :func:`sync_dirs`), which saves
     one fsync per file when writing many. Returns whether the file was written.
     """
     data = content.encode() if isinstance(content, str) else content
-    if _unchanged(path, data, mode, uid):
+    if _unchanged(path, data, mode, uid, gid):
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, mode)
-        if uid is not None and os.geteuid() == 0:
-            os.fchown(fd, uid, -1)
+        if (uid is not None or gid is not None) and os.geteuid() == 0:
+            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

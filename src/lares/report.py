@@ -29,6 +29,11 @@ def findings_report(out: Out, findings: Iterable[Finding]) -> None:
             out.line(f"  hint: {f.hint}", style="dim")
 
 
+def errors_json(findings: Iterable[Finding]) -> dict[str, Any]:
+    """Plan errors that stop a command, as ``--json`` prints them (the shape of a bad file's)."""
+    return {"errors": [f.to_dict() for f in findings], "omitted": 0}
+
+
 def memory_rows(p: Plan) -> dict[str, Any]:
     from lares.plan.checks.memory import budget
 

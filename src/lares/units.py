@@ -2,6 +2,10 @@
 
 Decimal units (kB, MB, GB, TB) are powers of 1000, as drive makers use them; binary units
 (KiB, MiB, GiB, TiB) and Docker's short forms (k, m, g, t) are powers of 1024.
+
+A size that is a drive, the host's memory or a container's memory must also be plausible
+(:data:`DRIVE_RANGE`, :data:`HOST_MEMORY_RANGE`, :data:`CONTAINER_MEMORY_RANGE`): a drive of
+0 bytes or of 10^18 is a typo, never a machine.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 _SIZE_UNITS = {
@@ -166,3 +170,30 @@ Duration = Annotated[
         }
     ),
 ]
+
+
+def _in_range(low: int, high: int, what: str) -> AfterValidator:
+    """A check that a size lies in [low, high], naming the value and the range when not."""
+
+    def check(n: int) -> int:
+        if not low <= n <= high:
+            raise ValueError(
+                f"{what} of {n} bytes ({format_size(n)}) is not plausible: "
+                f"lares accepts {format_size(low, precision=0)} to {format_size(high, precision=0)}"
+            )
+        return n
+
+    return AfterValidator(check)
+
+
+#: Plausible bounds, far outside anything real on either side and inside what the tools take.
+#: Drives: the smallest btrfs device is about 110 MiB, the largest drive sold ~100 TB.
+DRIVE_RANGE = (64 * 1024**2, 1024**5)
+#: Host memory: from a Raspberry Pi Zero's 512 MiB (halved) to past the largest servers' 24 TiB.
+HOST_MEMORY_RANGE = (256 * 1024**2, 64 * 1024**4)
+#: A container's memory limit or reservation: Docker refuses a limit under 6 MiB.
+CONTAINER_MEMORY_RANGE = (6 * 1024**2, 64 * 1024**4)
+
+DriveSize = Annotated[ByteSize, _in_range(*DRIVE_RANGE, "a drive")]
+HostMemory = Annotated[ByteSize, _in_range(*HOST_MEMORY_RANGE, "host memory")]
+ContainerMemory = Annotated[ByteSize, _in_range(*CONTAINER_MEMORY_RANGE, "a container memory size")]

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
+import stat
 import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from lares.errors import ConfigError, ConfigErrors, Location
+from lares.errors import MAX_ERRORS, ConfigError, ConfigErrors, Location
 
 T = TypeVar("T")
 
@@ -30,6 +32,21 @@ def load_yaml(text: str, *, filename: str) -> Any:
 
     try:
         return yaml12.load(text)
+    except yaml12.LimitExceeded as exc:
+        mark = exc.problem_mark
+        raise ConfigErrors(
+            [
+                ConfigError(
+                    f"this file goes past a limit of the loader: {exc.problem}",
+                    location=Location(filename, mark.line + 1, mark.column + 1)
+                    if mark
+                    else Location(filename),
+                    hint=f"lares reads at most {exc.limit} here, far more than any real file "
+                    "needs; a file that needs more was most likely made to exhaust memory",
+                    code="yaml-limit",
+                )
+            ]
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -79,10 +96,22 @@ def load_yaml(text: str, *, filename: str) -> Any:
         ) from None
 
 
-def read_text(path: Path) -> str:
-    """Read a text file, with errors that name it."""
+#: The largest blueprint lares reads: the reference homelab is 7 KiB, so 1 MiB is far past
+#: any real one.
+MAX_BLUEPRINT_BYTES = 1024**2
+#: The largest app definition lares reads (the biggest embedded one is under 6 KiB).
+MAX_APP_BYTES = 256 * 1024
+
+
+def read_text(path: Path, *, limit: int = MAX_BLUEPRINT_BYTES) -> str:
+    """Read a text file of at most ``limit`` bytes, with errors that name it.
+
+    Only a regular file is read (a device such as /dev/zero, a FIFO or a socket is refused
+    without reading from it), and never more than ``limit`` + 1 bytes of it, so a file that
+    grows while it is read cannot get past the limit either.
+    """
     try:
-        return path.read_text(encoding="utf-8")
+        return _read_bounded(path, limit).decode("utf-8")
     except FileNotFoundError:
         raise ConfigErrors(
             [
@@ -91,6 +120,17 @@ def read_text(path: Path) -> str:
                     location=Location(str(path)),
                     hint="run `lares init` to write a blueprint, or pass --file",
                     code="file-missing",
+                )
+            ]
+        ) from None
+    except _Refused as exc:
+        raise ConfigErrors(
+            [
+                ConfigError(
+                    str(exc),
+                    location=Location(str(path)),
+                    hint=exc.hint,
+                    code="file-refused",
                 )
             ]
         ) from None
@@ -104,6 +144,56 @@ def read_text(path: Path) -> str:
                 )
             ]
         ) from None
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _read_bounded(path: Path, limit: int) -> bytes:
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; it changes nothing for a file.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
+            raise _Refused(
+                f"this is {kind}, not a file lares reads",
+                "pass the path of a YAML file",
+            )
+        if info.st_size > limit:
+            raise _Refused(
+                f"the file is {info.st_size} bytes, over the limit of {limit} bytes",
+                "a real file is far smaller; this one is most likely not what you meant",
+            )
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 65536))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > limit:
+            raise _Refused(
+                f"the file is over the limit of {limit} bytes",
+                "a real file is far smaller; this one is most likely not what you meant",
+            )
+        return data
+    finally:
+        os.close(fd)
+
+
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+}
 
 
 def read_yaml(path: Path) -> Any:
@@ -238,7 +328,10 @@ def validate(model: type[T], data: Any, *, filename: str | None, what: str = "fi
         return model.model_validate(data)  # type: ignore[attr-defined]
     except ValidationError as exc:
         errors = []
-        for err in exc.errors(include_url=False):
+        # a file with a million unknown keys gets a million errors from pydantic: only the
+        # first ones are located and explained, the rest are counted
+        found = exc.errors(include_url=False)
+        for err in found[:MAX_ERRORS]:
             loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
             is_key = bool(loc) and loc[-1] == "[key]"
             loc = [p for p in loc if p != "[key]"]
@@ -261,7 +354,7 @@ def validate(model: type[T], data: Any, *, filename: str | None, what: str = "fi
             elif err["type"] == "missing" and loc:
                 message = f"'{loc[-1]}' is required but missing"
             errors.append(ConfigError(message, location=location, hint=hint, code="schema"))
-        raise ConfigErrors(errors) from None
+        raise ConfigErrors(errors, omitted=len(found) - len(errors)) from None
 
 
 def _data_path(data: Any, loc: Sequence[Any]) -> list[Any]:

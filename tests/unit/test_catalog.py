@@ -144,8 +144,11 @@ def test_app_renders_alone_hardened_and_without_secrets(app_id: str, tmp_path: P
     for value in values:
         assert value not in compose_text
     for copy in bundle.copies:
-        path = tmp_path / copy.path
-        assert os.stat(path).st_mode & 0o777 == 0o600
+        st = os.stat(tmp_path / copy.path)
+        # the owner alone, or the group of the other readers the catalog names; never others
+        assert st.st_mode & 0o777 == (0o600 if copy.gid is None else 0o640), copy.path
+        if os.geteuid() == 0:
+            assert (st.st_uid, copy.gid in (None, st.st_gid)) == (copy.uid, True), copy.path
 
 
 # ── a blueprint's own catalog folders ────────────────────────────────────────────────────────

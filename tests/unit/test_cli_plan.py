@@ -52,7 +52,17 @@ def test_broken_blueprint_reads_like_a_compiler_error(
     for args in (("plan", "-f", "test.yaml"), ("plan", "-f", "test.yaml", "--json")):
         proc = run_lares(*args)
         assert proc.returncode == 2
-        assert proc.stdout == ""
+        if "--json" in args:
+            errors = json.loads(proc.stdout)["errors"]
+            assert {
+                "id": "schema",
+                "severity": "error",
+                "location": {"file": "test.yaml", "line": line, "column": 1, "path": "hsot"},
+                "message": "unknown key 'hsot'",
+                "hint": "did you mean 'host'?",
+            } in errors
+        else:
+            assert proc.stdout == ""
         assert f"test.yaml:{line}:1: hsot: error [schema] unknown key 'hsot'" in proc.stderr
         assert "  hint: did you mean 'host'?" in proc.stderr.splitlines()
         assert "error [schema] 'host' is required but missing" in proc.stderr
@@ -169,7 +179,10 @@ def test_render_writes_stacks_and_private_secrets(run_lares: LaresRunner, tmp_pa
     files = [p for p in secrets.rglob("*") if p.is_file()]
     assert files
     for path in files:
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        # group-readable only for a container whose catalog names other readers (Nextcloud's
+        # www-data), never by others
+        shared = path.parent.name in ("nextcloud",)
+        assert stat.S_IMODE(path.stat().st_mode) == (0o640 if shared else 0o600), path
     for folder in (p for p in secrets.rglob("*") if p.is_dir()):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
     values = {p.read_text().strip() for p in files if not p.name.endswith(".env")} - {""}

@@ -77,6 +77,7 @@ def test_hardened_service_block(kit: BlueprintKit) -> None:
                     "io.lares.stack": "main",
                     "io.lares.app": "tweb",
                     "io.lares.container": "tweb",
+                    "com.centurylinklabs.watchtower.enable": "false",
                 },
             }
         },

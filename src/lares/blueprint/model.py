@@ -22,7 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from lares.units import ByteSize, Duration
+from lares import hostpaths
+from lares.units import ByteSize, ContainerMemory, DriveSize, Duration, HostMemory
 
 NAME_RE = r"^[a-z0-9][a-z0-9-]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_RE)]
@@ -41,8 +42,38 @@ def _relative(value: str) -> str:
     return value.strip("/")
 
 
+def _root(value: str) -> str:
+    problem = hostpaths.root_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return hostpaths.normal(value)
+
+
+def _device(value: str) -> str:
+    problem = hostpaths.device_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _host_paths(value: dict[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for path, reason in value.items():
+        problem = hostpaths.declared_problem(path)
+        if problem:
+            raise ValueError(f"host_paths: {problem}")
+        if len(reason.strip()) < 10:
+            raise ValueError(f"host_paths: {path} needs a one-line reason")
+        out[hostpaths.normal(path)] = reason
+    return out
+
+
 AbsPath = Annotated[str, AfterValidator(_absolute)]
 RelPath = Annotated[str, AfterValidator(_relative)]
+#: A folder the blueprint builds on: absolute, without '..', never a system folder.
+RootPath = Annotated[str, AfterValidator(_root)]
+#: Host paths outside the blueprint's roots that a container may mount, each with a reason.
+HostPaths = Annotated[dict[str, str], AfterValidator(_host_paths)]
 
 
 class Model(BaseModel):
@@ -77,7 +108,7 @@ class Reserved(Model):
 class Host(Model):
     name: Name
     cpu: Cpu
-    memory: ByteSize
+    memory: HostMemory
     reserved: Reserved = Reserved()
     timezone: str = "Etc/UTC"
     puid: int = Field(1000, ge=0, description="uid that owns app data on the host")
@@ -105,8 +136,8 @@ DEFAULT_FOLDERS = {
 
 
 class Paths(Model):
-    appdata: AbsPath = Field(description="container configuration and databases (OS disk)")
-    pool: AbsPath = Field(description="the data pool's mount point")
+    appdata: RootPath = Field(description="container configuration and databases (OS disk)")
+    pool: RootPath = Field(description="the data pool's mount point")
     folders: dict[Name, RelPath] = Field(default_factory=lambda: dict(DEFAULT_FOLDERS))
 
     def folder(self, name: str) -> str:
@@ -121,8 +152,8 @@ BTRFS_PROFILES = ("single", "raid0", "raid1", "raid1c3", "raid1c4", "raid10", "r
 
 
 class Device(Model):
-    path: str = Field(pattern=r"^/dev/\S+$")
-    size: ByteSize
+    path: Annotated[str, AfterValidator(_device)] = Field(pattern=r"^/dev/\S+$")
+    size: DriveSize
     model: str | None = None
 
 
@@ -130,7 +161,7 @@ class Pool(Model):
     engine: Literal["mdadm", "btrfs"]
     level: str
     filesystem: Literal["btrfs", "ext4", "xfs"] = "btrfs"
-    mount: AbsPath
+    mount: RootPath
     devices: tuple[Device, ...] = Field(min_length=1)
     metadata: str | None = Field(None, description="btrfs metadata profile (btrfs engine)")
     compression: str | None = "zstd:3"
@@ -274,8 +305,8 @@ class Network(Model):
 
 
 class MemoryOverride(Model):
-    reservation: ByteSize | None = None
-    limit: ByteSize | None = None
+    reservation: ContainerMemory | None = None
+    limit: ContainerMemory | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> MemoryOverride:
@@ -298,6 +329,12 @@ class ContainerOverride(Model):
     pids: int | None = Field(None, ge=16)
     env: dict[str, str] = Field(default_factory=dict)
     volumes: tuple[str, ...] = ()
+    host_paths: HostPaths = Field(
+        default_factory=dict,
+        description="host paths outside paths.appdata and paths.pool that `volumes` may mount "
+        "(a folder and everything in it), each with a one-line reason, e.g. "
+        "/mnt/usb/media: the old media library on a USB disk",
+    )
     command: tuple[str, ...] | None = None
 
 
@@ -436,6 +473,10 @@ class Repository(Model):
                 f"{value!r} is not a restic repository; use an absolute path or one of "
                 "sftp:, s3:, b2:, rest:, rclone:, azure:, gs:, swift:"
             )
+        if value.startswith("/"):
+            problem = hostpaths.root_problem(value)
+            if problem:
+                raise ValueError(problem)
         return value
 
     @field_validator("env", "secret_env")

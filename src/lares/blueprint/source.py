@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from lares.errors import ConfigError, ConfigErrors, Location
+from lares.errors import MAX_ERRORS, ConfigError, ConfigErrors, Location
 from lares.yamlio import load_yaml, locate, read_text
 
 REFERENCE_NAME = "<reference>"
@@ -50,9 +50,11 @@ def reference_text() -> str:
     return resources.files("lares.blueprint").joinpath("reference.yaml").read_text(encoding="utf-8")
 
 
-def interpolate(data: Any, env: Mapping[str, str], filename: str) -> list[ConfigError]:
-    """Replace ``${VAR}`` in every string value of ``data`` in place; return the problems."""
+def interpolate(data: Any, env: Mapping[str, str], filename: str) -> tuple[list[ConfigError], int]:
+    """Replace ``${VAR}`` in every string value of ``data`` in place; return the problems
+    (the first :data:`~lares.errors.MAX_ERRORS` of them) and how many more there are."""
     errors: list[ConfigError] = []
+    unlisted = 0
 
     def substitute(text: str, path: list[Any]) -> str:
         def one(match: re.Match[str]) -> str:
@@ -63,6 +65,10 @@ def interpolate(data: Any, env: Mapping[str, str], filename: str) -> list[Config
                 return env[name]
             if default is not None:
                 return default
+            nonlocal unlisted
+            if len(errors) >= MAX_ERRORS:
+                unlisted += 1
+                return match.group(0)
             errors.append(
                 ConfigError(
                     f"${{{name}}} is not set in the environment",
@@ -91,7 +97,7 @@ def interpolate(data: Any, env: Mapping[str, str], filename: str) -> list[Config
                     walk(value, [*path, i])
 
     walk(data, [])
-    return errors
+    return errors, unlisted
 
 
 def parse(text: str, *, filename: str, env: Mapping[str, str] | None = None) -> Any:
@@ -108,7 +114,7 @@ def parse(text: str, *, filename: str, env: Mapping[str, str] | None = None) -> 
                 )
             ]
         )
-    problems = interpolate(data, os.environ if env is None else env, filename)
+    problems, unlisted = interpolate(data, os.environ if env is None else env, filename)
     if problems:
-        raise ConfigErrors(problems)
+        raise ConfigErrors(problems, omitted=unlisted)
     return data

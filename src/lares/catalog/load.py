@@ -10,10 +10,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from lares.catalog.model import App
 from lares.errors import ConfigError, ConfigErrors, Location
-from lares.yamlio import load_yaml, read_text, safe_load, validate
+from lares.yamlio import MAX_APP_BYTES, load_yaml, locate, read_text, safe_load, validate
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Catalog:
 
     apps: Mapping[str, App]
     sources: Mapping[str, str] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)  # each app's YAML, for positions
 
     def __contains__(self, app_id: object) -> bool:
         return app_id in self.apps
@@ -31,6 +33,10 @@ class Catalog:
 
     def ids(self) -> list[str]:
         return sorted(self.apps)
+
+    def locate(self, app_id: str, *path: Any) -> Location:
+        """Where in its file an app definition says ``path`` (e.g. containers, x, volumes, 0)."""
+        return locate(self.data.get(app_id), path, self.sources.get(app_id))
 
 
 def _embedded() -> list[tuple[str, str]]:
@@ -42,7 +48,7 @@ def _embedded() -> list[tuple[str, str]]:
     )
 
 
-def _parse(name: str, text: str, *, trusted: bool) -> App:
+def _parse(name: str, text: str, *, trusted: bool) -> tuple[App, Any]:
     # The embedded catalog is checked by the tests, so it takes the fast loader; a person's
     # files take the round-trip loader that keeps line numbers for errors.
     data = safe_load(text) if trusted else load_yaml(text, filename=name)
@@ -59,7 +65,7 @@ def _parse(name: str, text: str, *, trusted: bool) -> App:
                 )
             ]
         )
-    return app
+    return app, data
 
 
 def load_catalog(extra_dirs: Iterable[Path] = ()) -> Catalog:
@@ -67,14 +73,17 @@ def load_catalog(extra_dirs: Iterable[Path] = ()) -> Catalog:
     apps: dict[str, App] = {}
     sources: dict[str, str] = {}
     problems: list[ConfigError] = []
+    omitted = 0
+    positions: dict[str, Any] = {}
     for name, text in _embedded():
         try:
-            app = _parse(name, text, trusted=True)
+            app, data = _parse(name, text, trusted=True)
         except ConfigErrors as exc:
             problems.extend(exc.errors)
             continue
         apps[app.id] = app
         sources[app.id] = name
+        positions[app.id] = data
     for folder in extra_dirs:
         if not folder.is_dir():
             problems.append(
@@ -88,12 +97,14 @@ def load_catalog(extra_dirs: Iterable[Path] = ()) -> Catalog:
             continue
         for path in sorted(folder.glob("*.yaml")):
             try:
-                app = _parse(str(path), read_text(path), trusted=False)
+                app, data = _parse(str(path), read_text(path, limit=MAX_APP_BYTES), trusted=False)
             except ConfigErrors as exc:
                 problems.extend(exc.errors)
+                omitted += exc.omitted
                 continue
             apps[app.id] = app
             sources[app.id] = str(path)
+            positions[app.id] = data
     if problems:
-        raise ConfigErrors(problems)
-    return Catalog(apps, sources)
+        raise ConfigErrors(problems, omitted=omitted)
+    return Catalog(apps, sources, positions)

@@ -20,7 +20,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lares.units import ByteSize, Duration
+from lares.blueprint.model import HostPaths
+from lares.units import ByteSize, ContainerMemory, Duration
 
 NAME_RE = r"^[a-z0-9][a-z0-9-]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_RE)]
@@ -38,10 +39,19 @@ PLACEHOLDERS = {
     "public_domain": "access.domain",
     "host_address": "network.host_address",
     "service:NAME": "the Compose service name of this app's container NAME",
-    "url": "the app's own URL (public when exposed publicly, else its LAN URL)",
+    "url": "the app's own URL (public when exposed publicly, else its LAN URL); web.proxy only",
+    "urls": "every URL the app answers at, LAN and public (urls:comma joins with commas); "
+    "web.proxy only",
+    "hosts": "every host name the app answers to, LAN and public (hosts:comma); web.proxy only",
+    "trusted_proxies": "the subnets the proxy and the tunnel reach the app from "
+    "(trusted_proxies:comma); web.proxy only",
     "secret_file:NAME": "the path of this app's secret NAME inside the container",
     "secret:NAME": "the secret's value, passed through a 0600 env file (needs plain_env_secret)",
 }
+#: Placeholders that say where the proxy reaches an app: they are filled only in ``web.proxy``,
+#: so every app behind the proxy takes them from one place and gets none when not proxied.
+PROXY_PLACEHOLDERS = frozenset({"url", "urls", "hosts", "trusted_proxies"})
+LIST_SEPARATORS = {None: " ", "space": " ", "comma": ","}
 PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)(?::([a-z0-9_-]+))?\}")
 
 
@@ -64,6 +74,70 @@ ExceptionKind = Literal[
     "all_interfaces",  # publishes a port on every interface
 ]
 NetworkRole = Literal["stack", "database", "vpn", "proxied"]
+
+#: What each exception allows, as the container must do it: an exception the container does not
+#: use is refused, so a declared reason always describes a setting that is rendered.
+EXCEPTION_USE: dict[str, str] = {
+    "root": "runs without a `user:`",
+    "writable_root": "sets `read_only: false`",
+    "capabilities": "adds capabilities (`cap_add`)",
+    "devices": "has `devices` or `quicksync`",
+    "docker_socket": "mounts the Docker socket",
+    "privileged": "sets `privileged: true`",
+    "host_network": "sets `network_mode: host`",
+    "no_healthcheck": "has no `healthcheck`",
+    "plain_env_secret": "passes a {secret:NAME} in its environment",
+    "bridges_stacks": "joins the `proxied` networks",
+    "all_interfaces": "publishes a port with `bind: all`",
+}
+
+#: Linux capability names (capabilities(7)), to find the ones a reason names.
+CAPABILITIES = frozenset(
+    (
+        "AUDIT_CONTROL",
+        "AUDIT_READ",
+        "AUDIT_WRITE",
+        "BLOCK_SUSPEND",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "KILL",
+        "LEASE",
+        "LINUX_IMMUTABLE",
+        "MAC_ADMIN",
+        "MAC_OVERRIDE",
+        "MKNOD",
+        "NET_ADMIN",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_RAW",
+        "PERFMON",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYSLOG",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_CHROOT",
+        "SYS_MODULE",
+        "SYS_NICE",
+        "SYS_PACCT",
+        "SYS_PTRACE",
+        "SYS_RAWIO",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "WAKE_ALARM",
+    )
+)
+_CAP_WORD = re.compile(r"\b(?:CAP_)?([A-Z][A-Z_]*[A-Z])\b")
 
 
 class Model(BaseModel):
@@ -97,8 +171,8 @@ class Healthcheck(Model):
 
 
 class Memory(Model):
-    reservation: ByteSize
-    limit: ByteSize
+    reservation: ContainerMemory
+    limit: ContainerMemory
 
     @model_validator(mode="after")
     def _ordered(self) -> Memory:
@@ -155,8 +229,18 @@ class Container(Model):
         "as they are, so an image that drops from root to another user (postgres: 70 on "
         "alpine, 999 on debian) must name that uid here",
     )
+    secret_readers: tuple[Annotated[str, Field(pattern=r"^\d+:\d+$")], ...] = Field(
+        (),
+        description="other uid:gid that read the secret files: a process the entrypoint drops "
+        "to, or a `docker exec -u` user (www-data, 33:33, running occ). They share one gid; the "
+        "files are then 0640, owned by secret_uid and that group, never readable by others",
+    )
     read_only: bool = True
-    tmpfs: tuple[str, ...] = ()
+    tmpfs: tuple[str, ...] = Field(
+        (),
+        description="tmpfs mounts, path[:options]; placeholders allowed, so a mount can be "
+        "owned by the container's user (/run:uid={puid},gid={pgid},exec)",
+    )
     cap_add: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
     quicksync: QuickSync | None = Field(
@@ -173,6 +257,11 @@ class Container(Model):
         description="published ports; with network_mode host, the host ports it listens on",
     )
     volumes: tuple[str, ...] = ()
+    host_paths: HostPaths = Field(
+        default_factory=dict,
+        description="host paths outside paths.appdata and paths.pool that `volumes` mount (a "
+        "folder and everything in it), each with a one-line reason; below /etc only read-only",
+    )
     environment: dict[str, str] = Field(default_factory=dict)
     healthcheck: Healthcheck | None = None
     memory: Memory
@@ -183,6 +272,12 @@ class Container(Model):
         default_factory=dict
     )
     stop_grace_period: Duration | None = None
+    auto_update: bool = Field(
+        False,
+        description="Watchtower may pull a rebuild of the pinned tag and recreate the container "
+        "(it watches only containers that opt in): for images whose publisher rebuilds the "
+        "same tag with base-image fixes, never for a server the LAN depends on",
+    )
     exceptions: dict[ExceptionKind, str] = Field(default_factory=dict)
     verified: tuple[Verified, ...] = Field(
         (),
@@ -200,6 +295,21 @@ class Container(Model):
         for kind, reason in self.exceptions.items():
             if len(reason.strip()) < 10:
                 raise ValueError(f"exception {kind!r} needs a one-line reason")
+        unused = sorted(set(self.exceptions) - self.departures())
+        if unused:
+            raise ValueError(
+                f"exceptions.{unused[0]} is declared, but the container does not use it: "
+                f"it applies only to a container that {EXCEPTION_USE[unused[0]]}; "
+                "remove the exception or make the setting it explains"
+            )
+        if self.cap_add:
+            self._capability_reasons()
+        readers = {r.split(":")[1] for r in self.secret_readers}
+        if len(readers) > 1:
+            raise ValueError(
+                "every secret reader shares one group, which the secret files are readable by: "
+                f"secret_readers name the gids {', '.join(sorted(readers))}"
+            )
         if self.network_mode is not None and self.networks != ("stack",):
             raise ValueError(
                 "a container with network_mode shares another's network: "
@@ -212,10 +322,63 @@ class Container(Model):
             )
         return self
 
+    def departures(self) -> set[str]:
+        """The exceptions this definition needs by itself (see :data:`EXCEPTION_USE`).
+
+        The hardening plan check adds what a blueprint's overrides bring (a Docker socket in
+        its volumes, a {secret:…} in its env) to the same set.
+        """
+        found: set[str] = set()
+        if self.user is None:
+            found.add("root")
+        if not self.read_only:
+            found.add("writable_root")
+        if self.cap_add:
+            found.add("capabilities")
+        if self.devices or self.quicksync:
+            found.add("devices")
+        if self.docker_socket or any("docker.sock" in v for v in self.volumes):
+            found.add("docker_socket")
+        if self.privileged:
+            found.add("privileged")
+        if self.network_mode == "host":
+            found.add("host_network")
+        if self.healthcheck is None:
+            found.add("no_healthcheck")
+        if any(kind == "secret" for kind, _ in placeholders_in(self.environment.values())):
+            found.add("plain_env_secret")
+        if "proxied" in self.networks:
+            found.add("bridges_stacks")
+        if any(p.bind == "all" for p in self.ports):
+            found.add("all_interfaces")
+        return found
+
+    def _capability_reasons(self) -> None:
+        """Every added capability is named in exceptions.capabilities, and it names no other:
+        the reason says what each one is for."""
+        reason = self.exceptions.get("capabilities", "")
+        named = {m.group(1) for m in _CAP_WORD.finditer(reason)} & CAPABILITIES
+        added = {c.removeprefix("CAP_") for c in self.cap_add}
+        unknown = sorted(added - CAPABILITIES)
+        if unknown:
+            raise ValueError(f"cap_add: {unknown[0]} is not a Linux capability")
+        if reason and added - named:
+            raise ValueError(
+                "exceptions.capabilities gives no reason for "
+                + ", ".join(sorted(added - named))
+                + ": name each added capability with what it is for"
+            )
+        if named - added:
+            raise ValueError(
+                "exceptions.capabilities names "
+                + ", ".join(sorted(named - added))
+                + ", which cap_add does not add"
+            )
+
     def texts(self) -> list[str]:
-        """Every value that may hold placeholders: volumes, environment, command, entrypoint,
-        user and healthcheck."""
-        texts = [*self.volumes, *self.environment.values(), *(self.command or ())]
+        """Every value that may hold placeholders: volumes, tmpfs, environment, command,
+        entrypoint, user and healthcheck."""
+        texts = [*self.volumes, *self.tmpfs, *self.environment.values(), *(self.command or ())]
         texts += [*(self.entrypoint or ()), *(self.healthcheck.test if self.healthcheck else ())]
         return [*texts, self.user] if self.user else texts
 
@@ -230,6 +393,13 @@ class Web(Model):
     subdomain: str = Field(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
     scheme: Literal["http", "https"] = "http"
     health_path: str = "/"
+    proxy: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(
+        default_factory=dict,
+        description="environment of the web container that says how the proxy reaches it, "
+        "set only while the app is served by name (exposure lan or public): the app's URL "
+        "({url}, {urls}), its host names ({hosts}) and the subnets the proxy and the tunnel "
+        "connect from ({trusted_proxies}), or fixed values (OVERWRITEPROTOCOL: https)",
+    )
 
 
 class DatabaseBackup(Model):
@@ -316,6 +486,8 @@ class App(Model):
         names = set(self.containers)
         if self.web is not None and self.web.container not in names:
             raise ValueError(f"web.container {self.web.container!r} is not one of the containers")
+        if self.web is not None:
+            self._proxy_values(self.web)
         for cname, container in self.containers.items():
             for dep in container.depends_on:
                 if dep not in names:
@@ -331,11 +503,30 @@ class App(Model):
                     raise ValueError(f"{cname}: {{{kind}:{arg}}} names an undeclared secret")
                 if kind == "service" and arg not in names:
                     raise ValueError(f"{cname}: {{service:{arg}}} names an unknown container")
+                if kind in PROXY_PLACEHOLDERS:
+                    raise ValueError(
+                        f"{cname}: {{{kind}}} is filled only in web.proxy: move the variable "
+                        "there, so it is set from where the proxy reaches the app"
+                    )
         if self.backup:
             for db in self.backup.databases:
                 if db.container not in names:
                     raise ValueError(f"backup database container {db.container!r} is unknown")
         return self
+
+    def _proxy_values(self, web: Web) -> None:
+        own = self.containers[web.container].environment
+        for var, value in web.proxy.items():
+            if var in own:
+                raise ValueError(f"{var} is set both in web.proxy and in {web.container}'s env")
+            for kind, arg in placeholders_in([value]):
+                if kind not in PROXY_PLACEHOLDERS:
+                    raise ValueError(
+                        f"web.proxy.{var}: {{{kind}}} is not a proxy placeholder "
+                        f"({', '.join(sorted(PROXY_PLACEHOLDERS))})"
+                    )
+                if kind != "url" and arg not in LIST_SEPARATORS:
+                    raise ValueError(f"web.proxy.{var}: {{{kind}:{arg}}}: write space or comma")
 
     @property
     def main(self) -> Container:

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 
 from lares.blueprint.model import AppSettings, Blueprint, ContainerOverride
 from lares.catalog.load import Catalog
-from lares.catalog.model import PLACEHOLDER_RE, App, Container, Healthcheck, placeholders_in
+from lares.catalog.model import (
+    LIST_SEPARATORS,
+    PLACEHOLDER_RE,
+    App,
+    Container,
+    Healthcheck,
+    placeholders_in,
+)
 
 DEFAULT_NETWORK = "default"  # the stack's own Compose network
 
@@ -56,6 +63,7 @@ class Service:
     network_mode: str | None  # "host" or "service:<service name>"
     ports: tuple[PortBinding, ...]
     volumes: tuple[str, ...]
+    tmpfs: tuple[str, ...]  # path[:options], placeholders filled
     environment: Mapping[str, str]
     # variable → template with {secret:<id>} markers, filled into a 0600 env file at write time
     env_secrets: Mapping[str, str]
@@ -104,6 +112,12 @@ class Service:
         if self.spec.secret_uid is not None:
             return self.spec.secret_uid
         return self.uid or 0
+
+    @property
+    def reader_gid(self) -> int | None:
+        """The group of the catalog's other secret readers (``secret_readers``), if any."""
+        readers = self.spec.secret_readers
+        return int(readers[0].split(":")[1]) if readers else None
 
 
 @dataclass(frozen=True)
@@ -171,11 +185,20 @@ SECRET_MOUNT = "/run/secrets"  # noqa: S105 - a folder, not a password
 class _Filler:
     """Fills the placeholders of one app's values; collects what it cannot fill."""
 
-    def __init__(self, bp: Blueprint, app: App, view_url: str | None, path: tuple[str | int, ...]):
+    def __init__(
+        self,
+        bp: Blueprint,
+        app: App,
+        view_url: str | None,
+        path: tuple[str | int, ...],
+        urls: tuple[str, ...] = (),
+    ):
         self.bp = bp
         self.app = app
         self.url = view_url
+        self.urls = urls
         self.path = path
+        self.trusted: tuple[str, ...] = ()  # set for the web container, from its networks
         self.problems: list[Problem] = []
         self.env_secret = False
 
@@ -221,6 +244,13 @@ class _Filler:
             return app.service_name(arg)
         if kind == "url":
             return self.url or ""
+        sep = LIST_SEPARATORS.get(arg, " ")
+        if kind == "urls":
+            return sep.join(self.urls)
+        if kind == "hosts":
+            return sep.join(u.removeprefix("https://") for u in self.urls)
+        if kind == "trusted_proxies":
+            return sep.join(self.trusted)
         if kind == "secret_file" and arg:
             return f"{SECRET_MOUNT}/{secret_id(app.id, arg)}"
         if kind == "secret" and arg:
@@ -314,7 +344,8 @@ def resolve(bp: Blueprint, catalog: Catalog) -> System:
                 lan_url = f"https://{subdomain}.{bp.network.domain}"
                 if exposure == "public" and bp.access.domain:
                     public_url = f"https://{subdomain}.{bp.access.domain}"
-            filler = _Filler(bp, app, public_url or lan_url, path)
+            urls = tuple(u for u in (lan_url, public_url) if u)
+            filler = _Filler(bp, app, public_url or lan_url, path, urls)
             for name in app.secrets:
                 secrets[secret_id(app_id, name)] = (app_id, name)
             services: list[Service] = []
@@ -412,6 +443,14 @@ def _service(
     environment: dict[str, str] = {}
     env_secrets: dict[str, str] = {}
     merged_env = {**spec.environment, **(override.env if override else {})}
+    if app.web is not None and key == app.web.container and filler.url:
+        # served by name: the image learns its URL and the proxy's subnets from web.proxy
+        filler.trusted = tuple(
+            str(bp.network.docker[n].subnet)
+            for n in networks
+            if n in proxied and n in bp.network.docker
+        )
+        merged_env = {**app.web.proxy, **merged_env}
     for var, raw in merged_env.items():
         filler.env_secret = False
         value = filler.fill(raw, f"{where}, {var}")
@@ -423,6 +462,7 @@ def _service(
         filler.fill(v, f"{where}, volumes")
         for v in (*spec.volumes, *(override.volumes if override else ()))
     )
+    tmpfs = tuple(filler.fill(t, f"{where}, tmpfs") for t in spec.tmpfs)
     command = override.command if override and override.command else spec.command
     command = tuple(filler.fill(c, f"{where}, command") for c in command) if command else None
     entrypoint = (
@@ -464,6 +504,7 @@ def _service(
         network_mode=network_mode,
         ports=ports,
         volumes=volumes,
+        tmpfs=tmpfs,
         environment=environment,
         env_secrets=env_secrets,
         secrets=tuple(sorted(used)),

@@ -31,7 +31,11 @@ def _prepare(file: Path | None, out: Out) -> tuple[Plan, Bundle, str]:
     loaded = _load(file)
     result = run_plan(loaded)
     if result.errors:
-        if not out.as_json:
+        if out.as_json:
+            from lares.report import errors_json
+
+            out.json(errors_json(result.errors))
+        else:
             findings_report(out, result.errors)
         out.fail(
             f"{len(result.errors)} error(s) in the plan; nothing was changed",

@@ -2,7 +2,7 @@
 
 Layout: ``<root>/<stack>/compose.yaml``, ``<root>/networks.yaml``, and ``<root>/secrets/`` (0700)
 holding the secret values and, per container, the copies it mounts (0600, owned by the uid that
-reads them).
+reads them; 0640 with the group of its other readers when the catalog names some).
 """
 
 from __future__ import annotations
@@ -72,8 +72,10 @@ def write_bundle(bundle: Bundle, root: Path, *, secrets_dir: Path | None = None)
     root.mkdir(parents=True, exist_ok=True)
     touched: set[Path] = set()
 
-    def put(path: Path, content: str, mode: int, uid: int | None = None) -> None:
-        if atomic_write(path, content, mode=mode, uid=uid, sync_dir=False):
+    def put(
+        path: Path, content: str, mode: int, uid: int | None = None, gid: int | None = None
+    ) -> None:
+        if atomic_write(path, content, mode=mode, uid=uid, gid=gid, sync_dir=False):
             touched.add(path.parent)
 
     store = store_for(root, secrets_dir)
@@ -89,7 +91,7 @@ def write_bundle(bundle: Bundle, root: Path, *, secrets_dir: Path | None = None)
         private_dir(target.parent)
         # a provided secret not set yet is placed empty, so the files stay valid for Compose
         value = "" if copy.secret in missing else store.read(copy.secret)
-        put(target, value, 0o600, copy.uid)
+        put(target, value, copy.mode, copy.uid, copy.gid)
     for env in bundle.env_files:
         lines = []
         for var, template in sorted(env.variables.items()):

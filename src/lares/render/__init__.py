@@ -37,13 +37,36 @@ def renderers() -> dict[str, Renderer]:
 
 
 def render_all(system: System, *, source: str = "lares.yaml", target: str = "home") -> Bundle:
-    """Everything lares renders for ``target``."""
+    """Everything lares renders for ``target``.
+
+    Raises :class:`~lares.errors.ConfigErrors` when a host path would leave its root or reach
+    a system folder (the ``paths`` plan check's errors): unlike other plan errors, no --force
+    writes those into a compose file.
+    """
     if target not in TARGETS:
         raise UsageError(
             f"unknown render target {target!r}", hint="use one of: " + ", ".join(TARGETS)
         )
+    _refuse_escaping_paths(system)
     bundle = Bundle()
     for module in renderers().values():
         if target == module.TARGET:
             bundle = bundle.merge(module.render(system, source))
     return bundle
+
+
+def _refuse_escaping_paths(system: System) -> None:
+    from lares.catalog.mounts import problems
+    from lares.errors import ConfigError, ConfigErrors, Location
+
+    found = problems(system)
+    if found:
+        raise ConfigErrors(
+            ConfigError(
+                f"{p.service}: {p.message}",
+                location=Location(path=".".join(str(x) for x in ("apps", p.app, *p.path))),
+                hint=f"{p.hint} (see `lares plan --check paths`; --force does not skip this)",
+                code="paths",
+            )
+            for p in found
+        )

@@ -24,11 +24,17 @@ class File:
 
 @dataclass(frozen=True)
 class SecretCopy:
-    """A secret value placed for one container: the file it reads, owned by the uid reading it."""
+    """A secret value placed for one container: the file it reads, owned by the uid reading it
+    (0600), or also readable by the group of the container's other readers (0640)."""
 
     secret: str  # secret id, e.g. nextcloud_db_password
     path: str  # relative to the bundle root, under secrets/
     uid: int
+    gid: int | None = None
+
+    @property
+    def mode(self) -> int:
+        return 0o600 if self.gid is None else 0o640
 
 
 @dataclass(frozen=True)

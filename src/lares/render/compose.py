@@ -2,7 +2,8 @@
 
 Every value lares writes is literal: ``$`` is escaped as ``$$`` so Compose never interpolates.
 Secrets are referenced as files under ``../secrets/`` (one copy per container, owned by the uid
-that reads it); their values never appear here.
+that reads it, and group-readable by its other readers when the catalog names them); their values
+never appear here.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from lares.yamlio import dump_yaml
 
 TARGET = "home"
 LABEL = "io.lares"
+# Watchtower's opt-in label: with label-enable it updates only containers where it is "true",
+# and it never touches one where it is "false", even with label-enable turned off
+WATCHTOWER_ENABLE = "com.centurylinklabs.watchtower.enable"
 HEADER = (
     "# Rendered by lares from {source}. Edit lares.yaml and run `lares render` / `lares up`;\n"
     "# changes made here are replaced on the next apply.\n"
@@ -45,8 +49,8 @@ def service_block(service: Service, stack: StackView) -> dict[str, Any]:
     if service.entrypoint:
         out["entrypoint"] = [_literal(c) for c in service.entrypoint]
     out["read_only"] = spec.read_only
-    if spec.tmpfs:
-        out["tmpfs"] = list(spec.tmpfs)
+    if service.tmpfs:
+        out["tmpfs"] = list(service.tmpfs)
     out["cap_drop"] = ["ALL"]
     if spec.cap_add:
         out["cap_add"] = sorted(spec.cap_add)
@@ -104,6 +108,7 @@ def service_block(service: Service, stack: StackView) -> dict[str, Any]:
         f"{LABEL}.stack": stack.name,
         f"{LABEL}.app": service.app,
         f"{LABEL}.container": service.key,
+        WATCHTOWER_ENABLE: "true" if spec.auto_update else "false",
     }
     return out
 
@@ -124,7 +129,7 @@ def render_stack(system: System, stack: StackView, source: str) -> tuple[File, B
         for sid in service.secrets:
             path = f"{SECRETS_DIR}/{service.name}/{sid}"
             secrets[_secret_name(service, sid)] = {"file": f"../{path}"}
-            copies.append(SecretCopy(sid, path, service.reader_uid))
+            copies.append(SecretCopy(sid, path, service.reader_uid, service.reader_gid))
         if service.env_secrets:
             env_files.append(
                 EnvFile(f"{SECRETS_DIR}/{service.name}.env", dict(service.env_secrets))

@@ -18,6 +18,11 @@ The catalog's Pi-hole mounts this folder read-only at ``/etc/lares`` and has dns
 ``custom.list`` as an extra hosts file (``addn-hosts``), so the records are served without
 touching the ``pihole.toml`` Pi-hole owns; the fragment and :func:`merge_toml` remain for
 setting the same keys in Pi-hole's own file.
+
+A third file, ``dnsmasq.conf`` (read with ``conf-file``), is the LAN's DHCP service when the
+blueprint has ``network.dhcp``: its range, the gateway, the DNS servers of ``network.dns`` (so
+clients ask Pi-hole at ``network.dns_address``, not whichever address of the server answered)
+and the static leases. Pi-hole's own DHCP setting stays off, or the two would both serve.
 """
 
 from __future__ import annotations
@@ -165,13 +170,36 @@ def merge_toml(existing: str, system: System) -> str:
     return merged
 
 
+#: Where Pi-hole keeps its leases (FTL's DHCPLEASESFILE), so its UI lists them.
+LEASE_FILE = "/etc/pihole/dhcp.leases"
+
+
+def dnsmasq_conf(system: System, source: str = "lares.yaml") -> str:
+    """dnsmasq lines for the LAN's DHCP (see the module docstring); comments only without
+    ``network.dhcp``."""
+    net = system.blueprint.network
+    lines = [header(source)]
+    if net.dhcp is None:
+        return "".join(lines) + "# network.dhcp is not set: Pi-hole serves no DHCP.\n"
+    lines.append(f"dhcp-leasefile={LEASE_FILE}\n")
+    lines.append(f"dhcp-range={net.dhcp.start},{net.dhcp.end},{net.lan.netmask},24h\n")
+    if net.gateway is not None:
+        lines.append(f"dhcp-option=option:router,{net.gateway}\n")
+    servers = [str(a) for a in net.dns] or [str(net.dns_address or net.host_address)]
+    lines.append(f"dhcp-option=option:dns-server,{','.join(servers)}\n")
+    lines.extend(f"dhcp-host={lease.dhcp_host()}\n" for lease in leases(system))
+    return "".join(lines)
+
+
 def render(system: System, source: str = "lares.yaml") -> Bundle:
-    """pihole.toml (v6 fragment) and custom.list (v5), when the blueprint runs Pi-hole."""
+    """pihole.toml (v6 fragment), custom.list (v5) and dnsmasq.conf (DHCP), when the blueprint
+    runs Pi-hole."""
     if system.app(DNS_APP) is None:
         return Bundle()
     folder = app_dir(system, DNS_APP, DNS_APP)
     files = [
         File(f"{folder}/pihole.toml", pihole_toml(system, source)),
         File(f"{folder}/custom.list", custom_list(system, source)),
+        File(f"{folder}/dnsmasq.conf", dnsmasq_conf(system, source)),
     ]
     return Bundle({f.path: f for f in files})

@@ -12,6 +12,10 @@
   line. A dry run unless given ``--yes-destroy-data``; refuses drives that hold anything; does
   nothing but mount when the pool exists already.
 - ``systemd/lares-watch.service``: the monitor as a service.
+- ``systemd/lares-dns-address.service``: when Pi-hole runs on the host network and the
+  blueprint gives the LAN's DNS server its own address (``network.dns_address``, 10.243.0.2
+  beside the server's 10.243.0.1), that address added to the interface that holds the server's,
+  so clients pointed at it reach Pi-hole, which listens on every address of the host.
 """
 
 from __future__ import annotations
@@ -106,10 +110,17 @@ def host_rules(system: System) -> list[Rule]:
             # A client asking for an address has none yet: its request comes from 0.0.0.0.
             _add(rules, Rule(67, "udp", None, "DHCP requests (Pi-hole)"))
     for service in system.services:
-        if service.network_mode == "host":
-            continue  # its DNS, DHCP and web rules are the ones above and below
+        view = system.app(service.app)
+        web = view.app.web if view is not None else None
         for port, spec in zip(service.ports, service.spec.ports, strict=False):
             if port.bind == "loopback":
+                continue
+            if service.network_mode == "host" and (
+                # a web UI on the host network is opened to the Caddy container only (below);
+                # the DNS and DHCP rules above already say where those come from
+                (web is not None and web.container == service.key and port.host == web.port)
+                or any((r.port, r.proto) == (port.host, port.protocol) for r in rules)
+            ):
                 continue
             what = spec.description or f"port {port.host}/{port.protocol}"
             _add(rules, Rule(port.host, port.protocol, lan, f"{service.name}: {what}"))
@@ -441,6 +452,56 @@ def watch_unit(source: str) -> str:
     )
 
 
+def dns_address(system: System) -> str | None:
+    """The address the host takes for Pi-hole: network.dns_address, when Pi-hole runs on the
+    host network and that address is not the server's own; else None."""
+    net = system.blueprint.network
+    view = system.app(DNS_APP)
+    if view is None or net.dns_address is None or net.dns_address == net.host_address:
+        return None
+    if not any(s.network_mode == "host" for s in view.services):
+        return None
+    return str(net.dns_address)
+
+
+def dns_address_scripts(system: System, address: str) -> tuple[str, str]:
+    """The shell lines that add ``address`` (a /32, so no second route to the LAN appears) to
+    the interface holding the server's address, and that remove it again."""
+    server = system.blueprint.network.host_address
+    # `ip -o` prints "2: eth0    inet 10.243.0.1/24 ...": the second word is the interface
+    find = f"set -- $(ip -4 -o address show to {server}/32)"
+    start = (
+        f"{find}; test $# -ge 2 || {{ echo no interface holds {server} >&2; exit 1; }}; "
+        f"ip address replace {address}/32 dev $2"
+    )
+    stop = f"{find}; test $# -lt 2 || ip address del {address}/32 dev $2 || true"
+    return start, stop
+
+
+def dns_address_unit(system: System, address: str, source: str) -> str:
+    """The oneshot unit running :func:`dns_address_scripts` before Docker starts Pi-hole."""
+    start, stop = (
+        script.replace("$", "$$")  # systemd would expand $VAR itself
+        for script in dns_address_scripts(system, address)
+    )
+    server = system.blueprint.network.host_address
+    return (
+        header(source)
+        + "[Unit]\n"
+        + f"Description=lares: the LAN's DNS address {address} for Pi-hole, beside {server}\n"
+        + "Wants=network-online.target\n"
+        + "After=network-online.target\n"
+        + "Before=docker.service\n"
+        + "\n[Service]\n"
+        + "Type=oneshot\n"
+        + "RemainAfterExit=yes\n"
+        + f"ExecStart=/bin/sh -ec '{start}'\n"
+        + f"ExecStop=/bin/sh -c '{stop}'\n"
+        + "\n[Install]\n"
+        + "WantedBy=multi-user.target\n"
+    )
+
+
 def render(system: System, source: str = "lares.yaml") -> Bundle:
     """Everything for the machine itself (see the module docstring)."""
     rules = host_rules(system)
@@ -455,6 +516,10 @@ def render(system: System, source: str = "lares.yaml") -> Bundle:
         File("docker/daemon.json", daemon_json()),
         File("systemd/lares-watch.service", watch_unit(source)),
     ]
+    address = dns_address(system)
+    if address is not None:
+        unit = dns_address_unit(system, address, source)
+        files.append(File("systemd/lares-dns-address.service", unit))
     for name, pool in system.blueprint.storage.pools.items():
         script = storage_script(system, name, pool, source=source)
         files.append(File(f"storage/setup-{name}.sh", script, 0o755))

@@ -28,28 +28,13 @@ _RULES: list[tuple[str, str, Severity, str]] = [
 
 
 def _departures(service: Service) -> set[str]:
-    spec = service.spec
-    found = set()
-    if spec.privileged:
-        found.add("privileged")
-    if spec.docker_socket or any("docker.sock" in v for v in service.volumes):
+    """What the container does, as the catalog model counts it, plus what the blueprint's
+    overrides add: a Docker socket among its volumes, a {secret:…} in its env."""
+    found = service.spec.departures()
+    if any("docker.sock" in v for v in service.volumes):
         found.add("docker_socket")
-    if service.network_mode == "host":
-        found.add("host_network")
-    if spec.cap_add:
-        found.add("capabilities")
-    if spec.devices or spec.quicksync:
-        found.add("devices")
-    if any(p.bind == "all" for p in service.ports):
-        found.add("all_interfaces")
     if service.env_secrets:
         found.add("plain_env_secret")
-    if service.user is None:
-        found.add("root")
-    if not spec.read_only:
-        found.add("writable_root")
-    if service.healthcheck is None:
-        found.add("no_healthcheck")
     return found
 
 
