@@ -4,8 +4,8 @@
    `compose-lint --format json FILES`, whole processes.
 2. `lares audit --running --json` with 40 containers on the engine (busybox, started for the
    run, named lt-audit-bench-*, removed at the end even when it fails).
-3. `lares audit --json --no-drift` on the embedded reference (4 stacks, 38 containers, rendered
-   and loaded by Compose), and compose-lint on the same 4 rendered files.
+3. `lares audit --json --no-drift` on the embedded reference (its stacks, rendered
+   and loaded by Compose), and compose-lint on the same rendered files.
 
 Usage: python3 bench/audit.py [--runs N] [--write]   (--write updates bench/BENCHMARKS.md)
 """
@@ -106,7 +106,7 @@ def main() -> None:
     args = parser.parse_args()
     files = sorted(str(p) for p in CORPUS.iterdir() if p.suffix in (".yml", ".yaml"))
     precompile()
-    with tempfile.TemporaryDirectory(prefix="lares-test-bench-audit-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="lares-bench-audit-") as tmp:
         env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), LARES_STATE_DIR=f"{tmp}/state")
         lares = [sys.executable, "-m", "lares"]
         render = Path(tmp) / "render"
@@ -119,9 +119,9 @@ def main() -> None:
              [*lares, "audit", "--json", *files]),
             (f"`compose-lint` on the same {len(files)} files",
              ["compose-lint", "--format", "json", *files]),
-            ("`lares audit --no-drift`, reference render (38 containers)",
+            ("`lares audit --no-drift`, the reference render",
              [*lares, "audit", "--json", "--no-drift"]),
-            ("`compose-lint` on the 4 rendered stack files",
+            ("`compose-lint` on the rendered stack files",
              ["compose-lint", "--format", "json", *stacks]),
         ):  # fmt: skip
             rows.append((what, statistics.median(timed(argv, args.runs, env, Path(tmp))), ""))
