@@ -93,9 +93,12 @@ def test_compose_resolves_env_file_extends_and_profiles(tmp_path: Path) -> None:
 
 def test_findings_point_at_the_service_line(tmp_path: Path) -> None:
     path = tmp_path / "compose.yaml"
-    path.write_text("services:\n  one:\n    image: a:1\n  two:\n    image: b\n")
+    path.write_text(
+        "services:\n  one:\n    image: a:1\n    depends_on:\n      two:\n"
+        "        condition: service_started\n  two:\n    image: b\n"
+    )
     report = audit_files([path])
-    assert {f.line for f in report.findings if f.app == "two"} == {4}
+    assert {f.line for f in report.findings if f.app == "two"} == {7}
     assert {f.line for f in report.findings if f.app == "one"} == {2}
 
 

@@ -71,16 +71,25 @@ def _compose_file(path: Path) -> Path:
     return path
 
 
+_KEY_LINE = re.compile(r"^(\s*)['\"]?([^'\"\s:#][^'\":#]*?)['\"]?\s*:")
+
+
 def service_lines(text: str, services: Iterable[str]) -> dict[str, int]:
-    """The 1-based line of each service's key in a compose file's text, when it is there."""
-    lines = text.splitlines()
+    """The 1-based line of each service's key in a compose file's text, when it is there:
+    the keys one level below the top-level ``services:`` (one pass over the text)."""
+    wanted = set(services)
     out: dict[str, int] = {}
-    for name in services:
-        pattern = re.compile(rf"^\s+['\"]?{re.escape(name)}['\"]?\s*:")
-        for number, line in enumerate(lines, 1):
-            if pattern.match(line):
-                out[name] = number
-                break
+    inside, indent = False, None
+    for number, line in enumerate(text.splitlines(), 1):
+        m = _KEY_LINE.match(line)
+        if not m:
+            continue
+        if not m[1]:  # a top-level key opens or closes the services
+            inside, indent = m[2] == "services", None
+        elif inside:
+            indent = indent or m[1]
+            if m[1] == indent and m[2] in wanted:
+                out.setdefault(m[2], number)
     return out
 
 
