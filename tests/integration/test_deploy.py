@@ -289,7 +289,7 @@ def test_unhealthy_service_fails_up_and_rollback_restores(lab: Lab) -> None:
     assert "  ld-web: running, unhealthy" in failed.stdout
     assert "    health: exit 1" in failed.stdout
     assert "✗ 1 app did not come up: ld-web\n" in failed.stderr
-    assert "`lares rollback STACK` puts it back" in failed.stderr
+    assert "`lares rollback ld-front` puts it back" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert json.loads(record.read_text())["revision"] == good
 

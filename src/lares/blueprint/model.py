@@ -758,6 +758,20 @@ class Costs(Model):
 # ── the whole blueprint ────────────────────────────────────────────────────────────────────
 
 
+class AuditAccept(Model):
+    """A finding of `lares audit` the person accepts for one app, with the reason."""
+
+    rule: str = Field(pattern=r"^[a-z0-9-]+$", description="the audit rule's id, e.g. root-user")
+    app: Name
+    reason: str = Field(min_length=10, description="why it is acceptable here, in one line")
+
+
+class Audit(Model):
+    accept: tuple[AuditAccept, ...] = Field(
+        (), description="audit findings accepted beyond the catalog's exceptions, each with why"
+    )
+
+
 class Blueprint(Model):
     """Everything about one home server."""
 
@@ -771,6 +785,7 @@ class Blueprint(Model):
     backup: Backup = Backup()
     monitor: Monitor = Monitor()
     costs: Costs = Costs()
+    audit: Audit = Audit()
     catalog: tuple[str, ...] = Field(
         (), description="extra folders of app definitions, relative to this file"
     )

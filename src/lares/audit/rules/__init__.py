@@ -1,0 +1,82 @@
+"""The audit's rule table: one module per rule family, found by scanning this package.
+
+A family module defines ``FAMILY`` (its name, which is also the module name) and ``RULES``, a
+tuple of :class:`Rule`. A container rule's ``test`` reads one normalised
+:class:`~lares.audit.model.Container` (so it checks a compose file and a running container
+alike); a host rule's reads :class:`~lares.audit.model.HostFiles`, a drift rule's a (rendered,
+running) pair of containers, either one None. A test returns one line per
+problem it sees (empty when there is none) and never changes anything. Adding a rule is adding
+a :class:`Rule` to a family; adding a family is adding a file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
+Target = Literal["container", "host", "drift"]
+
+
+def rank(severity: str) -> int:
+    return SEVERITIES.index(severity)  # type: ignore[arg-type,unused-ignore]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One check, with what it matches elsewhere and what fixes it.
+
+    ``cis`` is the CIS Docker Benchmark v1.6 recommendation, ``compose_lint`` the compose-lint
+    rule it matches (``None`` when compose-lint has none). ``exception`` is the catalog
+    exception kind that accepts it for a lares container; ``blueprint`` says what to change in
+    lares.yaml instead of the compose file. ``lateral`` rules are one level worse on a
+    container that shares a network with a database: a foothold there reaches the data.
+    """
+
+    id: str
+    title: str
+    severity: Severity
+    checks: str
+    why: str
+    fix: str
+    test: Callable[[Any], Sequence[str]]
+    cis: str | None = None
+    compose_lint: tuple[str, ...] = ()
+    exception: str | None = None
+    blueprint: str | None = None
+    lateral: bool = False
+    target: Target = "container"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "severity": self.severity,
+            "cis": self.cis,
+            "compose_lint": list(self.compose_lint),
+            "checks": self.checks,
+            "why": self.why,
+            "fix": self.fix,
+            "exception": self.exception,
+            "target": self.target,
+        }
+
+
+def discover() -> dict[str, Rule]:
+    """Every rule of every family in this package, by id, in family then table order."""
+    found: dict[str, Rule] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if getattr(module, "FAMILY", None) != info.name:
+            raise RuntimeError(f"rule family {info.name} must set FAMILY = {info.name!r}")
+        for rule in module.RULES:
+            if rule.id in found:
+                raise RuntimeError(f"two rules share the id {rule.id!r}")
+            found[rule.id] = rule
+    return found
