@@ -27,7 +27,7 @@ from plan import machine, precompile, timed, write_section
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from lares.plan.forecast import full_in  # noqa: E402
+from lares.forecast import full_in  # noqa: E402
 
 
 def least_squares(points: Sequence[tuple[float, float]], avail: float) -> float | None:

@@ -117,7 +117,10 @@ except ConfigErrors as exc:
     }
 outcome["wall"] = time.perf_counter() - wall
 outcome["cpu"] = cpu() - start
-outcome["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, this process's own peak: ru_maxrss keeps the parent's peak across fork and exec
+status = Path("/proc/self/status").read_text()
+hwm = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+outcome["rss_mib"] = int(hwm.split()[1]) / 1024
 print(json.dumps(outcome))
 """
 

@@ -257,7 +257,7 @@ def render(
     from lares.deploy.files import write_bundle
     from lares.plan import plan as run_plan
     from lares.render import render_all
-    from lares.units import counted
+    from lares.text import counted
 
     result = run_plan(loaded)
     out = _out(as_json)

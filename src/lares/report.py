@@ -11,7 +11,8 @@ from lares.output import Out, table
 from lares.plan import Plan
 from lares.plan.capacity import capacity
 from lares.plan.findings import Finding
-from lares.units import counted, format_size
+from lares.text import counted
+from lares.units import format_size
 
 _STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 

@@ -197,12 +197,3 @@ CONTAINER_MEMORY_RANGE = (6 * 1024**2, 64 * 1024**4)
 DriveSize = Annotated[ByteSize, _in_range(*DRIVE_RANGE, "a drive")]
 HostMemory = Annotated[ByteSize, _in_range(*HOST_MEMORY_RANGE, "host memory")]
 ContainerMemory = Annotated[ByteSize, _in_range(*CONTAINER_MEMORY_RANGE, "a container memory size")]
-
-
-def counted(count: int | float, word: str, many: str | None = None) -> str:
-    """``count`` and ``word`` in the number it takes: "1 stack", "2 stacks", "0 stacks".
-
-    ``many`` is the plural when adding an "s" is wrong ("1 entry", "3 entries").
-    """
-    shown = f"{count:g}" if isinstance(count, float) else str(count)
-    return f"{shown} {word if count == 1 else (many or word + 's')}"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from integration.backup_helpers import make_lab, psql, set_secret, start_postgres
-from lares.units import counted
+from lares.text import counted
 
 DB_PASSWORD = "pg-Full-3c8e1a7f5d"
 MiB = 1024 * 1024
@@ -108,16 +108,17 @@ def test_full_repository_is_blamed_explained_and_pruned(
     row = preview["repositories"][0]
     assert row["removes"] >= 2 and row["frees"] > 25 * MiB, row
     assert row["disk"].startswith(f"{mount} (btrfs) is ")
-    listed = len(lab.snapshots())
+    # retention covers lares's own state snapshots too
+    listed = len(lab.snapshots(state=True))
     assert listed == row["kept"] + row["removes"]  # the dry run removed nothing
 
     refused = lab.lares("backup", "prune", input="n\n")
-    assert refused.returncode == 0 and len(lab.snapshots()) == listed
+    assert refused.returncode == 0 and len(lab.snapshots(state=True)) == listed
     before = shutil.disk_usage(mount).free
     done = lab.lares("backup", "prune", "--yes")
     assert done.returncode == 0, done.stderr
     assert f"local: removed {counted(row['removes'], 'snapshot')}, freed about" in done.stdout
-    assert len(lab.snapshots()) == row["kept"]
+    assert len(lab.snapshots(state=True)) == row["kept"]
     subprocess.run(["btrfs", "filesystem", "sync", str(mount)], check=True, capture_output=True)
     assert shutil.disk_usage(mount).free - before > 20 * MiB
     assert lab.restic("check").returncode == 0

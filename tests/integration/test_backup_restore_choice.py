@@ -37,7 +37,7 @@ def test_restore_latest_names_the_app_and_the_snapshot(
     assert ambiguous.returncode == 2
     assert (
         "--app: error [usage] latest is ambiguous: local holds snapshots of 2 apps\n"
-        f"  hint: say which with --app: {first}, {second}"
+        f"  hint: say which with --app: {', '.join(sorted([first, second]))}"
     ) in ambiguous.stderr
     assert not target.exists()
 

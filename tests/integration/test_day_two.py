@@ -242,7 +242,7 @@ def test_a_stack_removed_from_the_blueprint_is_shown_and_can_be_removed(
     lab.lares("up", "--yes")
     assert containers(docker_client, "lt-ops-x") == {"lt-ops-extra": "running"}
     lab.edit(EXTRA_STACK, "")
-    down = lab.lares("down", "lt-ops-x")
+    down = lab.lares("down", "--yes", "lt-ops-x")
     assert "stopped lt-ops-x" in down.stdout
     assert containers(docker_client, "lt-ops-x") == {}
     assert containers(docker_client, "lt-ops-a") == {WEB: "running"}
@@ -263,7 +263,7 @@ def test_a_renamed_stack_moves_its_containers_and_keeps_the_data(
     )
     up = lab.lares("up", "--yes")
     assert "lt-ops-a: renamed to lt-ops-b; taking the old project down" in up.stdout
-    assert "applied lt-ops-b; removed lt-ops-a" in up.stdout
+    assert "✓ applied lt-ops-b\n✓ removed lt-ops-a\n" in up.stdout
     assert containers(docker_client, "lt-ops-a") == {}
     assert containers(docker_client, "lt-ops-b") == {WEB: "running"}
     assert kept.read_text() == "still here\n"
@@ -308,7 +308,7 @@ def test_a_broken_blueprint_leaves_ps_down_status_and_backup_run_working(
     up = lab.lares("up", "--yes", check=False)
     assert up.returncode == 2 and warning not in up.stderr  # up applies the file as it is
 
-    down = lab.lares("down")
+    down = lab.lares("down", "--yes")
     assert warning in down.stderr
     assert "stopped lt-ops-x, lt-ops-a" in down.stdout
     assert containers(docker_client, "lt-ops-a") == {} == containers(docker_client, "lt-ops-x")

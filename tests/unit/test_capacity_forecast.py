@@ -14,6 +14,7 @@ import pytest
 from conftest import LaresRunner
 from lares.blueprint.load import load_reference
 from lares.blueprint.model import Thresholds
+from lares.forecast import full_in, theil_sen
 from lares.monitor.capacity import docker_disk, measured
 from lares.monitor.collectors import Sample
 from lares.monitor.config import MountTarget, WatchConfig
@@ -21,7 +22,6 @@ from lares.monitor.rules import evaluate
 from lares.monitor.store import Store
 from lares.plan import make_context
 from lares.plan.checks.memory import budget
-from lares.plan.forecast import full_in, theil_sen
 from lares.plan.headroom import Measured, MountHistory, capacity
 
 HOUR, DAY, GB = 3600.0, 86400.0, 1e9

@@ -15,7 +15,7 @@ import pytest
 from conftest import LaresRunner
 from lares.cli import _debug_log
 from lares.state import log_to
-from lares.units import counted
+from lares.text import counted
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "lares"
 

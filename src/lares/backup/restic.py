@@ -38,7 +38,7 @@ from lares.backup.features import Features
 from lares.deploy.secrets import SecretStore
 from lares.errors import CommandError, LaresError, UsageError
 from lares.run import Result
-from lares.units import counted
+from lares.text import counted
 
 RESTIC = "restic"
 LONG = 7 * 24 * 3600.0  # backups, prunes and checks of big repositories take hours

@@ -65,7 +65,7 @@ from lares.catalog.resolve import AppView, secret_id
 from lares.errors import LaresError
 from lares.oncalendar import Calendar
 from lares.oncalendar import parse as parse_calendar
-from lares.units import counted
+from lares.text import counted
 
 log = logging.getLogger("lares.backup")
 

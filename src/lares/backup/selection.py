@@ -1,9 +1,9 @@
 """Which snapshot `lares backup restore` restores: ``latest`` of one app and item, or an id.
 
 A repository holds the snapshots of every app, each tagged with its app and its item (``files``
-or ``db:NAME``). ``latest`` alone would pick the newest snapshot of whichever app ran last, so it
-is refused when more than one app (or item) matches, with the choices in the error. Pure: the
-caller lists the snapshots.
+or ``db:NAME``), and lares's own state, which belongs to no app. ``latest`` alone would pick
+the newest snapshot of whichever app ran last, so it is refused when more than one app (or
+item) matches, with the choices in the error. Pure: the caller lists the snapshots.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def choose(
                     hint="leave the option out, or name a snapshot of it",
                 )
         return snap
-    pool = [s for s in snapshots if app is None or s.tag("app") == app]
+    # lares's own state (`lares recover` reads it) is no app's: latest never means it
+    pool = [s for s in snapshots if s.tag("app") and (app is None or s.tag("app") == app)]
     if not pool:
         apps = sorted({a for s in snapshots if (a := s.tag("app"))})
         raise UsageError(

@@ -239,7 +239,8 @@ def _dry_run_report(out: Out, ctx: BackupContext, planned: Any) -> None:
 
 def _run_report(out: Out, report: Any) -> None:
     from lares.output import table
-    from lares.units import counted, format_duration
+    from lares.text import counted
+    from lares.units import format_duration
 
     for note in report.notes:
         out.line(note)
@@ -361,7 +362,7 @@ def prune(
     from lares.backup.restic import disk_usage
     from lares.errors import LaresError
     from lares.output import table
-    from lares.units import counted
+    from lares.text import counted
 
     ctx = _context(file, state_dir)
     out = _out(as_json)
@@ -560,7 +561,7 @@ def drill_cmd(
     """Restore each app's newest snapshot, compare it with its source, test its databases."""
     from lares.backup.drill import drill
     from lares.output import table
-    from lares.units import counted
+    from lares.text import counted
 
     ctx = _context(file, state_dir)
     out = _out(as_json)

@@ -39,7 +39,7 @@ def _prepare(
     from lares.plan import secrets_set_in
     from lares.render import render_all
     from lares.report import findings_report
-    from lares.units import counted
+    from lares.text import counted
 
     loaded = _load(file)
     result = run_plan(loaded, secrets_set=secrets_set_in(state.secrets) if state else None)
@@ -66,7 +66,7 @@ def _state(path: Path | None) -> StateDir:
 
 
 def _match(count: int) -> str:
-    from lares.units import counted
+    from lares.text import counted
 
     return f"{counted(count, 'stack')} {'matches' if count == 1 else 'match'} what is running"
 
@@ -168,7 +168,7 @@ def _show_outcome(out: Out, done: Outcome) -> None:
     from lares.deploy.apply import failed_hint
     from lares.deploy.outcome import summary
     from lares.output import table
-    from lares.units import counted
+    from lares.text import counted
 
     t = table("stack", "app", "status", "why")
     for a in done.apps:
@@ -194,7 +194,7 @@ def _show_outcome(out: Out, done: Outcome) -> None:
 
 
 def _warn_orphans(out: Out, found: Sequence[Orphan]) -> None:
-    from lares.units import counted
+    from lares.text import counted
 
     for o in found:
         if not o.renamed_to:
@@ -242,7 +242,7 @@ def up(
     renamed in the blueprint is moved: its old project is taken down first.
     """
     from lares.deploy import fastpath
-    from lares.units import counted
+    from lares.text import counted
 
     out = _out(as_json)
     state = _state(state_dir)

@@ -107,7 +107,7 @@ def watch(
     start: restart the watcher after changing it.
     """
     from lares.monitor.watch import Cycle, Watcher, exec_watch, write_config
-    from lares.units import counted
+    from lares.text import counted
 
     config, state = _config(file, state_dir)
     path = write_config(config, state.monitor)
@@ -157,7 +157,7 @@ def alerts_test(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonO
     """Send a test notification to every target in monitor.notify."""
     from lares.monitor.alerts import Message
     from lares.monitor.notify import send, urls
-    from lares.units import counted
+    from lares.text import counted
 
     out = _out(as_json)
     config, state = _config(file, state_dir)

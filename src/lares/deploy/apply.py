@@ -55,7 +55,7 @@ from lares.errors import LaresError, UsageError
 from lares.render.bundle import Bundle
 from lares.run import Redactor
 from lares.state import StateDir
-from lares.units import counted
+from lares.text import counted
 from lares.yamlio import safe_load
 
 

@@ -17,7 +17,7 @@ from lares.deploy.secrets import SecretStore
 from lares.errors import LaresError
 from lares.fsutil import atomic_write, private_dir, sync_dirs
 from lares.render.bundle import SECRETS_DIR, Bundle
-from lares.units import counted
+from lares.text import counted
 
 SECRET_MARK = re.compile(r"\{secret:([a-z0-9_-]+)\}")
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from lares.monitor.collectors import Sample
 from lares.monitor.status import Status
 from lares.output import Out, table
-from lares.units import counted
+from lares.text import counted
 
 _STYLE = {"critical": "red", "warning": "yellow", "info": "cyan"}
 

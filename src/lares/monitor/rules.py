@@ -60,7 +60,7 @@ from typing import Any, Protocol
 
 from lares.monitor.collectors import Sample
 from lares.monitor.config import WatchConfig
-from lares.units import counted
+from lares.text import counted
 
 SEVERITIES = ("critical", "warning", "info")
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}

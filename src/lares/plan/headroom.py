@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lares.forecast import Forecast, Trend, full_in, theil_sen
 from lares.plan.checks.memory import Budget
-from lares.plan.forecast import Forecast, Trend, full_in, theil_sen
 
 WINDOW_DAYS = 30  # history the fill forecasts are fitted on
 

@@ -59,7 +59,7 @@ from lares.errors import LaresError, UsageError
 from lares.recover import snapshot as state_snapshot
 from lares.recover.kit import Kit, KitRepo
 from lares.state import StateDir
-from lares.units import counted
+from lares.text import counted
 
 PHASES = ("state", "data", "up")
 JOURNAL = "recovery.json"  # beside, not inside, the folders the state snapshot brings

@@ -42,7 +42,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from lares.monitor.collectors import Sample
-from lares.units import counted
+from lares.text import counted
 
 if TYPE_CHECKING:
     from lares.monitor.collectors import Context

@@ -13,9 +13,9 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from lares.forecast import full_in
 from lares.monitor.collectors import Context, Sample
 from lares.monitor.config import MountTarget
-from lares.plan.forecast import full_in
 
 ID = "disks"
 DEFAULT_INTERVAL: float | None = None
@@ -132,7 +132,7 @@ def forecast(points: Sequence[tuple[float, float]], avail: float) -> float | Non
 
     ``points`` are (unix time, used bytes). None with fewer than :data:`MIN_POINTS` points, a
     span under six hours, or usage that does not grow. The robust fit keeps one large file that
-    came and went from raising an alert (see :mod:`lares.plan.forecast`).
+    came and went from raising an alert (see :mod:`lares.forecast`).
     """
     if len(points) < MIN_POINTS:
         return None

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from lares.plan.context import PlanContext
 from lares.plan.findings import Finding
-from lares.units import counted
+from lares.text import counted
 
 ID = "exposure"
 DESCRIPTION = "public apps have a domain and a tunnel; admin UIs and the Docker socket stay private"

@@ -8,7 +8,7 @@ from lares.catalog.resolve import DEFAULT_NETWORK
 from lares.catalog.web import TUNNEL_APP, public_resources, web_target
 from lares.plan.context import PlanContext
 from lares.plan.findings import Finding
-from lares.units import counted
+from lares.text import counted
 
 ID = "public"
 DESCRIPTION = "the public URL set; every public app behind SSO and reachable by the tunnel"
