@@ -810,9 +810,22 @@ def drill_leftovers(x: Inputs) -> Iterator[Condition]:
                 "warning",
                 sample.subject,
                 "a restore drill that did not finish left "
-                f"{counted(sample.value, 'thing')} behind: {sample.detail}",
+                f"{counted(sample.value, 'thing')} behind that lares could not remove: "
+                f"{sample.detail}",
                 "backups",
-                hint="the next `lares backup drill` removes them first",
+                hint="remove them by hand (`docker rm -f -v NAME`, `rm -r FOLDER`); the next "
+                "`lares backup drill` tries again first",
+            )
+    for sample in x.each("drills", "swept"):
+        if sample.value:
+            yield Condition(
+                "drill-leftover:swept",
+                "drill-leftover",
+                "info",
+                sample.subject,
+                f"removed {counted(sample.value, 'thing')} left by a restore drill that did not "
+                f"finish: {sample.detail}",
+                "backups",
             )
 
 

@@ -1,8 +1,10 @@
 """Drill leftovers: throwaway databases and folders of restore drills that were killed.
 
 A drill removes what it made when it ends, and every drill first removes what killed ones left
-(:mod:`lares.throwaway`). Until then such a leftover is a problem: a database container running
-with the restored data and no password, a folder of restored files taking space.
+(:mod:`lares.throwaway`); so does this collector, each time `lares status` or the watcher runs
+it: a database container running with the restored data and no password, or a folder of
+restored files taking space, is not left waiting for the next drill. What it removed is said
+(``swept``); what it could not remove stays a problem (``leftovers``).
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ def collect(ctx: Context) -> list[Sample]:
     from lares.state import StateDir
 
     state = StateDir(Path(ctx.config.state_dir)) if ctx.config.state_dir else None
-    return samples([str(item) for item in throwaway.find(state)])
+    swept = [str(item) for item in throwaway.sweep(state)]
+    return samples([str(item) for item in throwaway.find(state)], swept)
 
 
-def samples(leftovers: Sequence[str]) -> list[Sample]:
-    """One sample: how many leftovers there are, and what they are."""
+def samples(leftovers: Sequence[str], swept: Sequence[str] = ()) -> list[Sample]:
+    """How many leftovers there are and what they are; how many were just removed, and what."""
     return [
         Sample(
             ID,
@@ -34,5 +37,8 @@ def samples(leftovers: Sequence[str]) -> list[Sample]:
             float(len(leftovers)),
             "leftover" if leftovers else "clean",
             "; ".join(leftovers),
-        )
+        ),
+        Sample(
+            ID, "drill", "swept", float(len(swept)), "swept" if swept else "clean", "; ".join(swept)
+        ),
     ]
