@@ -106,10 +106,11 @@ def test_unhealthy_restart_loop_and_oom_are_each_detected(
         detach=True,
         restart_policy={"Name": "always"},
     )
-    # doubling a shell string until the 16 MiB limit kills it
+    # doubling a shell string until the 16 MiB limit kills it; a second in, so the kill comes
+    # to a running process (killed while it starts, Docker may report neither flag nor event)
     run(
         image,
-        ["sh", "-c", "x=0123456789abcdef; while true; do x=$x$x; done"],
+        ["sh", "-c", "sleep 1; x=0123456789abcdef; while true; do x=$x$x; done"],
         name=oom,
         labels=labels(stack, "d", oom),
         detach=True,
