@@ -25,7 +25,18 @@ RUN_CASES = [c for c in CASES if c.run is not None]
 
 
 def _start(client: docker.DockerClient, image: str, name: str, **kwargs: Any) -> None:
-    client.containers.run(image, ["sleep", "300"], name=name, detach=True, **kwargs)
+    """Start a container; a random host port the engine picked may be held by another test's
+    server (the engine does not probe its range), so that start is tried again on the next one."""
+    import docker.errors
+
+    for attempt in range(5):
+        try:
+            client.containers.run(image, ["sleep", "300"], name=name, detach=True, **kwargs)
+            return
+        except docker.errors.APIError as err:
+            if "address already in use" not in str(err) or attempt == 4:
+                raise
+            client.containers.get(name).remove(force=True)
 
 
 @pytest.fixture(scope="module")
