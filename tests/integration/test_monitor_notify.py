@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from lares.cli import app
-from lares.deploy.secrets import SecretStore
 from lares.monitor.collectors import Context, Sample
 from lares.monitor.config import NotifyTarget, WatchConfig
 from lares.monitor.watch import Watcher
+from lares.secrets import SecretStore
 
 TESTS = Path(__file__).resolve().parents[1]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from lares.blueprint.load import load_text
-from lares.deploy.secrets import SecretStore
 from lares.errors import LaresError, UsageError
 from lares.recover import kit as kits
+from lares.secrets import SecretStore
 from lares.state import StateDir
 
 BLUEPRINT = """\

@@ -25,8 +25,8 @@ from lares.backup.restic import Repo, Restic, credentials
 from lares.blueprint.load import Loaded
 from lares.blueprint.model import Blueprint
 from lares.catalog.resolve import AppView, System
-from lares.deploy.secrets import SecretStore
 from lares.errors import Location, UsageError
+from lares.secrets import SecretStore
 from lares.state import StateDir
 
 

@@ -2,7 +2,7 @@
 
 Hooks and the restic adapter *describe* commands; the runner decides whether to run them. A
 command carries only non-secret environment values; a secret travels as the id of a secret in the
-:class:`~lares.deploy.secrets.SecretStore` and is read only when the command runs, so printing a
+:class:`~lares.secrets.SecretStore` and is read only when the command runs, so printing a
 command (``--dry-run``) can never show a secret.
 """
 

@@ -1,7 +1,7 @@
 """Tell people about backup failures through Apprise, to the blueprint's ``monitor.notify`` URLs.
 
 A URL is written in the blueprint (``url:``) or kept in the secrets folder (``secret: NAME``,
-read from the :class:`~lares.deploy.secrets.SecretStore`). Apprise URLs often hold tokens, so
+read from the :class:`~lares.secrets.SecretStore`). Apprise URLs often hold tokens, so
 they never appear in what this module returns or logs: a target is named by its position and
 scheme only ("notify[0] (ntfy)").
 """
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lares.blueprint.model import Notify
-from lares.deploy.secrets import SecretStore
 from lares.errors import LaresError
+from lares.secrets import SecretStore
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,9 @@ from typing import Any
 from lares import run
 from lares.backup.command import Command
 from lares.backup.features import Features
-from lares.deploy.secrets import SecretStore
 from lares.errors import CommandError, LaresError, UsageError
 from lares.run import Result
+from lares.secrets import SecretStore
 from lares.text import counted
 
 RESTIC = "restic"

@@ -7,11 +7,8 @@ imports them all. Modules keep their heavy imports inside the command functions 
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from lares import plugins
 
 
 def register() -> None:
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
+    plugins.modules(__name__)

@@ -37,10 +37,10 @@ def recovery_kit(
     Without --output or --html the kit is printed. Keep it away from the server.
     """
     from lares.blueprint.load import load
-    from lares.deploy.secrets import SecretStore
     from lares.fsutil import atomic_write
     from lares.output import Out
     from lares.recover import kit as kits
+    from lares.secrets import SecretStore
     from lares.state import StateDir
 
     out = Out(as_json=as_json)

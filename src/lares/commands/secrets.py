@@ -49,9 +49,9 @@ def list_secrets(
     """Every secret the blueprint's apps and backup repositories use: who provides it and
     whether it is set."""
     from lares.catalog.resolve import secret_id
-    from lares.deploy.secrets import SecretStore
     from lares.output import table
     from lares.plan import make_context
+    from lares.secrets import SecretStore
     from lares.state import StateDir
 
     loaded = _load(file)
@@ -97,9 +97,9 @@ def set_secret(
 ) -> None:
     """Store a secret's value, read from stdin (or asked for without echo on a terminal)."""
     from lares.catalog.resolve import secret_id
-    from lares.deploy.secrets import SecretStore
     from lares.errors import UsageError
     from lares.plan import make_context
+    from lares.secrets import SecretStore
     from lares.state import StateDir
 
     ctx = make_context(_load(file))

@@ -42,7 +42,6 @@ from lares.deploy.outcome import (
 )
 from lares.deploy.progress import OnStates, watching
 from lares.deploy.record import Applying, Record
-from lares.deploy.secrets import SecretStore
 from lares.deploy.status import (
     OUTSIDE,
     ContainerState,
@@ -54,6 +53,7 @@ from lares.deploy.status import (
 from lares.errors import LaresError, UsageError
 from lares.render.bundle import Bundle
 from lares.run import Redactor
+from lares.secrets import SecretStore
 from lares.state import StateDir
 from lares.text import counted
 from lares.yamlio import safe_load

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lares.catalog.resolve import System, secret_id
-from lares.deploy.secrets import SecretStore
 from lares.errors import LaresError
 from lares.fsutil import atomic_write, private_dir, sync_dirs
 from lares.render.bundle import SECRETS_DIR, Bundle
+from lares.secrets import SecretStore
 from lares.text import counted
 
 SECRET_MARK = re.compile(r"\{secret:([a-z0-9_-]+)\}")

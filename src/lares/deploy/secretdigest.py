@@ -21,10 +21,10 @@ import secrets as pysecrets
 from typing import Any
 
 from lares.deploy.files import SECRET_MARK, store_for
-from lares.deploy.secrets import SecretStore
 from lares.fsutil import atomic_write, private_dir
 from lares.render.bundle import Bundle, File
 from lares.render.compose import LABEL as LABEL_PREFIX
+from lares.secrets import SecretStore
 from lares.state import StateDir
 from lares.yamlio import dump_yaml, safe_load
 

@@ -11,9 +11,7 @@ guess.
 from __future__ import annotations
 
 import glob
-import importlib
 import os
-import pkgutil
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -161,18 +159,10 @@ class Check(Protocol):
 
 def discover() -> dict[str, Check]:
     """Every check module in :mod:`lares.host.checks`, by ID (its module name)."""
-    from lares.host import checks
+    from lares import plugins
 
-    found: dict[str, Check] = {}
-    for info in sorted(pkgutil.iter_modules(checks.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{checks.__name__}.{info.name}")
-        check = cast(Check, module)
-        if check.ID in found:
-            raise RuntimeError(f"two doctor checks share the id {check.ID!r}")
-        found[check.ID] = check
-    return found
+    found = plugins.by_id("lares.host.checks", "doctor checks")
+    return {ident: cast(Check, module) for ident, module in found.items()}
 
 
 def doctor(

@@ -38,7 +38,7 @@ def urls(targets: Sequence[NotifyTarget], secrets_dir: Path) -> list[str]:
 
     Raises :class:`~lares.errors.LaresError` (``secret-missing``) for a secret that is not there.
     """
-    from lares.deploy.secrets import SecretStore
+    from lares.secrets import SecretStore
 
     store = SecretStore(secrets_dir)
     found: list[str] = []

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from lares.catalog.model import SecretSpec
-from lares.deploy.secrets import SecretStore
 from lares.errors import LaresError, UsageError
+from lares.secrets import SecretStore
 
 KIT_FORMAT = 1
 KEY_SECRET = "recovery_kit_key"  # noqa: S105 - the name of a secret

@@ -7,11 +7,10 @@ the server, ``host`` for the machine's own configuration, ``edge`` for the VPS) 
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from typing import Protocol, cast
 
+from lares import plugins
 from lares.catalog.resolve import System
 from lares.errors import UsageError
 from lares.render.bundle import Bundle
@@ -26,14 +25,8 @@ class Renderer(Protocol):
 
 def renderers() -> dict[str, Renderer]:
     """Every renderer module, by module name."""
-    found: dict[str, Renderer] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if info.name.startswith("_") or info.name == "bundle":
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        if hasattr(module, "TARGET") and hasattr(module, "render"):
-            found[info.name] = cast(Renderer, module)
-    return found
+    found = plugins.modules(__name__, require=("TARGET", "render"), skip=("bundle",))
+    return {name: cast(Renderer, module) for name, module in found.items()}
 
 
 def render_all(system: System, *, source: str = "lares.yaml", target: str = "home") -> Bundle:

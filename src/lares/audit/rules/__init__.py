@@ -11,8 +11,6 @@ a :class:`Rule` to a family; adding a family is adding a file.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -68,13 +66,12 @@ class Rule:
 
 def discover() -> dict[str, Rule]:
     """Every rule of every family in this package, by id, in family then table order."""
+    from lares import plugins
+
     found: dict[str, Rule] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        if getattr(module, "FAMILY", None) != info.name:
-            raise RuntimeError(f"rule family {info.name} must set FAMILY = {info.name!r}")
+    for ident, module in plugins.by_id(__name__, "rule families", key="FAMILY").items():
+        if ident != module.__name__.rsplit(".", 1)[1]:
+            raise RuntimeError(f"rule family {module.__name__} must set FAMILY to its name")
         for rule in module.RULES:
             if rule.id in found:
                 raise RuntimeError(f"two rules share the id {rule.id!r}")

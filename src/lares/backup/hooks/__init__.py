@@ -11,8 +11,6 @@ switch in one place. The module name is the hook id: ``hooks/postgres.py`` serve
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -204,11 +202,9 @@ class SnapshotHook(Protocol):
 @cache
 def discover() -> dict[str, object]:
     """Every hook module by id (its module name)."""
-    found: dict[str, object] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if not info.name.startswith("_"):
-            found[info.name] = importlib.import_module(f"{__name__}.{info.name}")
-    return found
+    from lares import plugins
+
+    return dict(plugins.modules(__name__))
 
 
 def database(engine: str) -> DatabaseHook:

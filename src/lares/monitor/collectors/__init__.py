@@ -22,13 +22,10 @@ loads what the sources of this host need.
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
@@ -153,18 +150,10 @@ def discover() -> dict[str, Collector]:
     Modules without ``ID`` and ``collect`` (helpers) are skipped; two modules with one ID are a
     bug and raise.
     """
-    found: dict[str, Collector] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module: ModuleType = importlib.import_module(f"{__name__}.{info.name}")
-        if not (hasattr(module, "ID") and callable(getattr(module, "collect", None))):
-            continue
-        collector = cast(Collector, module)
-        if collector.ID in found:
-            raise RuntimeError(f"two collectors share the id {collector.ID!r}")
-        found[collector.ID] = collector
-    return found
+    from lares import plugins
+
+    found = plugins.by_id(__name__, "collectors", require=("collect",))
+    return {ident: cast(Collector, module) for ident, module in found.items()}
 
 
 def run_collector(collector: Collector, ctx: Context) -> CollectorRun:

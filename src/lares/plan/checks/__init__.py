@@ -7,12 +7,10 @@ never changes anything. Adding a check is adding a file.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Iterable
-from types import ModuleType
 from typing import Protocol, cast
 
+from lares import plugins
 from lares.plan.context import PlanContext
 from lares.plan.findings import Finding
 
@@ -26,13 +24,4 @@ class Check(Protocol):
 
 def discover() -> dict[str, Check]:
     """Every check module in this package, by ID (which is also its module name)."""
-    found: dict[str, Check] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module: ModuleType = importlib.import_module(f"{__name__}.{info.name}")
-        check = cast(Check, module)
-        if check.ID in found:
-            raise RuntimeError(f"two checks share the id {check.ID!r}")
-        found[check.ID] = check
-    return found
+    return {k: cast(Check, m) for k, m in plugins.by_id(__name__, "checks").items()}

@@ -19,8 +19,8 @@ DESCRIPTION = "a recovery kit holds the current repositories and passwords"
 def check(ctx: PlanContext) -> Iterator[Finding]:
     if not ctx.blueprint.backup.repositories:
         return
-    from lares.deploy.secrets import SecretStore
     from lares.recover.kit import RECORD, staleness
+    from lares.secrets import SecretStore
     from lares.state import StateDir, default_root
 
     state = StateDir(default_root())
