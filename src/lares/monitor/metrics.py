@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lares.monitor.alerts import Alert
-from lares.monitor.collectors import Sample
+from lares.monitor.sample import Sample
 
 Snapshot = Callable[[], tuple[list[Sample], list[Alert]]]
 

@@ -58,8 +58,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Protocol
 
-from lares.monitor.collectors import Sample
 from lares.monitor.config import WatchConfig
+from lares.monitor.sample import Sample
 from lares.text import counted
 
 SEVERITIES = ("critical", "warning", "info")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lares.monitor.collectors import Sample
+from lares.monitor.sample import Sample
 
 FILENAME = "history.sqlite"
 RAW_DAYS = 2

@@ -22,8 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lares.monitor.collectors import Context, Sample
+from lares.monitor.collectors import Context
 from lares.monitor.config import WatchConfig
+from lares.monitor.sample import Sample
 
 ID = "backups"
 DEFAULT_INTERVAL: float | None = 60.0  # two small JSON files: cheap to read every minute

@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from lares.forecast import full_in
-from lares.monitor.collectors import Context, Sample
+from lares.monitor.collectors import Context
 from lares.monitor.config import MountTarget
+from lares.monitor.sample import Sample
 
 ID = "disks"
 DEFAULT_INTERVAL: float | None = None

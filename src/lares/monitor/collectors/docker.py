@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lares.monitor.collectors import Context, Sample
+from lares.monitor.collectors import Context
+from lares.monitor.sample import Sample
 
 if TYPE_CHECKING:
     from lares.deploy.status import ContainerState

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from lares.monitor.collectors import Context, Sample
+from lares.monitor.collectors import Context
+from lares.monitor.sample import Sample
 
 ID = "drills"
 DEFAULT_INTERVAL: float | None = 300.0

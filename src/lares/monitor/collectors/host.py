@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from lares.monitor.collectors import Context, Sample
+from lares.monitor.collectors import Context
+from lares.monitor.sample import Sample
 
 ID = "host"
 DEFAULT_INTERVAL: float | None = None

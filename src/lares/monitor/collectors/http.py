@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
-from lares.monitor.collectors import Context, Sample
+from lares.monitor.collectors import Context
 from lares.monitor.config import Endpoint
+from lares.monitor.sample import Sample
 
 if TYPE_CHECKING:
     import ssl

@@ -15,8 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lares.monitor.collectors import Context, Sample
+from lares.monitor.collectors import Context
 from lares.monitor.config import WatchConfig
+from lares.monitor.sample import Sample
 
 ID = "lares_state"
 DEFAULT_INTERVAL: float | None = 300.0

@@ -2,15 +2,16 @@
 
 Runs ``btrfs scrub status <mount>``, ``btrfs filesystem usage -b <mount>`` and ``btrfs device
 usage -b <mount>`` (all need root)
-and reads them with the parsers of :mod:`lares.monitor.collectors.btrfs`. The error counters of
+and reads them with the parsers of :mod:`lares.monitor.parsers.btrfs`. The error counters of
 the same pools are the ``btrfs`` collector's job, at the base interval: they move when data is
 read, a scrub result only when a scrub ran.
 """
 
 from __future__ import annotations
 
-from lares.monitor.collectors import Context, Sample
-from lares.monitor.collectors.btrfs import (
+from lares.monitor.collectors import Context
+from lares.monitor.collectors.btrfs import watched_mounts
+from lares.monitor.parsers.btrfs import (
     BtrfsHealth,
     DeviceUsageReport,
     FilesystemUsage,
@@ -20,8 +21,9 @@ from lares.monitor.collectors.btrfs import (
     parse_device_usage,
     parse_filesystem_usage,
     parse_scrub_status,
-    watched_mounts,
 )
+from lares.monitor.parsers.health import quote_unparsed
+from lares.monitor.sample import Sample
 
 ID = "scrub"
 DEFAULT_INTERVAL: float | None = 3600.0
@@ -114,7 +116,7 @@ def scrub_samples(mount: str, report: ScrubReport, *, now: float) -> list[Sample
             ),
         ]
     if report.unparsed:
-        quoted = "; ".join(f"line {u.line}: {u.text.strip()}" for u in report.unparsed[:5])
+        quoted = quote_unparsed(report.unparsed)
         out.append(Sample(ID, mount, "unparsed", float(len(report.unparsed)), detail=quoted))
     return out
 
@@ -165,6 +167,6 @@ def usage_samples(
     if devices is not None:
         unparsed += devices.unparsed
     if unparsed:
-        quoted = "; ".join(f"line {u.line}: {u.text.strip()}" for u in unparsed[:5])
+        quoted = quote_unparsed(unparsed)
         out.append(Sample(ID, mount, "unparsed_usage", float(len(unparsed)), detail=quoted))
     return out
