@@ -8,7 +8,8 @@ allocation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from lares.monitor.parsers.btrfs import (
@@ -20,6 +21,7 @@ from lares.monitor.parsers.btrfs import (
     parse_error_stats,
 )
 from lares.monitor.parsers.health import quote_unparsed
+from lares.monitor.rules import Condition, Inputs, baseline_key, rule
 from lares.monitor.sample import Sample
 from lares.text import counted
 
@@ -200,3 +202,48 @@ def samples(
         quoted = quote_unparsed(stats.unparsed)
         out.append(Sample(ID, mount, "unparsed", float(len(stats.unparsed)), detail=quoted))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: btrfs: error counters above their baseline, missing devices
+
+
+@rule("btrfs-errors", "btrfs-missing")
+def btrfs(x: Inputs) -> Iterator[Condition]:
+    rising: dict[str, list[str]] = defaultdict(list)
+    for sample in x.collector("btrfs"):
+        if not sample.metric.startswith("errors_") or sample.value is None:
+            continue
+        base = x.baselines.get(baseline_key(sample), 0.0)
+        if sample.value > base:
+            mount = sample.labels.get("mount") or sample.subject
+            device = sample.labels.get("device") or sample.subject
+            counter = sample.metric.removeprefix("errors_")
+            rising[mount].append(f"{device} {counter} {base:g} → {sample.value:g}")
+    for mount, changes in rising.items():
+        yield Condition(
+            f"btrfs-errors:{mount}",
+            "btrfs-errors",
+            "critical",
+            mount,
+            f"btrfs error counters rose on {mount}: {', '.join(changes)}",
+            "btrfs",
+            hint=f"btrfs scrub start -B {mount} repairs from the good copy where there is one; "
+            "then `lares ack btrfs` takes the counters as the new baseline",
+        )
+    for sample in x.each("btrfs", "missing_devices"):
+        if sample.value:
+            yield Condition(
+                f"btrfs-missing:{sample.subject}",
+                "btrfs-missing",
+                "critical",
+                sample.subject,
+                f"{counted(sample.value, 'device')} of {sample.subject} "
+                f"{'is' if sample.value == 1 else 'are'} missing",
+                "btrfs",
+                hint=f"btrfs filesystem show {sample.subject}; replace the device "
+                "(btrfs replace) before another fails",
+            )
+
+
+RULES = (btrfs,)

@@ -7,10 +7,11 @@ there are usually none, which is not an error.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from lares.monitor.collectors import Context
+from lares.monitor.rules import Condition, Inputs, rule
 from lares.monitor.sample import Sample
 
 ID = "host"
@@ -94,3 +95,29 @@ def is_cpu(chip: str, sensor: str) -> bool:
     """Whether a hwmon sensor measures the CPU (package, die or core), by chip and label."""
     label = sensor.lower()
     return chip in CPU_CHIPS or label.startswith(("package id", "tctl", "tdie", "core "))
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: Host: CPU temperature
+
+
+@rule("cpu-temp")
+def cpu_temp(x: Inputs) -> Iterator[Condition]:
+    readings = [s for s in x.each("host", "temp_celsius") if s.labels.get("cpu")]
+    if not readings:
+        return
+    hottest = max(readings, key=lambda s: s.value or 0.0)
+    if (hottest.value or 0.0) >= x.limits.cpu_temp_warn:
+        yield Condition(
+            "cpu-temp",
+            "cpu-temp",
+            "warning",
+            hottest.subject,
+            f"the CPU is at {hottest.value:g} °C ({hottest.subject}; warning at "
+            f"{x.limits.cpu_temp_warn:g} °C)",
+            "host",
+            hint="check the cooler and the case fans",
+        )
+
+
+RULES = (cpu_temp,)

@@ -10,13 +10,14 @@ records: ``backup/state.json`` (per repository, the last state snapshot) and ``b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from lares.monitor.collectors import Context
 from lares.monitor.config import WatchConfig
+from lares.monitor.rules import Condition, Inputs, fmt_days, rule
 from lares.monitor.sample import Sample
 
 ID = "lares_state"
@@ -81,3 +82,43 @@ def samples(
             )
         )
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: lares's own state: its snapshot is too old
+
+
+@rule("state-late")
+def lares_state(x: Inputs) -> Iterator[Condition]:
+    """An offsite repository whose newest lares state snapshot is older than its newest app
+    snapshot: recovered there, the data would come back without the secrets that match it."""
+    for sample in x.each("lares_state", "state_last"):
+        repo = sample.labels.get("repository", sample.subject)
+        behind = x.value("lares_state", sample.subject, "state_behind_seconds")
+        if sample.value is None:
+            when = "holds no snapshot of lares's own state"
+        elif behind:
+            when = (
+                f"holds a snapshot of lares's own state {fmt_days(behind / 86400)} older than its "
+                "newest app snapshot"
+            )
+        else:
+            continue
+        failed = (
+            f"; the last attempt failed: {sample.detail}"
+            if sample.state == "failed" and sample.detail
+            else ""
+        )
+        yield Condition(
+            f"state-late:{repo}",
+            "state-late",
+            "warning",
+            repo,
+            f"the offsite repository {repo} {when}: a new machine could not open the data "
+            f"it recovers from there{failed}",
+            "lares_state",
+            hint=f"lares backup run --repo {repo}",
+        )
+
+
+RULES = (lares_state,)

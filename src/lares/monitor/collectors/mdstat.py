@@ -7,11 +7,13 @@ progress, and the lines that were not understood.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from lares.monitor.parsers.health import quote_unparsed
 from lares.monitor.parsers.mdstat import MdstatReport, parse, parse_sysfs, refine
+from lares.monitor.rules import Condition, Inputs, rule
 from lares.monitor.sample import Sample
 
 if TYPE_CHECKING:
@@ -124,3 +126,46 @@ def samples(report: MdstatReport, *, present: bool = True) -> list[Sample]:
         quoted = quote_unparsed(report.unparsed)
         out.append(Sample(ID, MDSTAT_PATH, "unparsed", float(len(report.unparsed)), detail=quoted))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: md RAID: an array that lost redundancy, or an mdadm pool with no array
+
+
+@rule("raid", "raid-missing")
+def raid(x: Inputs) -> Iterator[Condition]:
+    count = x.get("mdstat", "arrays", "count")
+    md_pools = [p for p in x.config.pools if p.engine == "mdadm"]
+    if count is not None and not count.value and md_pools:
+        for pool in md_pools:
+            yield Condition(
+                f"raid-missing:{pool.name}",
+                "raid-missing",
+                "critical",
+                pool.name,
+                f"pool {pool.name} is mdadm {pool.level}, and the kernel has no md array"
+                + (" (no /proc/mdstat)" if count.state == "absent" else ""),
+                "mdstat",
+                hint="mdadm --assemble --scan; check /etc/mdadm/mdadm.conf",
+            )
+    for sample in x.each("mdstat", "health"):
+        health = sample.state
+        if health in ("ok", "checking") or sample.labels.get("container"):
+            continue
+        severity = "warning" if health == "rebuilding" else "critical"
+        level = sample.labels.get("level")
+        name = f"{sample.subject} ({level})" if level else sample.subject
+        yield Condition(
+            f"raid:{sample.subject}",
+            "raid",
+            severity,
+            sample.subject,
+            f"{name} is {health}: {sample.detail}".rstrip(": "),
+            "mdstat",
+            hint=None
+            if health == "rebuilding"
+            else f"cat /proc/mdstat; mdadm --detail /dev/{sample.subject}",
+        )
+
+
+RULES = (raid,)

@@ -9,6 +9,8 @@ read, a scrub result only when a scrub ran.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from lares.monitor.collectors import Context
 from lares.monitor.collectors.btrfs import watched_mounts
 from lares.monitor.parsers.btrfs import (
@@ -23,6 +25,7 @@ from lares.monitor.parsers.btrfs import (
     parse_scrub_status,
 )
 from lares.monitor.parsers.health import quote_unparsed
+from lares.monitor.rules import Condition, Inputs, fmt_days, rule
 from lares.monitor.sample import Sample
 
 ID = "scrub"
@@ -170,3 +173,64 @@ def usage_samples(
         quoted = quote_unparsed(unparsed)
         out.append(Sample(ID, mount, "unparsed_usage", float(len(unparsed)), detail=quoted))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: Scrubs and allocation: errors, age, mixed profiles
+
+
+@rule("btrfs-scrub", "btrfs-usage")
+def scrub(x: Inputs) -> Iterator[Condition]:
+    max_age = x.limits.scrub_max_age_days * 86400
+    for sample in x.each("scrub", "scrub_health"):
+        mount = sample.subject
+        running = x.get("scrub", mount, "scrub_running")
+        age = x.value("scrub", mount, "scrub_age_seconds")
+        never = running is not None and running.state == "no stats"
+        if sample.state == "failing":
+            yield Condition(
+                f"btrfs-scrub:{mount}",
+                "btrfs-scrub",
+                "critical",
+                mount,
+                f"the last scrub of {mount} found errors it could not repair: {sample.detail}",
+                "scrub",
+                hint="restore the damaged files from a backup (see dmesg for their paths)",
+            )
+        elif sample.state == "warning":
+            yield Condition(
+                f"btrfs-scrub:{mount}",
+                "btrfs-scrub",
+                "warning",
+                mount,
+                f"the last scrub of {mount}: {sample.detail}",
+                "scrub",
+            )
+        elif never or (age is not None and age > max_age):
+            when = (
+                "has never been scrubbed"
+                if never
+                else f"was last scrubbed {fmt_days((age or 0) / 86400)} ago"
+            )
+            yield Condition(
+                f"btrfs-scrub:{mount}",
+                "btrfs-scrub",
+                "warning",
+                mount,
+                f"{mount} {when}",
+                "scrub",
+                hint=f"btrfs scrub start {mount} (lares schedules a monthly scrub)",
+            )
+    for sample in x.each("scrub", "usage_health"):
+        if sample.state in ("warning", "degraded"):
+            yield Condition(
+                f"btrfs-usage:{sample.subject}",
+                "btrfs-usage",
+                "critical" if sample.state == "degraded" else "warning",
+                sample.subject,
+                f"{sample.subject}: {sample.detail}",
+                "scrub",
+            )
+
+
+RULES = (scrub,)

@@ -7,6 +7,8 @@ through :mod:`lares.run` (the exit status is a bitmask, not a failure), parses e
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from lares.monitor.parsers.health import quote_unparsed
@@ -19,7 +21,9 @@ from lares.monitor.parsers.smart import (
     parse_scan,
     scan_command,
 )
+from lares.monitor.rules import SMART_GROWTH, Condition, Inputs, baseline_key, rule
 from lares.monitor.sample import Sample
+from lares.text import counted
 
 if TYPE_CHECKING:
     from lares.monitor.collectors import Context
@@ -113,3 +117,79 @@ def samples(report: SmartReport, *, device: str | None = None) -> list[Sample]:
         quoted = quote_unparsed(report.unparsed)
         out.append(Sample(ID, name, "unparsed", float(len(report.unparsed)), detail=quoted))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: Drives: their own verdict, growing sector counts, temperature
+
+
+def _drive(sample: Sample) -> str:
+    model = sample.labels.get("model")
+    return f"{sample.subject} ({model})" if model else sample.subject
+
+
+@rule("smart", "smart-growth", "smart-unavailable", "drive-temp")
+def smart(x: Inputs) -> Iterator[Condition]:
+    lim = x.limits
+    available = x.get("smart", "smartctl", "available")
+    if available is not None and not available.value and x.config.drives:
+        yield Condition(
+            "smart-unavailable",
+            "smart-unavailable",
+            "warning",
+            "smartctl",
+            f"smartctl is not installed: the health of {counted(len(x.config.drives), 'drive')} "
+            "is not watched",
+            "smart",
+            hint="install smartmontools",
+        )
+    for sample in x.each("smart", "health"):
+        if sample.state not in ("failing", "warning"):
+            continue
+        yield Condition(
+            f"smart:{sample.subject}",
+            "smart",
+            "critical" if sample.state == "failing" else "warning",
+            sample.subject,
+            f"{_drive(sample)}: SMART {sample.state}: {sample.detail}",
+            "smart",
+            hint=f"smartctl -a {sample.subject}; plan a replacement and check the backups"
+            if sample.state == "failing"
+            else None,
+        )
+    grown: dict[str, list[str]] = defaultdict(list)
+    for metric, name in SMART_GROWTH.items():
+        for sample in x.each("smart", metric):
+            base = x.baselines.get(baseline_key(sample))
+            if base is not None and sample.value is not None and sample.value > base:
+                grown[sample.subject].append(f"{name} {base:g} → {sample.value:g}")
+    for device, changes in grown.items():
+        yield Condition(
+            f"smart-growth:{device}",
+            "smart-growth",
+            "critical",
+            device,
+            f"{device}: {', '.join(changes)}: the drive is losing sectors",
+            "smart",
+            hint="check the backups, plan a replacement; `lares ack smart` accepts the new counts",
+        )
+    for sample in x.each("smart", "temperature_celsius"):
+        temp = sample.value or 0.0
+        if temp >= lim.drive_temp_crit:
+            severity, limit = "critical", lim.drive_temp_crit
+        elif temp >= lim.drive_temp_warn:
+            severity, limit = "warning", lim.drive_temp_warn
+        else:
+            continue
+        yield Condition(
+            f"drive-temp:{sample.subject}",
+            "drive-temp",
+            severity,
+            sample.subject,
+            f"{_drive(sample)} is at {temp:g} °C ({severity} at {limit:g} °C)",
+            "smart",
+            hint="check the fans and the airflow around the drives",
+        )
+
+
+RULES = (smart,)
