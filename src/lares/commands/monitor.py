@@ -155,8 +155,8 @@ def watch(
 @alerts.command("test")
 def alerts_test(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
     """Send a test notification to every target in monitor.notify."""
-    from lares.monitor.alerts import Message
-    from lares.monitor.notify import send, urls
+    from lares.notify import Message, send
+    from lares.secrets import SecretStore
     from lares.text import counted
 
     out = _out(as_json)
@@ -173,9 +173,9 @@ def alerts_test(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonO
         "This is a test from `lares alerts test`. Alerts from lares watch reach you here.",
         "info",
     )
-    result = send(urls(config.notify, state.secrets), message)
+    result = send(config.notify, SecretStore(state.secrets), message)
     if as_json:
-        out.json({"sent": result.ok, "targets": result.targets, "error": result.error or None})
+        out.json(result.to_dict())
     elif result.ok:
         out.ok(f"sent a test notification to {counted(result.targets, 'target')}")
     else:

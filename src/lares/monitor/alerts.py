@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lares.monitor.rules import AT_ONCE, Condition
+from lares.notify import Message
 
 _RANK = {"critical": 0, "warning": 1, "info": 2}
 
@@ -203,13 +204,6 @@ def silencer(targets: Iterable[str]) -> Callable[[Condition], bool]:
         return bool(wanted & {n for n in names if n})
 
     return covered
-
-
-@dataclass(frozen=True)
-class Message:
-    title: str
-    body: str
-    type: str  # apprise: info | success | warning | failure
 
 
 _LABEL = {

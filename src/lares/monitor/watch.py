@@ -229,15 +229,12 @@ class Watcher:
         return deploying(self.config, stacks)
 
     def _send(self, message: Message) -> tuple[bool, str]:
-        from lares.monitor.notify import send, urls
+        from lares.notify import send
+        from lares.secrets import SecretStore
 
         if not self.config.notify:
             return True, ""
-        try:
-            addresses = urls(self.config.notify, self.state_root / "secrets")
-        except LaresError as exc:
-            return False, exc.message
-        result = send(addresses, message)
+        result = send(self.config.notify, SecretStore(self.state_root / "secrets"), message)
         return result.ok, result.error
 
     # ── the loop ───────────────────────────────────────────────────────────────────────────
