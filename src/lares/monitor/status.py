@@ -58,9 +58,7 @@ class Status:
                 for r in self.runs
             },
             "alerts": [a.to_dict() for a in self.alerts],
-            "silences": [
-                {"target": s.target, "until": s.until, "reason": s.reason} for s in self.silences
-            ],
+            "silences": [s.to_dict() for s in self.silences],
             "samples": [s.to_dict() for s in self.samples],
         }
 

@@ -93,6 +93,9 @@ class Silence:
     reason: str
     created: float
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "until": self.until, "reason": self.reason}
+
 
 class Store:
     """The history database. Open with :meth:`open`; close when done (or use ``with``)."""
