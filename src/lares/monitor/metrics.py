@@ -16,7 +16,7 @@ moment, so a scrape never triggers a collection.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,14 @@ class _Row:
     help: str
     labels: dict[str, str]
     value: float
+
+
+def _gauge(s: Sample, names: Mapping[str, tuple[str, str]], labels: dict[str, str]) -> _Row | None:
+    """The gauge ``names`` gives the sample's metric (name, help), or None."""
+    if s.metric in names and s.value is not None:
+        name, text = names[s.metric]
+        return _Row(name, "gauge", text, labels, s.value)
+    return None
 
 
 def _host(s: Sample) -> _Row | None:
@@ -83,10 +91,7 @@ def _disks(s: Sample) -> _Row | None:
         ),
         "free_bytes": ("node_filesystem_free_bytes", "Filesystem free space in bytes."),
     }
-    if s.metric in names and s.value is not None:
-        name, text = names[s.metric]
-        return _Row(name, "gauge", text, labels, s.value)
-    return None
+    return _gauge(s, names, labels)
 
 
 def _mdstat(s: Sample) -> _Row | None:
@@ -201,10 +206,7 @@ def _http(s: Sample) -> _Row | None:
             "Earliest SSL cert expiry in unixtime.",
         ),
     }
-    if s.metric in names and s.value is not None:
-        name, text = names[s.metric]
-        return _Row(name, "gauge", text, labels, s.value)
-    return None
+    return _gauge(s, names, labels)
 
 
 _MAPPERS: dict[str, Callable[[Sample], _Row | None]] = {

@@ -6,11 +6,14 @@ other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Sample"]
+if TYPE_CHECKING:
+    from lares.monitor.parsers.health import Unparsed
+
+__all__ = ["Sample", "health_sample", "iso_time", "readings", "unparsed_samples"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +53,69 @@ class Sample:
         if self.labels:
             data["labels"] = dict(self.labels)
         return data
+
+
+def health_sample(
+    collector: str,
+    subject: str,
+    level: str,
+    reasons: Iterable[str],
+    labels: Mapping[str, str] | None = None,
+    *,
+    metric: str = "health",
+) -> Sample:
+    """A parser's verdict as a sample: 1 when ``ok``, else 0, with the level and its reasons."""
+    return Sample(
+        collector,
+        subject,
+        metric,
+        1.0 if level == "ok" else 0.0,
+        str(level),
+        "; ".join(r for r in reasons if r),
+        labels or {},
+    )
+
+
+def iso_time(text: object) -> float | None:
+    """The epoch seconds of an ISO 8601 time in a lares record; None for anything else."""
+    from datetime import datetime
+
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
+
+
+def readings(
+    collector: str,
+    subject: str,
+    values: Iterable[tuple[str, float | None]],
+    labels: Mapping[str, str] | None = None,
+) -> list[Sample]:
+    """One sample per (metric, number) that has a number; None means "not reported"."""
+    return [
+        Sample(collector, subject, metric, float(value), labels=labels or {})
+        for metric, value in values
+        if value is not None
+    ]
+
+
+def unparsed_samples(
+    collector: str,
+    subject: str,
+    unparsed: Sequence[Unparsed | str],
+    *,
+    metric: str = "unparsed",
+    most: int = 5,
+) -> list[Sample]:
+    """What a parser did not understand, as one sample quoting the first ``most`` lines (none
+    when it understood everything), so that the ``unparsed`` rule can tell."""
+    if not unparsed:
+        return []
+    quoted = "; ".join(
+        item.strip() if isinstance(item, str) else f"line {item.line}: {item.text.strip()}"
+        for item in unparsed[:most]
+    )
+    return [Sample(collector, subject, metric, float(len(unparsed)), detail=quoted)]

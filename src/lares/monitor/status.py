@@ -16,16 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from lares.monitor.alerts import Alert
-from lares.monitor.collectors import (
-    Collector,
-    CollectorRun,
-    Context,
-    Sample,
-    discover,
-    run_collector,
-)
+from lares.monitor.collectors import Collector, CollectorRun, Context, discover, run_collector
 from lares.monitor.config import WatchConfig
 from lares.monitor.rules import SEVERITIES, Condition, Limits, deploying, evaluate, first_sight
+from lares.monitor.sample import Sample
 from lares.monitor.store import Silence, Store
 
 

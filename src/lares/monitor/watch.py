@@ -37,16 +37,10 @@ from typing import Any
 
 from lares.errors import LaresError
 from lares.monitor.alerts import Alert, Alerts, Event, Message, compose, silencer
-from lares.monitor.collectors import (
-    Collector,
-    CollectorRun,
-    Context,
-    Sample,
-    discover,
-    run_collector,
-)
+from lares.monitor.collectors import Collector, CollectorRun, Context, discover, run_collector
 from lares.monitor.config import WatchConfig
 from lares.monitor.rules import Condition, Limits, deploying, evaluate, first_sight
+from lares.monitor.sample import Sample
 from lares.monitor.store import Store
 
 log = logging.getLogger("lares.watch")

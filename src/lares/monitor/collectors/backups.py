@@ -25,7 +25,7 @@ from typing import Any
 from lares.monitor.collectors import Context
 from lares.monitor.config import WatchConfig
 from lares.monitor.rules import Condition, Inputs, fmt_days, rule
-from lares.monitor.sample import Sample
+from lares.monitor.sample import Sample, iso_time
 
 ID = "backups"
 DEFAULT_INTERVAL: float | None = 60.0  # two small JSON files: cheap to read every minute
@@ -41,15 +41,6 @@ def collect(ctx: Context) -> list[Sample]:
     status = state.read_json("backup/status.json", {}) or {}
     drills = state.read_json("backup/drills.json", {}) or {}
     return samples(ctx.config, status, drills, now=ctx.now)
-
-
-def _when(text: object) -> float | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        return None
 
 
 def samples(
@@ -85,7 +76,7 @@ def samples(
             entry = (drills.get(repo_name) or {}).get(app.id) or {}
             labels = {"app": app.id, "repository": repo_name, "schedule": config.drill_schedule}
             subject = f"{app.id}@{repo_name}"
-            when = _when(entry.get("when"))
+            when = iso_time(entry.get("when"))
             if when is None:
                 out.append(Sample(ID, subject, "drill_ok", None, "never", labels=labels))
                 continue
@@ -110,7 +101,7 @@ def samples(
 def _age(
     subject: str, entry: Mapping[str, Any], labels: dict[str, str], now: float
 ) -> list[Sample]:
-    last = _when(entry.get("last_success"))
+    last = iso_time(entry.get("last_success"))
     state = str(entry.get("state") or "never") if entry else "never"
     error = str(entry.get("error") or "")
     out = [Sample(ID, subject, "last_success", last, state, error, labels)]
@@ -126,7 +117,7 @@ def _age(
 def _missed(schedule: str, last: float | None, now: float, grace: float) -> int | None:
     """How many scheduled occurrences passed (grace after each) since ``last``; None if the
     schedule does not parse. A never-done job counts as having missed one."""
-    from datetime import datetime, timedelta
+    from datetime import timedelta
 
     from lares.oncalendar import parse
 

@@ -20,9 +20,8 @@ from lares.monitor.parsers.btrfs import (
     parse_device_stats,
     parse_error_stats,
 )
-from lares.monitor.parsers.health import quote_unparsed
 from lares.monitor.rules import Condition, Inputs, baseline_key, rule
-from lares.monitor.sample import Sample
+from lares.monitor.sample import Sample, health_sample, unparsed_samples
 from lares.text import counted
 
 if TYPE_CHECKING:
@@ -188,19 +187,9 @@ def samples(
     out += [
         Sample(ID, mount, "devices", float(len(stats.devices)), labels=labels),
         Sample(ID, mount, "missing_devices", float(gone), labels=labels),
-        Sample(
-            ID,
-            mount,
-            "health",
-            1.0 if health is BtrfsHealth.OK else 0.0,
-            health.value,
-            "; ".join(reasons),
-            labels,
-        ),
+        health_sample(ID, mount, health, reasons, labels),
     ]
-    if stats.unparsed:
-        quoted = quote_unparsed(stats.unparsed)
-        out.append(Sample(ID, mount, "unparsed", float(len(stats.unparsed)), detail=quoted))
+    out += unparsed_samples(ID, mount, stats.unparsed)
     return out
 
 

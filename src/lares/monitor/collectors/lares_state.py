@@ -11,14 +11,13 @@ records: ``backup/state.json`` (per repository, the last state snapshot) and ``b
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from lares.monitor.collectors import Context
 from lares.monitor.config import WatchConfig
 from lares.monitor.rules import Condition, Inputs, fmt_days, rule
-from lares.monitor.sample import Sample
+from lares.monitor.sample import Sample, iso_time
 
 ID = "lares_state"
 DEFAULT_INTERVAL: float | None = 300.0
@@ -38,15 +37,6 @@ def collect(ctx: Context) -> list[Sample]:
     )
 
 
-def _when(text: object) -> float | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        return None
-
-
 def samples(
     config: WatchConfig, states: Mapping[str, Any], status: Mapping[str, Any]
 ) -> list[Sample]:
@@ -59,13 +49,13 @@ def samples(
             continue
         apps = status.get(repo.name) or {}
         newest_app = max(
-            (t for t in (_when((e or {}).get("last_success")) for e in apps.values()) if t),
+            (t for t in (iso_time((e or {}).get("last_success")) for e in apps.values()) if t),
             default=None,
         )
         if newest_app is None:
             continue
         entry = states.get(repo.name) or {}
-        last = _when(entry.get("last_success"))
+        last = iso_time(entry.get("last_success"))
         labels = {"repository": repo.name}
         state = str(entry.get("state") or "never")
         out.append(

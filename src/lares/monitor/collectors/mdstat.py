@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from lares.monitor.parsers.health import quote_unparsed
 from lares.monitor.parsers.mdstat import MdstatReport, parse, parse_sysfs, refine
 from lares.monitor.rules import Condition, Inputs, rule
-from lares.monitor.sample import Sample
+from lares.monitor.sample import Sample, health_sample, unparsed_samples
 
 if TYPE_CHECKING:
     from lares.monitor.collectors import Context
@@ -78,17 +77,7 @@ def samples(report: MdstatReport, *, present: bool = True) -> list[Sample]:
             "state": array.state,
             "container": "1" if array.is_container else "",
         }
-        out.append(
-            Sample(
-                ID,
-                array.name,
-                "health",
-                1.0 if array.ok else 0.0,
-                array.health.value,
-                "; ".join(array.reasons),
-                labels,
-            )
-        )
+        out.append(health_sample(ID, array.name, array.health, array.reasons, labels))
         failed = len(array.failed_devices)
         spare = len(array.spare_devices)
         active = array.working
@@ -122,9 +111,7 @@ def samples(report: MdstatReport, *, present: bool = True) -> list[Sample]:
                 out.append(Sample(ID, array.name, "sync_finish_minutes", sync.finish_minutes))
         if array.sysfs is not None and array.sysfs.mismatch_cnt is not None:
             out.append(Sample(ID, array.name, "mismatch_cnt", float(array.sysfs.mismatch_cnt)))
-    if report.unparsed:
-        quoted = quote_unparsed(report.unparsed)
-        out.append(Sample(ID, MDSTAT_PATH, "unparsed", float(len(report.unparsed)), detail=quoted))
+    out += unparsed_samples(ID, MDSTAT_PATH, report.unparsed)
     return out
 
 

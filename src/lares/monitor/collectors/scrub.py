@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from lares.monitor.collectors import Context
 from lares.monitor.collectors.btrfs import watched_mounts
 from lares.monitor.parsers.btrfs import (
-    BtrfsHealth,
     DeviceUsageReport,
     FilesystemUsage,
     ScrubReport,
@@ -24,9 +23,8 @@ from lares.monitor.parsers.btrfs import (
     parse_filesystem_usage,
     parse_scrub_status,
 )
-from lares.monitor.parsers.health import quote_unparsed
 from lares.monitor.rules import Condition, Inputs, fmt_days, rule
-from lares.monitor.sample import Sample
+from lares.monitor.sample import Sample, health_sample, readings, unparsed_samples
 
 ID = "scrub"
 DEFAULT_INTERVAL: float | None = 3600.0
@@ -76,14 +74,8 @@ def scrub_samples(mount: str, report: ScrubReport, *, now: float) -> list[Sample
     labels = {"mount": mount}
     assessment = report.assessment
     out = [
-        Sample(
-            ID,
-            mount,
-            "scrub_health",
-            1.0 if assessment.health is BtrfsHealth.OK else 0.0,
-            assessment.health.value,
-            "; ".join(r for r in assessment.reasons if r),
-            labels,
+        health_sample(
+            ID, mount, assessment.health, assessment.reasons, labels, metric="scrub_health"
         )
     ]
     last = report.scrubs[-1] if report.scrubs else None
@@ -118,9 +110,7 @@ def scrub_samples(mount: str, report: ScrubReport, *, now: float) -> list[Sample
                 labels=labels,
             ),
         ]
-    if report.unparsed:
-        quoted = quote_unparsed(report.unparsed)
-        out.append(Sample(ID, mount, "unparsed", float(len(report.unparsed)), detail=quoted))
+    out += unparsed_samples(ID, mount, report.unparsed)
     return out
 
 
@@ -131,27 +121,20 @@ def usage_samples(
     word for both readings (a missing device, mixed profiles)."""
     labels = {"mount": mount}
     verdict = assess(usage=usage, device_usage=devices)
-    out = [
-        Sample(
-            ID,
-            mount,
-            "usage_health",
-            1.0 if verdict.health is BtrfsHealth.OK else 0.0,
-            verdict.health.value,
-            "; ".join(verdict.reasons),
-            labels,
-        )
-    ]
-    for metric, value in (
-        ("alloc_size_bytes", usage.device_size),
-        ("alloc_allocated_bytes", usage.device_allocated),
-        ("alloc_unallocated_bytes", usage.device_unallocated),
-        ("alloc_missing_bytes", usage.device_missing),
-        ("alloc_used_bytes", usage.used),
-        ("alloc_free_bytes", usage.free_estimated),
-    ):
-        if value is not None:
-            out.append(Sample(ID, mount, metric, float(value), labels=labels))
+    out = [health_sample(ID, mount, verdict.health, verdict.reasons, labels, metric="usage_health")]
+    out += readings(
+        ID,
+        mount,
+        (
+            ("alloc_size_bytes", usage.device_size),
+            ("alloc_allocated_bytes", usage.device_allocated),
+            ("alloc_unallocated_bytes", usage.device_unallocated),
+            ("alloc_missing_bytes", usage.device_missing),
+            ("alloc_used_bytes", usage.used),
+            ("alloc_free_bytes", usage.free_estimated),
+        ),
+        labels,
+    )
     unparsed = list(usage.unparsed)
     for device in devices.devices if devices is not None else ():
         subject = f"{mount}:{device.device}"
@@ -169,9 +152,7 @@ def usage_samples(
             )
     if devices is not None:
         unparsed += devices.unparsed
-    if unparsed:
-        quoted = quote_unparsed(unparsed)
-        out.append(Sample(ID, mount, "unparsed_usage", float(len(unparsed)), detail=quoted))
+    out += unparsed_samples(ID, mount, unparsed, metric="unparsed_usage")
     return out
 
 

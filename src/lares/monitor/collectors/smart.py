@@ -11,10 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from lares.monitor.parsers.health import quote_unparsed
 from lares.monitor.parsers.smart import (
     CRITICAL_ATTRIBUTES,
-    SmartHealth,
     SmartReport,
     command,
     parse,
@@ -22,7 +20,7 @@ from lares.monitor.parsers.smart import (
     scan_command,
 )
 from lares.monitor.rules import SMART_GROWTH, Condition, Inputs, baseline_key, rule
-from lares.monitor.sample import Sample
+from lares.monitor.sample import Sample, health_sample, readings, unparsed_samples
 from lares.text import counted
 
 if TYPE_CHECKING:
@@ -69,15 +67,7 @@ def samples(report: SmartReport, *, device: str | None = None) -> list[Sample]:
         "protocol": report.protocol or "",
     }
     out = [
-        Sample(
-            ID,
-            name,
-            "health",
-            1.0 if report.health is SmartHealth.OK else 0.0,
-            report.health.value,
-            "; ".join(report.reasons),
-            labels,
-        ),
+        health_sample(ID, name, report.health, report.reasons, labels),
         Sample(ID, name, "standby", 1.0 if report.standby else 0.0, labels=labels),
     ]
     if report.exit_status is not None:
@@ -96,14 +86,17 @@ def samples(report: SmartReport, *, device: str | None = None) -> list[Sample]:
         out.append(Sample(ID, name, f"attr_{attribute_id}", float(raw), labels=named))
     nvme = report.nvme
     if nvme is not None:
-        for metric, value in (
-            ("nvme_media_errors", nvme.media_errors),
-            ("nvme_percentage_used", nvme.percentage_used),
-            ("nvme_critical_warning", nvme.critical_warning),
-            ("nvme_available_spare", nvme.available_spare),
-        ):
-            if value is not None:
-                out.append(Sample(ID, name, metric, float(value), labels=labels))
+        out += readings(
+            ID,
+            name,
+            (
+                ("nvme_media_errors", nvme.media_errors),
+                ("nvme_percentage_used", nvme.percentage_used),
+                ("nvme_critical_warning", nvme.critical_warning),
+                ("nvme_available_spare", nvme.available_spare),
+            ),
+            labels,
+        )
     scsi = report.scsi
     if scsi is not None:
         if scsi.grown_defects is not None:
@@ -113,9 +106,7 @@ def samples(report: SmartReport, *, device: str | None = None) -> list[Sample]:
         out.append(
             Sample(ID, name, "scsi_uncorrected", float(scsi.uncorrected_total), labels=labels)
         )
-    if report.unparsed:
-        quoted = quote_unparsed(report.unparsed)
-        out.append(Sample(ID, name, "unparsed", float(len(report.unparsed)), detail=quoted))
+    out += unparsed_samples(ID, name, report.unparsed)
     return out
 
 

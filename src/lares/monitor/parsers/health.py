@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-__all__ = ["RANK", "Unparsed", "quote_unparsed", "worst"]
+__all__ = ["RANK", "Unparsed", "worst"]
 
 # ``unknown`` ranks above ``ok``: "never checked" is not reported as healthy.
 RANK = {"ok": 0, "unknown": 1, "warning": 2, "degraded": 3, "failing": 4}
@@ -35,12 +35,3 @@ def worst(
         return empty, (why_empty,) if why_empty else ()
     level = max((level for level, _ in items), key=RANK.__getitem__)
     return level, tuple(reason for found_level, reason in items if found_level != "ok")
-
-
-def quote_unparsed(unparsed: Iterable[Unparsed | str], most: int = 5) -> str:
-    """The first ``most`` lines a parser did not understand, quoted for a sample's detail."""
-    quoted = [
-        item.strip() if isinstance(item, str) else f"line {item.line}: {item.text.strip()}"
-        for item in unparsed
-    ]
-    return "; ".join(quoted[:most])
