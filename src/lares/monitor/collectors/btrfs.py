@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
+from lares.monitor.metrics import Row
 from lares.monitor.parsers.btrfs import (
     BtrfsHealth,
     DeviceErrors,
@@ -236,3 +237,25 @@ def btrfs(x: Inputs) -> Iterator[Condition]:
 
 
 RULES = (btrfs,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus
+
+
+def prometheus(s: Sample) -> Row | None:
+    """The exporter-compatible series of a sample (see :mod:`lares.monitor.metrics`), or None."""
+    if s.metric.startswith("errors_") and s.value is not None:
+        return Row(
+            "node_btrfs_device_errors_total",
+            "counter",
+            "Errors reported for the device.",
+            {
+                "device": s.labels.get("device", ""),
+                "mountpoint": s.labels.get("mount", ""),
+                "type": s.metric.removeprefix("errors_"),
+                "uuid": s.labels.get("uuid", ""),
+            },
+            s.value,
+        )
+    return None

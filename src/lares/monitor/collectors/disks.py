@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from lares.forecast import full_in
 from lares.monitor.collectors import Context
 from lares.monitor.config import MountTarget
+from lares.monitor.metrics import Row, gauge
 from lares.monitor.rules import Condition, Inputs, fmt_days, fmt_percent, rule
 from lares.monitor.sample import Sample
 
@@ -209,3 +210,25 @@ def disks(x: Inputs) -> Iterator[Condition]:
 
 
 RULES = (disks,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus
+
+
+def prometheus(s: Sample) -> Row | None:
+    """The exporter-compatible series of a sample (see :mod:`lares.monitor.metrics`), or None."""
+    labels = {
+        "mountpoint": s.subject,
+        "device": s.labels.get("device", ""),
+        "fstype": s.labels.get("fstype", ""),
+    }
+    names = {
+        "size_bytes": ("node_filesystem_size_bytes", "Filesystem size in bytes."),
+        "avail_bytes": (
+            "node_filesystem_avail_bytes",
+            "Filesystem space available to non-root users in bytes.",
+        ),
+        "free_bytes": ("node_filesystem_free_bytes", "Filesystem free space in bytes."),
+    }
+    return gauge(s, names, labels)

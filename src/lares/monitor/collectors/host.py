@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from lares.monitor.collectors import Context
+from lares.monitor.metrics import Row
 from lares.monitor.rules import Condition, Inputs, rule
 from lares.monitor.sample import Sample
 
@@ -121,3 +122,34 @@ def cpu_temp(x: Inputs) -> Iterator[Condition]:
 
 
 RULES = (cpu_temp,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus
+
+
+def prometheus(s: Sample) -> Row | None:
+    """The exporter-compatible series of a sample (see :mod:`lares.monitor.metrics`), or None."""
+    fixed = {
+        ("memory", "total_bytes"): ("node_memory_MemTotal_bytes", "Memory size in bytes."),
+        ("memory", "available_bytes"): (
+            "node_memory_MemAvailable_bytes",
+            "Memory available without swapping, in bytes.",
+        ),
+        ("swap", "total_bytes"): ("node_memory_SwapTotal_bytes", "Swap size in bytes."),
+        ("swap", "free_bytes"): ("node_memory_SwapFree_bytes", "Free swap in bytes."),
+        ("load", "load1"): ("node_load1", "1m load average."),
+        ("load", "load5"): ("node_load5", "5m load average."),
+        ("load", "load15"): ("node_load15", "15m load average."),
+        ("boot", "time_seconds"): ("node_boot_time_seconds", "Node boot time, in unixtime."),
+    }
+    assert s.value is not None
+    if (s.subject, s.metric) in fixed:
+        name, text = fixed[(s.subject, s.metric)]
+        return Row(name, "gauge", text, {}, s.value)
+    if s.metric == "temp_celsius":
+        labels = {"chip": s.labels.get("chip", ""), "sensor": s.labels.get("sensor", "")}
+        return Row(
+            "node_hwmon_temp_celsius", "gauge", "Hardware monitor temperature.", labels, s.value
+        )
+    return None

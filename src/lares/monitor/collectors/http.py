@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from lares.monitor.collectors import Context
 from lares.monitor.config import Endpoint
+from lares.monitor.metrics import Row, gauge
 from lares.monitor.rules import Condition, Inputs, fmt_days, rule
 from lares.monitor.sample import Sample
 
@@ -256,3 +257,26 @@ def endpoints(x: Inputs) -> Iterator[Condition]:
 
 
 RULES = (endpoints,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus
+
+
+def prometheus(s: Sample) -> Row | None:
+    """The exporter-compatible series of a sample (see :mod:`lares.monitor.metrics`), or None."""
+    labels = {
+        "instance": s.subject,
+        "app": s.labels.get("app", ""),
+        "kind": s.labels.get("kind", ""),
+    }
+    names = {
+        "up": ("probe_success", "Whether the probe succeeded."),
+        "latency_seconds": ("probe_duration_seconds", "How long the probe took."),
+        "status_code": ("probe_http_status_code", "Response HTTP status code."),
+        "cert_not_after": (
+            "probe_ssl_earliest_cert_expiry",
+            "Earliest SSL cert expiry in unixtime.",
+        ),
+    }
+    return gauge(s, names, labels)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from lares.monitor.metrics import Row
 from lares.monitor.parsers.mdstat import MdstatReport, parse, parse_sysfs, refine
 from lares.monitor.rules import Condition, Inputs, rule
 from lares.monitor.sample import Sample, health_sample, unparsed_samples
@@ -156,3 +157,39 @@ def raid(x: Inputs) -> Iterator[Condition]:
 
 
 RULES = (raid,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus
+
+
+def prometheus(s: Sample) -> Row | None:
+    """The exporter-compatible series of a sample (see :mod:`lares.monitor.metrics`), or None."""
+    device = {"device": s.subject}
+    assert s.value is not None
+    states = {"disks_active": "active", "disks_failed": "failed", "disks_spare": "spare"}
+    if s.metric in states:
+        return Row(
+            "node_md_disks",
+            "gauge",
+            "Number of active/failed/spare disks of device.",
+            {**device, "state": states[s.metric]},
+            s.value,
+        )
+    names = {
+        "disks_required": ("node_md_disks_required", "Total number of disks of device."),
+        "blocks": ("node_md_blocks", "Total number of blocks on device."),
+        "blocks_synced": ("node_md_blocks_synced", "Number of blocks synced on device."),
+    }
+    if s.metric in names:
+        name, text = names[s.metric]
+        return Row(name, "gauge", text, device, s.value)
+    if s.metric == "health":
+        return Row(
+            "node_md_state",
+            "gauge",
+            "Indicates the state of md-device (lares health word).",
+            {**device, "state": s.state or ""},
+            1.0,
+        )
+    return None

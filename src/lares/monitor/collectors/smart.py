@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from lares.monitor.metrics import Row
 from lares.monitor.parsers.smart import (
     CRITICAL_ATTRIBUTES,
     SmartReport,
@@ -184,3 +185,57 @@ def smart(x: Inputs) -> Iterator[Condition]:
 
 
 RULES = (smart,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus
+
+
+def prometheus(s: Sample) -> Row | None:
+    """The exporter-compatible series of a sample (see :mod:`lares.monitor.metrics`), or None."""
+    device = {"device": s.subject}
+    assert s.value is not None
+    if s.metric == "temperature_celsius":
+        return Row(
+            "smartctl_device_temperature",
+            "gauge",
+            "Device temperature celsius.",
+            {**device, "temperature_type": "current"},
+            s.value,
+        )
+    if s.metric.startswith("attr_"):
+        return Row(
+            "smartctl_device_attribute",
+            "gauge",
+            "Device SMART attribute value.",
+            {
+                **device,
+                "attribute_id": s.metric.removeprefix("attr_"),
+                "attribute_name": s.labels.get("attribute", ""),
+                "attribute_value_type": "raw",
+            },
+            s.value,
+        )
+    names = {
+        "passed": ("smartctl_device_smart_status", "General smart status."),
+        "exit_status": ("smartctl_device_smartctl_exit_status", "Exit status of smartctl."),
+        "nvme_media_errors": ("smartctl_device_media_errors", "Media errors counter."),
+        "nvme_percentage_used": (
+            "smartctl_device_percentage_used",
+            "Device write percentage used.",
+        ),
+        "nvme_critical_warning": ("smartctl_device_critical_warning", "Critical warning counter."),
+        "nvme_available_spare": ("smartctl_device_available_spare", "Normalized available spare."),
+    }
+    if s.metric in names:
+        name, text = names[s.metric]
+        return Row(name, "gauge", text, device, s.value)
+    if s.metric == "power_on_hours":
+        return Row(
+            "smartctl_device_power_on_seconds",
+            "counter",
+            "Device power on seconds.",
+            device,
+            s.value * 3600,
+        )
+    return None
