@@ -97,7 +97,7 @@ def watch(
     Runs until stopped (SIGTERM or Ctrl-C); run it as a service. The blueprint is read once at
     start: restart the watcher after changing it.
     """
-    from lares.monitor.watch import Cycle, Watcher, exec_watch, write_config
+    from lares.monitor.watch import exec_watch, run_once, write_config
     from lares.text import counted
 
     config, state = _config(file, state_dir)
@@ -107,28 +107,9 @@ def watch(
             path, metrics_port=metrics_port, metrics_address=metrics_address, verbose=verbose
         )
     out = _out(as_json)
-    cycles: list[Cycle] = []
-    Watcher(config).run(
-        once=True,
-        metrics_port=metrics_port,
-        metrics_address=metrics_address,
-        on_cycle=cycles.append,
-    )
-    cycle = cycles[0]
+    cycle = run_once(config, metrics_port=metrics_port, metrics_address=metrics_address)
     if as_json:
-        out.json(
-            {
-                "collectors": {
-                    r.collector: {"ok": r.ok, "error": r.error, "samples": len(r.samples)}
-                    for r in cycle.runs
-                },
-                "conditions": [c.to_dict() for c in cycle.conditions],
-                "events": [
-                    {"kind": e.kind, "key": e.alert.key, "notify": e.notify} for e in cycle.events
-                ],
-                "sent": cycle.sent,
-            }
-        )
+        out.json(cycle.to_dict())
         return
     samples = sum(len(r.samples) for r in cycle.runs)
     out.ok(

@@ -69,8 +69,35 @@ class Cycle:
     sent: bool | None  # None: nothing to send
     error: str = ""
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "collectors": {
+                r.collector: {"ok": r.ok, "error": r.error, "samples": len(r.samples)}
+                for r in self.runs
+            },
+            "conditions": [c.to_dict() for c in self.conditions],
+            "events": [
+                {"kind": e.kind, "key": e.alert.key, "notify": e.notify} for e in self.events
+            ],
+            "sent": self.sent,
+        }
+
 
 Sender = Callable[[Message], tuple[bool, str]]
+
+
+def run_once(
+    config: WatchConfig, *, metrics_port: int | None = None, metrics_address: str = "127.0.0.1"
+) -> Cycle:
+    """Run every collector once as the watcher would (alerts advance, notifications go out)."""
+    cycles: list[Cycle] = []
+    Watcher(config).run(
+        once=True,
+        metrics_port=metrics_port,
+        metrics_address=metrics_address,
+        on_cycle=cycles.append,
+    )
+    return cycles[0]
 
 
 class Watcher:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from lares.monitor.metrics import Row
+from lares.monitor.metrics import Row, gauge
 from lares.monitor.parsers.mdstat import MdstatReport, parse, parse_sysfs, refine
 from lares.monitor.rules import Condition, Inputs, rule
 from lares.monitor.sample import Sample, health_sample, unparsed_samples
@@ -182,8 +182,7 @@ def prometheus(s: Sample) -> Row | None:
         "blocks_synced": ("node_md_blocks_synced", "Number of blocks synced on device."),
     }
     if s.metric in names:
-        name, text = names[s.metric]
-        return Row(name, "gauge", text, device, s.value)
+        return gauge(s, names, device)
     if s.metric == "health":
         return Row(
             "node_md_state",

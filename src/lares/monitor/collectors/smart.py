@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from lares.monitor.metrics import Row
+from lares.monitor.metrics import Row, gauge
 from lares.monitor.parsers.smart import (
     CRITICAL_ATTRIBUTES,
     SmartReport,
@@ -228,8 +228,7 @@ def prometheus(s: Sample) -> Row | None:
         "nvme_available_spare": ("smartctl_device_available_spare", "Normalized available spare."),
     }
     if s.metric in names:
-        name, text = names[s.metric]
-        return Row(name, "gauge", text, device, s.value)
+        return gauge(s, names, device)
     if s.metric == "power_on_hours":
         return Row(
             "smartctl_device_power_on_seconds",
