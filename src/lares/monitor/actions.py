@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from lares.notify import Delivery
 
 __all__ = [
-    "ACKNOWLEDGEABLE",
     "Acknowledged",
     "AlertList",
     "Silenced",
@@ -42,8 +41,6 @@ __all__ = [
     "unsilence",
 ]
 
-#: The collectors whose counters ``ack`` moves the baseline of.
-ACKNOWLEDGEABLE = ("btrfs", "smart")
 _DURATION_HINT = "write --for 30m, 2h or 1d"
 
 
@@ -208,10 +205,11 @@ class Acknowledged:
 
 def acknowledgeable(collector: str) -> None:
     """Raise :class:`UsageError` unless ``collector`` has counters :func:`ack` can baseline."""
-    if collector not in ACKNOWLEDGEABLE:
-        raise UsageError(
-            f"cannot acknowledge {collector!r}", hint="lares ack btrfs, or lares ack smart"
-        )
+    from lares.monitor.rules import acknowledgeable as known
+
+    if collector not in known():
+        hint = ", or ".join(f"lares ack {name}" for name in known())
+        raise UsageError(f"cannot acknowledge {collector!r}", hint=hint)
 
 
 def ack(config: WatchConfig, monitor: Path, collector: str) -> Acknowledged:

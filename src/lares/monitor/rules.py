@@ -68,13 +68,6 @@ from lares.text import counted
 
 SEVERITIES = ("critical", "warning", "info")
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
-# Counters whose rise means a drive is losing sectors; baselined at first sight.
-SMART_GROWTH = {
-    "attr_5": "reallocated sectors (5)",
-    "attr_197": "pending sectors (197)",
-    "attr_198": "offline uncorrectable sectors (198)",
-    "nvme_media_errors": "NVMe media errors",
-}
 NOT_RUNNING = ("container-oom", "container-restarting", "container-down")
 #: Rules whose conditions fire at first sight instead of after ``pending_samples`` cycles: they
 #: come from a recorded outcome (a backup run, a drill), not a reading that may flap.
@@ -379,15 +372,38 @@ def _is_database_root(condition: Condition, databases: Mapping[str, str]) -> boo
     return condition.rule in NOT_RUNNING and condition.subject in databases
 
 
+@cache
+def _baselined() -> dict[str, tuple[Callable[[str], bool], bool]]:
+    """Collector id → (which of its metrics have a baseline, whether it is set at first sight).
+
+    A collector whose counters have a baseline says so in its module: ``baselined(metric)`` and
+    ``BASELINE_AT_FIRST_SIGHT``.
+    """
+    from lares import plugins
+
+    found = plugins.modules("lares.monitor.collectors", require=("ID", "baselined"))
+    return {
+        m.ID: (m.baselined, bool(getattr(m, "BASELINE_AT_FIRST_SIGHT", False)))
+        for m in found.values()
+    }
+
+
+def acknowledgeable() -> tuple[str, ...]:
+    """The collectors whose counters ``lares ack`` can take as the new baseline, sorted."""
+    return tuple(sorted(_baselined()))
+
+
 def first_sight(samples: Iterable[Sample], baselines: Mapping[str, float]) -> dict[str, float]:
     """Baselines to store for counters seen for the first time (SMART sector counts).
 
     btrfs counters need none: the kernel counts from zero since the last reset, so their
     baseline is zero until acknowledged.
     """
+    kinds = _baselined()
     found: dict[str, float] = {}
     for sample in samples:
-        if sample.collector == "smart" and sample.metric in SMART_GROWTH:
+        kind = kinds.get(sample.collector)
+        if kind is not None and kind[1] and kind[0](sample.metric):
             key = baseline_key(sample)
             if key not in baselines and sample.value is not None:
                 found[key] = sample.value
@@ -396,12 +412,11 @@ def first_sight(samples: Iterable[Sample], baselines: Mapping[str, float]) -> di
 
 def acknowledge(samples: Iterable[Sample], collector: str) -> dict[str, float]:
     """The baselines ``lares ack <collector>`` stores: every counter as it is now."""
+    kind = _baselined().get(collector)
     found: dict[str, float] = {}
     for sample in samples:
-        if sample.collector != collector or sample.value is None:
+        if kind is None or sample.collector != collector or sample.value is None:
             continue
-        if (collector == "btrfs" and sample.metric.startswith("errors_")) or (
-            collector == "smart" and sample.metric in SMART_GROWTH
-        ):
+        if kind[0](sample.metric):
             found[baseline_key(sample)] = sample.value
     return found

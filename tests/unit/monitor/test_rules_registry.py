@@ -72,3 +72,14 @@ def test_a_new_collector_file_adds_its_rule_and_id() -> None:
     assert "probe-broken" in rules.rule_ids()
     found = rules.evaluate([Sample("probe", "thing", "broken", 1.0)], WatchConfig(host="n"))
     assert [c.key for c in found] == ["probe-broken:thing"]
+
+
+def test_the_counters_with_a_baseline_are_declared_by_their_collectors() -> None:
+    assert rules.acknowledgeable() == ("btrfs", "smart")
+    seen = [
+        Sample("smart", "/dev/sda", "attr_5", 2.0),
+        Sample("btrfs", "/p:/dev/a", "errors_read", 1.0),
+    ]
+    assert rules.first_sight(seen, {}) == {"smart:/dev/sda:attr_5": 2.0}
+    assert rules.acknowledge(seen, "btrfs") == {"btrfs:/p:/dev/a:errors_read": 1.0}
+    assert rules.acknowledge(seen, "mdstat") == {}

@@ -37,6 +37,12 @@ NAMES_EVERY = 3600.0  # seconds before the devid → device name map is read aga
 _MISSING_NAMES = ("missing", "<missing disk>")
 
 
+def baselined(metric: str) -> bool:
+    """Whether ``metric`` is an error counter whose rise alerts (``lares ack btrfs``); its
+    baseline is zero until acknowledged, since the kernel counts from the last reset."""
+    return metric.startswith("errors_")
+
+
 def watched_mounts(config: WatchConfig) -> list[str]:
     """Mount points of the blueprint's btrfs pools, in blueprint order."""
     return [p.mount for p in config.pools if p.filesystem == "btrfs"]

@@ -20,7 +20,7 @@ from lares.monitor.parsers.smart import (
     parse_scan,
     scan_command,
 )
-from lares.monitor.rules import SMART_GROWTH, Condition, Inputs, baseline_key, rule
+from lares.monitor.rules import Condition, Inputs, baseline_key, rule
 from lares.monitor.sample import Sample, health_sample, readings, unparsed_samples
 from lares.text import counted
 
@@ -29,6 +29,20 @@ if TYPE_CHECKING:
 
 ID = "smart"
 DEFAULT_INTERVAL: float | None = 3600.0
+# Counters whose rise means a drive is losing sectors; baselined at first sight.
+SMART_GROWTH = {
+    "attr_5": "reallocated sectors (5)",
+    "attr_197": "pending sectors (197)",
+    "attr_198": "offline uncorrectable sectors (198)",
+    "nvme_media_errors": "NVMe media errors",
+}
+#: A drive's growth counters get their baseline the first time they are seen.
+BASELINE_AT_FIRST_SIGHT = True
+
+
+def baselined(metric: str) -> bool:
+    """Whether ``metric`` is a counter whose rise over its baseline alerts (``lares ack smart``)."""
+    return metric in SMART_GROWTH
 
 
 def collect(ctx: Context) -> list[Sample]:
