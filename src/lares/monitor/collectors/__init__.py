@@ -15,6 +15,15 @@ A module is a collector when it defines (see :class:`Collector`):
 * ``collect(ctx) -> list[Sample]``: read the source once and turn what it says into samples.
   The turning into samples is a separate pure function, tested on recorded output.
 
+and may define, next to what it collects:
+
+* ``RULES``: the alert rules over its samples (:func:`lares.monitor.rules.rule`); the engine and
+  the list of rule ids find them here;
+* ``prometheus(sample) -> Row | None``: exporter-compatible names for its series
+  (:mod:`lares.monitor.metrics`; without it, ``lares_<collector>_<metric>``);
+* ``baselined(metric) -> bool`` (and ``BASELINE_AT_FIRST_SIGHT``): the counters whose rise over a
+  stored baseline alerts, which ``lares ack <collector>`` moves.
+
 :func:`discover` finds every collector in this package, so adding one is adding a file. Modules
 import their heavy libraries inside ``collect``: ``lares watch`` stays small because it only
 loads what the sources of this host need.
