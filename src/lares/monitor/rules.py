@@ -67,7 +67,8 @@ from lares.monitor.sample import Sample
 from lares.text import counted
 
 SEVERITIES = ("critical", "warning", "info")
-_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+#: The rank of each severity, worst first: conditions and alerts sort by it.
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 NOT_RUNNING = ("container-oom", "container-restarting", "container-down")
 #: Rules whose conditions fire at first sight instead of after ``pending_samples`` cycles: they
 #: come from a recorded outcome (a backup run, a drill), not a reading that may flap.
@@ -322,7 +323,7 @@ def evaluate(
     found: list[Condition] = []
     for each in rules():
         found.extend(each(inputs))
-    return sorted(suppress(found, config), key=lambda c: (_RANK[c.severity], c.key))
+    return sorted(suppress(found, config), key=lambda c: (SEVERITY_RANK[c.severity], c.key))
 
 
 def suppress(conditions: Sequence[Condition], config: WatchConfig) -> list[Condition]:
