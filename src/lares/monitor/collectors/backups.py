@@ -111,7 +111,7 @@ def _age(
 
 
 # ---------------------------------------------------------------------------------------------
-# Rules: Backups, copies and drills: failed or late
+# Rules: backups, copies and drills that failed or are late
 
 
 def _missed(schedule: str, last: float | None, now: float, grace: float) -> int | None:

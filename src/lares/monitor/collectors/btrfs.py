@@ -201,7 +201,7 @@ def samples(
 
 
 # ---------------------------------------------------------------------------------------------
-# Rules: btrfs: error counters above their baseline, missing devices
+# Rules: error counters above their baseline, missing devices
 
 
 @rule("btrfs-errors", "btrfs-missing")

@@ -143,7 +143,7 @@ def forecast(points: Sequence[tuple[float, float]], avail: float) -> float | Non
 
 
 # ---------------------------------------------------------------------------------------------
-# Rules: Disks: a pool not mounted, too full, or filling up
+# Rules: a pool not mounted, too full, or filling up
 
 
 @rule("disk-mount", "disk-usage", "disk-forecast")

@@ -483,7 +483,7 @@ def samples(
 
 
 # ---------------------------------------------------------------------------------------------
-# Rules: Containers: the most telling condition of each, first
+# Rules: the most telling condition of each container, first
 
 
 @rule(

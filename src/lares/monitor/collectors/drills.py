@@ -48,7 +48,7 @@ def samples(leftovers: Sequence[str], swept: Sequence[str] = ()) -> list[Sample]
 
 
 # ---------------------------------------------------------------------------------------------
-# Rules: Drills: what a killed drill left behind
+# Rules: what a killed drill left behind
 
 
 @rule("drill-leftover")

@@ -99,7 +99,7 @@ def is_cpu(chip: str, sensor: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Rules: Host: CPU temperature
+# Rules: CPU temperature
 
 
 @rule("cpu-temp")

@@ -214,7 +214,7 @@ def _tlv(data: bytes, position: int) -> tuple[int, int, int]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Rules: Endpoints: no answer, 5xx, certificates about to expire
+# Rules: endpoints that do not answer or fail, certificates about to expire
 
 
 @rule("endpoint-down", "cert")

@@ -75,7 +75,7 @@ def samples(
 
 
 # ---------------------------------------------------------------------------------------------
-# Rules: lares's own state: its snapshot is too old
+# Rules: a snapshot of lares's own state that is too old
 
 
 @rule("state-late")

@@ -117,7 +117,7 @@ def samples(report: MdstatReport, *, present: bool = True) -> list[Sample]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Rules: md RAID: an array that lost redundancy, or an mdadm pool with no array
+# Rules: an array that lost redundancy, or an mdadm pool with no array
 
 
 @rule("raid", "raid-missing")

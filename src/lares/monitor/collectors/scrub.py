@@ -157,7 +157,7 @@ def usage_samples(
 
 
 # ---------------------------------------------------------------------------------------------
-# Rules: Scrubs and allocation: errors, age, mixed profiles
+# Rules: scrub errors and age, mixed allocation profiles
 
 
 @rule("btrfs-scrub", "btrfs-usage")

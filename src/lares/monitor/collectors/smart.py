@@ -126,7 +126,7 @@ def samples(report: SmartReport, *, device: str | None = None) -> list[Sample]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Rules: Drives: their own verdict, growing sector counts, temperature
+# Rules: a drive's own verdict, growing sector counts, temperature
 
 
 def _drive(sample: Sample) -> str:
