@@ -1,0 +1,60 @@
+"""`lares doctor`: is this machine ready for the blueprint?"""
+
+from __future__ import annotations
+
+import typer
+
+from lares.cli import app
+from lares.commands.options import CheckOpt, FileOpt, JsonOpt, load_blueprint, printer
+from lares.errors import LaresError
+
+_MARK = {"ok": "✓", "warning": "!", "error": "✗", "unknown": "?"}
+_STYLE = {"ok": "green", "warning": "yellow", "error": "red", "unknown": "cyan"}
+
+
+@app.command("doctor")
+def doctor_cmd(file: FileOpt = None, as_json: JsonOpt = False, check: CheckOpt = None) -> None:
+    """Check that this machine is ready for the blueprint: CPU, GPU, memory, Docker, ports,
+    kernel, free space, clock, DNS and backups."""
+    from lares.host.doctor import discover, doctor
+    from lares.plan import make_context
+
+    wanted = list(check or ())
+    unknown = [c for c in wanted if c not in discover()]
+    if unknown:
+        raise LaresError(
+            f"no doctor check named {', '.join(unknown)}",
+            hint="checks: " + ", ".join(discover()),
+            code="usage",
+        )
+    loaded = load_blueprint(file)
+    findings = doctor(make_context(loaded).system, only=wanted)
+    out = printer(as_json)
+    errors = [f for f in findings if f.status == "error"]
+    if as_json:
+        out.json(
+            {
+                "findings": [f.to_dict() for f in findings],
+                "summary": {
+                    s: sum(1 for f in findings if f.status == s)
+                    for s in ("error", "warning", "unknown", "ok")
+                },
+            }
+        )
+    else:
+        for f in sorted(findings, key=lambda f: f.check):
+            out.console.print(
+                f"[{_STYLE[f.status]}]{_MARK[f.status]}[/] [bold]{f.check:<7}[/] ",
+                end="",
+            )
+            out.console.print(f.message, markup=False, highlight=False)
+            if f.hint:
+                out.console.print(f"          hint: {f.hint}", style="dim", markup=False)
+        counts = {s: sum(1 for f in findings if f.status == s) for s in _MARK}
+        out.line()
+        out.line(
+            f"{counts['error']} problems, {counts['warning']} warnings, "
+            f"{counts['unknown']} unknown, {counts['ok']} fine",
+            style="red bold" if errors else "green bold",
+        )
+    raise typer.Exit(1 if errors else 0)
