@@ -3,10 +3,8 @@
 Each command is a thin function in a module of :mod:`lares.commands` named after what it serves
 (``commands/plan.py`` holds `lares plan`); it calls a stage and prints its result.
 
-Exit codes: 0 ok, 1 findings or a failed operation, 2 bad usage or bad configuration. Errors
-lares raises on purpose are printed in compiler style without a traceback (and, when the
-command was given --json, as ``{"errors": [...]}`` on stdout as well); anything else is printed
-as one line plus the path of a debug log holding the traceback.
+Commands do not print errors or exit: they raise, and :func:`main` prints and picks the exit
+code (:data:`EXIT_CODES`, shown at the end of `lares --help`).
 """
 
 from __future__ import annotations
@@ -32,6 +30,15 @@ from lares.commands.options import printer as _out  # noqa: F401
 from lares.commands.options import source_name as _source  # noqa: F401
 from lares.errors import LaresError
 
+#: What `lares` exits with, for every command.
+EXIT_CODES = {
+    0: "done, nothing wrong",
+    1: "problems found (plan, doctor) or an operation failed",
+    2: "bad usage (an unknown option or --check) or a bad blueprint or catalog file",
+    70: "a bug in lares (the traceback is in a debug log)",
+    130: "interrupted",
+}
+
 app = typer.Typer(
     name="lares",
     help="Run a personal cloud from one file: plan, render, deploy, back up and watch it.",
@@ -39,6 +46,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    epilog="Exit codes: " + "; ".join(f"{code} {what}" for code, what in EXIT_CODES.items()) + ".",
 )
 
 
@@ -109,14 +117,17 @@ def _debug_log(exc: BaseException) -> str:
 
 
 def main() -> None:
-    """Console entry point: run the app, turning errors into messages and exit codes."""
+    """Console entry point: run the app; the one place that prints errors and picks exit codes.
+
+    Commands raise (see :data:`EXIT_CODES`): a :class:`~lares.errors.LaresError` is printed
+    without a traceback (and as ``{"errors": [...]}`` on stdout when the command had --json),
+    anything else as one line plus the path of a debug log that holds the traceback.
+    """
     options.Requested.as_json = False
     try:
         app()  # standalone: Typer reports usage errors itself and exits 2
     except LaresError as exc:
-        if options.Requested.as_json:
-            print(json.dumps(exc.errors_dict(), indent=2))
-        print(exc.render(), file=sys.stderr)
+        report(exc, as_json=options.Requested.as_json)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -129,6 +140,16 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(70)
+
+
+def report(exc: LaresError, *, as_json: bool) -> None:
+    """Print an error: as a person reads it on stderr, and as data on stdout under --json."""
+    data = exc.errors_dict()
+    if as_json and data["errors"]:
+        print(json.dumps(data, indent=2))
+    text = exc.render()
+    if text:
+        print(text, file=sys.stderr)
 
 
 def _register_commands() -> None:

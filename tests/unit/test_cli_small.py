@@ -82,3 +82,16 @@ def test_an_internal_error_log_falls_back_to_the_temp_folder(
         assert "RuntimeError: boom" in path.read_text()
     finally:
         path.unlink()
+
+
+def test_an_unknown_check_is_a_usage_error_for_plan_and_doctor(run_lares: LaresRunner) -> None:
+    plan = run_lares("plan", "--check", "nope")
+    doctor = run_lares("doctor", "--check", "nope")
+    assert (plan.returncode, doctor.returncode) == (2, 2)
+    assert plan.stderr.startswith("error [usage] there is no check 'nope'\n")
+    assert doctor.stderr.startswith("error [usage] there is no doctor check 'nope'\n")
+
+
+def test_the_exit_codes_are_in_the_help(run_lares: LaresRunner) -> None:
+    proc = run_lares("--help")
+    assert "Exit codes: 0 done" in proc.stdout and "2 bad usage" in proc.stdout

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import typer
-
 from lares.cli import app
 from lares.commands.options import CheckOpt, FileOpt, JsonOpt, load_blueprint, printer
-from lares.errors import LaresError
+from lares.errors import Failed
 
 _MARK = {"ok": "✓", "warning": "!", "error": "✗", "unknown": "?"}
 _STYLE = {"ok": "green", "warning": "yellow", "error": "red", "unknown": "cyan"}
@@ -16,17 +14,11 @@ _STYLE = {"ok": "green", "warning": "yellow", "error": "red", "unknown": "cyan"}
 def doctor_cmd(file: FileOpt = None, as_json: JsonOpt = False, check: CheckOpt = None) -> None:
     """Check that this machine is ready for the blueprint: CPU, GPU, memory, Docker, ports,
     kernel, free space, clock, DNS and backups."""
-    from lares.host.doctor import discover, doctor
+    from lares.host.doctor import doctor, selected
     from lares.plan import make_context
 
     wanted = list(check or ())
-    unknown = [c for c in wanted if c not in discover()]
-    if unknown:
-        raise LaresError(
-            f"no doctor check named {', '.join(unknown)}",
-            hint="checks: " + ", ".join(discover()),
-            code="usage",
-        )
+    selected(wanted)  # an unknown check is a usage error before anything is read
     loaded = load_blueprint(file)
     findings = doctor(make_context(loaded).system, only=wanted)
     out = printer(as_json)
@@ -57,4 +49,5 @@ def doctor_cmd(file: FileOpt = None, as_json: JsonOpt = False, check: CheckOpt =
             f"{counts['unknown']} unknown, {counts['ok']} fine",
             style="red bold" if errors else "green bold",
         )
-    raise typer.Exit(1 if errors else 0)
+    if errors:
+        raise Failed()  # the findings say why

@@ -9,6 +9,7 @@ import typer
 
 from lares.cli import app
 from lares.commands.options import printer
+from lares.errors import Failed
 
 
 @app.command()
@@ -22,9 +23,9 @@ def init(
     from lares.blueprint.load import reference_text
     from lares.fsutil import atomic_write
 
-    out = printer(False)
     if path.exists() and not force:
-        out.fail(f"{path} already exists; nothing was written", hint="pass --force to replace it")
-        raise typer.Exit(1)
+        raise Failed(
+            f"{path} already exists; nothing was written", hint="pass --force to replace it"
+        )
     atomic_write(path, reference_text(), mode=0o644)
-    out.ok(f"wrote {path}: edit it, then run `lares plan`")
+    printer(False).ok(f"wrote {path}: edit it, then run `lares plan`")

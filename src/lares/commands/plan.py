@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
-
 from lares.cli import app
 from lares.commands.options import (
     CheckOpt,
@@ -17,6 +15,7 @@ from lares.commands.options import (
     printer,
     source_name,
 )
+from lares.errors import Failed
 
 if TYPE_CHECKING:
     from lares.blueprint.load import Loaded
@@ -48,7 +47,8 @@ def plan(
     plan_report(out, result, source_name(loaded))
     if not as_json:
         _applied_elsewhere(out, loaded, state_dir)
-    raise typer.Exit(1 if result.errors else 0)
+    if result.errors:
+        raise Failed()  # the findings say why
 
 
 def _applied_elsewhere(out: Out, loaded: Loaded, state_dir: Path | None) -> None:

@@ -9,6 +9,7 @@ import typer
 
 from lares.cli import app
 from lares.commands.options import FileOpt, JsonOpt, load_blueprint, printer, source_name
+from lares.errors import Failed
 
 
 @app.command()
@@ -38,16 +39,14 @@ def render(
     result = run_plan(loaded)
     out = printer(as_json)
     if result.errors and not force:
-        from lares.report import errors_json, findings_report
+        from lares.report import findings_report
 
-        if as_json:
-            out.json(errors_json(result.errors))
         findings_report(out, result.errors)
-        out.fail(
+        raise Failed(
             f"{counted(len(result.errors), 'error')} in the plan; nothing was written",
             hint="fix them (see `lares plan`), or pass --force",
+            errors=[f.to_dict() for f in result.errors],
         )
-        raise typer.Exit(1)
     bundle = render_all(result.system, source=source_name(loaded), target=target)
     written = write_bundle(bundle, output)
     if as_json:
