@@ -67,11 +67,11 @@ class LaresError(Exception):
 
     def render(self) -> str:
         """The error as a person reads it: location first, then the message, then the hint."""
-        head = f"{self.location}: " if self.location else ""
-        text = f"{head}error [{self.code}] {self.message}"
-        if self.hint:
-            text += f"\n  hint: {self.hint}"
-        return text
+        from lares.severity import render_finding
+
+        return render_finding(
+            "error", self.code, self.message, location=self.location, hint=self.hint
+        )
 
     def __str__(self) -> str:
         return self.render()

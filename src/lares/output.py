@@ -100,6 +100,26 @@ class Out:
         if hint:
             self._write(sys.stderr, f"  hint: {hint}", None)
 
+    def finding(
+        self,
+        severity: str,
+        code: str,
+        message: str,
+        *,
+        location: object | None = None,
+        hint: str | None = None,
+    ) -> None:
+        """A plan or doctor finding, in the one way lares writes them
+        (:func:`lares.severity.render_finding`), coloured by its severity."""
+        from lares.severity import STYLE, render_finding
+
+        head, _, rest = render_finding(
+            severity, code, message, location=location, hint=hint
+        ).partition("\n")
+        self.line(head, style=STYLE[severity])
+        if rest:
+            self.line(rest, style="dim")
+
     def table(self, table: Table) -> None:
         if not self.as_json:
             self.console.print(table)

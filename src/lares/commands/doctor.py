@@ -6,8 +6,8 @@ from lares.cli import app
 from lares.commands.options import CheckOpt, FileOpt, JsonOpt, load_blueprint, printer
 from lares.errors import Failed
 
-_MARK = {"ok": "✓", "warning": "!", "error": "✗", "unknown": "?"}
-_STYLE = {"ok": "green", "warning": "yellow", "error": "red", "unknown": "cyan"}
+#: The doctor's severities, worst first, as its summary counts them.
+STATUSES = ("error", "warning", "unknown", "ok")
 
 
 @app.command("doctor")
@@ -27,22 +27,13 @@ def doctor_cmd(file: FileOpt = None, as_json: JsonOpt = False, check: CheckOpt =
         out.json(
             {
                 "findings": [f.to_dict() for f in findings],
-                "summary": {
-                    s: sum(1 for f in findings if f.status == s)
-                    for s in ("error", "warning", "unknown", "ok")
-                },
+                "summary": {s: sum(1 for f in findings if f.status == s) for s in STATUSES},
             }
         )
     else:
         for f in sorted(findings, key=lambda f: f.check):
-            out.console.print(
-                f"[{_STYLE[f.status]}]{_MARK[f.status]}[/] [bold]{f.check:<7}[/] ",
-                end="",
-            )
-            out.console.print(f.message, markup=False, highlight=False)
-            if f.hint:
-                out.console.print(f"          hint: {f.hint}", style="dim", markup=False)
-        counts = {s: sum(1 for f in findings if f.status == s) for s in _MARK}
+            out.finding(f.status, f.check, f.message, hint=f.hint)
+        counts = {s: sum(1 for f in findings if f.status == s) for s in STATUSES}
         out.line()
         out.line(
             f"{counts['error']} problems, {counts['warning']} warnings, "

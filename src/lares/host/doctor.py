@@ -19,9 +19,10 @@ from typing import Any, Literal, Protocol, cast
 
 from lares.catalog.resolve import System
 from lares.errors import LaresError, UnknownCheck
+from lares.severity import rank
 
+#: The words of :data:`lares.severity.SCALE` a doctor finding uses.
 Status = Literal["ok", "warning", "error", "unknown"]
-STATUS_ORDER: dict[str, int] = {"error": 0, "warning": 1, "unknown": 2, "ok": 3}
 
 
 @dataclass(frozen=True)
@@ -190,4 +191,4 @@ def doctor(
     findings: list[Finding] = []
     for check in selected(only).values():
         findings.extend(check.check(ctx))
-    return sorted(findings, key=lambda f: (STATUS_ORDER[f.status], f.check))
+    return sorted(findings, key=lambda f: (rank(f.status), f.check))
