@@ -116,8 +116,9 @@ def _debug_log(exc: BaseException) -> str:
     return path
 
 
-def main() -> None:
-    """Console entry point: run the app; the one place that prints errors and picks exit codes.
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app on ``argv`` (default: the process's arguments); the one
+    place that prints errors and picks exit codes. Always ends in :class:`SystemExit`.
 
     Commands raise (see :data:`EXIT_CODES`): a :class:`~lares.errors.LaresError` is printed
     without a traceback (and as ``{"errors": [...]}`` on stdout when the command had --json),
@@ -125,7 +126,8 @@ def main() -> None:
     """
     options.Requested.as_json = False
     try:
-        app()  # standalone: Typer reports usage errors itself and exits 2
+        # standalone: Typer reports usage errors itself and exits 2, and exits 0 when done
+        app(args=argv, prog_name="lares")
     except LaresError as exc:
         report(exc, as_json=options.Requested.as_json)
         sys.exit(exc.exit_code)
