@@ -100,22 +100,11 @@ class Out:
         if hint:
             self._write(sys.stderr, f"  hint: {hint}", None)
 
-    def finding(
-        self,
-        severity: str,
-        code: str,
-        message: str,
-        *,
-        location: object | None = None,
-        hint: str | None = None,
-    ) -> None:
-        """A plan or doctor finding, in the one way lares writes them
-        (:func:`lares.severity.render_finding`), coloured by its severity."""
-        from lares.severity import STYLE, render_finding
+    def finding(self, severity: str, text: str) -> None:
+        """A finding as :func:`lares.severity.render_finding` wrote it, coloured by severity."""
+        from lares.severity import STYLE
 
-        head, _, rest = render_finding(
-            severity, code, message, location=location, hint=hint
-        ).partition("\n")
+        head, _, rest = text.partition("\n")
         self.line(head, style=STYLE[severity])
         if rest:
             self.line(rest, style="dim")

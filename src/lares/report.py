@@ -22,7 +22,7 @@ def gb(n: float) -> str:
 
 def findings_report(out: Out, findings: Iterable[Finding]) -> None:
     for f in findings:
-        out.finding(f.severity, f.id, f.message, location=f.location, hint=f.hint)
+        out.finding(f.severity, f.render())
 
 
 def errors_json(findings: Iterable[Finding]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ def doctor_cmd(file: FileOpt = None, as_json: JsonOpt = False, check: CheckOpt =
         )
     else:
         for f in sorted(findings, key=lambda f: f.check):
-            out.finding(f.status, f.check, f.message, hint=f.hint)
+            out.finding(f.status, f.render())
         counts = {s: sum(1 for f in findings if f.status == s) for s in STATUSES}
         out.line()
         out.line(

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol, cast
 
 from lares.catalog.resolve import System
 from lares.errors import LaresError, UnknownCheck
-from lares.severity import rank
+from lares.severity import rank, render_finding
 
 #: The words of :data:`lares.severity.SCALE` a doctor finding uses.
 Status = Literal["ok", "warning", "error", "unknown"]
@@ -34,6 +34,9 @@ class Finding:
     message: str
     hint: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+    def render(self) -> str:
+        return render_finding(self.status, self.check, self.message, hint=self.hint)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -149,6 +152,12 @@ class DoctorContext:
         **data: Any,
     ) -> Finding:
         return Finding(check, status, message, hint if status != "ok" else None, data)
+
+    def sockets_unknown(self, check: str) -> Finding:
+        """What a check that needs the listening sockets says when it cannot list them."""
+        return self.finding(
+            check, "unknown", "cannot list listening sockets", "run lares doctor as root"
+        )
 
 
 class Check(Protocol):
