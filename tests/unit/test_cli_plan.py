@@ -255,6 +255,11 @@ def test_render_refuses_a_plan_with_errors(lares: Lares, tmp_path: Path) -> None
     assert proc.returncode == 1
     assert "1 error in the plan; nothing was written" in proc.stderr
     assert not out.exists()
+    as_json = lares("render", "-f", "small.yaml", "-o", str(out), "--json")
+    assert as_json.returncode == 1
+    assert [e["id"] for e in as_json.json["errors"]] == ["memory"]
+    assert as_json.stderr.startswith("✗ 1 error in the plan; nothing was written\n  hint: ")
+    assert not out.exists()
 
 
 def test_every_problem_of_a_file_is_printed_at_once(lares: Lares, tmp_path: Path) -> None:
