@@ -297,29 +297,28 @@ def _env_file(
     return out
 
 
+#: A service's own limit, the same in deploy.resources.limits, and how Compose prints both.
+_LIMITS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
+    ("mem_limit", "memory", _bytes),
+    ("cpus", "cpus", lambda v: _number(v, float)),
+    ("pids_limit", "pids", lambda v: _number(v, int)),
+)
+
+
 def _limits(spec: dict[str, Any]) -> None:
     """Sizes and numbers as Compose prints them; a limit set twice is Compose's to refuse."""
     deploy = spec.get("deploy")
     limits = ((deploy or {}).get("resources") or {}).get("limits") or {}
     if not isinstance(limits, Mapping):
         raise NeedsCompose("deploy.resources.limits")
-    for own, key in (("mem_limit", "memory"), ("cpus", "cpus"), ("pids_limit", "pids")):
+    limits = dict(limits)
+    for own, key, convert in _LIMITS:
         if spec.get(own) is not None and limits.get(key) is not None:
             raise NeedsCompose(f"{own} and deploy.resources.limits.{key}")
-    if spec.get("mem_limit") is not None:
-        spec["mem_limit"] = _bytes(spec["mem_limit"])
-    if spec.get("cpus") is not None:
-        spec["cpus"] = _number(spec["cpus"], float)
-    if spec.get("pids_limit") is not None:
-        spec["pids_limit"] = _number(spec["pids_limit"], int)
+        for where, name in ((spec, own), (limits, key)):
+            if where.get(name) is not None:
+                where[name] = convert(where[name])
     if limits:
-        limits = dict(limits)
-        if limits.get("memory") is not None:
-            limits["memory"] = _bytes(limits["memory"])
-        if limits.get("cpus") is not None:
-            limits["cpus"] = _number(limits["cpus"], float)
-        if limits.get("pids") is not None:
-            limits["pids"] = _number(limits["pids"], int)
         resources = {**deploy["resources"], "limits": limits}  # type: ignore[index]
         spec["deploy"] = {**deploy, "resources": resources}  # type: ignore[dict-item]
 
