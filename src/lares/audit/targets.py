@@ -302,7 +302,7 @@ def _native(text: str, folder: str, **kwargs: Any) -> dict[str, Any] | None:
     try:
         return native_model(yaml12.load(text), folder, **kwargs)
     except (yaml.YAMLError, NeedsCompose, AttributeError, TypeError, ValueError, KeyError):
-        return None  # Compose reads it, or says what is wrong with it
+        return None  # Compose reads it (a shape not foreseen here too), or says what is wrong
 
 
 def native_file(file: Path, text: str, *, as_written: bool = False) -> dict[str, Any] | None:
