@@ -222,6 +222,20 @@ def _target(value: Any) -> str:
     return posixpath.normpath(value)
 
 
+def _volume_parts(text: str) -> list[str]:
+    """A short volume split at its colons; a colon inside ``${…}`` (a file read as written)
+    splits nothing, as in Compose."""
+    parts, current, depth = [], "", 0
+    for i, ch in enumerate(text):
+        depth += text.startswith("${", i) - (ch == "}" and depth > 0)
+        if ch == ":" and not depth:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    return [*parts, current]
+
+
 def _volumes(volumes: Any, folder: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for v in volumes or ():
@@ -234,7 +248,7 @@ def _volumes(volumes: Any, folder: str) -> list[dict[str, Any]]:
             continue
         if not isinstance(v, str):
             raise NeedsCompose(f"volume {v!r}")
-        parts = v.split(":")
+        parts = _volume_parts(v)
         if len(parts) == 1:
             out.append({"type": "volume", "target": _target(parts[0])})
             continue
@@ -370,14 +384,19 @@ def _service(
 
 
 def _unresolved(services: Mapping[str, Any]) -> None:
-    """As written, a variable left in a port, a volume or a size is Compose's to read."""
+    """As written, a variable left in a port, a size or a volume's target is Compose's to
+    read; a volume whose source is a variable is a named volume to Compose then, as here."""
     for raw in services.values():
         if not isinstance(raw, Mapping):
             continue
-        for key in ("ports", "volumes", "mem_limit", "cpus", "pids_limit", "deploy", "networks",
+        for key in ("ports", "mem_limit", "cpus", "pids_limit", "deploy", "networks",
                     "network_mode", *_BOOL_KEYS):  # fmt: skip
             if "$" in repr(raw.get(key)):
                 raise NeedsCompose(f"{key} with a variable, as written")
+        for volume in raw.get("volumes") or ():
+            rest = _volume_parts(volume)[1:] if isinstance(volume, str) else [repr(volume)]
+            if any("$" in part for part in rest):
+                raise NeedsCompose("a volume with a variable, as written")
 
 
 def project_name(folder: str, declared: Any) -> str:

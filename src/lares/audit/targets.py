@@ -16,10 +16,10 @@ import os
 import posixpath
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -146,20 +146,37 @@ def compose_argv() -> tuple[str, ...]:
     return compose_command().argv
 
 
+def first_is(error: str) -> bool:
+    """Whether Compose refused what interpolation or env files made of a file."""
+    return any(word in error for word in _UNRESOLVED)
+
+
 def _as_written(name: str, reason: str) -> str:
     return (
         f"{name}: audited as written, without interpolation or env files (docker compose: {reason})"
     )
 
 
-def compose_config(file: Path, display: str | None = None) -> tuple[dict[str, Any], str | None]:
+#: What Compose says when it refuses a file for what interpolation or an env file made of it,
+#: not for the file as written.
+_UNRESOLVED = ("env file", "invalid spec", "variable")
+
+
+def compose_config(
+    file: Path,
+    display: str | None = None,
+    *,
+    as_written: Callable[[], dict[str, Any] | None] | None = None,
+) -> tuple[dict[str, Any], str | None]:
     """The resolved Compose model of ``file`` (``docker compose config --format json``), with
     every profile's services, and a note when it could only be loaded as written.
 
     A file whose ``.env`` or ``env_file`` is not at hand (a file from somewhere else, a
     checkout without its secrets) is refused by Compose; it is then loaded again without
-    interpolation or env files, so that it is still audited, ``${VAR}`` values as written.
-    Raises :class:`AuditInputError` with Compose's own message when both fail.
+    interpolation or env files, so that it is still audited, ``${VAR}`` values as written:
+    by ``as_written`` when it gives the model (the Python reader) and Compose refused what
+    interpolation made of the file, else by Compose again. Raises :class:`AuditInputError`
+    with Compose's own message when both fail.
     """
     name = display or str(file)
     # every profile: a service only some runs start is still in what the file deploys
@@ -176,6 +193,9 @@ def compose_config(file: Path, display: str | None = None) -> tuple[dict[str, An
             )
         except CommandError as exc:
             first = _compose_error(exc)
+    written = as_written() if result is None and as_written and first_is(first) else None
+    if written is not None:
+        return written, _as_written(name, first.splitlines()[-1])
     if result is None:
         try:
             result = run.run(
@@ -283,7 +303,8 @@ def _load_one(file: Path) -> tuple[tuple[dict[str, Any], str | None], str] | str
         missing = _missing_env_file(file)  # Compose would read it as written
         model = native_file(file, text, as_written=missing is not None)
         if model is None:
-            return compose_config(file), text
+            written = partial(native_file, file, text, as_written=True)
+            return compose_config(file, as_written=written), text
         note = _as_written(str(file), f"env file {missing} not found") if missing else None
         return (model, note), text
     except AuditInputError as exc:
