@@ -38,12 +38,15 @@ PREFIX = "lt-audit-bench-"
 NOTE = (
     "A compose file that needs nothing only Compose does is read in Python "
     "(`lares.audit.native`; tests/integration/test_audit_native.py shows it gives the containers "
-    "Compose gives, for every corpus file it reads, every rule case and the reference render); "
-    "the others go to Compose (`config --format json`), four at a time. Of the corpus, two "
-    "files need Compose: one whose unset variables make a volume Compose refuses, then reads as "
-    "written (two processes in turn), and one whose env_file path is a variable. The reference "
-    "render is lares's own output and never starts Compose: what is left is what `lares plan` "
-    "costs (Python's start, the blueprint's models, the catalog) and the render."
+    "Compose gives, for every corpus file, every rule case and the reference render); the others "
+    "go to Compose (`config --format json`), four at a time. Of the corpus, two files need "
+    "Compose: unset variables make a volume spec it refuses in one, an env_file path is a "
+    "variable in the other; each costs one Compose process, which refuses it, and is then read "
+    "as written in Python (before: a second Compose process, in turn). The reference render is "
+    "lares's own output and starts no Compose: what is left is what `lares plan` costs (Python's "
+    "start, the blueprint's models, the catalog) and the render. The wall times wait for the "
+    "CPU this shared machine's other work takes (the anchor row was 2.2 s at load 9 before "
+    "this change); the CPU column does not."
 )
 
 
