@@ -108,9 +108,10 @@ def _audit(paths: list[Path], running: bool, file: Path | None, *, drift: bool) 
 
 def _stacks(loaded: Loaded) -> Stacks:
     from lares.audit.stacks import Stacks
-    from lares.plan import plan
+    from lares.plan import make_context
 
-    return Stacks(plan(loaded).system, loaded)
+    # the system the plan resolves, without the plan's checks: the audit reads none of them
+    return Stacks(make_context(loaded).system, loaded)
 
 
 def _rule_table(out: Out, fmt: str) -> None:
