@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lares.catalog.resolve import System
 from lares.deploy import engine, record, secretdigest
@@ -57,6 +57,9 @@ from lares.secrets import SecretStore
 from lares.state import StateDir
 from lares.text import counted
 from lares.yamlio import safe_load
+
+if TYPE_CHECKING:
+    from lares.dockerapi import DockerAPI
 
 
 class DeployError(LaresError):
@@ -143,7 +146,7 @@ def plan_stacks(
     bundle: Bundle,
     state: StateDir,
     selected: Iterable[str] = (),
-    client: Any | None = None,
+    client: DockerAPI | None = None,
 ) -> list[StackPlan]:
     """Compare each selected stack's rendered files and containers with what was applied.
 
@@ -211,15 +214,12 @@ class Failure:
     logs: str
 
 
-def diagnose(client: Any, stack: str) -> list[Failure]:
+def diagnose(client: DockerAPI, stack: str) -> list[Failure]:
     """The services of a stack that are not running and healthy, with what they said."""
-    from docker.errors import NotFound
-
     failures = []
-    for c in engine.project_containers(client, stack):
-        try:
-            c.reload()
-        except NotFound:  # removed since it was listed: nothing of it left to explain
+    for listed in engine.project_containers(client, stack):
+        c = client.inspect(listed["Id"])
+        if c is None:  # removed since it was listed: nothing of it left to explain
             continue
         st = container_state(c)
         if st.ok:
@@ -229,20 +229,20 @@ def diagnose(client: Any, stack: str) -> list[Failure]:
                 st.service,
                 f"{st.state}{', ' + st.health if st.health else ''}",
                 engine.health_log(c),
-                engine.logs_tail(c),
+                engine.logs_tail(client, c),
             )
         )
     return failures
 
 
-def _hashes(client: Any, stack: str) -> dict[str, dict[str, str]]:
+def _hashes(client: DockerAPI, stack: str) -> dict[str, dict[str, str]]:
     return {
         st.service: {"image": st.image, "hash": st.config_hash}
         for st in (container_state(c) for c in engine.project_containers(client, stack))
     }
 
 
-def ensure_networks(client: Any, system: System) -> list[str]:
+def ensure_networks(client: DockerAPI, system: System) -> list[str]:
     created = []
     for name, net in system.blueprint.network.docker.items():
         if engine.ensure_network(client, engine.NetworkSpec(name, net.subnet, net.internal)):
@@ -262,7 +262,7 @@ def apply(
     bundle: Bundle,
     state: StateDir,
     plans: list[StackPlan],
-    client: Any,
+    client: DockerAPI,
     *,
     fresh: Collection[str] = (),
     progress: Callable[[str], None] = lambda _: None,
@@ -310,7 +310,7 @@ def apply_stacks(
     bundle: Bundle,
     state: StateDir,
     plans: list[StackPlan],
-    client: Any,
+    client: DockerAPI,
     *,
     fresh: Collection[str] = (),
     progress: Callable[[str], None] = lambda _: None,
@@ -378,7 +378,7 @@ def apply_stacks(
 
 
 def _bring_up(
-    client: Any,
+    client: DockerAPI,
     stack: str,
     compose_file: Path,
     services: dict[str, ServiceSpec],
@@ -414,17 +414,20 @@ def _bring_up(
     return said
 
 
-def _between_crashes(container: Any, tries: int = 6) -> ContainerState:
-    """The container's state; one in a restart loop is read again (for up to 3 s) until it is
-    seen restarting, since while it runs between two crashes Docker shows exit code 0."""
+def _between_crashes(
+    client: DockerAPI, container: dict[str, Any], tries: int = 6
+) -> tuple[ContainerState, dict[str, Any]]:
+    """The container's state (and its inspect data); one in a restart loop is read again (for
+    up to 3 s) until it is seen restarting, since while it runs between two crashes Docker shows
+    exit code 0."""
     st = container_state(container)
     for _ in range(tries):
         if not (st.restarts and st.state == "running" and not st.ok):
             break
         time.sleep(0.5)
-        container.reload()
+        container = client.inspect(container["Id"]) or container
         st = container_state(container)
-    return st
+    return st, container
 
 
 def _broken(st: ContainerState) -> bool:
@@ -441,7 +444,7 @@ def _compose_errors(stderr: str) -> list[str]:
 
 
 def _settle(
-    client: Any,
+    client: DockerAPI,
     state: StateDir,
     p: StackPlan,
     services: dict[str, ServiceSpec],
@@ -451,12 +454,12 @@ def _settle(
 ) -> StackOutcome:
     """Judge the stack as the engine shows it now; record it when no app failed."""
     seen = {}
-    for c in engine.project_containers(client, p.name):
-        st = _between_crashes(c)
+    for listed in engine.project_containers(client, p.name):
+        st, c = _between_crashes(client, listed)
         if st.ok:
             seen[st.service] = Seen(st)
             continue
-        logs = redact(engine.logs_tail(c, 10)).strip().splitlines()
+        logs = redact(engine.logs_tail(client, c, 10)).strip().splitlines()
         seen[st.service] = Seen(st, tuple(redact(h) for h in engine.health_log(c)), tuple(logs))
     judged = replace(judge(p.name, services, seen, said), had_record=p.record is not None)
     if judged.failed:
@@ -499,7 +502,7 @@ def refuse_lost_secrets(
     )
 
 
-def _failed(client: Any, stack: str, stderr: str, *, first: bool = False) -> DeployError:
+def _failed(client: DockerAPI, stack: str, stderr: str, *, first: bool = False) -> DeployError:
     """The error of a stack that did not come up; ``first`` when it has no good revision yet,
     so there is nothing to roll back to."""
     failures = diagnose(client, stack)
@@ -527,7 +530,7 @@ def _failed(client: Any, stack: str, stderr: str, *, first: bool = False) -> Dep
     return DeployError("\n".join(lines), hint=hint)
 
 
-def runs_recorded(state: StateDir, stack: str, client: Any) -> Record | None:
+def runs_recorded(state: StateDir, stack: str, client: DockerAPI) -> Record | None:
     """The stack's record when it already runs that revision: its live files are the
     revision's and its containers are the ones recorded, running and healthy; else None.
 
@@ -557,7 +560,7 @@ def runs_recorded(state: StateDir, stack: str, client: Any) -> Record | None:
 def rollback(
     state: StateDir,
     stack: str,
-    client: Any,
+    client: DockerAPI,
     *,
     previous: bool = False,
     progress: Callable[[str], None] = lambda _: None,
