@@ -18,16 +18,40 @@ import typer
 from lares.cli import FileOpt, JsonOpt, StateOpt, _out, app
 
 if TYPE_CHECKING:
-    from lares.deploy.actions import Preview, RolledBack, UpResult
-    from lares.deploy.apply import StackPlan
+    from lares.deploy.actions import DiffResult, Preview, RolledBack, UpResult
     from lares.deploy.orphans import Orphan
     from lares.deploy.outcome import Outcome
+    from lares.deploy.stackplan import StackPlan
     from lares.output import Out
     from lares.state import StateDir
 
 StacksArg = Annotated[list[str] | None, typer.Argument(help="Stacks (default: all).")]
 LockOpt = Annotated[
     float, typer.Option("--lock-timeout", help="Seconds to wait for another lares to finish.")
+]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would change, then stop.")]
+FreshOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fresh-secrets",
+        metavar="APP",
+        help="Generate new secrets for APP although its data folders hold data (repeat; "
+        "'all' for every app). Its existing data may then be unusable.",
+    ),
+]
+PruneOpt = Annotated[
+    bool,
+    typer.Option("--prune", help="Also remove the applied stacks the blueprint no longer names."),
+]
+VolumesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--volumes", help="Also remove named volumes (asks you to type 'delete volumes')."
+    ),
+]
+PreviousOpt = Annotated[
+    bool,
+    typer.Option("--previous", help="Go back one more: the revision before the last good one."),
 ]
 
 
@@ -204,26 +228,11 @@ def up(
     file: FileOpt = None,
     state_dir: StateOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would change, then stop.")
-    ] = False,
+    dry_run: DryRunOpt = False,
     lock_timeout: LockOpt = 300.0,
-    fresh_secrets: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--fresh-secrets",
-            metavar="APP",
-            help="Generate new secrets for APP although its data folders hold data (repeat; "
-            "'all' for every app). Its existing data may then be unusable.",
-        ),
-    ] = None,
+    fresh_secrets: FreshOpt = None,
     as_json: JsonOpt = False,
-    prune: Annotated[
-        bool,
-        typer.Option(
-            "--prune", help="Also remove the applied stacks the blueprint no longer names."
-        ),
-    ] = False,
+    prune: PruneOpt = False,
 ) -> None:
     """Deploy: check, render, show what changes, ask, then apply stack by stack.
 
@@ -282,21 +291,25 @@ def diff(
     out = _out(as_json)
     with _plan_checked(out):
         done = actions.diff(_state(state_dir), file, stacks or ())
-    if as_json:
-        out.json(done.to_dict()["stacks"])
-    else:
-        for p in done.plans:
-            if p.action == "none":
-                out.line(f"{p.name}: up to date", style="green")
-                continue
-            out.heading(f"{p.name}: {p.action}")
-            if p.interrupted_note:
-                out.line(p.interrupted_note, style="yellow")
-            if p.changed:
-                out.line(done.diffs[p.name].rstrip())
-            for d in p.drift:
-                out.line(f"drift: {d}", style="yellow")
+    _show_diff(out, done)
     raise typer.Exit(1 if done.differs else 0)
+
+
+def _show_diff(out: Out, done: DiffResult) -> None:
+    if out.as_json:
+        out.json(done.to_dict()["stacks"])
+        return
+    for p in done.plans:
+        if p.action == "none":
+            out.line(f"{p.name}: up to date", style="green")
+            continue
+        out.heading(f"{p.name}: {p.action}")
+        if p.interrupted_note:
+            out.line(p.interrupted_note, style="yellow")
+        if p.changed:
+            out.line(done.diffs[p.name].rstrip())
+        for d in p.drift:
+            out.line(f"drift: {d}", style="yellow")
 
 
 @app.command()
@@ -304,12 +317,7 @@ def down(
     stacks: StacksArg = None,
     file: FileOpt = None,
     state_dir: StateOpt = None,
-    volumes: Annotated[
-        bool,
-        typer.Option(
-            "--volumes", help="Also remove named volumes (asks you to type 'delete volumes')."
-        ),
-    ] = False,
+    volumes: VolumesOpt = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Stop without asking.")] = False,
     lock_timeout: LockOpt = 300.0,
 ) -> None:
@@ -377,10 +385,7 @@ def _show_rolled_back(out: Out, step: RolledBack) -> None:
 def rollback(
     stacks: StacksArg = None,
     state_dir: StateOpt = None,
-    previous: Annotated[
-        bool,
-        typer.Option("--previous", help="Go back one more: the revision before the last good one."),
-    ] = False,
+    previous: PreviousOpt = False,
     lock_timeout: LockOpt = 300.0,
 ) -> None:
     """Re-apply a stack's last recorded good revision (after a failed `up`).

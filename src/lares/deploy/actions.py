@@ -23,11 +23,11 @@ from lares.state import StateDir
 
 if TYPE_CHECKING:
     from lares.blueprint.source import Source
-    from lares.deploy.apply import StackPlan
     from lares.deploy.orphans import Orphan
     from lares.deploy.outcome import Outcome
     from lares.deploy.progress import OnStates
     from lares.deploy.record import Record
+    from lares.deploy.stackplan import StackPlan
     from lares.deploy.status import ContainerState
     from lares.dockerapi import DockerAPI
     from lares.plan import Plan
@@ -210,8 +210,9 @@ def up(
             return UpResult(unchanged=same)
 
     from lares.deploy import orphans
-    from lares.deploy.apply import plan_stacks, refuse_lost_secrets
+    from lares.deploy.apply import refuse_lost_secrets
     from lares.deploy.files import store_for
+    from lares.deploy.stackplan import plan_stacks
 
     result, bundle = prepare(file, state)
     unknown = sorted(set(fresh) - {a.id for a in result.system.apps} - {"all"})
@@ -321,7 +322,7 @@ class DiffResult:
 def diff(state: StateDir, file: Path | None = None, stacks: Sequence[str] = ()) -> DiffResult:
     """Rendered-vs-applied file differences and drift in the running containers."""
     from lares.deploy import engine
-    from lares.deploy.apply import file_diff, plan_stacks
+    from lares.deploy.stackplan import file_diff, plan_stacks
 
     result, bundle = prepare(file)
     plans = plan_stacks(result.system, bundle, state, stacks, engine.client())
@@ -379,7 +380,7 @@ def down(
     load (after ``warn`` names its errors). ``confirm`` hears :func:`down_question`."""
     from lares.deploy import engine, record
     from lares.deploy.applied import load_or_applied
-    from lares.deploy.apply import down as run_down
+    from lares.deploy.orphans import compose_file
     from lares.deploy.status import stack_containers
 
     loaded = load_or_applied(file, state, warn or _quiet)
@@ -399,7 +400,10 @@ def down(
         state.lock(timeout=lock_timeout, purpose="down", on_wait=warn),
         deploying(state, wanted),
     ):
-        return DownResult(run_down(state, wanted, volumes=volumes), volumes)
+        for name in wanted:
+            engine.compose_down(name, compose_file(state, name), volumes=volumes)
+            record.forget(state, name)
+    return DownResult(wanted, volumes)
 
 
 @dataclass(frozen=True)
@@ -445,8 +449,8 @@ def rollback(
     is done, before the next one starts.
     """
     from lares.deploy import record
-    from lares.deploy.apply import rollback as run_rollback
-    from lares.deploy.apply import runs_recorded
+    from lares.deploy.rollback import rollback as run_rollback
+    from lares.deploy.rollback import runs_recorded
 
     done = []
     with _locked(state, "rollback", lock_timeout, warn) as client:

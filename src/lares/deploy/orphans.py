@@ -24,7 +24,7 @@ from lares.deploy.status import stack_containers
 from lares.state import StateDir
 
 if TYPE_CHECKING:
-    from lares.deploy.apply import StackPlan
+    from lares.deploy.stackplan import StackPlan
     from lares.dockerapi import DockerAPI
 
 

@@ -5,7 +5,7 @@ so a watcher thread reads the stack's containers from the engine every :data:`IN
 and reports each service's state — ``created``, ``starting`` (its health check has not passed
 yet), ``healthy``, ``running`` (no health check), ``unhealthy``, ``restarting``, ``exited (1)`` —
 whenever one changes. The report is for people only: the outcome of the apply is Compose's exit
-code and :func:`lares.deploy.apply.diagnose`, never this.
+code and :func:`lares.deploy.apply.apply_stacks`'s judgement, never this.
 """
 
 from __future__ import annotations
