@@ -64,7 +64,7 @@ class DockerAPI:
         parts = urlsplit(self.host)
         if parts.scheme not in ("unix", "tcp", "http"):
             raise EngineDown(
-                f"DOCKER_HOST {self.host} is not supported by the watcher (unix:// or tcp://)",
+                f"DOCKER_HOST {self.host} is not supported (unix://, or tcp:// without TLS)",
                 hint="point DOCKER_HOST at the local socket, e.g. unix:///var/run/docker.sock",
             )
         self._unix = parts.path if parts.scheme == "unix" else None

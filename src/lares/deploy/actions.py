@@ -126,6 +126,16 @@ class Preview:
             text += f" and remove {names} (not in the blueprint)"
         return text + "?"
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stacks": [p.to_dict() for p in self.plans],
+            "orphans": [o.to_dict() for o in self.orphans],
+            "apply": [p.name for p in self.todo],
+            "move": [o.name for o in self.moving],
+            "remove": [o.name for o in self.removing],
+            "question": self.question,
+        }
+
 
 @dataclass
 class UpResult:
