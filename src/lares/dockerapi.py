@@ -1,11 +1,13 @@
 """A small reader of the Docker Engine API, on the standard library alone.
 
-The watch loop and `lares up` read containers, their inspect data, the event stream and (when
-cgroup files are out of reach) one-shot stats. The Docker SDK does the same through requests and
-urllib3, which cost about 9 MB of resident memory that a watcher running all day does not have
-to spend, and a tenth of a second of start-up that a no-op `lares up` does not have either; the
-SDK stays the tool for everything else (``lares ps``, deploy). Only GET requests are made: this
-module never changes anything.
+Every read lares makes of the engine goes through here: containers and their inspect data, logs,
+networks, the version, disk use, the event stream and (when cgroup files are out of reach)
+one-shot stats — for the deploy, ``lares ps``, the watcher, the audit and the drill sweep. The
+Docker SDK would do the same through requests and urllib3, which cost about 9 MB of resident
+memory that a watcher running all day does not have to spend, and a tenth of a second of
+start-up that a no-op `lares up` does not have either. Only GET requests are made: this module
+never changes anything; changes go through the ``docker`` and ``docker compose`` command lines
+(:mod:`lares.deploy.engine`, via :mod:`lares.run`).
 
 ``DOCKER_HOST`` is honoured for ``unix://`` sockets and plain ``tcp://`` (no TLS).
 """
@@ -62,7 +64,7 @@ class DockerAPI:
         parts = urlsplit(self.host)
         if parts.scheme not in ("unix", "tcp", "http"):
             raise EngineDown(
-                f"DOCKER_HOST {self.host} is not supported by the watcher (unix:// or tcp://)",
+                f"DOCKER_HOST {self.host} is not supported (unix://, or tcp:// without TLS)",
                 hint="point DOCKER_HOST at the local socket, e.g. unix:///var/run/docker.sock",
             )
         self._unix = parts.path if parts.scheme == "unix" else None
@@ -81,8 +83,7 @@ class DockerAPI:
             )
         return url
 
-    def get(self, path: str, query: Mapping[str, Any] | None = None) -> Any:
-        """The decoded JSON answer to ``GET path``; None on 404; :class:`EngineDown` otherwise."""
+    def _request(self, path: str, query: Mapping[str, Any] | None) -> tuple[int, bytes]:
         url = self._url(path, query)
         with self._lock:
             for attempt in (1, 2):
@@ -91,8 +92,7 @@ class DockerAPI:
                 try:
                     self._conn.request("GET", url)
                     response = self._conn.getresponse()
-                    body = response.read()
-                    break
+                    return response.status, response.read()
                 except (OSError, http.client.HTTPException) as exc:
                     self._conn.close()
                     self._conn = None
@@ -103,14 +103,24 @@ class DockerAPI:
                         raise EngineDown(
                             f"cannot reach the Docker daemon at {self.host}: {exc}", hint=HINT
                         ) from None
-        if response.status == 404:
+        raise AssertionError("unreachable")
+
+    def raw(self, path: str, query: Mapping[str, Any] | None = None) -> bytes | None:
+        """The body of the answer to ``GET path``; None on 404; :class:`EngineDown` otherwise."""
+        status, body = self._request(path, query)
+        if status == 404:
             return None
-        if response.status >= 400:
+        if status >= 400:
             raise EngineDown(
-                f"the Docker daemon answered {response.status} to GET {path}: "
+                f"the Docker daemon answered {status} to GET {path}: "
                 + body.decode(errors="replace").strip()[:200],
                 hint=HINT,
             )
+        return body
+
+    def get(self, path: str, query: Mapping[str, Any] | None = None) -> Any:
+        """The decoded JSON answer to ``GET path``; None on 404; :class:`EngineDown` otherwise."""
+        body = self.raw(path, query)
         return json.loads(body) if body else None
 
     def ping(self) -> None:
@@ -130,8 +140,14 @@ class DockerAPI:
         if response.status != 200:
             raise EngineDown(f"the Docker daemon answered {response.status} to ping", hint=HINT)
 
+    def version(self) -> dict[str, Any]:
+        """The engine's version answer (``Version``, ``ApiVersion``, …)."""
+        data = self.get("/version")
+        return data if isinstance(data, dict) else {}
+
     def containers(self, label: str | None = "io.lares.stack") -> list[dict[str, Any]]:
-        """Every container (running or not), with ``label`` when given."""
+        """Every container (running or not), with ``label`` when given (``key`` or
+        ``key=value``)."""
         query: dict[str, Any] = {"all": "1"}
         if label:
             query["filters"] = {"label": [label]}
@@ -141,6 +157,34 @@ class DockerAPI:
         """``docker inspect`` of one container, or None when it is gone."""
         data = self.get(f"/containers/{quote(ident, safe='')}/json")
         return data if isinstance(data, dict) else None
+
+    def inspect_all(self, label: str | None = "io.lares.stack") -> list[dict[str, Any]]:
+        """``docker inspect`` of every container with ``label``; one removed between the list
+        and its inspect (Compose replacing it, another tool) is simply not there any more."""
+        found = (self.inspect(c["Id"]) for c in self.containers(label))
+        return [data for data in found if data is not None]
+
+    def logs(self, ident: str, *, tail: int, tty: bool = False) -> str | None:
+        """The last ``tail`` lines a container wrote (stdout and stderr), or None when it is
+        gone. ``tty``: the container has a terminal, so its output is not multiplexed."""
+        query = {"stdout": "1", "stderr": "1", "tail": str(tail)}
+        body = self.raw(f"/containers/{quote(ident, safe='')}/logs", query)
+        if body is None:
+            return None
+        return (body if tty else _demux(body)).decode(errors="replace")
+
+    def network(self, name: str) -> dict[str, Any] | None:
+        """``docker network inspect`` of one network, or None when there is none of that name."""
+        data = self.get(f"/networks/{quote(name, safe='')}")
+        return data if isinstance(data, dict) else None
+
+    def networks(self) -> list[dict[str, Any]]:
+        return list(self.get("/networks") or [])
+
+    def df(self) -> dict[str, Any]:
+        """What Docker holds on its disk (``docker system df -v``)."""
+        data = self.get("/system/df")
+        return data if isinstance(data, dict) else {}
 
     def stats(self, ident: str) -> dict[str, Any] | None:
         """One stats reading of a running container, without waiting for a second one."""
@@ -177,6 +221,17 @@ class DockerAPI:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _demux(body: bytes) -> bytes:
+    """The payload of a multiplexed log stream: frames of an 8-byte header (stream, 0, 0, 0,
+    size as 4 bytes big-endian) and ``size`` bytes."""
+    out, at = bytearray(), 0
+    while at + 8 <= len(body):
+        size = int.from_bytes(body[at + 4 : at + 8], "big")
+        out += body[at + 8 : at + 8 + size]
+        at += 8 + size
+    return bytes(out)
 
 
 class Events:

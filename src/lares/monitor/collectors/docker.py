@@ -20,7 +20,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lares.monitor.collectors import Context
@@ -125,19 +124,11 @@ def _event_time(event: Mapping[str, Any]) -> float:
     return nano / 1e9 if isinstance(nano, int) else float(event.get("time") or time.time())
 
 
-@dataclass(frozen=True)
-class _Shim:
-    """What :func:`lares.deploy.status.container_state` reads from an SDK container."""
-
-    attrs: dict[str, Any]
-    name: str
-
-
 def state_of(data: dict[str, Any]) -> ContainerState:
     """A :class:`ContainerState` from raw ``docker inspect`` data, as ``lares ps`` reads it."""
     from lares.deploy.status import container_state
 
-    return container_state(_Shim(data, str(data.get("Name") or data.get("Id", "?")).lstrip("/")))
+    return container_state(data)
 
 
 def read_all(api: DockerAPI) -> dict[str, dict[str, Any]]:
