@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, StateOpt, _out, app
+from lares.cli import app
+from lares.commands.options import FileOpt, JsonOpt, StateOpt, printer
 
 if TYPE_CHECKING:
     from lares.deploy.actions import DiffResult, Preview, RolledBack, UpResult
@@ -245,7 +246,7 @@ def up(
     """
     from lares.deploy import actions
 
-    out = _out(as_json)
+    out = printer(as_json)
     view = HealthView(out)
 
     def show(preview: Preview) -> None:
@@ -288,7 +289,7 @@ def diff(
     """
     from lares.deploy import actions
 
-    out = _out(as_json)
+    out = printer(as_json)
     with _plan_checked(out):
         done = actions.diff(_state(state_dir), file, stacks or ())
     _show_diff(out, done)
@@ -333,7 +334,7 @@ def down(
             return bool(typer.prompt(question).strip() == "delete volumes")
         return yes or typer.confirm(question, default=False)
 
-    out = _out(False)
+    out = printer(False)
     done = actions.down(
         _state(state_dir),
         file,
@@ -355,7 +356,7 @@ def ps(
     from lares.deploy import actions
     from lares.report import containers_table
 
-    out = _out(as_json)
+    out = printer(as_json)
     done = actions.ps(stacks)
     if as_json:
         out.json(done.to_dict()["containers"])
@@ -395,7 +396,7 @@ def rollback(
     """
     from lares.deploy import actions
 
-    out = _out(False)
+    out = printer(False)
     actions.rollback(
         _state(state_dir),
         stacks or (),

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, StateOpt, _out, app
+from lares.cli import app
+from lares.commands.options import FileOpt, JsonOpt, StateOpt, printer
 
 if TYPE_CHECKING:
     from lares.monitor.config import WatchConfig
@@ -35,7 +36,7 @@ def _config(file: Path | None, state_dir: Path | None) -> tuple[WatchConfig, Sta
     from lares.state import StateDir
 
     state = StateDir.open(state_dir)
-    loaded = load_or_applied(file, state, _out(False).warn)
+    loaded = load_or_applied(file, state, printer(False).warn)
     system = resolve(loaded.blueprint, catalog_for(loaded))
     config = build(system, state_dir=str(state.root), deployed=record.stacks(state))
     return config, state
@@ -57,7 +58,7 @@ def status(
     from lares.monitor import actions
     from lares.monitor.report import status_report
 
-    out = _out(as_json)
+    out = printer(as_json)
     config, _ = _config(file, state_dir)
     if not config.apps and not as_json:
         out.warn("no stack is deployed yet: containers and endpoints are not watched")
@@ -106,7 +107,7 @@ def watch(
         exec_watch(
             path, metrics_port=metrics_port, metrics_address=metrics_address, verbose=verbose
         )
-    out = _out(as_json)
+    out = printer(as_json)
     cycle = run_once(config, metrics_port=metrics_port, metrics_address=metrics_address)
     if as_json:
         out.json(cycle.to_dict())
@@ -130,7 +131,7 @@ def alerts_test(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonO
     from lares.monitor.actions import notify_test
     from lares.text import counted
 
-    out = _out(as_json)
+    out = printer(as_json)
     config, state = _config(file, state_dir)
     result = notify_test(config, state.secrets)
     if as_json:
@@ -154,7 +155,7 @@ def alerts_list(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonO
     from lares.output import table
     from lares.state import StateDir
 
-    out = _out(as_json)
+    out = printer(as_json)
     result = current_alerts(StateDir.open(state_dir).monitor)
     if as_json:
         out.json(result.to_dict())
@@ -195,7 +196,7 @@ def silence(
 
     from lares.monitor import actions
 
-    out = _out(as_json)
+    out = printer(as_json)
     config, state = _config(file, state_dir)
     if target is None:
         current = actions.silences(state.monitor).silences
@@ -238,7 +239,7 @@ def ack(
     from lares.monitor import actions
 
     actions.acknowledgeable(what)  # before reading the blueprint: a typo needs no config
-    out = _out(as_json)
+    out = printer(as_json)
     config, state = _config(file, state_dir)
     result = actions.ack(config, state.monitor, what)
     if as_json:
