@@ -26,7 +26,9 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from lares.errors import LaresError
 
-API_VERSION = "v1.41"  # Docker Engine 20.10, as lares.deploy.engine requires
+# Docker Engine 20.10, as lares.deploy.engine requires: the version asked for unless the engine
+# names a newer one (engines from 29 on refuse anything older than 1.44)
+API_VERSION = "v1.41"
 DEFAULT_SOCKET = "/var/run/docker.sock"
 HINT = "start Docker (systemctl start docker) and check that lares may use its socket"
 
@@ -35,6 +37,14 @@ class EngineDown(LaresError):
     """The Docker daemon does not answer, or answered with an error."""
 
     code = "docker"
+
+
+def _newer(version: str, than: str) -> bool:
+    """Whether API ``version`` ("1.47") is newer than ``than``; False when it is no version."""
+    try:
+        return tuple(int(p) for p in version.split(".")) > tuple(int(p) for p in than.split("."))
+    except ValueError:
+        return False
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -69,14 +79,35 @@ class DockerAPI:
             )
         self._unix = parts.path if parts.scheme == "unix" else None
         self._tcp = (parts.hostname or "localhost", parts.port or 2375)
+        self._api: str | None = None
 
     def _connect(self, timeout: float | None) -> http.client.HTTPConnection:
         if self._unix is not None:
             return _UnixConnection(self._unix, timeout)
         return http.client.HTTPConnection(*self._tcp, timeout=timeout)
 
+    @property
+    def api_version(self) -> str:
+        """The API version requests use: the engine's own (from its ping's ``API-Version``
+        header, as the Docker CLI negotiates it) when newer than 1.41, else 1.41."""
+        if self._api is None:
+            self._api = API_VERSION
+            conn = self._connect(self.timeout)
+            try:
+                conn.request("GET", "/_ping")
+                response = conn.getresponse()
+                response.read()
+                said = response.getheader("API-Version") or ""
+            except (OSError, http.client.HTTPException):
+                said = ""  # the first request says what is wrong
+            finally:
+                conn.close()
+            if _newer(said, API_VERSION[1:]):
+                self._api = f"v{said}"
+        return self._api
+
     def _url(self, path: str, query: Mapping[str, Any] | None) -> str:
-        url = f"/{API_VERSION}{path}"
+        url = f"/{self.api_version}{path}"
         if query:
             url += "?" + urlencode(
                 {k: json.dumps(v) if isinstance(v, dict) else v for k, v in query.items()}

@@ -28,6 +28,8 @@ INSPECT = {"Id": "abc", "Name": "/web", "Config": {"Tty": False, "Labels": {}}, 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     seen: list[str] = []  # noqa: RUF012 - one fake engine per test module
+    api = "1.41"  # the API version the fake engine serves
+    announce = False  # whether its ping names it, as every engine since 1.25 does
 
     def log_message(self, *args: object) -> None:
         pass
@@ -35,10 +37,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         self.seen.append(self.path)
-        path = url.path.removeprefix("/v1.41")
+        path = url.path.removeprefix(f"/v{self.api}")
         status, body = 404, b'{"message": "no such thing"}'
-        if path == "/_ping":
+        headers = {}
+        if url.path == "/_ping":
             status, body = 200, b"OK"
+            headers = {"API-Version": self.api} if self.announce else {}
         elif path == "/containers/json":
             status, body = 200, json.dumps([{"Id": "abc"}, {"Id": "gone"}]).encode()
         elif path == "/containers/abc/json":
@@ -49,6 +53,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/version":
             status, body = 500, b"engine on fire"
         self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -98,3 +104,20 @@ def test_no_daemon_is_an_engine_error_with_what_to_do(
     with pytest.raises(engine.EngineError, match="cannot reach the Docker daemon") as err:
         engine.client()
     assert err.value.hint and "start Docker" in err.value.hint
+
+
+def test_the_api_version_is_the_engines_when_newer(api: DockerAPI) -> None:
+    # an engine that says nothing newer is asked in 1.41
+    assert api.api_version == "v1.41"
+    # Engine 29 refuses versions before 1.44: the version its ping names is used
+    _Handler.api, _Handler.announce = "1.47", True
+    try:
+        newer = DockerAPI(api.host, timeout=5)
+        assert newer.api_version == "v1.47"
+        assert newer.inspect("abc") == INSPECT
+        assert "/v1.47/containers/abc/json" in _Handler.seen
+        newer.close()
+        _Handler.api = "1.24"  # an older engine's answer never lowers the version
+        assert DockerAPI(api.host, timeout=5).api_version == "v1.41"
+    finally:
+        _Handler.api, _Handler.announce = "1.41", False
