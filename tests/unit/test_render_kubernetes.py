@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,14 +114,31 @@ def test_secrets_are_referenced_never_written() -> None:
     script = bundle.files[f"{DIR}/apply-secrets.sh"].content
     for service in _system().services:
         for sid in service.secrets:
-            assert f'--from-file={sid}="$STATE/secrets/{sid}"' in script
+            assert f'--from-file={sid}="$ROOT/secrets/values/{sid}"' in script
     for container in _containers().values():
         for env in container.get("env", []):
             assert "valueFrom" not in env
-    # every env-file secret becomes an envFrom of a Secret the script creates
+    # every env-file secret becomes an envFrom of a Secret the script creates from the env
+    # file the render writes (0600, values filled in at write time, never in the manifests)
+    env_paths = {e.path for e in bundle.env_files}
     for service in _system().services:
         if service.env_secrets:
             assert f"{service.name}-env" in script
+            assert f"secrets/{service.name}.env" in env_paths
+    assert set(bundle.secrets) >= {sid for s in _system().services for sid in s.secrets}
+
+
+def test_a_render_writes_values_beside_the_manifests_never_in_them(tmp_path: Path) -> None:
+    from lares.deploy.files import write_bundle
+
+    written = write_bundle(render_all(_system(), target="kubernetes"), tmp_path)
+    assert written.created
+    values = {p.read_text() for p in (tmp_path / "secrets" / "values").iterdir()}
+    assert all(len(v) >= 16 for v in values)
+    for manifest in (tmp_path / "kubernetes").glob("*.yaml"):
+        text = manifest.read_text()
+        assert not [v for v in values if v in text], manifest.name
+    assert oct((tmp_path / "secrets" / "paperless.env").stat().st_mode & 0o777) == "0o600"
 
 
 def _pods() -> list[tuple[str, dict[str, str]]]:

@@ -18,10 +18,12 @@ Docker setting means.
 
 Secret values never enter the manifests: a workload refers to Secrets by name
 (``<service>-files`` mounted at /run/secrets, ``<service>-env`` as environment), and the
-rendered ``apply-secrets.sh`` creates them from lares's state folder with kubectl, as a separate
-step. What Kubernetes cannot carry (devices without a device plugin, the Docker socket on a
-cluster whose runtime is not Docker) is listed in each manifest's ``lares.io/dropped``
-annotation and in NOTES.txt.
+rendered ``apply-secrets.sh`` creates them with kubectl, as a separate step, from the values the
+render keeps beside the manifests (``secrets/``, 0600, generated once).
+
+What Kubernetes cannot carry (devices without a device plugin, the Docker socket on a cluster
+whose runtime is not Docker) is listed in each manifest's ``lares.io/dropped`` annotation and in
+NOTES.txt.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ import math
 import shlex
 from typing import Any
 
+from lares.catalog.model import SecretSpec
 from lares.catalog.resolve import DEFAULT_NETWORK, Service, StackView, System
 from lares.catalog.web import reachable, web_target
-from lares.render.bundle import Bundle, File
+from lares.render.bundle import SECRETS_DIR, Bundle, EnvFile, File
 from lares.units import parse_size
 from lares.yamlio import dump_yaml
 
@@ -406,22 +409,23 @@ def render_stack(system: System, stack: StackView, source: str) -> tuple[File, l
 
 
 def apply_secrets_script(system: System) -> File:
-    """kubectl commands that create each workload's Secrets from lares's state folder."""
+    """kubectl commands that create each workload's Secrets from the values this render placed
+    beside the manifests (``secrets/``, 0600, generated once and kept)."""
     lines = [
         "#!/bin/sh",
-        "# Create the Secrets the manifests refer to, from lares's state folder (values never",
-        "# enter the manifests). Run after `lares up --dry-run` has generated the secrets:",
-        "#   sh apply-secrets.sh /var/lib/lares",
+        "# Create the Secrets the manifests refer to from the values `lares render` keeps in",
+        "# ../secrets (they never enter the manifests). Run it before `kubectl apply -f .`.",
         "set -eu",
-        "STATE=${1:?the lares state folder, e.g. /var/lib/lares}",
+        'ROOT=$(cd "$(dirname "$0")/.." && pwd)',
         "apply() { kubectl apply -f -; }",
     ]
     for stack in system.stacks:
+        ns = shlex.quote(stack.name)
         for service in stack.services:
-            ns = shlex.quote(stack.name)
             if service.secrets:
                 files = " ".join(
-                    f'--from-file={sid}="$STATE/secrets/{sid}"' for sid in service.secrets
+                    f'--from-file={sid}="$ROOT/{SECRETS_DIR}/values/{sid}"'
+                    for sid in service.secrets
                 )
                 lines.append(
                     f"kubectl -n {ns} create secret generic {service.name}-files {files} "
@@ -430,24 +434,35 @@ def apply_secrets_script(system: System) -> File:
             if service.env_secrets:
                 lines.append(
                     f"kubectl -n {ns} create secret generic {service.name}-env "
-                    f'--from-env-file="$STATE/live/secrets/{service.name}.env" '
+                    f'--from-env-file="$ROOT/{SECRETS_DIR}/{service.name}.env" '
                     "--dry-run=client -o yaml | apply"
                 )
     return File(f"{DIR}/apply-secrets.sh", "\n".join(lines) + "\n", mode=0o755)
 
 
 def render(system: System, source: str = "lares.yaml") -> Bundle:
+    """Every stack's manifests, the Secrets' apply step and the notes; the secret values the
+    workloads need are generated beside them (never in a manifest)."""
     files: dict[str, File] = {}
     notes: list[str] = []
+    specs: dict[str, SecretSpec] = {}
+    env_files: list[EnvFile] = []
     for stack in system.stacks:
         if not stack.services:
             continue
         file, lost = render_stack(system, stack, source)
         files[file.path] = file
         notes.extend(lost)
+        for app in stack.apps:
+            for name, spec in app.app.secrets.items():
+                specs[f"{app.id}_{name}"] = spec
+        for service in stack.services:
+            if service.env_secrets:
+                path = f"{SECRETS_DIR}/{service.name}.env"
+                env_files.append(EnvFile(path, dict(service.env_secrets)))
     script = apply_secrets_script(system)
     files[script.path] = script
     text = "What the Kubernetes manifests do not carry from the compose stacks:\n"
     text += "".join(f"- {n}\n" for n in notes) if notes else "- nothing\n"
     files[f"{DIR}/NOTES.txt"] = File(f"{DIR}/NOTES.txt", text)
-    return Bundle(files)
+    return Bundle(files, specs, env_files=tuple(env_files))
