@@ -31,18 +31,26 @@ class LocalRegistry:
         self.address = address  # 127.0.0.1:PORT
         self.pushed: list[str] = []
 
-    def push(self, base: str, repository: str, tag: str, *, label: str | None = None) -> str:
-        """Push a variant of ``base`` as ``repository:tag``; returns the pushed digest."""
+    def push(
+        self,
+        base: str,
+        repository: str,
+        tag: str,
+        *,
+        label: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> str:
+        """Push a variant of ``base`` as ``repository:tag`` (with ``env`` set in the image);
+        returns the pushed digest."""
         target = f"{self.address}/{repository}:{tag}"
         cid = subprocess.run(
             ["docker", "create", base, "true"], capture_output=True, text=True, check=True
         ).stdout.strip()
         try:
-            subprocess.run(
-                ["docker", "commit", "-c", f"LABEL lt.build={label or tag}", cid, target],
-                capture_output=True,
-                check=True,
-            )
+            changes = [f"LABEL lt.build={label or tag}"]
+            changes += [f"ENV {k}={v}" for k, v in (env or {}).items()]
+            argv = ["docker", "commit"] + [a for c in changes for a in ("-c", c)]
+            subprocess.run([*argv, cid, target], capture_output=True, check=True)
         finally:
             subprocess.run(["docker", "rm", "-f", cid], capture_output=True, check=False)
         subprocess.run(["docker", "push", target], capture_output=True, check=True, timeout=120)

@@ -1,9 +1,12 @@
-"""``lares.lock``: the digest each pinned image had when lares first pulled it.
+"""``lares.lock``: the versions ``lares update`` moved apps to, and each image's digest.
 
-It lies beside the blueprint and belongs in the same version control: a tag is a name that can be
-moved (re-pushed) under you, a digest is the content. ``lares outdated`` says "tag moved" when the
-registry's digest for a pinned tag is no longer the one recorded here, instead of a different
-image being run silently.
+It lies beside the blueprint and belongs in the same version control, as a package manager's
+lock file does. ``pins`` (``app/container`` → version) are what ``lares update`` chose; they
+replace the catalog's version when lares resolves the blueprint, and a ``version:`` written in
+``lares.yaml`` always wins over them (update refuses to move an app pinned there). ``images``
+(``repository:tag`` → digest) are the digests seen when first pulled: a tag is a name that can be
+moved (re-pushed) under you, a digest is the content, so ``lares outdated`` says "tag moved"
+when a registry no longer serves the recorded digest.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from lares.yamlio import dump_yaml, read_text, safe_load
 NAME = "lares.lock"
 FORMAT = 1
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_PIN = re.compile(r"^[a-z0-9][a-z0-9_-]*/[a-z0-9][a-z0-9_-]*$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 HEADER = (
-    "# lares.lock: the digest of each image as lares first pulled it. Keep it with lares.yaml;\n"
-    "# `lares outdated` says when a registry moved a tag away from what is recorded here.\n"
+    "# lares.lock: the versions `lares update` chose and the digest of each image as first\n"
+    "# pulled. Keep it with lares.yaml; a version written in lares.yaml wins over a pin here.\n"
 )
 
 
@@ -29,6 +34,7 @@ HEADER = (
 class Lock:
     path: Path
     images: dict[str, str] = field(default_factory=dict)  # repository:tag → digest
+    pins: dict[str, str] = field(default_factory=dict)  # app/container → version
 
     @classmethod
     def beside(cls, blueprint_dir: Path) -> Lock:
@@ -37,25 +43,14 @@ class Lock:
         if not path.exists():
             return cls(path)
         data = safe_load(read_text(path)) or {}
-        images = data.get("images") if isinstance(data, dict) else None
-        if (
-            not isinstance(data, dict)
-            or data.get("format") != FORMAT
-            or not isinstance(images, dict)
-        ):
-            raise ConfigError(
-                f"{NAME} is not a lock file lares {FORMAT} wrote",
-                location=Location(file=str(path)),
-                hint="remove it and let lares record the digests again",
-            )
-        bad = [k for k, v in images.items() if not isinstance(v, str) or not _DIGEST.match(v)]
-        if bad:
-            raise ConfigError(
-                f"{NAME}: {bad[0]} has no sha256 digest",
-                location=Location(file=str(path), path=f"images.{bad[0]}"),
-                hint="remove the line; the next pull records it again",
-            )
-        return cls(path, {str(k): str(v) for k, v in images.items()})
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise _bad(path, f"{NAME} is not a lock file lares {FORMAT} wrote", None)
+        images = _mapping(path, data, "images", _DIGEST, "a sha256 digest")
+        pins = _mapping(path, data, "pins", _TAG, "an image tag")
+        for key in pins:
+            if not _PIN.match(key):
+                raise _bad(path, f"pins: {key!r} is not app/container", f"pins.{key}")
+        return cls(path, images, pins)
 
     def record(self, image: str, digest: str) -> bool:
         """Record ``image``'s digest unless one is recorded; True when that changed the lock."""
@@ -64,6 +59,44 @@ class Lock:
         self.images[image] = digest
         return True
 
+    def pin(self, app: str, container: str, version: str | None) -> None:
+        """Pin ``app/container`` at ``version``, or drop its pin with None."""
+        key = f"{app}/{container}"
+        if version is None:
+            self.pins.pop(key, None)
+        else:
+            self.pins[key] = version
+
     def save(self) -> None:
-        body = dump_yaml({"format": FORMAT, "images": dict(sorted(self.images.items()))})
-        atomic_write(self.path, (HEADER + body).encode(), mode=0o644)
+        doc: dict[str, object] = {"format": FORMAT}
+        if self.pins:
+            doc["pins"] = dict(sorted(self.pins.items()))
+        doc["images"] = dict(sorted(self.images.items()))
+        atomic_write(self.path, (HEADER + dump_yaml(doc)).encode(), mode=0o644)
+
+
+def pins_beside(blueprint_dir: Path) -> dict[str, str]:
+    """The pins of the lock beside a blueprint (none without a lock file): cheap when absent."""
+    if not (blueprint_dir / NAME).exists():
+        return {}
+    return Lock.beside(blueprint_dir).pins
+
+
+def _mapping(
+    path: Path, data: dict[object, object], key: str, pattern: re.Pattern[str], what: str
+) -> dict[str, str]:
+    found = data.get(key) or {}
+    if not isinstance(found, dict):
+        raise _bad(path, f"{NAME}: {key} is not a mapping", key)
+    for k, v in found.items():
+        if not isinstance(v, str) or not pattern.match(v):
+            raise _bad(path, f"{NAME}: {key}.{k} is not {what}", f"{key}.{k}")
+    return {str(k): str(v) for k, v in found.items()}
+
+
+def _bad(path: Path, message: str, where: str | None) -> ConfigError:
+    return ConfigError(
+        message,
+        location=Location(file=str(path), path=where),
+        hint=f"fix or remove the entry; lares writes {NAME} itself (lares update, lares up)",
+    )

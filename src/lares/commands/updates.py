@@ -1,4 +1,4 @@
-"""`lares outdated`: which pinned images have newer versions, and which tags moved."""
+"""`lares outdated` and `lares update`: newer versions, moved tags, and safe updates."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, _load, _out, app
+from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, app
 
 
 @app.command()
@@ -48,3 +48,43 @@ def outdated(
         + (f"; {len(report.moved)} tags moved" if report.moved else "")
         + (f"; {len(report.errors)} registries not reached" if report.errors else "")
     )
+
+
+@app.command()
+def update(
+    apps: Annotated[list[str], typer.Argument(help="The apps to update.")],
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+    to: Annotated[
+        str | None, typer.Option("--to", metavar="VERSION", help="This version (one app).")
+    ] = None,
+    major: Annotated[bool, typer.Option("--major", help="Allow a major version step.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Back each app up, move it to a newer version, and prove it healthy — or put it back.
+
+    Without --to, the newest patch or minor version of the same scheme; a major step only with
+    --major. A version that does not come up healthy is replaced by the one before, and its
+    databases are loaded back from the dump taken just before (migrations are one-way). The
+    version chosen is pinned in lares.lock. Exits 1 when an app was not updated.
+    """
+    from lares.state import StateDir
+    from lares.update.update import update as run_update
+
+    out = _out(as_json)
+    loaded = _load(file)
+    report = run_update(
+        loaded, StateDir.open(state_dir), apps, to=to, major=major, progress=out.line
+    )
+    if as_json:
+        out.json(report.to_dict())
+    else:
+        for a in report.apps:
+            step = f"{a.current} → {a.target}" if a.target else a.current
+            line = f"{a.app}: {a.result} ({step})" + (f": {a.why}" if a.why else "")
+            if a.result in ("updated", "up-to-date"):
+                out.ok(line)
+            else:
+                out.warn(line)
+    if not report.ok:
+        raise typer.Exit(1)
