@@ -88,3 +88,30 @@ def test_a_pin_replaces_the_catalog_version_but_never_the_blueprints(
         pinned["vaultwarden"].endswith(":9.9.9") and plain["vaultwarden"] != pinned["vaultwarden"]
     )
     assert pinned["memos"] == plain["memos"] and plain["memos"].endswith(":0.1.0")
+
+
+def test_a_scheduled_level_limits_the_step() -> None:
+    assert choose("1.0.0", TAGS, to=None, major=False, level="patch") == ("1.0.1", "patch", "")
+    assert choose("1.0.1", ["1.0.1", "1.1.0"], to=None, major=False, level="patch") == (
+        None,
+        "minor",
+        "only a minor update (1.1.0) is newer than patch steps",
+    )
+
+
+def test_the_update_schedule_is_a_timer_and_a_crontab_line(kit: BlueprintKit) -> None:
+    from lares.render import render_all
+
+    text = kit.text(updates="schedule: Sun *-*-* 03:30:00\nlevel: patch\nexclude: [vaultwarden]\n")
+    result = kit.plan(text)
+    assert result.errors == [], [f.render() for f in result.errors]
+    files = render_all(result.system, target="host").files
+    service = files["systemd/lares-update.service"].content
+    assert "ExecStart=/usr/bin/env lares update --scheduled" in service
+    assert "OnCalendar=Sun *-*-* 03:30:00" in files["systemd/lares-update.timer"].content
+    cron = files["cron.d/lares-update"].content
+    assert "30 3 * * 0 root cd /etc/lares && /usr/bin/env lares update --scheduled" in cron
+    assert (
+        "systemd/lares-update.timer"
+        not in render_all(kit.plan(kit.text()).system, target="host").files
+    )

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, app
+from lares.update.versions import Level
 
 
 @app.command()
@@ -52,13 +53,24 @@ def outdated(
 
 @app.command()
 def update(
-    apps: Annotated[list[str], typer.Argument(help="The apps to update.")],
+    apps: Annotated[
+        list[str] | None, typer.Argument(help="The apps to update (default: every app).")
+    ] = None,
     file: FileOpt = None,
     state_dir: StateOpt = None,
     to: Annotated[
         str | None, typer.Option("--to", metavar="VERSION", help="This version (one app).")
     ] = None,
     major: Annotated[bool, typer.Option("--major", help="Allow a major version step.")] = False,
+    level: Annotated[
+        Level, typer.Option("--level", help="The biggest step without --to: patch or minor.")
+    ] = "minor",
+    scheduled: Annotated[
+        bool,
+        typer.Option(
+            "--scheduled", help="As the updates: section says (its level, its exclusions)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Back each app up, move it to a newer version, and prove it healthy — or put it back.
@@ -68,13 +80,36 @@ def update(
     databases are loaded back from the dump taken just before (migrations are one-way). The
     version chosen is pinned in lares.lock. Exits 1 when an app was not updated.
     """
+    from lares.errors import UsageError
     from lares.state import StateDir
     from lares.update.update import update as run_update
 
     out = _out(as_json)
     loaded = _load(file)
+    if level == "major":
+        raise UsageError("--level major: use --major, which a scheduled update never takes")
+    names = list(apps or [])
+    if scheduled:
+        updates = loaded.blueprint.updates
+        if updates is None:
+            raise UsageError(
+                "--scheduled: the blueprint has no updates: section",
+                hint="add `updates: {schedule: 'Sun *-*-* 03:30:00', level: patch}`",
+            )
+        level = updates.level
+        if not names:
+            from lares.plan import make_context
+
+            apps_now = make_context(loaded).system.apps
+            names = [a.id for a in apps_now if a.id not in updates.exclude]
     report = run_update(
-        loaded, StateDir.open(state_dir), apps, to=to, major=major, progress=out.line
+        loaded,
+        StateDir.open(state_dir),
+        names,
+        to=to,
+        major=major and not scheduled,
+        level=level,
+        progress=out.line,
     )
     if as_json:
         out.json(report.to_dict())

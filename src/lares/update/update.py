@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from lares.errors import LaresError, UsageError
 from lares.update.lock import Lock
 from lares.update.registry import Reference, Registry, RegistryError
-from lares.update.versions import Level, newer, parse
+from lares.update.versions import Level, allowed, newer, parse
 
 if TYPE_CHECKING:
     from lares.blueprint.load import Loaded
@@ -75,9 +75,18 @@ class UpdateReport:
 
 
 def choose(
-    current: str, tags: Iterable[str], *, to: str | None, major: bool
+    current: str,
+    tags: Iterable[str],
+    *,
+    to: str | None,
+    major: bool,
+    level: Level = "minor",
 ) -> tuple[str | None, Level | None, str]:
-    """The version to move to, its step, and why none when there is none (or it is refused)."""
+    """The version to move to, its step, and why none when there is none (or it is refused).
+
+    Without ``to``, the newest tag of the biggest step allowed: ``level`` (patch or minor), or
+    any with ``major``.
+    """
     pin = parse(current)
     tags = list(tags)
     if to is not None:
@@ -96,12 +105,14 @@ def choose(
     if found is None:
         return None, None, f"{current} is not a version tag lares can compare"
     steps: tuple[Level, ...] = ("major", "minor", "patch") if major else ("minor", "patch")
-    for level in steps:
-        tag = found.at(level)
-        if tag:
-            return tag, level, ""
+    for step in steps:
+        tag = found.at(step)
+        if tag and (major or allowed(step, level)):
+            return tag, step, ""
     if found.major:
         return None, "major", f"only a major update ({found.major}) is newer: pass --major"
+    if found.minor:
+        return None, "minor", f"only a minor update ({found.minor}) is newer than {level} steps"
     return None, None, "up to date"
 
 
@@ -112,14 +123,16 @@ def update(
     *,
     to: str | None = None,
     major: bool = False,
+    level: Level = "minor",
     registry: Registry | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> UpdateReport:
-    """Update ``apps`` (see the module docstring); one app's failure never stops the next."""
+    """Update ``apps`` (every app when none is named; see the module docstring); one app's
+    failure never stops the next."""
     from lares.plan import make_context
 
-    wanted = list(dict.fromkeys(apps))
     system = make_context(loaded).system
+    wanted = list(dict.fromkeys(apps)) or [a.id for a in system.apps]
     known = {a.id for a in system.apps}
     unknown = [a for a in wanted if a not in known]
     if unknown:
@@ -133,7 +146,7 @@ def update(
     results: list[AppUpdate] = []
     with registry or Registry() as reg, state.lock(purpose="update"):
         for app_id in order:
-            results.append(_one(loaded, state, app_id, to, major, reg, progress))
+            results.append(_one(loaded, state, app_id, to, major, level, reg, progress))
     return UpdateReport(tuple(results))
 
 
@@ -149,6 +162,7 @@ def _one(
     app_id: str,
     to: str | None,
     major: bool,
+    level: Level,
     reg: Registry,
     progress: Callable[[str], None],
 ) -> AppUpdate:
@@ -170,17 +184,17 @@ def _one(
         tags = reg.tags(ref)
     except RegistryError as exc:
         return AppUpdate(app_id, current, result="failed", why=exc.message)
-    target, level, why = choose(current, tags, to=to, major=major)
+    target, step, why = choose(current, tags, to=to, major=major, level=level)
     if target is None:
-        result: Result = "up-to-date" if why == "up to date" else "refused"
-        return AppUpdate(app_id, current, level=level, result=result, why=why)
+        result: Result = "up-to-date" if why == "up to date" or to is None else "refused"
+        return AppUpdate(app_id, current, level=step, result=result, why=why)
     moving = tuple(
         s.key
         for s in view.services
         if s.version == current and (s.key == app_id or _has(reg, s, target))
     )
-    base = AppUpdate(app_id, current, target, level, containers=moving)
-    progress(f"{app_id}: {current} → {target} ({level})")
+    base = AppUpdate(app_id, current, target, step, containers=moving)
+    progress(f"{app_id}: {current} → {target} ({step})")
 
     try:
         snapshots = _back_up(loaded, state, view, progress)
