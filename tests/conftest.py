@@ -257,6 +257,8 @@ def run_lares(tmp_path: Path) -> LaresRunner:
     ) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LARES_")}
         env.update({"LARES_STATE_DIR": str(state), "COLUMNS": "200", "NO_COLOR": "1"})
+        # end-of-life findings depend on the day: the recorded outputs are of this one
+        env["LARES_TODAY"] = "2026-12-02"
         env.pop("FORCE_COLOR", None)
         return subprocess.run(
             [sys.executable, "-m", "lares", *args],

@@ -164,6 +164,16 @@ class Audit(Model):
     )
 
 
+class Updates(Model):
+    """Scheduled `lares update`: each app backed up, moved up and proven healthy, or put back."""
+
+    schedule: str = Field("Sun *-*-* 03:30:00", description="systemd OnCalendar expression")
+    level: Literal["patch", "minor"] = Field(
+        "patch", description="the biggest step a scheduled update takes; majors stay manual"
+    )
+    exclude: tuple[Name, ...] = Field((), description="apps the schedule never updates")
+
+
 class Blueprint(Model):
     """Everything about one home server."""
 
@@ -178,6 +188,7 @@ class Blueprint(Model):
     monitor: Monitor = Monitor()
     costs: Costs = Costs()
     audit: Audit = Audit()
+    updates: Updates | None = Field(None, description="scheduled safe updates (lares update)")
     catalog: tuple[str, ...] = Field(
         (), description="extra folders of app definitions, relative to this file"
     )

@@ -42,7 +42,10 @@ def make_context(
 ) -> PlanContext:
     catalog = catalog or catalog_for(loaded)
     have = frozenset(secrets_set) if secrets_set is not None else None
-    return PlanContext(loaded, catalog, resolve(loaded.blueprint, catalog), have)
+    from lares.update.lock import pins_beside
+
+    pins = pins_beside(loaded.base_dir)
+    return PlanContext(loaded, catalog, resolve(loaded.blueprint, catalog, pins), have)
 
 
 def plan(
