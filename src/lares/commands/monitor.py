@@ -28,16 +28,16 @@ app.add_typer(alerts, name="alerts")
 def _config(file: Path | None, state_dir: Path | None) -> tuple[WatchConfig, StateDir]:
     """The watch configuration of the blueprint, for the stacks that were deployed (from the
     blueprint as last applied while the file has errors)."""
-    from lares.catalog.resolve import resolve
     from lares.deploy import record
     from lares.deploy.applied import load_or_applied
     from lares.monitor.config import build
-    from lares.plan import catalog_for
+    from lares.plan import make_context
     from lares.state import StateDir
 
     state = StateDir.open(state_dir)
     loaded = load_or_applied(file, state, printer(False).warn)
-    system = resolve(loaded.blueprint, catalog_for(loaded))
+    # as `lares up` resolves it, with the versions lares.lock pins
+    system = make_context(loaded).system
     config = build(system, state_dir=str(state.root), deployed=record.stacks(state))
     return config, state
 

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, app
+from lares.cli import app
+from lares.commands.options import FileOpt, JsonOpt, StateOpt, load_blueprint, printer
 from lares.update.versions import Level
 
 
@@ -28,9 +29,9 @@ def outdated(
     from lares.update.outdated import outdated as ask
     from lares.update.versions import LEVELS
 
-    loaded = _load(file)
+    loaded = load_blueprint(file)
     ctx = make_context(loaded)
-    out = _out(as_json)
+    out = printer(as_json)
     report = ask(ctx.system, Lock.beside(loaded.base_dir), only=apps or ())
     if as_json:
         out.json(report.to_dict())
@@ -84,8 +85,8 @@ def update(
     from lares.state import StateDir
     from lares.update.update import update as run_update
 
-    out = _out(as_json)
-    loaded = _load(file)
+    out = printer(as_json)
+    loaded = load_blueprint(file)
     if level == "major":
         raise UsageError("--level major: use --major, which a scheduled update never takes")
     names = list(apps or [])

@@ -144,7 +144,7 @@ def update(
         raise UsageError("--to names one version: update one app with it")
     order = [a.id for a in system.apps if a.id in wanted]
     results: list[AppUpdate] = []
-    with registry or Registry() as reg, state.lock(purpose="update"):
+    with registry or Registry() as reg:
         for app_id in order:
             results.append(_one(loaded, state, app_id, to, major, level, reg, progress))
     return UpdateReport(tuple(results))
@@ -292,21 +292,19 @@ def _back_up(
 def _apply(
     loaded: Loaded, state: StateDir, stack: str, progress: Callable[[str], None]
 ) -> str | None:
-    """Render and apply ``stack`` as ``lares up`` does; None when its apps came up, else why."""
-    from lares.deploy import engine
-    from lares.deploy.apply import apply_stacks, plan_stacks
-    from lares.plan import plan as run_plan
-    from lares.plan import secrets_set_in
-    from lares.render import render_all
+    """Apply ``stack`` as ``lares up STACK`` does (the watcher muted meanwhile); None when its
+    apps came up, else why not."""
+    from pathlib import Path
 
-    result = run_plan(loaded, secrets_set=secrets_set_in(state.secrets))
-    if result.errors:
-        return "; ".join(f.message for f in result.errors[:3])
-    bundle = render_all(result.system, source=loaded.filename)
-    client = engine.client()
-    plans = plan_stacks(result.system, bundle, state, [stack], client)
-    outcome = apply_stacks(result.system, bundle, state, plans, client, progress=progress)
-    failed = [a for a in outcome.apps if a.status == "failed"]
+    from lares.blueprint.load import REFERENCE_NAME
+    from lares.deploy import actions
+
+    file = None if loaded.filename == REFERENCE_NAME else Path(loaded.filename)
+    try:
+        result = actions.up(state, file, [stack], progress=progress, warn=progress)
+    except LaresError as exc:
+        return exc.message
+    failed = [a for a in (result.outcome.apps if result.outcome else []) if a.status == "failed"]
     return "; ".join(f"{a.app}: {a.why}" for a in failed) or None
 
 
