@@ -1,0 +1,215 @@
+"""`lares import` as one action: load, map, assemble, prove, and write what it made.
+
+:func:`import_projects` returns an :class:`ImportReport` (``to_dict()`` for ``--json``: names
+and reasons, never a secret's value). Nothing is deployed; what is written is the output folder
+(``lares.yaml``, ``catalog/``, ``review/``) and the secrets, into the state's secret store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lares.errors import LaresError
+from lares.importer import assemble
+from lares.importer.load import ImportInputError, Project, Source, find, load, running_sources
+from lares.importer.mapping import Imported, Index, map_project
+from lares.importer.proof import RoundTrip, prove
+
+HEADER = (
+    "# Written by `lares import` from {sources}.\n"
+    "# Review every `imported: review` (here and in catalog/), then `lares plan` and `lares up`.\n"
+)
+
+
+class ImportRefused(LaresError):
+    code = "import-refused"
+    exit_code = 2
+
+
+@dataclass
+class ImportReport:
+    output: Path
+    sources: list[str]
+    apps: list[Imported]
+    trips: list[RoundTrip] = field(default_factory=list)
+    review: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    plan_errors: list[str] = field(default_factory=list)
+    audit_before: dict[str, int] = field(default_factory=dict)
+    audit_after: dict[str, int] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)  # the ids stored, never their values
+
+    @property
+    def services(self) -> int:
+        return sum(len(a.services) for a in self.apps)
+
+    @property
+    def mapped(self) -> int:
+        """Services that became a catalog app's container or part of a clean custom file."""
+        return sum(len(a.services) for a in self.apps if a.review is None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": str(self.output),
+            "sources": self.sources,
+            "services": self.services,
+            "mapped": self.mapped,
+            "apps": [
+                {
+                    "id": a.id,
+                    "stack": a.stack,
+                    "project": a.project,
+                    "kind": "catalog" if a.catalog else "custom",
+                    "services": dict(a.services),
+                    "secrets": sorted(a.secrets),
+                    "review": a.review,
+                }
+                for a in self.apps
+            ],
+            "round_trip": [t.to_dict() for t in self.trips],
+            "findings": self.findings,
+            "review": self.review,
+            "plan_errors": self.plan_errors,
+            "audit": {"before": self.audit_before, "after": self.audit_after},
+            "written": self.written,
+            "secrets": self.secrets,
+        }
+
+
+def sources_for(paths: Sequence[Path], running: bool, api: Any = None) -> list[Source]:
+    if running:
+        from lares.dockerapi import DockerAPI
+
+        own = api is None
+        api = api or DockerAPI()
+        try:
+            found = running_sources(api.containers(label=None))
+        finally:
+            if own:
+                api.close()
+        if not found:
+            raise ImportInputError(
+                "no container on the engine was started by docker compose",
+                hint="give the compose files or their folders instead",
+            )
+        return found
+    return find(paths)
+
+
+def build(projects: Sequence[Project], index: Index) -> tuple[list[Imported], dict[str, Any]]:
+    """The apps and the blueprint's data, from loaded projects (pure)."""
+    paths = assemble.choose_paths(projects)
+    taken: set[str] = set()
+    stacks = [assemble.stack_name(p, taken) for p in projects]
+    used: set[str] = set()
+    apps: list[Imported] = []
+    for project, stack in zip(projects, stacks, strict=True):
+        apps += map_project(project, index, stack, paths, used)
+    kept = [a for a in apps if a.review is None]
+    return apps, assemble.blueprint(projects, stacks, kept, paths)
+
+
+def _escape(data: Any) -> Any:
+    """``${`` as the blueprint writes a literal one (``$${``): the blueprint interpolates."""
+    if isinstance(data, dict):
+        return {k: _escape(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_escape(v) for v in data]
+    return data.replace("${", "$${") if isinstance(data, str) else data
+
+
+def import_projects(
+    paths: Sequence[Path],
+    output: Path,
+    *,
+    running: bool = False,
+    force: bool = False,
+    secrets_dir: Path | None = None,
+    write: bool = True,
+    api: Any = None,
+) -> ImportReport:
+    """Import the projects in ``paths`` (or on the engine) into ``output``.
+
+    Raises :class:`ImportInputError` when a project cannot be loaded and
+    :class:`ImportRefused` when ``output`` already holds a lares.yaml (without ``force``) or a
+    secret store holds another value under an imported secret's id; nothing is written then.
+    """
+    target = output / "lares.yaml"
+    if write and target.exists() and not force:
+        raise ImportRefused(
+            f"{target} exists: lares import does not overwrite a blueprint",
+            hint="give another --output folder, or --force to replace it",
+        )
+    projects = load(sources_for(paths, running, api))
+    from lares.catalog.load import load_catalog
+
+    index = Index(load_catalog(()))
+    apps, data = build(projects, index)
+    report = ImportReport(output, [p.source.label for p in projects], apps)
+    for a in apps:
+        report.findings += a.findings
+        if a.review:
+            report.review.append(a.review)
+    custom = {a.id: a.custom for a in apps if a.custom and a.review is None}
+    data = _escape(data)
+    prove(report, projects, data, custom, index.catalog)
+    if write:
+        _write(report, data, custom, secrets_dir, force)
+    return report
+
+
+def _write(
+    report: ImportReport,
+    data: dict[str, Any],
+    custom: dict[str, Any],
+    secrets_dir: Path | None,
+    force: bool,
+) -> None:
+    """The blueprint, the custom app files, the files to review, then the secrets; a secret
+    the store already holds with another value is refused (before anything is written)."""
+    from lares.catalog.resolve import secret_id
+    from lares.fsutil import atomic_write
+    from lares.secrets import SecretStore
+    from lares.yamlio import dump_yaml
+
+    values = {
+        secret_id(a.id, name): value
+        for a in report.apps
+        if a.review is None
+        for name, value in a.secrets.items()
+    }
+    store = SecretStore(secrets_dir) if secrets_dir is not None else None
+    if store is not None and not force:
+        clash = sorted(i for i, v in values.items() if store.exists(i) and store.read(i) != v)
+        if clash:
+            raise ImportRefused(
+                "the secret store already holds other values for " + ", ".join(clash),
+                hint="--force replaces them with the imported ones",
+            )
+    out = report.output
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {}
+    head = HEADER.format(sources=", ".join(report.sources))
+    files["lares.yaml"] = head + dump_yaml(data)
+    for ident, app in sorted(custom.items()):
+        files[f"catalog/{ident}.yaml"] = f"# {app['description']}\n# {app['notes']}\n" + dump_yaml(
+            app
+        )
+    for a in report.apps:
+        if a.review is not None and a.custom is not None:
+            files[f"review/{a.id}.yaml"] = f"# not in the blueprint: {a.review}\n" + dump_yaml(
+                a.custom
+            )
+    for rel, text in files.items():
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, text, mode=0o644)
+        report.written.append(rel)
+    if store is not None:
+        for ident, value in sorted(values.items()):
+            store.set(ident, value)
+            report.secrets.append(ident)
