@@ -145,6 +145,7 @@ def map_project(
             {ident if s == main else app_id(s): s for s in members},
         )
         apps.append(imp)
+        owner.update({s: (imp, k) for k, s in imp.services.items()})
     for imp in apps:
         if imp.catalog:
             _overrides(imp, index.catalog[imp.id], project, paths, owner)
@@ -543,6 +544,7 @@ def _custom(
         if ex:
             c["exceptions"] = ex
         containers[key] = {k: v for k, v in c.items() if v is not None}
+    _database_network(imp, containers)
     imp.custom = {
         "id": imp.id,
         "name": main,
@@ -555,6 +557,24 @@ def _custom(
             "the original runs; give each exception a real reason"
         ),
     }
+
+
+def _database_network(imp: Imported, containers: dict[str, Any]) -> None:
+    """A database container goes on the internal database network only (published ports
+    do not reach it there); the app's other containers join it beside the stack's."""
+    if not any(c.get("role") == "database" for c in containers.values()):
+        return
+    for key, c in containers.items():
+        if c.get("role") == "database":
+            c["networks"] = ["database"]
+            if c.pop("ports", None):
+                imp.note(
+                    imp.services[key],
+                    "ports",
+                    "not published: a database is reached only by its app, on the internal network",
+                )
+        elif "network_mode" not in c:
+            c["networks"] = ["stack", "database"]
 
 
 def _port(imp: Imported, svc: str, p: service.Published) -> dict[str, Any]:

@@ -75,7 +75,8 @@ def _binds(spec: Mapping[str, Any]) -> list[str]:
 
 def _ports(spec: Mapping[str, Any]) -> list[str]:
     return sorted(
-        f"{p.host or p.container}:{p.container}/{p.protocol}" for p in service.ports(spec)
+        f"{p.host_ip or '*'}:{p.host or p.container}:{p.container}/{p.protocol}"
+        for p in service.ports(spec)
     )
 
 
