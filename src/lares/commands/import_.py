@@ -31,6 +31,10 @@ def import_cmd(
             help="Import the compose projects the engine's containers were started from.",
         ),
     ] = False,
+    project: Annotated[
+        list[str] | None,
+        typer.Option("--project", "-p", help="With --running: only this project (repeat it)."),
+    ] = None,
     output: Annotated[
         Path,
         typer.Option("--output", "-o", help="Where lares.yaml, catalog/ and review/ go."),
@@ -53,7 +57,11 @@ def import_cmd(
             hint="lares import ./stacks -o ./homelab, or lares import --running -o ./homelab",
         )
     secrets = StateDir.open(state_dir).secrets
-    report = import_projects(paths or [], output, running=running, force=force, secrets_dir=secrets)
+    if project and not running:
+        raise UsageError("--project chooses among the running projects", hint="add --running")
+    report = import_projects(
+        paths or [], output, running=running, only=project or (), force=force, secrets_dir=secrets
+    )
     out = _out(as_json)
     if as_json:
         out.json(report.to_dict())

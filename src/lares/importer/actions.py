@@ -7,6 +7,7 @@ and reasons, never a secret's value). Nothing is deployed; what is written is th
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,37 +81,56 @@ class ImportReport:
         }
 
 
-def sources_for(paths: Sequence[Path], running: bool, api: Any = None) -> list[Source]:
-    if running:
-        from lares.dockerapi import DockerAPI
+def sources_for(
+    paths: Sequence[Path], running: bool, only: Sequence[str] = (), api: Any = None
+) -> tuple[list[Source], list[ipaddress.IPv4Network]]:
+    """The projects to import and, from the engine, the subnets its networks already use."""
+    if not running:
+        return find(paths), []
+    from lares.dockerapi import DockerAPI
 
-        own = api is None
-        api = api or DockerAPI()
-        try:
-            found = running_sources(api.containers(label=None))
-        finally:
-            if own:
-                api.close()
-        if not found:
+    own = api is None
+    api = api or DockerAPI()
+    try:
+        found = running_sources(api.containers(label=None))
+        taken = [
+            ipaddress.IPv4Network(str(c.get("Subnet")), strict=False)
+            for net in api.get("/networks") or ()
+            for c in (net.get("IPAM") or {}).get("Config") or ()
+            if c.get("Subnet") and ":" not in str(c.get("Subnet"))
+        ]
+    finally:
+        if own:
+            api.close()
+    if only:
+        missing = sorted(set(only) - {s.name for s in found})
+        if missing:
             raise ImportInputError(
-                "no container on the engine was started by docker compose",
-                hint="give the compose files or their folders instead",
+                "no running compose project is called " + ", ".join(missing),
+                hint="docker compose ls shows the projects the engine runs",
             )
-        return found
-    return find(paths)
+        found = [s for s in found if s.name in only]
+    if not found:
+        raise ImportInputError(
+            "no container on the engine was started by docker compose",
+            hint="give the compose files or their folders instead",
+        )
+    return found, taken
 
 
-def build(projects: Sequence[Project], index: Index) -> tuple[list[Imported], dict[str, Any]]:
+def build(
+    projects: Sequence[Project], index: Index, taken: Sequence[ipaddress.IPv4Network] = ()
+) -> tuple[list[Imported], dict[str, Any]]:
     """The apps and the blueprint's data, from loaded projects (pure)."""
     paths = assemble.choose_paths(projects)
-    taken: set[str] = set()
-    stacks = [assemble.stack_name(p, taken) for p in projects]
+    names: set[str] = set()
+    stacks = [assemble.stack_name(p, names) for p in projects]
     used: set[str] = set()
     apps: list[Imported] = []
     for project, stack in zip(projects, stacks, strict=True):
         apps += map_project(project, index, stack, paths, used)
     kept = [a for a in apps if a.review is None]
-    return apps, assemble.blueprint(projects, stacks, kept, paths)
+    return apps, assemble.blueprint(projects, stacks, kept, paths, taken=taken)
 
 
 def _escape(data: Any) -> Any:
@@ -127,6 +147,7 @@ def import_projects(
     output: Path,
     *,
     running: bool = False,
+    only: Sequence[str] = (),
     force: bool = False,
     secrets_dir: Path | None = None,
     write: bool = True,
@@ -144,11 +165,12 @@ def import_projects(
             f"{target} exists: lares import does not overwrite a blueprint",
             hint="give another --output folder, or --force to replace it",
         )
-    projects = load(sources_for(paths, running, api))
+    sources, taken = sources_for(paths, running, only, api)
+    projects = load(sources)
     from lares.catalog.load import load_catalog
 
     index = Index(load_catalog(()))
-    apps, data = build(projects, index)
+    apps, data = build(projects, index, taken)
     report = ImportReport(output, [p.source.label for p in projects], apps)
     for a in apps:
         report.findings += a.findings

@@ -85,18 +85,30 @@ def _subnets(projects: Iterable[Project]) -> list[ipaddress.IPv4Network]:
     return out
 
 
-def networks(projects: Sequence[Project], stacks: Sequence[str], database: bool) -> dict[str, Any]:
+def database_network(stacks: Sequence[str]) -> str:
+    """The internal database network's name: the stack's, when there is one stack."""
+    return f"{stacks[0]}-db" if len(stacks) == 1 else "databases"
+
+
+def networks(
+    projects: Sequence[Project],
+    stacks: Sequence[str],
+    database: bool,
+    taken: Sequence[ipaddress.IPv4Network] = (),
+) -> dict[str, Any]:
     """One network per stack (the project's own subnet when it set one), and an internal
-    database network when an app has a database container."""
+    database network when an app has a database container; new subnets miss ``taken`` (the
+    engine's networks)."""
     known = {}
     for project, stack in zip(projects, stacks, strict=True):
         subnets = _subnets([project])
         if subnets:
             known[stack] = subnets[0]
-    used = list(known.values())
+    used = [*known.values(), *taken]
     out: dict[str, Any] = {}
     candidate = _FIRST_SUBNET
-    for stack in [*stacks, *(["database"] if database else [])]:
+    db = database_network(stacks)
+    for stack in [*stacks, *([db] if database else [])]:
         net = known.get(stack)
         if net is None:
             while any(candidate.overlaps(u) for u in used):
@@ -104,9 +116,20 @@ def networks(projects: Sequence[Project], stacks: Sequence[str], database: bool)
             net = candidate
             used.append(net)
         out[stack] = {"subnet": str(net)}
-        if stack == "database" and database and stack not in known:
+        if stack == db and database and stack not in known:
             out[stack] |= {"internal": True, "purpose": "database"}
     return out
+
+
+def local_address() -> ipaddress.IPv4Address | None:
+    """This machine's address on its LAN: the one its default route leaves from (a UDP
+    socket's connect sends nothing)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))
+            return ipaddress.IPv4Address(s.getsockname()[0])
+    except OSError:
+        return None
 
 
 def _host_facts() -> dict[str, Any]:
@@ -135,10 +158,13 @@ def blueprint(
     apps: Sequence[Imported],
     paths: Paths,
     *,
-    lan: str = "192.168.1.0/24",
-    host_address: str = "192.168.1.2",
+    taken: Sequence[ipaddress.IPv4Network] = (),
 ) -> dict[str, Any]:
-    """The blueprint's data: the apps in their stacks, with the folder of custom app files."""
+    """The blueprint's data: the apps in their stacks, with the folder of custom app files.
+    The LAN is this machine's (a /24 around its address), else 192.168.1.0/24."""
+    here = local_address()
+    host_address = str(here) if here and not here.is_loopback else "192.168.1.2"
+    lan = str(ipaddress.IPv4Network(f"{host_address}/24", strict=False))
     database = any(
         spec.get("role") == "database" or "database" in (spec.get("networks") or ())
         for a in apps
@@ -153,7 +179,7 @@ def blueprint(
     out["network"] = {
         "lan": lan,
         "host_address": host_address,
-        "docker": networks(projects, stacks, database),
+        "docker": networks(projects, stacks, database, taken),
     }
     out["stacks"] = {}
     for stack in stacks:
