@@ -127,3 +127,16 @@ def test_the_command_prints_the_round_trip_and_json_without_secrets(
     assert table.returncode == 0, table.stderr
     assert "proj/web → web" in table.stdout
     assert "hardening" in table.stdout
+
+
+def test_a_password_from_dot_env_becomes_a_secret_with_its_value(tmp_path: Path) -> None:
+    text = (
+        "services:\n  app:\n    image: example/app:1.2\n"
+        "    environment:\n      APP_SECRET: ${APP_SECRET}\n      MODE: ${MODE:-prod}\n"
+    )
+    folder = _project(tmp_path, text, **{".env": "APP_SECRET=from-dot-env-Value\n"})
+    report = import_projects([folder], tmp_path / "out", secrets_dir=tmp_path / "s")
+    assert SecretStore(tmp_path / "s").read("app_app_secret") == "from-dot-env-Value"
+    assert report.findings == []  # MODE's default is no credential
+    custom = (tmp_path / "out" / "catalog" / "app.yaml").read_text()
+    assert 'APP_SECRET: "{secret:app_secret}"' in custom and "MODE: prod" in custom

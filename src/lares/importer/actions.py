@@ -8,7 +8,7 @@ and reasons, never a secret's value). Nothing is deployed; what is written is th
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,8 +118,48 @@ def sources_for(
     return found, taken
 
 
+def local_digests(projects: Sequence[Project], api: Any = None) -> dict[str, str]:
+    """For each unpinned image the services name (``latest``, no tag), the repository digest
+    of the copy the engine has, when it has one: what the person really runs. Empty when the
+    engine does not answer."""
+    from urllib.parse import quote
+
+    from lares.dockerapi import DockerAPI, EngineDown
+    from lares.importer import service
+
+    refs = sorted(
+        {
+            str(spec.get("image") or "")
+            for p in projects
+            for spec in p.services.values()
+            if service.split_image(str(spec.get("image") or ""))[1] in service.UNPINNED
+        }
+        - {""}
+    )
+    if not refs:
+        return {}
+    own = api is None
+    out: dict[str, str] = {}
+    try:
+        api = api or DockerAPI(timeout=5)
+        for ref in refs:
+            image = api.get(f"/images/{quote(ref, safe='')}/json") or {}
+            digests = [d for d in image.get("RepoDigests") or () if "@" in d]
+            if digests:
+                out[ref] = digests[0].split("@", 1)[1]
+    except EngineDown:
+        return out
+    finally:
+        if own and api is not None:
+            api.close()
+    return out
+
+
 def build(
-    projects: Sequence[Project], index: Index, taken: Sequence[ipaddress.IPv4Network] = ()
+    projects: Sequence[Project],
+    index: Index,
+    taken: Sequence[ipaddress.IPv4Network] = (),
+    digests: Mapping[str, str] | None = None,
 ) -> tuple[list[Imported], dict[str, Any]]:
     """The apps and the blueprint's data, from loaded projects (pure)."""
     paths = assemble.choose_paths(projects)
@@ -128,7 +168,7 @@ def build(
     used: set[str] = set()
     apps: list[Imported] = []
     for project, stack in zip(projects, stacks, strict=True):
-        apps += map_project(project, index, stack, paths, used)
+        apps += map_project(project, index, stack, paths, used, digests or {})
     kept = [a for a in apps if a.review is None]
     return apps, assemble.blueprint(projects, stacks, kept, paths, taken=taken)
 
@@ -170,7 +210,7 @@ def import_projects(
     from lares.catalog.load import load_catalog
 
     index = Index(load_catalog(()))
-    apps, data = build(projects, index, taken)
+    apps, data = build(projects, index, taken, local_digests(projects, api))
     report = ImportReport(output, [p.source.label for p in projects], apps)
     for a in apps:
         report.findings += a.findings

@@ -103,10 +103,16 @@ class Index:
 
 
 def map_project(
-    project: Project, index: Index, stack: str, paths: Paths, used: set[str]
+    project: Project,
+    index: Index,
+    stack: str,
+    paths: Paths,
+    used: set[str],
+    digests: Mapping[str, str] | None = None,
 ) -> list[Imported]:
     """The apps of one project. ``used`` holds the app ids already in the blueprint (an app
-    runs once: a second copy of a catalog app becomes a custom app)."""
+    runs once: a second copy of a catalog app becomes a custom app); ``digests`` pins an
+    unpinned image to the copy the engine has."""
     specs = project.services
     apps: list[Imported] = []
     owner: dict[str, tuple[Imported, str]] = {}  # service → (app, container key)
@@ -150,7 +156,7 @@ def map_project(
         if imp.catalog:
             _overrides(imp, index.catalog[imp.id], project, paths, owner)
         else:
-            _custom(imp, project, paths, owner)
+            _custom(imp, project, paths, owner, digests or {})
     return apps
 
 
@@ -389,7 +395,11 @@ def _overrides(
 
 
 def _custom(
-    imp: Imported, project: Project, paths: Paths, owner: Mapping[str, tuple[Imported, str]]
+    imp: Imported,
+    project: Project,
+    paths: Paths,
+    owner: Mapping[str, tuple[Imported, str]],
+    digests: Mapping[str, str],
 ) -> None:
     rename = _renames(project, owner)
     secrets: dict[str, dict[str, Any]] = {}
@@ -399,7 +409,11 @@ def _custom(
         spec = project.services[svc]
         name, tag = service.split_image(str(spec.get("image") or ""))
         c: dict[str, Any] = {"image": name, "version": tag}
-        if tag in service.UNPINNED:
+        digest = digests.get(str(spec.get("image") or ""))
+        if tag in service.UNPINNED and digest:
+            c["version"] = f"{tag or 'latest'}@{digest}"
+            imp.note(svc, "image", "pinned to the digest of the copy the engine runs")
+        elif tag in service.UNPINNED:
             imp.review = (
                 f"{svc}: the image {name} is not pinned to a "
                 "version (pin it, then move the file into the catalog folder)"
