@@ -112,23 +112,13 @@ def main() -> None:
             ("of which: the proof (plan, render, stacks through Compose, audit)",
              statistics.median(parts["proof"])),
         ]  # fmt: skip
-    load = os.getloadavg()[0]
-    table = ["| what | median |", "| --- | --- |"]
-    table += [f"| {what} | {value:.4f} s |" if value < 0.01 else f"| {what} | {value:.3f} s |"
-              for what, value in rows]  # fmt: skip
-    text = "\n".join(
-        [
-            "## Import",
-            "",
-            f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; median of {args.runs} runs, "
-            f"load average {load:.1f} when done (a shared machine). "
-            "`python3 bench/import.py --write`.",
-            "",
-            *table,
-            "",
-            NOTE,
-            "",
-        ]
+    lines = [f"| {what} | {value:.{4 if value < 0.01 else 3}f} s |" for what, value in rows]
+    text = (
+        f"## Import\n\nMeasured {time.strftime('%Y-%m-%d')} on {machine()}; median of "
+        f"{args.runs} runs, load average {os.getloadavg()[0]:.1f} when done (a shared machine). "
+        "`python3 bench/import.py --write`.\n\n| what | median |\n| --- | --- |\n"
+        + "\n".join(lines)
+        + f"\n\n{NOTE}\n"
     )
     print(text)
     if args.write:

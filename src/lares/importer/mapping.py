@@ -255,6 +255,19 @@ def _credentials(
     return {k: v for k, v in env.items() if credentials.is_credential(k, v)}
 
 
+def _carry(
+    imp: Imported, svc: str, var: str, value: str, rename: Mapping[str, str], into: dict[str, str]
+) -> None:
+    """Carry a plain variable over into ``into``, unless its value would read as a lares
+    placeholder (then it is noted instead)."""
+    if PLACEHOLDER_RE.search(value):
+        imp.note(
+            svc, "environment", f"{var} is not carried over: its value looks like a placeholder"
+        )
+    else:
+        into[var] = _env_value(value, rename)
+
+
 # ── catalog apps: only the differences ─────────────────────────────────────────────────────
 
 
@@ -348,14 +361,8 @@ def _overrides(
                     )
             elif var in cat.environment and value == cat.environment[var]:
                 continue
-            elif PLACEHOLDER_RE.search(value):
-                imp.note(
-                    svc,
-                    "environment",
-                    f"{var} is not carried over: its value looks like a lares placeholder",
-                )
             else:
-                extra[var] = _env_value(value, rename)
+                _carry(imp, svc, var, value, rename, extra)
         if extra:
             out["env"] = extra
         targets = _catalog_targets(cat.volumes)
@@ -515,14 +522,8 @@ def _custom(
                     f"{var} is the lares secret {sname} "
                     "(same value), passed through a 0600 env file",
                 )
-            elif PLACEHOLDER_RE.search(value):
-                imp.note(
-                    svc,
-                    "environment",
-                    f"{var} is not carried over: its value looks like a lares placeholder",
-                )
             else:
-                out_env[var] = _env_value(value, rename)
+                _carry(imp, svc, var, value, rename, out_env)
         if out_env:
             c["environment"] = out_env
         hc = service.healthcheck(spec)
