@@ -24,12 +24,10 @@ REVIEW = "imported: review"
 #: Set by lares itself for every app (from the host section), never carried over.
 LARES_SETS = frozenset({"PUID", "PGID", "TZ", "UMASK", "UMASK_SET"})
 _SECRET_REF = re.compile(r"^\{secret(_file)?:([a-z0-9_-]+)\}$")
-_ROLE_OF = {
+ROLE_OF = {
     "database": re.compile(r"postgres|mariadb|mysql|mongo"),
     "cache": re.compile(r"redis|valkey|keydb|memcached"),
 }
-#: The capabilities an image that starts as root uses to hand its files to its own user.
-ROOT_START = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
 
 
 @dataclass
@@ -58,9 +56,12 @@ class Imported:
     review: str | None = None  # why the app could not be made clean (it is left out)
 
     def note(self, svc: str, what: str, why: str) -> None:
-        self.changes.setdefault((svc, what), why)
-        if (svc, what) in self.changes and why not in self.changes[(svc, what)]:
-            self.changes[(svc, what)] += "; " + why
+        """Say why ``what`` of the service changes (reasons add up, each once)."""
+        before = self.changes.get((svc, what))
+        if before is None:
+            self.changes[(svc, what)] = why
+        elif why not in before:
+            self.changes[(svc, what)] = f"{before}; {why}"
 
 
 def app_id(name: str) -> str:
@@ -94,7 +95,7 @@ class Index:
         for key in free:
             if service.split_image(app.containers[key].image)[0] == image:
                 return key
-        for role, pattern in _ROLE_OF.items():
+        for role, pattern in ROLE_OF.items():
             if pattern.search(image.rsplit("/", 1)[-1]):
                 for key in free:
                     if app.containers[key].role == role:
@@ -152,11 +153,13 @@ def map_project(
         )
         apps.append(imp)
         owner.update({s: (imp, k) for k, s in imp.services.items()})
+    from lares.importer.custom import custom_app
+
     for imp in apps:
         if imp.catalog:
             _overrides(imp, index.catalog[imp.id], project, paths, owner)
         else:
-            _custom(imp, project, paths, owner, digests or {})
+            custom_app(imp, project, paths, owner, digests or {})
     return apps
 
 
@@ -170,7 +173,7 @@ def _group_custom(names: list[str], specs: Mapping[str, Any]) -> dict[str, list[
             parent[name] = mode[8:]
             continue
         image = service.split_image(str(specs[name].get("image") or ""))[0]
-        if any(p.search(image.rsplit("/", 1)[-1]) for p in _ROLE_OF.values()):
+        if any(p.search(image.rsplit("/", 1)[-1]) for p in ROLE_OF.values()):
             users = [u for u in names if u != name and name in service.depends_on(specs[u])]
             if len(users) == 1:
                 parent[name] = users[0]
@@ -189,7 +192,7 @@ def _group_custom(names: list[str], specs: Mapping[str, Any]) -> dict[str, list[
 # ── the service's values, as lares writes them ────────────────────────────────────────────
 
 
-def _env_value(value: str, rename: Mapping[str, str]) -> str:
+def env_value(value: str, rename: Mapping[str, str]) -> str:
     """A value for a catalog file: ``$$`` as the container sees it, and the other services'
     host names as lares names them."""
     value = value.replace("$$", "$")
@@ -201,7 +204,7 @@ def _env_value(value: str, rename: Mapping[str, str]) -> str:
     return value
 
 
-def _renames(
+def renames(
     project: Project, owner: Mapping[str, tuple[Imported, str]], index_catalog: Any = None
 ) -> dict[str, str]:
     out = {}
@@ -211,7 +214,7 @@ def _renames(
     return out
 
 
-def _mount(
+def mount(
     imp: Imported, svc: str, vol: service.Volume, paths: Paths, host: dict[str, str]
 ) -> str | None:
     """The volume as lares mounts it, or None when it cannot be (and why is noted)."""
@@ -246,7 +249,7 @@ def _mount(
     return service.Volume("bind", source, vol.target, ro).spec()
 
 
-def _credentials(
+def literal_credentials(
     imp: Imported, svc: str, env: Mapping[str, str], raw: Mapping[str, str]
 ) -> dict[str, str]:
     """The service's literal credentials (variable → value), and its weak defaults as findings."""
@@ -255,7 +258,7 @@ def _credentials(
     return {k: v for k, v in env.items() if credentials.is_credential(k, v)}
 
 
-def _carry(
+def carry(
     imp: Imported, svc: str, var: str, value: str, rename: Mapping[str, str], into: dict[str, str]
 ) -> None:
     """Carry a plain variable over into ``into``, unless its value would read as a lares
@@ -265,7 +268,7 @@ def _carry(
             svc, "environment", f"{var} is not carried over: its value looks like a placeholder"
         )
     else:
-        into[var] = _env_value(value, rename)
+        into[var] = env_value(value, rename)
 
 
 # ── catalog apps: only the differences ─────────────────────────────────────────────────────
@@ -294,7 +297,7 @@ def _overrides(
     paths: Paths,
     owner: Mapping[str, tuple[Imported, str]],
 ) -> None:
-    rename = _renames(project, owner)
+    rename = renames(project, owner)
     order = sorted(imp.services, key=lambda k: app.containers[k].role != "database")
     for key in order:
         svc = imp.services[key]
@@ -322,7 +325,7 @@ def _overrides(
             out["version"] = tag
         env = service.environment(spec)
         secrets = _secret_vars(cat.environment)
-        literal = _credentials(imp, svc, env, service.environment(project.raw_service(svc)))
+        literal = literal_credentials(imp, svc, env, service.environment(project.raw_service(svc)))
         proxy = set(app.web.proxy) if app.web else set()
         extra: dict[str, str] = {}
         for var, value in sorted(env.items()):
@@ -362,7 +365,7 @@ def _overrides(
             elif var in cat.environment and value == cat.environment[var]:
                 continue
             else:
-                _carry(imp, svc, var, value, rename, extra)
+                carry(imp, svc, var, value, rename, extra)
         if extra:
             out["env"] = extra
         targets = _catalog_targets(cat.volumes)
@@ -385,7 +388,7 @@ def _overrides(
                     "the Docker socket is not mounted: the catalog app does not need it",
                 )
                 continue
-            mounted = _mount(imp, svc, vol, paths, host)
+            mounted = mount(imp, svc, vol, paths, host)
             if mounted:
                 vols.append(mounted)
         if vols:
@@ -396,215 +399,3 @@ def _overrides(
             imp.settings.update(out)
         elif out:
             imp.settings.setdefault("containers", {})[key] = out
-
-
-# ── custom apps: the service as it is, each departure declared ────────────────────────────
-
-
-def _custom(
-    imp: Imported,
-    project: Project,
-    paths: Paths,
-    owner: Mapping[str, tuple[Imported, str]],
-    digests: Mapping[str, str],
-) -> None:
-    rename = _renames(project, owner)
-    secrets: dict[str, dict[str, Any]] = {}
-    containers: dict[str, Any] = {}
-    main = imp.services[imp.id]
-    for key, svc in imp.services.items():
-        spec = project.services[svc]
-        name, tag = service.split_image(str(spec.get("image") or ""))
-        c: dict[str, Any] = {"image": name, "version": tag}
-        digest = digests.get(str(spec.get("image") or ""))
-        if tag in service.UNPINNED and digest:
-            c["version"] = f"{tag or 'latest'}@{digest}"
-            imp.note(svc, "image", "pinned to the digest of the copy the engine runs")
-        elif tag in service.UNPINNED:
-            imp.review = (
-                f"{svc}: the image {name} is not pinned to a "
-                "version (pin it, then move the file into the catalog folder)"
-            )
-        ex: dict[str, str] = {}
-        if spec.get("user"):
-            c["user"] = str(spec["user"])
-        else:
-            ex["root"] = (
-                f"{REVIEW}: the original sets no user, so it "
-                "runs as the image's (root unless the image says otherwise)"
-            )
-        if not spec.get("read_only"):
-            c["read_only"] = False
-            ex["writable_root"] = f"{REVIEW}: the original's root filesystem is writable"
-        if spec.get("command"):
-            c["command"] = [_env_value(str(a), {}) for a in spec["command"]]
-        if spec.get("entrypoint"):
-            c["entrypoint"] = [_env_value(str(a), {}) for a in spec["entrypoint"]]
-        caps = sorted({str(x).upper().removeprefix("CAP_") for x in spec.get("cap_add") or ()})
-        dropped = {str(x).upper().removeprefix("CAP_") for x in spec.get("cap_drop") or ()}
-        if "user" not in c and "ALL" not in dropped:  # a root start hands its files to its user
-            caps = sorted({*caps, *ROOT_START} - dropped)
-            imp.note(
-                svc,
-                "capabilities",
-                f"Docker's default capabilities are dropped but {', '.join(ROOT_START)}, "
-                "which an image that starts as root uses",
-            )
-        ports = service.ports(spec)
-        if "user" not in c and any(p.container < 1024 for p in ports):
-            caps = sorted({*caps, "NET_BIND_SERVICE"})
-        if caps:
-            c["cap_add"] = caps
-            ex["capabilities"] = f"{REVIEW}: {', '.join(caps)}, as the original runs"
-        if spec.get("privileged"):
-            c["privileged"] = True
-            ex["privileged"] = f"{REVIEW}: the original runs privileged"
-        devices = [
-            d if isinstance(d, str) else f"{d.get('source')}:{d.get('target')}"
-            for d in spec.get("devices") or ()
-        ]
-        if devices:
-            c["devices"] = devices
-            ex["devices"] = f"{REVIEW}: the original uses {', '.join(devices)}"
-        mode = str(spec.get("network_mode") or "")
-        if mode == "host":
-            c["network_mode"] = "host"
-            ex["host_network"] = f"{REVIEW}: the original runs on the host's network"
-        elif mode.startswith("service:"):
-            target = owner.get(mode[8:])
-            if target and target[0] is imp:
-                c["network_mode"] = f"service:{target[1]}"
-            else:
-                imp.note(
-                    svc, "networks", f"network_mode {mode} is not kept: that service is another app"
-                )
-        elif mode and mode not in ("bridge", "default"):
-            imp.note(svc, "networks", f"network_mode {mode} is not kept")
-        if service.own_init(name):
-            c["init"] = False
-            ex["own_init"] = f"{REVIEW}: LinuxServer.io images run s6-overlay as PID 1"
-        host: dict[str, str] = {}
-        vols = []
-        for vol in service.volumes(spec):
-            if vol.socket:
-                c["docker_socket"] = "ro" if vol.read_only else "rw"
-                ex["docker_socket"] = f"{REVIEW}: the original mounts the Docker socket"
-            elif vol.kind == "tmpfs":
-                c.setdefault("tmpfs", []).append(vol.target)
-            else:
-                mounted = _mount(imp, svc, vol, paths, host)
-                if mounted:
-                    vols.append(mounted)
-        c["tmpfs"] = (
-            sorted({*c.get("tmpfs", []), *(str(t) for t in spec.get("tmpfs") or ())}) or None
-        )
-        if vols:
-            c["volumes"] = vols
-        if host:
-            c["host_paths"] = host
-        env = service.environment(spec)
-        literal = _credentials(imp, svc, env, service.environment(project.raw_service(svc)))
-        out_env = {}
-        for var, value in sorted(env.items()):
-            if var in literal:
-                sname = app_id(var).replace("-", "_")[:60]
-                if key != imp.id:
-                    sname = f"{key.replace('-', '_')}_{sname}"[:62]
-                secrets[sname] = {"description": f"imported from {var} of {svc}"}
-                imp.secrets[sname] = value
-                out_env[var] = "{secret:" + sname + "}"
-                ex["plain_env_secret"] = (
-                    f"{REVIEW}: the image reads its credentials from plain variables"
-                )
-                imp.note(
-                    svc,
-                    "environment",
-                    f"{var} is the lares secret {sname} "
-                    "(same value), passed through a 0600 env file",
-                )
-            else:
-                _carry(imp, svc, var, value, rename, out_env)
-        if out_env:
-            c["environment"] = out_env
-        hc = service.healthcheck(spec)
-        if hc:
-            c["healthcheck"] = hc
-        else:
-            ex["no_healthcheck"] = f"{REVIEW}: the original has no healthcheck"
-        if ports and mode != "host":
-            c["ports"] = [_port(imp, svc, p) for p in ports]
-        deps = {
-            app_id(d) if owner.get(d, (None, ""))[0] is imp else "": cond
-            for d, cond in service.depends_on(spec).items()
-        }
-        for dep in service.depends_on(spec):
-            if owner.get(dep, (None, ""))[0] is not imp:
-                imp.note(
-                    svc,
-                    "depends_on",
-                    f"{dep} is another app: lares starts the stack's apps together",
-                )
-        deps = {
-            owner[d][1]: cond
-            for d, cond in service.depends_on(spec).items()
-            if owner.get(d, (None, ""))[0] is imp
-        }
-        if deps:
-            c["depends_on"] = deps
-        c["memory"] = {"reservation": "64MiB", "limit": "1GiB"}
-        c["pids"] = 512
-        database = any(p.search(name.rsplit("/", 1)[-1]) for p in _ROLE_OF.values())
-        if database and key != imp.id:
-            c["role"] = "database" if _ROLE_OF["database"].search(name) else "cache"
-        if ex:
-            c["exceptions"] = ex
-        containers[key] = {k: v for k, v in c.items() if v is not None}
-    _database_network(imp, containers)
-    imp.custom = {
-        "id": imp.id,
-        "name": main,
-        "description": f"imported from the compose project {project.name} ({project.source.label})",
-        "category": "tools",
-        **({"secrets": secrets} if secrets else {}),
-        "containers": containers,
-        "notes": (
-            f"{REVIEW}: written by lares import from what "
-            "the original runs; give each exception a real reason"
-        ),
-    }
-
-
-def _database_network(imp: Imported, containers: dict[str, Any]) -> None:
-    """A database container goes on the internal database network only (published ports
-    do not reach it there); the app's other containers join it beside the stack's."""
-    if not any(c.get("role") == "database" for c in containers.values()):
-        return
-    for key, c in containers.items():
-        if c.get("role") == "database":
-            c["networks"] = ["database"]
-            if c.pop("ports", None):
-                imp.note(
-                    imp.services[key],
-                    "ports",
-                    "not published: a database is reached only by its app, on the internal network",
-                )
-        elif "network_mode" not in c:
-            c["networks"] = ["stack", "database"]
-
-
-def _port(imp: Imported, svc: str, p: service.Published) -> dict[str, Any]:
-    out: dict[str, Any] = {"container": p.container}
-    if p.host and p.host != p.container:
-        out["host"] = p.host
-    if p.protocol != "tcp":
-        out["protocol"] = p.protocol
-    if p.host_ip in ("127.0.0.1", "::1"):
-        out["bind"] = "loopback"
-    elif p.host_ip in ("", "0.0.0.0", "::"):  # noqa: S104 (reading what it was published on)
-        imp.note(
-            svc,
-            "ports",
-            f"{p.host or p.container}/{p.protocol} "
-            "listens on the LAN address, not on every interface",
-        )
-    return out
