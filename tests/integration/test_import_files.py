@@ -48,7 +48,7 @@ def test_a_custom_project_becomes_one_app_with_its_database_and_secrets(tmp_path
     assert report.plan_errors == []
     store = SecretStore(tmp_path / "s")
     assert store.read("web_db_password") == "s3cret-Literal-Pw"
-    assert store.read("web_db_postgres_password") == "changeme"
+    assert store.read("web_db_postgres_password") == "changeme"  # another value: its own secret
     assert report.findings == [
         "db: POSTGRES_PASSWORD falls back to the default written in the file "
         "(${DB_PASS:-…}), which anyone who reads the file knows"

@@ -94,6 +94,7 @@ def test_a_running_project_is_imported_and_taken_over_by_lares_up(
         report = json.loads(imported.stdout)
         assert PASSWORD not in imported.stdout
         assert [a["kind"] for a in report["apps"]] == ["custom"]
+        assert report["apps"][0]["secrets"] == ["db_password"]  # one password, one secret
         applied = _run([*lares, "up", "--yes", "-f", str(out / "lares.yaml"),
                         "--state-dir", str(state)], env=env)  # fmt: skip
         assert applied.returncode == 0, applied.stdout + applied.stderr

@@ -79,7 +79,10 @@ def custom_app(
             caps = sorted({*caps, "NET_BIND_SERVICE"})
         if caps:
             c["cap_add"] = caps
-            ex["capabilities"] = f"{REVIEW}: {', '.join(caps)}, as the original runs"
+            ex["capabilities"] = (
+                f"{REVIEW}: {', '.join(caps)}, of what the original runs with (an image that "
+                "starts as root uses the ownership and user ones to hand its files to its user)"
+            )
         if spec.get("privileged"):
             c["privileged"] = True
             ex["privileged"] = f"{REVIEW}: the original runs privileged"
@@ -131,10 +134,11 @@ def custom_app(
         out_env = {}
         for var, value in sorted(env.items()):
             if var in literal:
-                sname = app_id(var).replace("-", "_")[:60]
-                if key != imp.id:
+                same = [n for n, v in imp.secrets.items() if v == value]  # one password, one secret
+                sname = same[0] if same else app_id(var).replace("-", "_")[:60]
+                if key != imp.id and not same:
                     sname = f"{key.replace('-', '_')}_{sname}"[:62]
-                secrets[sname] = {"description": f"imported from {var} of {svc}"}
+                secrets.setdefault(sname, {"description": f"imported from {var} of {svc}"})
                 imp.secrets[sname] = value
                 out_env[var] = "{secret:" + sname + "}"
                 ex["plain_env_secret"] = (

@@ -81,7 +81,7 @@ def find(paths: Sequence[Path]) -> list[Source]:
     or a folder of project folders (looked for up to three levels down)."""
     found: list[Source] = []
     errors: list[str] = []
-    for path in paths:
+    for path in (p.absolute() for p in paths):
         if path.is_file():
             extra = _override_of(path)
             found.append(Source((path, *([extra] if extra else [])), path.parent))

@@ -269,6 +269,8 @@ def carry(
         )
     else:
         into[var] = env_value(value, rename)
+        if into[var] != value.replace("$$", "$"):
+            imp.note(svc, "environment", f"{var} names the other services as lares names them")
 
 
 # ── catalog apps: only the differences ─────────────────────────────────────────────────────
