@@ -10,6 +10,7 @@ Compose refuses (a syntax error, a missing env file, an ``extends`` cycle) is an
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -172,7 +173,8 @@ def _project(source: Source, resolved: dict[str, Any], raw: dict[str, Any]) -> P
 def load(sources: Sequence[Source]) -> list[Project]:
     """Every project, each loaded twice, all in parallel; the ones that fail are reported
     together and none is returned then."""
-    runs = [(s, extra) for s in sources for extra in ((), ("--no-interpolate",))]
+    runs: list[tuple[Source, tuple[str, ...]]] = [(s, ()) for s in sources]
+    runs += [(s, ("--no-interpolate",)) for s in sources if _interpolates(s)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda r: _try(r[0], *r[1]), runs))
     errors: list[str] = []
@@ -184,8 +186,28 @@ def load(sources: Sequence[Source]) -> list[Project]:
             "\n".join(errors),
             hint="fix or leave out the projects above; nothing was written",
         )
-    models = [r for r in results if isinstance(r, dict)]
-    return [_project(s, models[2 * i], models[2 * i + 1]) for i, s in enumerate(sources)]
+    models: dict[tuple[Source, bool], dict[str, Any]] = {
+        (src, bool(extra)): r
+        for (src, extra), r in zip(runs, results, strict=True)
+        if isinstance(r, dict)
+    }
+    return [
+        _project(s, models[(s, False)], models.get((s, True), models[(s, False)])) for s in sources
+    ]
+
+
+def _interpolates(source: Source) -> bool:
+    """Whether loading the project as written can differ from loading it resolved: a ``$``
+    in its files, or other files they pull in (``include``, ``extends``). Without, the second
+    Compose run is skipped."""
+    for file in source.files:
+        try:
+            text = file.read_text(errors="replace")
+        except OSError:
+            return True
+        if "$" in text or re.search(r"^\s*(include|extends)\s*:", text, re.M):
+            return True
+    return not source.files
 
 
 def _try(source: Source, *extra: str) -> dict[str, Any] | ImportInputError:
