@@ -29,7 +29,7 @@ from plan import machine, precompile, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTE = (
-    "Each project is two Compose processes (`config --format json`, and again with "
+    "Each project is one or two Compose processes (`config --format json`, and again with "
     "`--no-interpolate` when its files hold a `$` or pull in others: 10 of the 18), and the "
     "proof loads each rendered stack with Compose once more, so "
     "the import is bound by the Compose rows. The 18 projects in one blueprint clash on host "

@@ -18,7 +18,7 @@ _WHY = {
     "image": "the catalog's image",
     "volumes": "the catalog's own folders for the app",
     "ports": "reached through the proxy, and published on the LAN address only",
-    "networks": "the stack's network (and the internal database network) lares creates",
+    "networks": "the networks lares creates",
     "environment": "the catalog's settings for the app",
     "healthcheck": "the catalog's healthcheck",
     "depends_on": "the app's containers as the catalog orders them",
@@ -154,8 +154,9 @@ def _why(imp: Imported, svc: str, name: str, old: Any, new: Any) -> str:
         if gone and not noted:
             parts.append("not carried over: " + ", ".join(gone))
         return "; ".join(parts) or _WHY[name]
-    if name == "ports" and noted:
-        return noted
+    if name == "networks" and not noted:
+        was = ", ".join(old) or "the project's default network"
+        return f"on {', '.join(new) or 'its own'}, the networks lares creates, instead of {was}"
     return noted or _WHY[name]
 
 
