@@ -127,6 +127,10 @@ def test_the_command_prints_the_round_trip_and_json_without_secrets(
     assert table.returncode == 0, table.stderr
     assert "proj/web → web" in table.stdout
     assert "hardening" in table.stdout
+    both = run_lares("import", str(folder), "--running")
+    assert both.returncode == 2 and "one of the two" in both.stdout + both.stderr
+    chosen = run_lares("import", str(folder), "-p", "proj")
+    assert chosen.returncode == 2 and "add --running" in chosen.stdout + chosen.stderr
 
 
 def test_a_password_from_dot_env_becomes_a_secret_with_its_value(tmp_path: Path) -> None:

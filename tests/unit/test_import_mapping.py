@@ -125,3 +125,8 @@ def test_a_second_copy_of_a_catalog_app_becomes_a_custom_app() -> None:
     used = {"vaultwarden"}
     [app] = map_project(project, INDEX, "home", PATHS, used)
     assert (app.id, app.catalog) == ("vw", False)
+
+
+def test_a_service_built_from_a_dockerfile_is_for_review() -> None:
+    [app] = map_project(_project({"site": {"build": {"context": "."}}}), INDEX, "s", PATHS, set())
+    assert app.review is not None and "built from a Dockerfile" in app.review

@@ -41,7 +41,12 @@ def custom_app(
         name, tag = service.split_image(str(spec.get("image") or ""))
         c: dict[str, Any] = {"image": name, "version": tag}
         digest = digests.get(str(spec.get("image") or ""))
-        if tag in service.UNPINNED and digest:
+        if not name:
+            imp.review = (
+                f"{svc}: it is built from a Dockerfile and names no image (build and tag it, "
+                "write the tag as its image, then move the file into the catalog folder)"
+            )
+        elif tag in service.UNPINNED and digest:
             c["version"] = f"{tag or 'latest'}@{digest}"
             imp.note(svc, "image", "pinned to the digest of the copy the engine runs")
         elif tag in service.UNPINNED:
