@@ -28,8 +28,10 @@ if not CORPUS.is_dir():
     pytest.skip("no shared/ checkout beside the repo", allow_module_level=True)
 FILES = sorted(p for p in CORPUS.iterdir() if p.suffix in (".yml", ".yaml"))
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-#: The share of the corpus's services that become a catalog app or a clean custom file.
-MAPPED_AT_LEAST = 0.60
+#: The share of the corpus's services that become a catalog app or a clean custom file (43 of
+#: 64): the others are custom services whose image has no version (latest or no tag) and no
+#: local copy to pin it to, which the catalog refuses; they are written to review/.
+MAPPED_AT_LEAST = 0.67
 
 
 def _value(name: str) -> str:
