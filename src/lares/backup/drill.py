@@ -19,19 +19,16 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import io
 import os
 import shutil
 import stat
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from lares import run, throwaway
 from lares.backup import BackupContext, hooks
@@ -42,11 +39,8 @@ from lares.backup.restic import (
     Restic,
     ResticError,
     Snapshot,
-    close_pipes,
-    drain,
     dump_command,
-    stop,
-    write_all,
+    guard,
 )
 from lares.backup.runner import DATABASE, FILES, NoProgress, Progress, db_item
 from lares.catalog.resolve import AppView
@@ -465,10 +459,11 @@ def _drill_database(
         if scratch.start is not None:
             _run(scratch.start, timeout=300)
         if scratch.ready is not None:
-            _wait_ready(scratch.ready)
-        digest, facts = restore_dump(restic, snap, filename, scratch.restore, hook)
+            wait_ready(scratch.ready, seconds=READY_TIMEOUT, error=_not_ready)
+        restored = restore_dump(restic, snap, filename, scratch.restore, hook)
+        facts = restored.facts
         recorded = meta.get("sha256")
-        check.sha256_ok = None if recorded is None else recorded == digest
+        check.sha256_ok = None if recorded is None else recorded == restored.sha256
         # A text dump names its tables as it streams by; a file copy (SQLite) does not, so
         # its tables are those recorded when it was taken.
         for table in facts.tables or _recorded_tables(meta):
@@ -497,27 +492,46 @@ def _recorded_tables(meta: dict[str, Any]) -> tuple[Table, ...]:
     return tuple(Table(t.get("database"), str(t["name"]), t.get("rows")) for t in tables)
 
 
-def _wait_ready(cmd: Command) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
+def wait_ready(cmd: Command, *, seconds: float, error: Callable[[], LaresError]) -> None:
+    """Run ``cmd`` every half second until it succeeds; raise ``error()`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
     while True:
         result = _run(cmd, check=False, timeout=30)
         if result.ok:
             return
         if time.monotonic() > deadline:
-            raise LaresError(
-                f"the drill database did not become ready within {READY_TIMEOUT:g} s",
-                hint="check that the app's database image starts on this machine",
-                code="drill",
-            )
+            raise error()
         time.sleep(0.5)
 
 
+def _not_ready() -> LaresError:
+    return LaresError(
+        f"the drill database did not become ready within {READY_TIMEOUT:g} s",
+        hint="check that the app's database image starts on this machine",
+        code="drill",
+    )
+
+
+@dataclass(frozen=True)
+class Restored:
+    """A dump streamed out of restic: the SHA-256 and size of what restic gave, and the facts
+    its hook read from it."""
+
+    sha256: str
+    size: int
+    facts: Any
+
+
 class _Lines:
-    """Applies a line rewrite to a byte stream cut anywhere (see :class:`hooks.Load`)."""
+    """Applies a line rewrite to a byte stream cut anywhere (see :class:`hooks.Load`); called
+    with ``b""`` at the end, it gives what it still holds."""
 
     def __init__(self, rewrite: Callable[[bytes], bytes]) -> None:
         self.rewrite = rewrite
         self.rest = b""
+
+    def __call__(self, chunk: bytes) -> bytes:
+        return self.feed(chunk) if chunk else self.flush()
 
     def feed(self, chunk: bytes) -> bytes:
         *lines, self.rest = (self.rest + chunk).split(b"\n")
@@ -538,84 +552,50 @@ def restore_dump(
     env: Mapping[str, str] | None = None,
     secrets: Sequence[str] = (),
     rewrite: Callable[[bytes], bytes] | None = None,
-) -> tuple[str, Any]:
-    """Stream ``filename`` of ``snap`` into ``restore``; return its SHA-256 and dump facts.
+) -> Restored:
+    """Stream ``filename`` of ``snap`` into ``restore``; return its SHA-256, size and facts.
 
     ``env`` and ``secrets`` are the restore's environment and the values to mask in what it
     says; ``rewrite`` changes the dump line by line on its way (the digest is of the dump as
-    stored).
+    stored). Raises ResticError when restic cannot read the dump, LaresError when the restore
+    fails.
     """
     source = dump_command(restic.repo, snap.id, filename)
     lines = _Lines(rewrite) if rewrite is not None else None
     digest = hashlib.sha256()
     inspector = hook.inspector()
-    reader_err: deque[str] = deque(maxlen=20)
-    restore_err: deque[str] = deque(maxlen=20)
-    reader = restic.spawn(source)
-    read_fd, write_fd = os.pipe()
+    size = 0
 
-    def pump() -> None:
-        stdout = cast(io.BufferedReader, reader.stdout)
-        try:
-            while chunk := stdout.read1(1 << 20):
-                digest.update(chunk)
-                inspector.feed(chunk)
-                write_all(write_fd, lines.feed(chunk) if lines else chunk)
-            if lines:
-                write_all(write_fd, lines.flush())
-        except BrokenPipeError:  # the restore died; its exit code says why
-            stop(reader, grace=5)
-        finally:
-            os.close(write_fd)
+    def tap(chunk: bytes) -> bytes:
+        nonlocal size
+        size += len(chunk)
+        digest.update(chunk)
+        inspector.feed(chunk)
+        return lines(chunk) if lines is not None else chunk
 
-    pumper = threading.Thread(target=pump, daemon=True)
-    open_fds = [read_fd]
-    threads = [threading.Thread(target=drain, args=(reader.stderr, reader_err), daemon=True)]
-    try:
-        with run.stream(
-            restore.argv,
-            stdin=read_fd,
-            env=env,
-            secrets=secrets,
-            check=False,
-            timeout=3600,
-            what=restore.what,
-        ) as proc:
-            os.close(open_fds.pop())  # the restore holds it now; EPIPE must reach the pump
-            threads.append(
-                threading.Thread(target=drain, args=(proc.process.stderr, restore_err), daemon=True)
-            )
-            pumper.start()
-            for t in threads:
-                t.start()
-            for _ in proc.lines():
-                pass
-            proc.process.wait()
-            pumper.join(timeout=30)
-            for t in threads:
-                t.join(timeout=30)
-        restore_code = proc.process.returncode
-    finally:
-        for fd in open_fds:
-            os.close(fd)
-        if pumper.ident is None:
-            os.close(write_fd)
-        if reader.poll() is None:
-            reader.kill()
-        reader.wait()
-        for t in [pumper, *threads]:
-            if t.is_alive():
-                t.join(timeout=10)
-        close_pipes(reader)
-    if reader.returncode != 0:
-        raise restic.fail(source, reader.returncode, "\n".join(reader_err))
-    if restore_code != 0:
+    reader_env, masks = restic.prepare(source)
+    piped = run.pipe(
+        guard(source.argv),
+        restore.argv,
+        producer_env=reader_env,
+        env=env,
+        tap=tap,
+        secrets=(*masks, *secrets),
+        check=False,
+        timeout=3600,
+        what=restore.what,
+    )
+    assert piped.producer is not None
+    if piped.producer.returncode != 0:
+        raise restic.fail(source, piped.producer.returncode, piped.producer.stderr)
+    restore_code = piped.consumer.returncode
+    if restore_code != 0 or piped.aborted is not None:
         raise LaresError(
             f"restoring the dump of snapshot {snap.short_id} failed with exit code {restore_code}",
-            hint=run.Redactor(secrets)(run.tail("\n".join(restore_err), 5)) or None,
+            hint=piped.aborted or run.tail(piped.consumer.stderr, 5) or None,
             code="drill",
         )
-    return digest.hexdigest(), inspector.facts()
+    return Restored(digest.hexdigest(), size, inspector.facts())
 
 
 __all__ = ["AppDrill", "DatabaseDrill", "FileCompare", "Query", "ResticError", "drill"]

@@ -23,20 +23,21 @@ import os
 import re
 import signal
 import socket
-import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, cast
 
 from lares import run
 from lares.backup.command import Command
 from lares.backup.features import Features
 from lares.errors import CommandError, LaresError, UsageError
 from lares.run import Result
+from lares.run import close_pipes as close_pipes  # re-exported: older imports
+from lares.run import drain as drain
+from lares.run import pid_alive as pid_alive
+from lares.run import write_all as write_all
 from lares.secrets import SecretStore
 from lares.text import counted
 
@@ -855,26 +856,13 @@ class Lock:
         return f"{kind} {self.id[:8]} of PID {self.pid} on {self.hostname} ({when} UTC)"
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process with ``pid`` exists on this host (one we may not signal counts)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stale_reason(
     lock: Lock,
     *,
     hostname: str,
     now: datetime,
     max_age: timedelta = STALE_AFTER,
-    alive: Callable[[int], bool] = pid_alive,
+    alive: Callable[[int], bool] = run.pid_alive,
 ) -> str | None:
     """Why ``lock`` is stale (its process on this host is gone, or it is older than any run
     could last without refreshing it), or None when it may belong to a running restic."""
@@ -956,7 +944,22 @@ class BackupResult:
 
 #: Given the write end of restic's stdin, a feed writes the data and returns None to let
 #: restic save the snapshot, or a reason to abort it (restic is stopped before it sees EOF).
-Feed = Callable[[int], str | None]
+Feed = run.Feed
+
+
+@dataclass(frozen=True)
+class Source:
+    """A command whose output a ``--stdin`` backup saves (a database dump), and how lares
+    watches it on its way (see :func:`lares.run.pipe`): ``tap`` sees every chunk, ``note``
+    takes stderr lines, ``verdict`` says, once it has ended, why its output must not become a
+    snapshot (or None)."""
+
+    argv: Sequence[str]
+    env: Mapping[str, str] | None = None
+    secrets: Sequence[str] = ()
+    tap: Callable[[bytes], bytes] | None = None
+    note: Callable[[str], bool] | None = None
+    verdict: Callable[[Result], str | None] | None = None
 
 
 class Restic:
@@ -1172,7 +1175,7 @@ class Restic:
                 (local / "locks" / lock.id).unlink(missing_ok=True)
             return stale, kept
         if any(
-            restic_would_remove(lock, hostname=self.hostname, now=now, alive=pid_alive)
+            restic_would_remove(lock, hostname=self.hostname, now=now, alive=run.pid_alive)
             for lock in kept
         ):
             return [], [*kept, *(lock for lock, _ in stale)]
@@ -1198,80 +1201,60 @@ class Restic:
         self,
         cmd: Command,
         *,
-        feed: Feed | None = None,
+        feed: Feed | Source | None = None,
         on_status: Callable[[Status], None] | None = None,
     ) -> BackupResult:
         """Run a ``restic backup --json`` command, reporting progress as it goes.
 
-        With ``feed`` (for ``--stdin`` commands) restic reads from a pipe that ``feed`` fills
-        from another thread. If ``feed`` returns a reason to abort, restic is interrupted
-        (SIGINT, then SIGKILL after a grace period) *before* the pipe is closed: restic saves
+        With ``feed`` (for ``--stdin`` commands) restic reads what ``feed`` writes from another
+        thread, or the output of a :class:`Source` command (see :func:`lares.run.pipe`). If the
+        feed returns a reason to abort, or the source's verdict does, restic is interrupted
+        (SIGINT, then SIGKILL after a grace period) *before* its input is closed: restic saves
         a snapshot only on end of input, so an aborted stream never leaves one. Raises
         :class:`ResticError` when restic fails.
         """
         env, masks = self.prepare(cmd)
-        read_fd: int | None = None
-        write_fd: int | None = None
-        if feed is not None:
-            read_fd, write_fd = os.pipe()
         summary: Summary | None = None
         errors: list[ItemError] = []
-        stderr_tail: deque[str] = deque(maxlen=200)
-        abort = _Abort()
-        feeder: threading.Thread | None = None
-        try:
-            with run.stream(
-                guard(cmd.argv),
-                env=env,
-                stdin=read_fd,
-                timeout=LONG,
-                secrets=masks,
-                what=cmd.what,
-                check=False,
-            ) as proc:
-                if read_fd is not None:
-                    os.close(read_fd)
-                    read_fd = None
-                drainer = threading.Thread(
-                    target=drain, args=(proc.process.stderr, stderr_tail), daemon=True
-                )
-                drainer.start()
-                if feed is not None and write_fd is not None:
-                    feeder = threading.Thread(
-                        target=abort.feed, args=(feed, write_fd, proc.process), daemon=True
-                    )
-                    write_fd = None  # the feeder closes it
-                    feeder.start()
-                for line in proc.lines():
-                    event = parse_event(line)
-                    if isinstance(event, Status):
-                        if on_status is not None:
-                            on_status(event)
-                    elif isinstance(event, Summary):
-                        summary = event
-                    elif isinstance(event, ItemError):
-                        errors.append(event)
-                if feeder is not None:
-                    feeder.join()
-                proc.process.wait()
-                drainer.join(timeout=10)
-            returncode = proc.process.returncode
-        finally:
-            for fd in (read_fd, write_fd):
-                if fd is not None:
-                    os.close(fd)
-        stderr = "\n".join(stderr_tail)
+
+        def on_line(line: str) -> None:
+            nonlocal summary
+            event = parse_event(line)
+            if isinstance(event, Status):
+                if on_status is not None:
+                    on_status(event)
+            elif isinstance(event, Summary):
+                summary = event
+            elif isinstance(event, ItemError):
+                errors.append(event)
+
+        source = feed if isinstance(feed, Source) else None
+        producer = source.argv if source is not None else cast(Feed | None, feed)
+        piped = run.pipe(
+            producer,
+            guard(cmd.argv),
+            producer_env=source.env if source is not None else None,
+            env=env,
+            tap=source.tap if source is not None else None,
+            verdict=source.verdict if source is not None else None,
+            note=source.note if source is not None else None,
+            on_line=on_line,
+            stop=stop,
+            secrets=(*masks, *(source.secrets if source is not None else ())),
+            timeout=LONG,
+            what=cmd.what,
+            check=False,
+        )
+        returncode = piped.consumer.returncode
+        stderr = piped.consumer.stderr
+        reason = piped.aborted or ("restic stopped reading its input" if piped.broken else None)
         # restic that failed on its own (a full disk, a lost server) stops reading its input
         # too: then the repository is to blame, not the feed that found the pipe closed
         failed_alone = returncode not in STOPPED and classify(
             returncode, stderr, self.features
         ) not in (FAILED, INTERRUPTED)
-        if (
-            abort.reason is not None
-            and not failed_alone
-            and (abort.signalled or returncode in STOPPED)
-        ):
-            return BackupResult(None, tuple(errors), aborted=abort.reason)
+        if reason is not None and not failed_alone and (piped.signalled or returncode in STOPPED):
+            return BackupResult(None, tuple(errors), aborted=reason)
         if returncode != 0:
             raise self.fail(cmd, returncode, stderr)
         if summary is None:
@@ -1283,66 +1266,6 @@ class Restic:
 STOPPED = (130, -signal.SIGINT, -signal.SIGKILL)
 
 
-class _Abort:
-    """Runs a feed and, when it asks to abort, stops restic before closing its input."""
-
-    def __init__(self) -> None:
-        self.reason: str | None = None
-        self.signalled = False  # restic still ran when it was stopped (else it failed alone)
-
-    def feed(self, feed: Feed, write_fd: int, process: Any) -> None:
-        try:
-            try:
-                reason = feed(write_fd)
-            except BaseException as exc:  # the input must never end normally after a failure
-                reason = f"{type(exc).__name__}: {exc}"
-            if reason is not None:
-                self.reason = reason
-                self.signalled = process.poll() is None
-                stop(process)
-        finally:
-            os.close(write_fd)
-
-
 def stop(process: Any, grace: float = ABORT_GRACE) -> None:
-    """Interrupt a restic (it removes its lock) and wait; kill it if it does not stop.
-
-    SIGINT is repeated every two seconds: one that lands while restic is still starting,
-    before it handles the signal, may be lost (a background shell starts it ignored).
-    """
-    deadline = time.monotonic() + grace
-    while process.poll() is None and time.monotonic() < deadline:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=2)
-        except run.TimeoutExpired:
-            continue
-    if process.poll() is None:
-        process.kill()
-        process.wait()
-
-
-def close_pipes(process: Any) -> None:
-    """Close what lares holds of a finished process's pipes."""
-    for pipe in (process.stdin, process.stdout, process.stderr):
-        if pipe is not None:
-            pipe.close()
-
-
-def drain(stream: Any, into: deque[str], note: Callable[[str], bool] = lambda line: False) -> None:
-    """Keep the tail of ``stream`` (bytes or text lines) in ``into``, but for the lines ``note``
-    takes."""
-    if stream is None:
-        return
-    for raw in stream:
-        line = (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw).rstrip("\n")
-        if not note(line):
-            into.append(line)
-
-
-def write_all(fd: int, data: bytes | memoryview) -> None:
-    """Write every byte of ``data`` to ``fd`` (raises BrokenPipeError when the reader died)."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    """Interrupt a restic (it removes its lock) and wait; kill it if it does not stop."""
+    run.interrupt(process, grace)

@@ -25,22 +25,19 @@ Failures are sent through Apprise (:mod:`lares.backup.notify`).
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from lares import run
 from lares.backup import BackupContext, hooks
-from lares.backup.command import Command
+from lares.backup.command import Command, environment
 from lares.backup.hooks import DatabaseHook, SnapshotHook
 from lares.backup.notify import send
 from lares.backup.records import iso
@@ -49,15 +46,12 @@ from lares.backup.restic import (
     LOCKED,
     Restic,
     ResticError,
+    Source,
     Status,
     Summary,
     backup_command,
-    close_pipes,
     copy_command,
-    drain,
     guard,
-    stop,
-    write_all,
 )
 from lares.blueprint.model import Blueprint
 from lares.catalog.model import PLACEHOLDER_RE, DatabaseBackup
@@ -739,36 +733,20 @@ class _Runner:
 
     def _dump(self, job: AppJob, step: DumpStep, restic: Restic) -> ItemResult:
         label = f"{job.repo} · {job.app} · {step.item}"
-        env = dict(step.dump.env)
-        secret_values: list[str] = []
-        for var, sid in step.dump.secret_env.items():
-            env[var] = self.ctx.store.read(sid)
-            secret_values.append(env[var])
+        env, secret_values = environment(step.dump, self.ctx.store.read)
         started = datetime.now(UTC)
         digest = hashlib.sha256()
         inspector = step.hook.inspector()
-        dump_err: deque[str] = deque(maxlen=40)
-        process = run.spawn(guard(step.dump.argv), env=env, secrets=secret_values)
-        drainer = threading.Thread(
-            target=drain, args=(process.stderr, dump_err, inspector.note), daemon=True
-        )
-        drainer.start()
 
-        def feed(fd: int) -> str | None:
-            stdout = cast(io.BufferedReader, process.stdout)
-            try:
-                while chunk := stdout.read1(CHUNK):
-                    digest.update(chunk)
-                    inspector.feed(chunk)
-                    write_all(fd, chunk)
-            except BrokenPipeError:
-                stop(process, grace=5)
-                return "restic stopped reading the dump"
-            code = process.wait()
-            drainer.join(timeout=10)
-            if code != 0:
-                tail = run.Redactor(secret_values)(run.tail("\n".join(dump_err), 5))
-                return f"{step.dump.what} failed with exit code {code}" + (
+        def tap(chunk: bytes) -> bytes:
+            digest.update(chunk)
+            inspector.feed(chunk)
+            return chunk
+
+        def verdict(made: run.Result) -> str | None:
+            if made.returncode != 0:
+                tail = run.tail(made.stderr, 5)
+                return f"{step.dump.what} failed with exit code {made.returncode}" + (
                     f": {tail}" if tail else ""
                 )
             if not inspector.facts().complete:
@@ -777,14 +755,15 @@ class _Runner:
                 )
             return None
 
-        try:
-            result = restic.backup(step.backup, feed=feed, on_status=self._on_status(label))
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-            drainer.join(timeout=10)
-            close_pipes(process)
+        source = Source(
+            guard(step.dump.argv),
+            env=env,
+            secrets=secret_values,
+            tap=tap,
+            note=inspector.note,
+            verdict=verdict,
+        )
+        result = restic.backup(step.backup, feed=source, on_status=self._on_status(label))
         if result.aborted is not None:
             removed = self._forget_since(restic, job, step, started)
             note = " and its snapshot was removed" if removed else "; no snapshot was kept"

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -52,8 +51,6 @@ from lares.backup.restic import (
     close_pipes,
     drain,
     dump_command,
-    stop,
-    write_all,
 )
 from lares.errors import LaresError, UsageError
 from lares.recover import snapshot as state_snapshot
@@ -583,105 +580,6 @@ def _ids(user: str | None) -> tuple[int | None, int | None]:
     return (int(uid) if uid.isdigit() else None, int(gid) if gid.isdigit() else None)
 
 
-# PostgreSQL's errors that a dump of all databases (pg_dumpall) meets in a server whose entrypoint
-# already made the catalog's user and database: those objects are the ones it would make.
-_EXPECTED = re.compile(r'ERROR:\s+(role|database) "[^"]+" already exists')
-
-
-def load_postgres(restic: Restic, plan: DatabasePlan, password: str | None) -> int:
-    """Stream the dump of ``plan`` into the app's own PostgreSQL container (``psql`` as the
-    catalog's user); return the dump's size. An error other than "role/database already
-    exists" fails it."""
-    user = plan.db.user or "postgres"
-    argv = ["docker", "exec", "--interactive"]
-    env: dict[str, str] = {}
-    if password:
-        argv += ["-e", "PGPASSWORD"]
-        env["PGPASSWORD"] = password
-    argv += [plan.service.name, "psql", "-X", "-q", "--username", user, "--dbname", "postgres"]
-    wait_postgres(plan.service.name, user)
-    source = dump_command(restic.repo, plan.snapshot.id, plan.filename)
-    reader = restic.spawn(source)
-    reader_err: deque[str] = deque(maxlen=20)
-    load_err: deque[str] = deque(maxlen=2000)
-    count = [0]
-    read_fd, write_fd = os.pipe()
-
-    def pump() -> None:
-        stdout = cast(io.BufferedReader, reader.stdout)
-        try:
-            while chunk := stdout.read1(1 << 20):
-                count[0] += len(chunk)
-                write_all(write_fd, chunk)
-        except BrokenPipeError:
-            stop(reader, grace=5)
-        finally:
-            os.close(write_fd)
-
-    pumper = threading.Thread(target=pump, daemon=True)
-    threads = [threading.Thread(target=drain, args=(reader.stderr, reader_err), daemon=True)]
-    secrets = [password] if password else []
-    try:
-        with run.stream(
-            argv,
-            env={**os.environ, **env},
-            stdin=read_fd,
-            check=False,
-            timeout=3600,
-            secrets=secrets,
-            what=f"load the dump of {plan.key} into {plan.service.name}",
-        ) as proc:
-            os.close(read_fd)
-            read_fd = -1
-            threads.append(
-                threading.Thread(target=drain, args=(proc.process.stderr, load_err), daemon=True)
-            )
-            pumper.start()
-            for t in threads:
-                t.start()
-            for _ in proc.lines():
-                pass
-            proc.process.wait()
-            pumper.join(timeout=60)
-            for t in threads:
-                t.join(timeout=30)
-        code = proc.process.returncode
-    finally:
-        if read_fd >= 0:
-            os.close(read_fd)
-        if pumper.ident is None:
-            os.close(write_fd)
-        if reader.poll() is None:
-            reader.kill()
-        reader.wait()
-        close_pipes(reader)
-    if reader.returncode != 0:
-        raise restic.fail(source, reader.returncode, "\n".join(reader_err))
-    errors = [line for line in load_err if "ERROR:" in line and not _EXPECTED.search(line)]
-    if code != 0 or errors:
-        shown = run.Redactor(secrets)("\n".join(errors[:5]) or "\n".join(list(load_err)[-5:]))
-        raise RecoverError(
-            f"{plan.app}: loading the dump of {plan.key} into {plan.service.name} failed"
-            + (f" (exit code {code})" if code else ""),
-            hint=shown or None,
-        )
-    return count[0]
-
-
-def wait_postgres(container: str, user: str, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    argv = ["docker", "exec", container, "pg_isready", "--host", "127.0.0.1", "--username", user]
-    while True:
-        if run.run(argv, check=False, timeout=30, what=f"wait for {container}").ok:
-            return
-        if time.monotonic() > deadline:
-            raise RecoverError(
-                f"the database container {container} did not become ready within {seconds:g} s",
-                hint=f"docker logs {container}",
-            )
-        time.sleep(0.5)
-
-
 def start_databases(ctx: Any, plans: Sequence[AppPlan], progress: Callable[[str], None]) -> None:
     """Write the recovered stacks and start only the database containers (not the apps), so
     dumps go in before any app sees an empty database."""
@@ -745,19 +643,27 @@ def reset_database(ctx: Any, plan: DatabasePlan, stamp: str) -> list[str]:
 
 
 def load_database(ctx: Any, restic: Restic, plan: DatabasePlan) -> int:
-    from lares.catalog.resolve import secret_id
+    """Put the dump of ``plan`` back into the app's database; return the dump's size.
+
+    A SQLite copy is written where the app keeps it; a server's dump (PostgreSQL, MariaDB) is
+    loaded as ``lares backup restore --into-db`` loads it (:func:`lares.backup.intodb.load`),
+    once the container takes connections. Raises RecoverError when the load fails.
+    """
+    from lares.backup import intodb
 
     if plan.engine == "sqlite":
         return restore_sqlite(restic, plan)
-    if plan.engine == "postgres":
-        sid = secret_id(plan.app, plan.db.password_secret) if plan.db.password_secret else None
-        password = ctx.store.read(sid) if sid else None
-        return load_postgres(restic, plan, password)
-    raise RecoverError(
-        f"{plan.app}: recovering a {plan.engine} database is not supported yet",
-        hint=f"its dump is snapshot {plan.snapshot.short_id}; load it by hand with "
-        f"`restic dump {plan.snapshot.short_id} {plan.filename}`",
-    )
+    view = next(a for a in ctx.apps() if a.id == plan.app)
+    target = intodb.Target(restic.repo.name, plan.snapshot, view, plan.db, plan.key, plan.service)
+    try:
+        return intodb.load(ctx, target, progress=lambda _: None).size
+    except ResticError:
+        raise
+    except LaresError as exc:
+        raise RecoverError(
+            f"{plan.app}: loading the dump of {plan.key} into {plan.service.name} failed",
+            hint=exc.hint or exc.message,
+        ) from exc
 
 
 # ── the whole recovery ────────────────────────────────────────────────────────────────────

@@ -114,7 +114,8 @@ class Load:
     (without its newline) and returns what to send instead, so a dump made for an empty server
     loads into the running one. ``stop_database``: the database container itself is stopped
     meanwhile (a file the app keeps open); otherwise only the app's other containers are.
-    ``finish`` runs after a successful restore (moving a restored file into place).
+    ``finish`` runs after a successful restore (moving a restored file into place). ``ready``
+    succeeds once the server takes connections (a container just started for a recovery).
     """
 
     restore: Command
@@ -122,6 +123,7 @@ class Load:
     stop_database: bool = False
     finish: Callable[[], None] | None = field(default=None, compare=False)
     cleanup: Callable[[], None] | None = field(default=None, compare=False)
+    ready: Command | None = None
 
 
 def in_server(db: DatabaseBackup, volumes: Sequence[str]) -> str | None:

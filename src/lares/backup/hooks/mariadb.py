@@ -244,12 +244,22 @@ def load(
     if password_secret:
         argv += ["-e", "MYSQL_PWD"]
         secret_env["MYSQL_PWD"] = password_secret
-    argv += [container, _client(image), f"--user={db.user}"]
+    client = _client(image)
+    argv += [container, client, f"--user={db.user}"]
     return Load(
         Command(
             tuple(argv),
             what=f"load the dump into {ENGINE} in {container}",
             secret_env=secret_env,
             stdin=True,
-        )
+        ),
+        ready=_ping(container, client),
     )
+
+
+def _ping(container: str, client: str) -> Command:
+    """Succeeds once the real server answers on TCP (the init-time one skips networking); an
+    answer refusing the login counts."""
+    admin = f"{client}-admin" if client == "mariadb" else "mysqladmin"
+    argv = ("docker", "exec", container, admin, "--host=127.0.0.1", "--protocol=tcp", "ping")
+    return Command(argv, what=f"wait for {container}")

@@ -251,4 +251,8 @@ def load(
             stdin=True,
         ),
         rewrite=rewrite(user),
+        ready=Command(
+            ("docker", "exec", container, "pg_isready", "--host", "127.0.0.1", "--username", user),
+            what=f"wait for {container}",
+        ),
     )
