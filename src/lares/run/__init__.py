@@ -1,10 +1,10 @@
 """The one way lares runs a process.
 
 Every external command goes through this package (here, and :mod:`lares.run.pipes` for a
-producer piped into a consumer); it is the only one that imports ``subprocess``. Commands are argument tuples (never a shell string), each has a timeout, each is
-logged before it runs and with its duration after, and every value passed in ``secrets`` is masked
-in what is logged or raised. Secrets travel to a child by environment, stdin or a 0600 file, never
-by argv.
+producer piped into a consumer); it is the only one that imports ``subprocess``. Commands are
+argument tuples (never a shell string), each has a timeout, each is logged before it runs and
+with its duration after, and every value passed in ``secrets`` is masked in what is logged or
+raised. Secrets travel to a child by environment, stdin or a 0600 file, never by argv.
 
 A failed command raises :class:`~lares.errors.CommandError`, which names the command, its exit
 code and the last lines of its stderr.
