@@ -37,6 +37,7 @@ def recovery_kit(
     Without --output or --html the kit is printed. Keep it away from the server.
     """
     from lares.blueprint.load import load
+    from lares.errors import UsageError
     from lares.fsutil import atomic_write
     from lares.output import Out
     from lares.recover import kit as kits
@@ -45,11 +46,10 @@ def recovery_kit(
 
     out = Out(as_json=as_json)
     if as_json and output is None and html is None:
-        out.fail(
+        raise UsageError(
             "--json prints no passwords, so it needs --output or --html to write the kit to",
             hint="add --output FILE",
         )
-        raise typer.Exit(2)
     loaded = load(file)
     state = StateDir.open(state_dir)
     store = SecretStore(state.secrets)
@@ -119,7 +119,10 @@ def recover_cmd(
 ) -> None:
     """Rebuild this server on a new machine from its backups: lares's state, every app's files
     and databases, the stacks, then the restore drill. Re-run it to continue after an
-    interruption. With --app, put one broken app back on a running server."""
+    interruption. With --app, put one broken app back on a running server.
+
+    Exits 1 when the recovery is done but its drill found an app that did not come back.
+    """
     from lares.output import Out
     from lares.recover import kit as kits
     from lares.recover.recover import recover
