@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from lares.backup import BackupContext
     from lares.backup.drill import AppDrill
     from lares.backup.intodb import Loaded, Target
+    from lares.backup.jobs import RunPlan
     from lares.backup.restic import Keep, Status
-    from lares.backup.runner import Progress, RunPlan, RunReport
+    from lares.backup.runner import Progress, RunReport
 
 #: A row of a repository action: plain data, as ``--json`` prints it.
 Row = dict[str, Any]
@@ -280,7 +281,7 @@ def _progress(progress: Progress | Callable[[str], None] | None) -> Progress | N
 
 def plan(ctx: BackupContext, repo: str | None = None, *, due: bool = False) -> RunPlan:
     """What a run would do (``--dry-run`` prints it): see :func:`lares.backup.runner.plan_run`."""
-    from lares.backup.runner import plan_run
+    from lares.backup.jobs import plan_run
 
     return plan_run(ctx, repo=repo, due=due)
 

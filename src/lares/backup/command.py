@@ -11,6 +11,10 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lares.run import Result
 
 
 @dataclass(frozen=True)
@@ -36,3 +40,10 @@ def environment(cmd: Command, read: Callable[[str], str]) -> tuple[dict[str, str
     everything it logs or raises."""
     secret = {var: read(sid) for var, sid in cmd.secret_env.items()}
     return {**cmd.env, **secret}, tuple(secret.values())
+
+
+def run_command(cmd: Command, *, timeout: float = 600.0, check: bool = True) -> Result:
+    """Run ``cmd`` (one that needs no secret) through :func:`lares.run.run`."""
+    from lares import run
+
+    return run.run(cmd.argv, env=cmd.env or None, timeout=timeout, what=cmd.what, check=check)

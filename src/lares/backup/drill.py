@@ -32,17 +32,17 @@ from typing import Any
 
 from lares import run, throwaway
 from lares.backup import BackupContext, hooks
-from lares.backup.command import Command
+from lares.backup.command import run_command
+from lares.backup.dumps import restore_dump, wait_ready
 from lares.backup.hooks import Table
+from lares.backup.jobs import DATABASE, FILES, db_item
 from lares.backup.records import iso
 from lares.backup.restic import (
     Restic,
     ResticError,
     Snapshot,
-    dump_command,
-    guard,
 )
-from lares.backup.runner import DATABASE, FILES, NoProgress, Progress, db_item
+from lares.backup.runner import NoProgress, Progress
 from lares.catalog.resolve import AppView
 from lares.errors import LaresError, Location, UsageError
 
@@ -435,10 +435,6 @@ def _compare_tree(
 # ── databases ─────────────────────────────────────────────────────────────────────────────
 
 
-def _run(cmd: Command, *, timeout: float = 600, check: bool = True) -> run.Result:
-    return run.run(cmd.argv, env=cmd.env or None, timeout=timeout, what=cmd.what, check=check)
-
-
 def _drill_database(
     ctx: BackupContext,
     restic: Restic,
@@ -457,7 +453,7 @@ def _drill_database(
     filename = snap.paths[0] if snap.paths else f"/{meta.get('filename', '')}"
     try:
         if scratch.start is not None:
-            _run(scratch.start, timeout=300)
+            run_command(scratch.start, timeout=300)
         if scratch.ready is not None:
             wait_ready(scratch.ready, seconds=READY_TIMEOUT, error=_not_ready)
         restored = restore_dump(restic, snap, filename, scratch.restore, hook)
@@ -467,7 +463,7 @@ def _drill_database(
         # A text dump names its tables as it streams by; a file copy (SQLite) does not, so
         # its tables are those recorded when it was taken.
         for table in facts.tables or _recorded_tables(meta):
-            result = _run(scratch.query(table.database, hook.count_sql(table)), check=False)
+            result = run_command(scratch.query(table.database, hook.count_sql(table)), check=False)
             found = (
                 int(result.stdout.strip())
                 if result.ok and result.stdout.strip().isdigit()
@@ -475,7 +471,7 @@ def _drill_database(
             )
             check.tables.append(TableCheck(table.database, table.name, table.rows, found))
         for query in queries:
-            result = _run(scratch.query(query.database, query.sql), check=False)
+            result = run_command(scratch.query(query.database, query.sql), check=False)
             got = (
                 tuple(result.stdout.splitlines())
                 if result.ok
@@ -484,24 +480,12 @@ def _drill_database(
             check.queries.append(QueryCheck(query, got))
     finally:
         if scratch.stop is not None:
-            _run(scratch.stop, check=False, timeout=120)
+            run_command(scratch.stop, check=False, timeout=120)
 
 
 def _recorded_tables(meta: dict[str, Any]) -> tuple[Table, ...]:
     tables = (meta.get("dump") or {}).get("tables") or []
     return tuple(Table(t.get("database"), str(t["name"]), t.get("rows")) for t in tables)
-
-
-def wait_ready(cmd: Command, *, seconds: float, error: Callable[[], LaresError]) -> None:
-    """Run ``cmd`` every half second until it succeeds; raise ``error()`` after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = _run(cmd, check=False, timeout=30)
-        if result.ok:
-            return
-        if time.monotonic() > deadline:
-            raise error()
-        time.sleep(0.5)
 
 
 def _not_ready() -> LaresError:
@@ -510,92 +494,6 @@ def _not_ready() -> LaresError:
         hint="check that the app's database image starts on this machine",
         code="drill",
     )
-
-
-@dataclass(frozen=True)
-class Restored:
-    """A dump streamed out of restic: the SHA-256 and size of what restic gave, and the facts
-    its hook read from it."""
-
-    sha256: str
-    size: int
-    facts: Any
-
-
-class _Lines:
-    """Applies a line rewrite to a byte stream cut anywhere (see :class:`hooks.Load`); called
-    with ``b""`` at the end, it gives what it still holds."""
-
-    def __init__(self, rewrite: Callable[[bytes], bytes]) -> None:
-        self.rewrite = rewrite
-        self.rest = b""
-
-    def __call__(self, chunk: bytes) -> bytes:
-        return self.feed(chunk) if chunk else self.flush()
-
-    def feed(self, chunk: bytes) -> bytes:
-        *lines, self.rest = (self.rest + chunk).split(b"\n")
-        return b"".join(self.rewrite(line) + b"\n" for line in lines)
-
-    def flush(self) -> bytes:
-        rest, self.rest = self.rest, b""
-        return self.rewrite(rest) if rest else b""
-
-
-def restore_dump(
-    restic: Restic,
-    snap: Snapshot,
-    filename: str,
-    restore: Command,
-    hook: Any,
-    *,
-    env: Mapping[str, str] | None = None,
-    secrets: Sequence[str] = (),
-    rewrite: Callable[[bytes], bytes] | None = None,
-) -> Restored:
-    """Stream ``filename`` of ``snap`` into ``restore``; return its SHA-256, size and facts.
-
-    ``env`` and ``secrets`` are the restore's environment and the values to mask in what it
-    says; ``rewrite`` changes the dump line by line on its way (the digest is of the dump as
-    stored). Raises ResticError when restic cannot read the dump, LaresError when the restore
-    fails.
-    """
-    source = dump_command(restic.repo, snap.id, filename)
-    lines = _Lines(rewrite) if rewrite is not None else None
-    digest = hashlib.sha256()
-    inspector = hook.inspector()
-    size = 0
-
-    def tap(chunk: bytes) -> bytes:
-        nonlocal size
-        size += len(chunk)
-        digest.update(chunk)
-        inspector.feed(chunk)
-        return lines(chunk) if lines is not None else chunk
-
-    reader_env, masks = restic.prepare(source)
-    piped = run.pipe(
-        guard(source.argv),
-        restore.argv,
-        producer_env=reader_env,
-        env=env,
-        tap=tap,
-        secrets=(*masks, *secrets),
-        check=False,
-        timeout=3600,
-        what=restore.what,
-    )
-    assert piped.producer is not None
-    if piped.producer.returncode != 0:
-        raise restic.fail(source, piped.producer.returncode, piped.producer.stderr)
-    restore_code = piped.consumer.returncode
-    if restore_code != 0 or piped.aborted is not None:
-        raise LaresError(
-            f"restoring the dump of snapshot {snap.short_id} failed with exit code {restore_code}",
-            hint=piped.aborted or run.tail(piped.consumer.stderr, 5) or None,
-            code="drill",
-        )
-    return Restored(digest.hexdigest(), size, inspector.facts())
 
 
 __all__ = ["AppDrill", "DatabaseDrill", "FileCompare", "Query", "ResticError", "drill"]

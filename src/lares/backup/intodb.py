@@ -21,7 +21,7 @@ from lares import run
 from lares.backup import BackupContext, hooks
 from lares.backup.command import environment
 from lares.backup.drill import restore_dump, wait_ready
-from lares.backup.runner import DATABASE
+from lares.backup.jobs import DATABASE
 from lares.catalog.model import DatabaseBackup
 from lares.catalog.resolve import AppView, Service, secret_id
 from lares.errors import LaresError, UsageError

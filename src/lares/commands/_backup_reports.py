@@ -68,7 +68,7 @@ class RichProgress:
 
 
 def dry_run_report(out: Out, ctx: BackupContext, planned: Any) -> None:
-    from lares.backup.runner import CopyJob
+    from lares.backup.jobs import CopyJob
 
     shown_env: set[str] = set()
     for job in planned.jobs:
