@@ -43,6 +43,7 @@ from lares.backup.restic import (
     Snapshot,
 )
 from lares.backup.runner import NoProgress, Progress
+from lares.backup.selection import newest
 from lares.catalog.resolve import AppView
 from lares.errors import LaresError, Location, UsageError
 
@@ -261,17 +262,6 @@ def drill(
     return results
 
 
-def _newest(
-    snapshots: Sequence[Snapshot], app: str, kind: str, db: str | None = None
-) -> Snapshot | None:
-    found = [
-        s
-        for s in snapshots
-        if s.tag("app") == app and s.tag("kind") == kind and (db is None or s.tag("db") == db)
-    ]
-    return found[-1] if found else None
-
-
 def _drill_app(
     ctx: BackupContext,
     restic: Restic,
@@ -284,7 +274,7 @@ def _drill_app(
     spec = app.app.backup
     assert spec is not None
     if spec.paths:
-        snap = _newest(snapshots, app.id, FILES)
+        snap = newest(snapshots, app.id, FILES)
         if snap is None:
             result.error = f"no files snapshot of {app.id} in {restic.repo.name}"
         else:
@@ -294,7 +284,7 @@ def _drill_app(
         key = spec.key(db)
         check = DatabaseDrill(db_item(key), db.engine)
         result.databases.append(check)
-        snap = _newest(snapshots, app.id, DATABASE, key)
+        snap = newest(snapshots, app.id, DATABASE, key)
         if snap is None:
             check.error = f"no snapshot of database {key} in {restic.repo.name}"
             continue

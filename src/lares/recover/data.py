@@ -24,8 +24,9 @@ from lares.backup.restic import (
     drain,
     dump_command,
 )
+from lares.backup.selection import newest
 from lares.errors import LaresError
-from lares.recover.model import DATABASE, FILES, Journal, RecoverError, aside, occupied
+from lares.recover.model import DATABASE, FILES, Journal, RecoverError, aside, occupied, put
 
 # ── phase 2: data ─────────────────────────────────────────────────────────────────────────
 
@@ -68,7 +69,7 @@ def plan_data(ctx: Any, snapshots: Sequence[Snapshot], repo: str) -> list[AppPla
         missing: list[str] = []
         files: FilesPlan | None = None
         if spec.paths:
-            snap = _newest(snapshots, view.id, FILES)
+            snap = newest(snapshots, view.id, FILES)
             if snap is None:
                 missing.append(f"{view.id}: no files snapshot")
             else:
@@ -80,7 +81,7 @@ def plan_data(ctx: Any, snapshots: Sequence[Snapshot], repo: str) -> list[AppPla
         dbs: list[DatabasePlan] = []
         for db in spec.databases:
             key = spec.key(db)
-            snap = _newest(snapshots, view.id, DATABASE, key)
+            snap = newest(snapshots, view.id, DATABASE, key)
             if snap is None:
                 missing.append(f"{view.id}: no snapshot of database {key}")
                 continue
@@ -89,17 +90,6 @@ def plan_data(ctx: Any, snapshots: Sequence[Snapshot], repo: str) -> list[AppPla
             dbs.append(DatabasePlan(view.id, key, db.engine, snap, filename, service, db))
         out.append(AppPlan(view.id, view.stack, files, tuple(dbs), tuple(missing)))
     return out
-
-
-def _newest(
-    snapshots: Sequence[Snapshot], app: str, kind: str, db: str | None = None
-) -> Snapshot | None:
-    found = [
-        s
-        for s in snapshots
-        if s.tag("app") == app and s.tag("kind") == kind and (db is None or s.tag("db") == db)
-    ]
-    return max(found, key=lambda s: s.time) if found else None
 
 
 def busy_paths(plans: Sequence[AppPlan], journal: Journal) -> list[str]:
@@ -141,12 +131,7 @@ def restore_files(
                 hint="restore an older snapshot by hand with `lares backup restore`",
             )
         size += tree_size(source)
-        if dest.exists() or dest.is_symlink():
-            if occupied(dest):
-                aside(dest, stamp)
-            else:
-                dest.rmdir()
-        source.rename(dest)
+        put(source, dest, stamp)
         journal.mark(key)
         shutil.rmtree(staging, ignore_errors=True)
         restored += 1

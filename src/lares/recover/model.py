@@ -127,6 +127,17 @@ def aside(path: Path, stamp: str) -> Path:
     return target
 
 
+def put(source: Path, dest: Path, stamp: str) -> None:
+    """Move ``source`` to ``dest``; what holds something there is moved aside first (an empty
+    folder is removed)."""
+    if dest.exists() or dest.is_symlink():
+        if occupied(dest):
+            aside(dest, stamp)
+        else:
+            dest.rmdir()
+    source.rename(dest)
+
+
 def size_text(n: int) -> str:
     from lares.units import format_size
 

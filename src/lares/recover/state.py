@@ -25,7 +25,7 @@ from lares.backup.restic import (
 from lares.errors import UsageError
 from lares.recover import snapshot as state_snapshot
 from lares.recover.kit import Kit, KitRepo
-from lares.recover.model import BLUEPRINT_DIR, RecoverError, aside, occupied
+from lares.recover.model import BLUEPRINT_DIR, RecoverError, occupied, put
 from lares.state import StateDir
 from lares.text import counted
 
@@ -186,12 +186,7 @@ def restore_state(
             if not source.exists():
                 continue
             dest = state.root / name
-            if dest.exists() or dest.is_symlink():
-                if occupied(dest):
-                    aside(dest, stamp)
-                else:
-                    dest.rmdir()
-            source.rename(dest)
+            put(source, dest, stamp)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return head

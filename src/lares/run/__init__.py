@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from lares.errors import CommandError, ToolMissing
 
@@ -59,6 +60,18 @@ def _launch(args: tuple[str, ...]) -> tuple[str, ...]:
     if shutil.which(args[0]) is None:
         raise FileNotFoundError(args[0])
     return (setpriv, "--pdeathsig", "TERM", "--", *args)
+
+
+def _popen(args: tuple[str, ...], *, hint: str | None = None, **options: Any) -> Any:
+    """Start ``args`` as every child of lares starts (see :func:`_launch` and
+    :func:`inherited`); a missing program raises :class:`ToolMissing` with ``hint``."""
+    try:
+        return subprocess.Popen(_launch(args), pass_fds=tuple(_INHERITED), **options)
+    except FileNotFoundError as exc:
+        raise ToolMissing(
+            f"{args[0]} is not installed or not on PATH",
+            hint=hint or f"install {os.path.basename(args[0])} and try again",
+        ) from exc
 
 
 @contextmanager
@@ -169,22 +182,16 @@ def run(
     shown = _describe(args, redact)
     log.debug("run: %s", shown)
     started = time.monotonic()
-    try:
-        child = subprocess.Popen(
-            _launch(args),
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_child_env(env),
-            cwd=cwd,
-            process_group=0,
-            pass_fds=tuple(_INHERITED),
-        )
-    except FileNotFoundError as exc:
-        raise ToolMissing(
-            f"{args[0]} is not installed or not on PATH",
-            hint=hint or f"install {os.path.basename(args[0])} and try again",
-        ) from exc
+    child: subprocess.Popen[bytes] = _popen(
+        args,
+        hint=hint,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_child_env(env),
+        cwd=cwd,
+        process_group=0,
+    )
     try:
         out, err_bytes = child.communicate(
             input.encode() if isinstance(input, str) else input, timeout=timeout
@@ -273,23 +280,17 @@ def stream(
     args = tuple(str(a) for a in argv)
     redact = Redactor(secrets)
     log.debug("stream: %s", _describe(args, redact))
-    try:
-        proc = subprocess.Popen(
-            _launch(args),
-            stdin=stdin if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_child_env(env),
-            cwd=cwd,
-            text=True,
-            errors="replace",
-            pass_fds=tuple(_INHERITED),
-        )
-    except FileNotFoundError as exc:
-        raise ToolMissing(
-            f"{args[0]} is not installed or not on PATH",
-            hint=hint or f"install {os.path.basename(args[0])} and try again",
-        ) from exc
+    proc: subprocess.Popen[str] = _popen(
+        args,
+        hint=hint,
+        stdin=stdin if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_child_env(env),
+        cwd=cwd,
+        text=True,
+        errors="replace",
+    )
     handle = Stream(proc, args, redact, time.monotonic())
     try:
         yield handle
@@ -327,20 +328,14 @@ def spawn(
     """
     args = tuple(str(a) for a in argv)
     log.debug("spawn: %s", _describe(args, Redactor(secrets)))
-    try:
-        return subprocess.Popen(
-            _launch(args),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if stdout is None else stdout,
-            stderr=subprocess.PIPE if stderr is None else stderr,
-            env=_child_env(env),
-            pass_fds=tuple(_INHERITED),
-        )
-    except FileNotFoundError as exc:
-        raise ToolMissing(
-            f"{args[0]} is not installed or not on PATH",
-            hint=f"install {os.path.basename(args[0])} and try again",
-        ) from exc
+    process: subprocess.Popen[bytes] = _popen(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE if stderr is None else stderr,
+        env=_child_env(env),
+    )
+    return process
 
 
 # ── processes started in the background, and pipes between them ───────────────────────────

@@ -17,9 +17,8 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from lares.errors import CommandError, ToolMissing
+from lares.errors import CommandError
 from lares.run import (
-    _INHERITED,
     CHUNK,
     DEFAULT_TIMEOUT,
     PIPE_TAIL,
@@ -28,7 +27,7 @@ from lares.run import (
     Result,
     _child_env,
     _describe,
-    _launch,
+    _popen,
     close_pipes,
     drain,
     interrupt,
@@ -72,20 +71,15 @@ def _start(
     env: Mapping[str, str] | None,
     hint: str | None,
 ) -> subprocess.Popen[bytes]:
-    try:
-        return subprocess.Popen(
-            _launch(args),
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_child_env(env),
-            pass_fds=tuple(_INHERITED),
-        )
-    except FileNotFoundError as exc:
-        raise ToolMissing(
-            f"{args[0]} is not installed or not on PATH",
-            hint=hint or f"install {os.path.basename(args[0])} and try again",
-        ) from exc
+    process: subprocess.Popen[bytes] = _popen(
+        args,
+        hint=hint,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_child_env(env),
+    )
+    return process
 
 
 def pipe(
