@@ -132,6 +132,20 @@ def in_server(db: DatabaseBackup, volumes: Sequence[str]) -> str | None:
     return None
 
 
+def exec_into(
+    container: str, var: str, password_secret: str | None, *, interactive: bool = False
+) -> tuple[list[str], dict[str, str]]:
+    """The start of a ``docker exec`` into ``container`` (``--interactive``: the command reads
+    stdin) that hands the client its password in ``var`` when there is one, and the secret
+    environment that carries it: (argv up to the container, variable → secret id)."""
+    argv = ["docker", "exec", *(["--interactive"] if interactive else [])]
+    secret_env: dict[str, str] = {}
+    if password_secret:
+        argv += ["-e", var]
+        secret_env[var] = password_secret
+    return [*argv, container], secret_env
+
+
 def start_throwaway(name: str, image: str, *options: str, what: str) -> Command:
     """`docker run` of a drill database: detached, on no network at all, and labelled with the
     drill's process, so a killed drill's database is found and removed (:mod:`lares.throwaway`)."""
