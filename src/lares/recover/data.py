@@ -4,25 +4,19 @@ loaded into the app's own database container, started alone first)."""
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import tempfile
-import threading
-from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from lares.backup.restic import (
     Restic,
     ResticError,
     Snapshot,
-    close_pipes,
-    drain,
-    dump_command,
 )
 from lares.backup.selection import newest
 from lares.errors import LaresError
@@ -157,7 +151,6 @@ def restore_sqlite(restic: Restic, plan: DatabasePlan) -> int:
             f"{plan.app}: the SQLite database {plan.db.path} is not on a bind mount",
             hint="mount the folder holding it from the app's data folder",
         )
-    cmd = dump_command(restic.repo, plan.snapshot.id, plan.filename)
     dest = Path(target)
     if not dest.parent.exists():
         dest.parent.mkdir(parents=True)
@@ -166,33 +159,20 @@ def restore_sqlite(restic: Restic, plan: DatabasePlan) -> int:
             os.chown(dest.parent, uid, gid if gid is not None else -1)
     owner = dest.parent.stat()
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-    reader = restic.spawn(cmd)
-    err: deque[str] = deque(maxlen=20)
-    drainer = threading.Thread(target=drain, args=(reader.stderr, err), daemon=True)
-    drainer.start()
     size = 0
     try:
-        with os.fdopen(fd, "wb") as out:
-            stdout = cast(io.BufferedReader, reader.stdout)
-            while chunk := stdout.read1(1 << 20):
+        with os.fdopen(fd, "wb") as out, restic.dump(plan.snapshot.id, plan.filename) as stream:
+            while chunk := stream.read(1 << 20):
                 out.write(chunk)
                 size += len(chunk)
             out.flush()
             os.fsync(out.fileno())
-        reader.wait()
-        drainer.join(timeout=10)
-        if reader.returncode != 0:
-            raise restic.fail(cmd, reader.returncode, "\n".join(err))
         os.chmod(tmp, 0o644)
         # the app writes its database as the folder's owner (the container's user)
         os.chown(tmp, owner.st_uid, owner.st_gid)
         os.replace(tmp, dest)
     finally:
         Path(tmp).unlink(missing_ok=True)
-        if reader.poll() is None:
-            reader.kill()
-        reader.wait()
-        close_pipes(reader)
     return size
 
 

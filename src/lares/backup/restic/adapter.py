@@ -13,11 +13,14 @@ import json
 import os
 import signal
 import socket
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import IO, Any, cast
 
 from lares import run
 from lares.backup.command import Command
@@ -30,6 +33,7 @@ from lares.backup.restic.commands import (
     cat_lock_command,
     check_command,
     copy_command,
+    dump_command,
     exists_command,
     forget_command,
     forget_ids_command,
@@ -169,6 +173,46 @@ class Restic:
         """Start ``cmd`` in the background, its stdout a pipe (``restic dump`` into a restore)."""
         env, masks = self.prepare(cmd)
         return run.spawn(guard(cmd.argv), env=env, secrets=masks)
+
+    @contextmanager
+    def dump(self, snapshot: str, filename: str) -> Iterator[IO[bytes]]:
+        """Stream ``filename`` of ``snapshot`` out of restic: the block reads the yielded stream.
+
+        Leaving the block reads what restic still writes and waits for it; a restic that failed
+        raises ResticError, also when the block raised because the stream broke off (restic's
+        error says why). A block that raises while restic is well has restic stopped, and its
+        own exception goes on.
+        """
+        cmd = dump_command(self.repo, snapshot, filename)
+        reader = self.spawn(cmd)
+        err: deque[str] = deque(maxlen=run.PIPE_TAIL)
+        drainer = threading.Thread(target=run.drain, args=(reader.stderr, err), daemon=True)
+        drainer.start()
+        stdout = cast(IO[bytes], reader.stdout)
+        try:
+            try:
+                yield stdout
+                while stdout.read(1 << 16):  # what comes after what the block needed
+                    pass
+                reader.wait(timeout=60)
+            except Exception:
+                try:  # a restic that failed closes the stream first, then exits
+                    reader.wait(timeout=5)
+                except run.TimeoutExpired:
+                    stop(reader, grace=5)
+                    raise
+                drainer.join(timeout=10)
+                if reader.returncode != 0:
+                    raise self.fail(cmd, reader.returncode, "\n".join(err)) from None
+                raise
+        finally:
+            if reader.poll() is None:
+                reader.kill()
+            reader.wait()
+            drainer.join(timeout=10)
+            run.close_pipes(reader)
+        if reader.returncode != 0:
+            raise self.fail(cmd, reader.returncode, "\n".join(err))
 
     # -- repository ------------------------------------------------------------------------
 
