@@ -38,7 +38,6 @@ def recovery_kit(
     """
     from lares.blueprint.load import load
     from lares.errors import UsageError
-    from lares.fsutil import atomic_write
     from lares.output import Out
     from lares.recover import kit as kits
     from lares.secrets import SecretStore
@@ -54,14 +53,7 @@ def recovery_kit(
     state = StateDir.open(state_dir)
     store = SecretStore(state.secrets)
     kit = kits.build(loaded.blueprint, store)
-    written: list[str] = []
-    if output is not None:
-        atomic_write(output, kits.text(kit), mode=0o600)
-        written.append(str(output))
-    if html is not None:
-        atomic_write(html, kits.html(kit), mode=0o600)
-        written.append(str(html))
-    kits.remember(state, store, kit, written)
+    written = kits.save(state, store, kit, text_to=output, html_to=html)
     if as_json:
         out.json({"ok": True, "written": written, "kit": kit.summary()})
         return
