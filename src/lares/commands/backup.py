@@ -1,7 +1,10 @@
 """``lares backup …``: create repositories, back up, apply retention, check, drill, list, restore.
 
-Each command is a thin layer over :mod:`lares.backup`; every one that reports takes ``--json``.
-Exit codes: 0 ok, 1 something failed, 2 bad usage or configuration.
+Each command parses its flags, calls one action of :mod:`lares.backup.actions` and renders what
+it returns (``--json`` prints it as data; the text reports of a run and a drill are in
+:mod:`lares.commands._backup_reports`). Errors are raised for the CLI to render. Exit codes: 0
+ok, 1 something failed (a result: the other repositories or items still ran), 2 bad usage or
+configuration.
 """
 
 from __future__ import annotations
