@@ -52,6 +52,7 @@ from lares.backup.restic.commands import (
     restore_command,
     snapshots_command,
     stats_command,
+    tag_command,
     unlock_command,
 )
 from lares.backup.restic.errors import (
@@ -175,6 +176,7 @@ __all__ = [
     "stale_reason",
     "stats_command",
     "stop",
+    "tag_command",
     "unlock_command",
     "unsafe_node",
     "write_all",
