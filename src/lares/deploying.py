@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lares.fsutil import atomic_write, private_dir
+from lares.run import pid_alive
 
 RECORD = Path("monitor") / "deploying.json"
 
@@ -41,18 +42,6 @@ def deploying(root: Path, stacks: Iterable[str], *, timeout: float) -> Iterator[
         path.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def muted_stacks(root: Path, now: float | None = None) -> frozenset[str]:
     """The stacks a running deploy is changing; empty when none is, or its record is stale."""
     try:
@@ -60,6 +49,6 @@ def muted_stacks(root: Path, now: float | None = None) -> frozenset[str]:
         pid, until, stacks = int(data["pid"]), float(data["until"]), data["stacks"]
     except (OSError, ValueError, KeyError, TypeError):
         return frozenset()
-    if (time.time() if now is None else now) > until or not _alive(pid):
+    if (time.time() if now is None else now) > until or not pid_alive(pid):
         return frozenset()
     return frozenset(str(s) for s in stacks)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from lares.backup.drill import _Lines
+from lares.backup.dumps import _Lines
 from lares.backup.hooks import postgres
 
 DUMP = b'''\

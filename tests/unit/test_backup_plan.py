@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from lares.backup import BackupContext, open_context
+from lares.backup.actions import rotate_subset
 from lares.backup.features import Features
+from lares.backup.jobs import AppJob, CopyJob, _map_prefix, host_path, plan_run, tags
 from lares.backup.records import Records
-from lares.backup.runner import AppJob, CopyJob, _map_prefix, host_path, plan_run, tags
 from lares.blueprint.load import load_file, load_reference
-from lares.commands.backup import rotate_subset
 from lares.errors import LaresError, UsageError
 from lares.state import StateDir
 

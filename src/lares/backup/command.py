@@ -9,8 +9,12 @@ command (``--dry-run``) can never show a secret.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lares.run import Result
 
 
 @dataclass(frozen=True)
@@ -28,3 +32,18 @@ class Command:
         parts += [f"{k}=<secret {v}>" for k, v in sorted(self.secret_env.items())]
         parts.append(shlex.join(self.argv))
         return " ".join(parts)
+
+
+def environment(cmd: Command, read: Callable[[str], str]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """What ``cmd`` runs with: its environment with each secret variable read now (``read``
+    turns a secret id into its value, e.g. ``SecretStore.read``), and those values, to mask in
+    everything it logs or raises."""
+    secret = {var: read(sid) for var, sid in cmd.secret_env.items()}
+    return {**cmd.env, **secret}, tuple(secret.values())
+
+
+def run_command(cmd: Command, *, timeout: float = 600.0, check: bool = True) -> Result:
+    """Run ``cmd`` (one that needs no secret) through :func:`lares.run.run`."""
+    from lares import run
+
+    return run.run(cmd.argv, env=cmd.env or None, timeout=timeout, what=cmd.what, check=check)

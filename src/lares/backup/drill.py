@@ -19,36 +19,31 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import io
 import os
 import shutil
 import stat
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from lares import run, throwaway
 from lares.backup import BackupContext, hooks
-from lares.backup.command import Command
+from lares.backup.command import run_command
+from lares.backup.dumps import restore_dump, wait_ready
 from lares.backup.hooks import Table
+from lares.backup.jobs import DATABASE, FILES, db_item
 from lares.backup.records import iso
 from lares.backup.restic import (
     Restic,
     ResticError,
     Snapshot,
-    close_pipes,
-    drain,
-    dump_command,
-    stop,
-    write_all,
 )
-from lares.backup.runner import DATABASE, FILES, NoProgress, Progress, db_item
+from lares.backup.runner import NoProgress, Progress
+from lares.backup.selection import newest
 from lares.catalog.resolve import AppView
 from lares.errors import LaresError, Location, UsageError
 
@@ -267,17 +262,6 @@ def drill(
     return results
 
 
-def _newest(
-    snapshots: Sequence[Snapshot], app: str, kind: str, db: str | None = None
-) -> Snapshot | None:
-    found = [
-        s
-        for s in snapshots
-        if s.tag("app") == app and s.tag("kind") == kind and (db is None or s.tag("db") == db)
-    ]
-    return found[-1] if found else None
-
-
 def _drill_app(
     ctx: BackupContext,
     restic: Restic,
@@ -290,7 +274,7 @@ def _drill_app(
     spec = app.app.backup
     assert spec is not None
     if spec.paths:
-        snap = _newest(snapshots, app.id, FILES)
+        snap = newest(snapshots, app.id, FILES)
         if snap is None:
             result.error = f"no files snapshot of {app.id} in {restic.repo.name}"
         else:
@@ -300,7 +284,7 @@ def _drill_app(
         key = spec.key(db)
         check = DatabaseDrill(db_item(key), db.engine)
         result.databases.append(check)
-        snap = _newest(snapshots, app.id, DATABASE, key)
+        snap = newest(snapshots, app.id, DATABASE, key)
         if snap is None:
             check.error = f"no snapshot of database {key} in {restic.repo.name}"
             continue
@@ -441,10 +425,6 @@ def _compare_tree(
 # ── databases ─────────────────────────────────────────────────────────────────────────────
 
 
-def _run(cmd: Command, *, timeout: float = 600, check: bool = True) -> run.Result:
-    return run.run(cmd.argv, env=cmd.env or None, timeout=timeout, what=cmd.what, check=check)
-
-
 def _drill_database(
     ctx: BackupContext,
     restic: Restic,
@@ -463,16 +443,17 @@ def _drill_database(
     filename = snap.paths[0] if snap.paths else f"/{meta.get('filename', '')}"
     try:
         if scratch.start is not None:
-            _run(scratch.start, timeout=300)
+            run_command(scratch.start, timeout=300)
         if scratch.ready is not None:
-            _wait_ready(scratch.ready)
-        digest, facts = restore_dump(restic, snap, filename, scratch.restore, hook)
+            wait_ready(scratch.ready, seconds=READY_TIMEOUT, error=_not_ready)
+        restored = restore_dump(restic, snap, filename, scratch.restore, hook)
+        facts = restored.facts
         recorded = meta.get("sha256")
-        check.sha256_ok = None if recorded is None else recorded == digest
+        check.sha256_ok = None if recorded is None else recorded == restored.sha256
         # A text dump names its tables as it streams by; a file copy (SQLite) does not, so
         # its tables are those recorded when it was taken.
         for table in facts.tables or _recorded_tables(meta):
-            result = _run(scratch.query(table.database, hook.count_sql(table)), check=False)
+            result = run_command(scratch.query(table.database, hook.count_sql(table)), check=False)
             found = (
                 int(result.stdout.strip())
                 if result.ok and result.stdout.strip().isdigit()
@@ -480,7 +461,7 @@ def _drill_database(
             )
             check.tables.append(TableCheck(table.database, table.name, table.rows, found))
         for query in queries:
-            result = _run(scratch.query(query.database, query.sql), check=False)
+            result = run_command(scratch.query(query.database, query.sql), check=False)
             got = (
                 tuple(result.stdout.splitlines())
                 if result.ok
@@ -489,7 +470,7 @@ def _drill_database(
             check.queries.append(QueryCheck(query, got))
     finally:
         if scratch.stop is not None:
-            _run(scratch.stop, check=False, timeout=120)
+            run_command(scratch.stop, check=False, timeout=120)
 
 
 def _recorded_tables(meta: dict[str, Any]) -> tuple[Table, ...]:
@@ -497,125 +478,12 @@ def _recorded_tables(meta: dict[str, Any]) -> tuple[Table, ...]:
     return tuple(Table(t.get("database"), str(t["name"]), t.get("rows")) for t in tables)
 
 
-def _wait_ready(cmd: Command) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while True:
-        result = _run(cmd, check=False, timeout=30)
-        if result.ok:
-            return
-        if time.monotonic() > deadline:
-            raise LaresError(
-                f"the drill database did not become ready within {READY_TIMEOUT:g} s",
-                hint="check that the app's database image starts on this machine",
-                code="drill",
-            )
-        time.sleep(0.5)
-
-
-class _Lines:
-    """Applies a line rewrite to a byte stream cut anywhere (see :class:`hooks.Load`)."""
-
-    def __init__(self, rewrite: Callable[[bytes], bytes]) -> None:
-        self.rewrite = rewrite
-        self.rest = b""
-
-    def feed(self, chunk: bytes) -> bytes:
-        *lines, self.rest = (self.rest + chunk).split(b"\n")
-        return b"".join(self.rewrite(line) + b"\n" for line in lines)
-
-    def flush(self) -> bytes:
-        rest, self.rest = self.rest, b""
-        return self.rewrite(rest) if rest else b""
-
-
-def restore_dump(
-    restic: Restic,
-    snap: Snapshot,
-    filename: str,
-    restore: Command,
-    hook: Any,
-    *,
-    env: Mapping[str, str] | None = None,
-    secrets: Sequence[str] = (),
-    rewrite: Callable[[bytes], bytes] | None = None,
-) -> tuple[str, Any]:
-    """Stream ``filename`` of ``snap`` into ``restore``; return its SHA-256 and dump facts.
-
-    ``env`` and ``secrets`` are the restore's environment and the values to mask in what it
-    says; ``rewrite`` changes the dump line by line on its way (the digest is of the dump as
-    stored).
-    """
-    source = dump_command(restic.repo, snap.id, filename)
-    lines = _Lines(rewrite) if rewrite is not None else None
-    digest = hashlib.sha256()
-    inspector = hook.inspector()
-    reader_err: deque[str] = deque(maxlen=20)
-    restore_err: deque[str] = deque(maxlen=20)
-    reader = restic.spawn(source)
-    read_fd, write_fd = os.pipe()
-
-    def pump() -> None:
-        stdout = cast(io.BufferedReader, reader.stdout)
-        try:
-            while chunk := stdout.read1(1 << 20):
-                digest.update(chunk)
-                inspector.feed(chunk)
-                write_all(write_fd, lines.feed(chunk) if lines else chunk)
-            if lines:
-                write_all(write_fd, lines.flush())
-        except BrokenPipeError:  # the restore died; its exit code says why
-            stop(reader, grace=5)
-        finally:
-            os.close(write_fd)
-
-    pumper = threading.Thread(target=pump, daemon=True)
-    open_fds = [read_fd]
-    threads = [threading.Thread(target=drain, args=(reader.stderr, reader_err), daemon=True)]
-    try:
-        with run.stream(
-            restore.argv,
-            stdin=read_fd,
-            env=env,
-            secrets=secrets,
-            check=False,
-            timeout=3600,
-            what=restore.what,
-        ) as proc:
-            os.close(open_fds.pop())  # the restore holds it now; EPIPE must reach the pump
-            threads.append(
-                threading.Thread(target=drain, args=(proc.process.stderr, restore_err), daemon=True)
-            )
-            pumper.start()
-            for t in threads:
-                t.start()
-            for _ in proc.lines():
-                pass
-            proc.process.wait()
-            pumper.join(timeout=30)
-            for t in threads:
-                t.join(timeout=30)
-        restore_code = proc.process.returncode
-    finally:
-        for fd in open_fds:
-            os.close(fd)
-        if pumper.ident is None:
-            os.close(write_fd)
-        if reader.poll() is None:
-            reader.kill()
-        reader.wait()
-        for t in [pumper, *threads]:
-            if t.is_alive():
-                t.join(timeout=10)
-        close_pipes(reader)
-    if reader.returncode != 0:
-        raise restic.fail(source, reader.returncode, "\n".join(reader_err))
-    if restore_code != 0:
-        raise LaresError(
-            f"restoring the dump of snapshot {snap.short_id} failed with exit code {restore_code}",
-            hint=run.Redactor(secrets)(run.tail("\n".join(restore_err), 5)) or None,
-            code="drill",
-        )
-    return digest.hexdigest(), inspector.facts()
+def _not_ready() -> LaresError:
+    return LaresError(
+        f"the drill database did not become ready within {READY_TIMEOUT:g} s",
+        hint="check that the app's database image starts on this machine",
+        code="drill",
+    )
 
 
 __all__ = ["AppDrill", "DatabaseDrill", "FileCompare", "Query", "ResticError", "drill"]

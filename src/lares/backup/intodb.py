@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from lares import run
 from lares.backup import BackupContext, hooks
-from lares.backup.drill import restore_dump
-from lares.backup.runner import DATABASE
+from lares.backup.command import environment
+from lares.backup.drill import restore_dump, wait_ready
+from lares.backup.jobs import DATABASE
 from lares.catalog.model import DatabaseBackup
 from lares.catalog.resolve import AppView, Service, secret_id
 from lares.errors import LaresError, UsageError
@@ -51,6 +53,7 @@ class Loaded:
     sha256_ok: bool | None = None
     tables: int = 0
     stopped: list[str] = field(default_factory=list)
+    size: int = 0  # bytes of the dump
 
     def to_dict(self) -> dict[str, Any]:
         t = self.target
@@ -113,6 +116,17 @@ def find(ctx: BackupContext, repo: str, snapshot: str, app: str | None = None) -
     return Target(repo, chosen, view, db, spec.key(db), service)
 
 
+READY_SECONDS = 120.0  # a database container just started (a recovery) gets to take connections
+
+
+def _not_ready(container: str) -> LaresError:
+    return LaresError(
+        f"the database container {container} did not become ready within {READY_SECONDS:g} s",
+        hint=f"docker logs {container}",
+        code="restore",
+    )
+
+
 def _running(name: str) -> bool:
     result = run.run(
         ["docker", "inspect", "--format", "{{.State.Running}}", name], check=False, timeout=30
@@ -136,7 +150,9 @@ def load(ctx: BackupContext, target: Target, *, progress: Callable[[str], None])
             hint="start it (`lares up`) and try again",
             code="restore",
         )
-    env = {var: ctx.store.read(sid) for var, sid in plan.restore.secret_env.items()}
+    if plan.ready is not None and not plan.stop_database:
+        wait_ready(plan.ready, seconds=READY_SECONDS, error=partial(_not_ready, service.name))
+    env, secrets = environment(plan.restore, ctx.store.read)
     restic = ctx.restic(target.repo)
     meta = ctx.records.good_meta(target.repo, target.snapshot.id) or {}
     filename = target.snapshot.paths[0] if target.snapshot.paths else f"/{meta.get('filename', '')}"
@@ -151,21 +167,22 @@ def load(ctx: BackupContext, target: Target, *, progress: Callable[[str], None])
         if plan.cleanup is not None:
             plan.cleanup()
         progress(f"loading snapshot {target.snapshot.short_id} into {service.name} …")
-        digest, facts = restore_dump(
+        restored = restore_dump(
             restic,
             target.snapshot,
             filename,
             plan.restore,
             hook,
             env=env,
-            secrets=list(env.values()),
+            secrets=secrets,
             rewrite=plan.rewrite,
         )
         if plan.finish is not None:
             plan.finish()
         recorded = meta.get("sha256")
-        result.sha256_ok = None if recorded is None else recorded == digest
-        result.tables = len(facts.tables)
+        result.sha256_ok = None if recorded is None else recorded == restored.sha256
+        result.tables = len(restored.facts.tables)
+        result.size = restored.size
     finally:
         if plan.cleanup is not None:
             plan.cleanup()

@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from lares.backup.restic import pid_alive
 from lares.fsutil import private_dir
+from lares.run import pid_alive
 from lares.state import StateDir
 
 COPIES = "_copies"

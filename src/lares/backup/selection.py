@@ -14,6 +14,19 @@ from lares.backup.restic import Snapshot
 from lares.errors import Location, UsageError
 
 
+def newest(
+    snapshots: Sequence[Snapshot], app: str, kind: str, db: str | None = None
+) -> Snapshot | None:
+    """The newest snapshot of ``app`` of ``kind`` (``files``, ``database``; of database ``db``
+    when given), or None."""
+    found = [
+        s
+        for s in snapshots
+        if s.tag("app") == app and s.tag("kind") == kind and (db is None or s.tag("db") == db)
+    ]
+    return max(found, key=lambda s: s.time) if found else None
+
+
 def item_of(snapshot: Snapshot) -> str:
     """The item a snapshot holds, as `lares backup list` shows it: ``files`` or ``db:NAME``."""
     db = snapshot.tag("db")

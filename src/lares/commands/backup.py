@@ -1,13 +1,16 @@
 """``lares backup …``: create repositories, back up, apply retention, check, drill, list, restore.
 
-Each command is a thin layer over :mod:`lares.backup`; every one that reports takes ``--json``.
-Exit codes: 0 ok, 1 something failed, 2 bad usage or configuration.
+Each command parses its flags, calls one action of :mod:`lares.backup.actions` and renders what
+it returns (``--json`` prints it as data; the text reports of a run and a drill are in
+:mod:`lares.commands._backup_reports`). Errors are raised for the CLI to render. Exit codes: 0
+ok, 1 something failed (a result: the other repositories or items still ran), 2 bad usage or
+configuration.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,7 +18,7 @@ from lares.cli import FileOpt, JsonOpt, StateOpt, app
 
 if TYPE_CHECKING:
     from lares.backup import BackupContext
-    from lares.backup.restic import Status
+    from lares.backup.actions import Repositories
     from lares.output import Out
 
 backup = typer.Typer(
@@ -63,105 +66,32 @@ def init(
     repo: RepoOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create the blueprint's repositories (passwords generated into the secrets folder)."""
-    from lares.backup import password_secret
-    from lares.backup.restic import ResticError
-    from lares.catalog.model import SecretSpec
+    """Create the blueprint's repositories (passwords generated into the secrets folder).
+
+    Exits 1 when a repository could not be created (the others still are).
+    """
+    from lares.backup import actions
     from lares.output import table
 
-    ctx = _context(file, state_dir)
     out = _out(as_json)
-    rows: list[dict[str, Any]] = []
-    failed = False
-    names = ctx.repo_names(repo)
-    copied = [ctx.blueprint.backup.repositories[n].copy_from for n in names]
-    ctx.require_secrets([*names, *(c for c in copied if c is not None)])
-    for name in names:
-        spec = ctx.blueprint.backup.repositories[name]
-        generated = ctx.store.ensure(password_secret(name), SecretSpec(length=48, alphabet="alnum"))
-        restic = ctx.restic(name)
-        row: dict[str, Any] = {
-            "repo": name,
-            "url": restic.repo.shown_url,
-            "password_generated": generated,
-        }
-        try:
-            if restic.exists():
-                row["result"] = "exists"
-            else:
-                chunker = None
-                if spec.copy_from is not None and ctx.restic(spec.copy_from).exists():
-                    chunker = ctx.repo(spec.copy_from)
-                restic.init(chunker_from=chunker)
-                row["result"] = "created" + (f" (chunker of {spec.copy_from})" if chunker else "")
-        except ResticError as exc:
-            failed = True
-            row.update(result="failed", error=exc.message, hint=exc.hint)
-        rows.append(row)
+    result = actions.init(_context(file, state_dir), repo)
     if as_json:
-        out.json({"ok": not failed, "repositories": rows})
+        out.json(result.to_dict())
     else:
         t = table("Repository", "URL", "Result")
-        for row in rows:
-            t.add_row(row["repo"], row["url"], row["result"])
+        for row in result.rows:
+            t.add_row(row["repo"], row.get("url", ""), row["result"])
         out.table(t)
-        for row in rows:
-            if row.get("error"):
-                out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
-    raise typer.Exit(1 if failed else 0)
+        _failures(out, result)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def _failures(out: Out, result: Repositories) -> None:
+    for row in result.failed():
+        out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
 
 
 # ── run ───────────────────────────────────────────────────────────────────────────────────
-
-
-class _RichProgress:
-    """A progress bar per item from restic's status lines (only on a terminal)."""
-
-    def __init__(self, out: Out) -> None:
-        from rich.progress import (
-            BarColumn,
-            Progress,
-            TaskID,
-            TaskProgressColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TextColumn("{task.fields[detail]}"),
-            TimeElapsedColumn(),
-            console=out.err,
-            transient=True,
-        )
-        self.tasks: dict[str, TaskID] = {}
-
-    def __enter__(self) -> _RichProgress:
-        self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
-
-    def begin(self, label: str) -> None:
-        self.tasks[label] = self.bar.add_task(label, total=None, detail="")
-
-    def status(self, label: str, status: Status) -> None:
-        task = self.tasks.get(label)
-        if task is None:
-            return
-        detail = f"{status.files_done}/{status.total_files} files" if status.total_files else ""
-        detail += f"  {_size(status.bytes_done)}"
-        self.bar.update(
-            task, total=status.total_bytes or None, completed=status.bytes_done, detail=detail
-        )
-
-    def end(self, label: str, ok: bool) -> None:
-        task = self.tasks.pop(label, None)
-        if task is not None:
-            self.bar.remove_task(task)
 
 
 @backup.command("run")
@@ -177,116 +107,37 @@ def run_cmd(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Back up every app with a backup spec: snapshot, dump databases, back up files, copy."""
+    """Back up every app with a backup spec: snapshot, dump databases, back up files, copy.
+
+    Exits 1 when an item failed (the others are still backed up).
+    """
     from contextlib import nullcontext
 
-    from lares.backup.runner import NoProgress, execute, plan_run
+    from lares.backup import actions
+    from lares.backup.runner import NoProgress
+    from lares.commands._backup_reports import RichProgress, dry_run_report, run_report
 
     ctx = _context(file, state_dir)
     out = _out(as_json)
-    planned = plan_run(ctx, repo=repo, due=due)
+    planned = actions.plan(ctx, repo, due=due)
     if dry_run:
         if as_json:
             out.json({"dry_run": True, **planned.to_dict()})
         else:
-            _dry_run_report(out, ctx, planned)
-        raise typer.Exit(0)
+            dry_run_report(out, ctx, planned)
+        return
     show_bar = not as_json and out.err.is_terminal
-    progress = _RichProgress(out) if show_bar else NoProgress()
-    with progress if isinstance(progress, _RichProgress) else nullcontext():
-        report = execute(ctx, planned, progress)
+    progress = RichProgress(out) if show_bar else NoProgress()
+    with progress if isinstance(progress, RichProgress) else nullcontext():
+        report = actions.run(ctx, planned=planned, progress=progress)
     if as_json:
         out.json(report.to_dict())
     else:
-        _run_report(out, report)
+        run_report(out, report)
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _dry_run_report(out: Out, ctx: BackupContext, planned: Any) -> None:
-    from lares.backup.runner import CopyJob
-
-    shown_env: set[str] = set()
-    for job in planned.jobs:
-        if job.repo not in shown_env:
-            shown_env.add(job.repo)
-            repo = ctx.repo(job.repo)
-            env = [f"{k}={v!r}" for k, v in sorted(repo.environment().items())]
-            env += [f"{k}=<secret {v}>" for k, v in sorted(repo.secret_env.items())]
-            out.heading(f"repository {job.repo}")
-            out.line("  restic runs with " + " ".join(env))
-            if repo.options:
-                out.line("  and options " + " ".join(repo.option_flags()))
-        what = f"copy from {job.source}" if isinstance(job, CopyJob) else job.app
-        out.heading(f"{job.repo} · {what}")
-        for warning in getattr(job, "warnings", ()):
-            out.line(f"  ! {warning}")
-        for error in getattr(job, "errors", ()):
-            out.line(f"  ✗ {error}")
-        for cmd in job.commands():
-            out.line(f"  {cmd.shown(env=cmd.argv[0] != 'restic')}")
-    from lares.backup.restic import backup_command
-    from lares.recover.snapshot import FILENAME, state_tags
-
-    for name in dict.fromkeys(job.repo for job in planned.jobs):
-        out.heading(f"{name} · lares state (blueprint, secrets, revisions, records)")
-        cmd = backup_command(
-            ctx.repo(name), host=ctx.host, tags=state_tags(ctx.host), stdin_filename=FILENAME
-        )
-        out.line(f"  {cmd.shown(env=False)}")
-    for skip in planned.skipped:
-        out.line(f"skip {skip.repo} · {skip.app or '-'}: {skip.why}")
-
-
-def _run_report(out: Out, report: Any) -> None:
-    from lares.output import table
-    from lares.text import counted
-    from lares.units import format_duration
-
-    for note in report.notes:
-        out.line(note)
-    for skip in report.skipped:
-        out.line(f"skipped {skip.repo} · {skip.app or '-'}: {skip.why}")
-    if report.items:
-        t = table(
-            "Repository",
-            "App",
-            "Item",
-            "Result",
-            "New",
-            "Changed",
-            "Added",
-            "Time",
-            "Snapshot",
-            right=("New", "Changed", "Added", "Time"),
-        )
-        for item in [*report.items, *report.state]:
-            s = item.summary
-            t.add_row(
-                item.repo,
-                item.app or ("lares" if item in report.state else "-"),
-                item.item,
-                "ok" if item.ok else "FAILED",
-                str(s.files_new) if s else "",
-                str(s.files_changed) if s else "",
-                _size(s.data_added) if s else "",
-                format_duration(item.duration) if item.duration >= 1 else f"{item.duration:.1f}s",
-                (item.snapshot or "")[:8],
-            )
-        out.table(t)
-    for item in [*report.items, *report.state]:
-        for warning in item.warnings:
-            out.warn(f"{item.repo} · {item.app or 'lares'}: {warning}")
-    for item in report.failed:
-        out.fail(f"{item.repo} · {item.app or '-'} · {item.item}: {item.error}", item.hint)
-    for line in report.notified:
-        out.line(f"notification {line}")
-    if report.items and report.ok:
-        out.ok(f"{counted(len(report.items), 'item')} backed up")
-    elif not report.items:
-        out.line("nothing to do")
-
-
-# ── forget ────────────────────────────────────────────────────────────────────────────────
+# ── forget, prune ─────────────────────────────────────────────────────────────────────────
 
 
 @backup.command()
@@ -296,50 +147,24 @@ def forget(
     repo: RepoOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Apply retention (keep daily/weekly/monthly per app and kind) and prune."""
-    from lares.backup.restic import Keep
-    from lares.errors import LaresError
+    """Apply retention (keep daily/weekly/monthly per app and kind) and prune.
+
+    Exits 1 when a repository failed (the others still are pruned).
+    """
+    from lares.backup import actions
     from lares.output import table
 
-    ctx = _context(file, state_dir)
     out = _out(as_json)
-    rows: list[dict[str, Any]] = []
-    with ctx.records.lock():
-        for name in ctx.repo_names(repo):
-            spec = ctx.blueprint.backup.repositories[name]
-            r = spec.retention or ctx.blueprint.backup.retention
-            keep = Keep(r.keep_last, r.keep_daily, r.keep_weekly, r.keep_monthly, r.keep_yearly)
-            restic = ctx.restic(name)
-            try:
-                kept, removed = restic.forget(keep, host=ctx.host, tag="lares")
-                ctx.records.forget_good(name, {s.id for s in restic.snapshots(host=ctx.host)})
-                rows.append({"repo": name, "ok": True, "kept": kept, "removed": removed})
-            except LaresError as exc:
-                rows.append({"repo": name, "ok": False, "error": exc.message, "hint": exc.hint})
-    ok = all(r["ok"] for r in rows)
+    result = actions.forget(_context(file, state_dir), repo)
     if as_json:
-        out.json({"ok": ok, "repositories": rows})
+        out.json(result.to_dict())
     else:
         t = table("Repository", "Kept", "Removed", right=("Kept", "Removed"))
-        for row in rows:
+        for row in result.rows:
             t.add_row(row["repo"], str(row.get("kept", "")), str(row.get("removed", "")))
         out.table(t)
-        for row in rows:
-            if not row["ok"]:
-                out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
-    raise typer.Exit(0 if ok else 1)
-
-
-# ── prune ─────────────────────────────────────────────────────────────────────────────────
-
-
-def _keep(ctx: BackupContext, repo: str) -> Any:
-    """The retention of ``repo`` (its own, else the blueprint's) as restic's keep flags."""
-    from lares.backup.restic import Keep
-
-    spec = ctx.blueprint.backup.repositories[repo]
-    r = spec.retention or ctx.blueprint.backup.retention
-    return Keep(r.keep_last, r.keep_daily, r.keep_weekly, r.keep_monthly, r.keep_yearly)
+        _failures(out, result)
+    raise typer.Exit(0 if result.ok else 1)
 
 
 @backup.command()
@@ -357,100 +182,67 @@ def prune(
 
     A full repository gets its space back here. When the retention keeps every snapshot,
     pruning frees nothing, and this says so: keep fewer (backup.retention) or give the
-    repository a bigger disk.
+    repository a bigger disk. Exits 1 when a repository failed.
     """
-    from lares.backup.restic import disk_usage
-    from lares.errors import LaresError
-    from lares.output import table
+    from lares.backup import actions
+    from lares.errors import UsageError
     from lares.text import counted
 
     ctx = _context(file, state_dir)
     out = _out(as_json)
-    rows: list[dict[str, Any]] = []
-    with ctx.records.lock():
-        for name in ctx.repo_names(repo):
-            keep = _keep(ctx, name)
-            restic = ctx.restic(name)
-            local = restic.repo.local_path
-            usage = disk_usage(local) if local is not None else None
-            row: dict[str, Any] = {"repo": name, "ok": True, "disk": str(usage) if usage else None}
-            try:
-                row["kept"], row["removes"], row["frees"] = restic.prune_preview(
-                    keep, host=ctx.host, tag="lares"
-                )
-            except LaresError as exc:
-                row.update(ok=False, error=exc.message, hint=exc.hint)
-            rows.append(row)
-        todo = [r for r in rows if r["ok"] and r["removes"]]
-        if not as_json:
-            t = table("Repository", "Keeps", "Removes", "Frees", "Disk", right=("Keeps", "Removes"))
-            for row in rows:
-                t.add_row(
-                    row["repo"],
-                    str(row.get("kept", "")),
-                    str(row.get("removes", "")),
-                    _size(row.get("frees")),
-                    row["disk"] or "",
-                )
-            out.table(t)
-            for row in rows:
-                if not row["ok"]:
-                    out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
-                elif not row["removes"]:
-                    out.warn(
-                        f"{row['repo']}: the retention keeps every snapshot, so pruning frees "
-                        "nothing; keep fewer (backup.retention, or the repository's own "
-                        "retention) or give the repository a bigger disk"
-                    )
-        go = bool(todo) and not dry_run
-        if go and not yes:
-            if as_json:
-                from lares.errors import UsageError
-
-                raise UsageError("prune with --json needs --yes (or --dry-run)")
-            go = typer.confirm(
-                f"Remove {counted(sum(r['removes'] for r in todo), 'snapshot')} and prune?",
-                default=False,
-            )
-        for row in todo if go else []:
-            restic = ctx.restic(row["repo"])
-            try:
-                restic.forget(_keep(ctx, row["repo"]), host=ctx.host, tag="lares")
-                ctx.records.forget_good(
-                    row["repo"], {s.id for s in restic.snapshots(host=ctx.host)}
-                )
-                row["pruned"] = True
-            except LaresError as exc:
-                row.update(ok=False, error=exc.message, hint=exc.hint)
-                if not as_json:
-                    out.fail(f"{row['repo']}: {exc.message}", exc.hint)
-            else:
-                if not as_json:
-                    local = restic.repo.local_path
-                    usage = disk_usage(local) if local is not None else None
-                    out.ok(
-                        f"{row['repo']}: removed {counted(row['removes'], 'snapshot')}, "
-                        f"freed about {_size(row['frees'])}" + (f"; {usage}" if usage else "")
-                    )
-    ok = all(r["ok"] for r in rows)
+    preview = actions.prune_preview(ctx, repo)
+    todo = [r for r in preview.rows if "error" not in r and r["removes"]]
+    if not as_json:
+        _prune_preview(out, preview)
+    go = bool(todo) and not dry_run
+    if go and not yes:
+        if as_json:
+            raise UsageError("prune with --json needs --yes (or --dry-run)")
+        go = typer.confirm(
+            f"Remove {counted(sum(r['removes'] for r in todo), 'snapshot')} and prune?",
+            default=False,
+        )
+    result = actions.prune(ctx, preview) if go else preview
     if as_json:
-        out.json({"ok": ok, "repositories": rows})
-    raise typer.Exit(0 if ok else 1)
-
-
-# ── check ─────────────────────────────────────────────────────────────────────────────────
-
-
-def rotate_subset(setting: str, last_slice: int | None) -> tuple[str, int]:
-    """The next ``--read-data-subset`` value: "5%" becomes slices n/20 read in turn, so every
-    pack is read once every 20 checks; "n/t" rotates through t slices the same way."""
-    if setting.endswith("%"):
-        percent = max(1, min(100, int(setting[:-1])))
-        total = max(1, round(100 / percent))
+        out.json(result.to_dict())
     else:
-        total = int(setting.split("/", 1)[1])
-    index = (last_slice or 0) % total + 1
-    return f"{index}/{total}", index
+        for row in todo if go else []:
+            if "error" in row:
+                out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
+                continue
+            disk = result.disk_after.get(row["repo"])
+            out.ok(
+                f"{row['repo']}: removed {counted(row['removes'], 'snapshot')}, "
+                f"freed about {_size(row['frees'])}" + (f"; {disk}" if disk else "")
+            )
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def _prune_preview(out: Out, preview: Repositories) -> None:
+    from lares.output import table
+
+    t = table("Repository", "Keeps", "Removes", "Frees", "Disk", right=("Keeps", "Removes"))
+    for row in preview.rows:
+        t.add_row(
+            row["repo"],
+            str(row.get("kept", "")),
+            str(row.get("removes", "")),
+            _size(row.get("frees")),
+            row.get("disk") or "",
+        )
+    out.table(t)
+    for row in preview.rows:
+        if "error" in row:
+            out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
+        elif not row["removes"]:
+            out.warn(
+                f"{row['repo']}: the retention keeps every snapshot, so pruning frees "
+                "nothing; keep fewer (backup.retention, or the repository's own "
+                "retention) or give the repository a bigger disk"
+            )
+
+
+# ── check, unlock ─────────────────────────────────────────────────────────────────────────
 
 
 @backup.command()
@@ -460,43 +252,24 @@ def check(
     repo: RepoOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run `restic check` reading the next slice of the data (rotating --read-data-subset)."""
-    from datetime import UTC, datetime
+    """Run `restic check` reading the next slice of the data (rotating --read-data-subset).
 
-    from lares.backup.records import iso
-    from lares.errors import LaresError
+    Exits 1 when a check found a problem or could not run.
+    """
+    from lares.backup import actions
     from lares.output import table
 
-    ctx = _context(file, state_dir)
     out = _out(as_json)
-    setting = ctx.blueprint.backup.check.read_data_subset
-    rows: list[dict[str, Any]] = []
-    for name in ctx.repo_names(repo):
-        last = ctx.records.checks().get(name, {}).get("slice")
-        subset, index = rotate_subset(setting, last)
-        row: dict[str, Any] = {"repo": name, "subset": subset, "when": iso(datetime.now(UTC))}
-        try:
-            ctx.restic(name).check(subset)
-            row.update(ok=True, slice=index)
-        except LaresError as exc:
-            row.update(ok=False, slice=last, error=exc.message, hint=exc.hint)
-        ctx.records.check_done(name, row)
-        rows.append(row)
-    ok = all(r["ok"] for r in rows)
+    result = actions.check(_context(file, state_dir), repo)
     if as_json:
-        out.json({"ok": ok, "repositories": rows})
+        out.json(result.to_dict())
     else:
         t = table("Repository", "Data read", "Result")
-        for row in rows:
+        for row in result.rows:
             t.add_row(row["repo"], row["subset"], "ok" if row["ok"] else "FAILED")
         out.table(t)
-        for row in rows:
-            if not row["ok"]:
-                out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
-    raise typer.Exit(0 if ok else 1)
-
-
-# ── unlock ────────────────────────────────────────────────────────────────────────────────
+        _failures(out, result)
+    raise typer.Exit(0 if result.ok else 1)
 
 
 @backup.command()
@@ -506,31 +279,19 @@ def unlock(
     repo: RepoOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Remove stale locks only: of a dead process on this host, or not refreshed for hours."""
-    from lares.errors import LaresError
+    """Remove stale locks only: of a dead process on this host, or not refreshed for hours.
 
-    ctx = _context(file, state_dir)
+    Exits 1 when a repository's locks could not be read or removed.
+    """
+    from lares.backup import actions
+
     out = _out(as_json)
-    rows: list[dict[str, Any]] = []
-    for name in ctx.repo_names(repo):
-        try:
-            removed, kept = ctx.restic(name).remove_stale_locks()
-            rows.append(
-                {
-                    "repo": name,
-                    "ok": True,
-                    "removed": [f"{lock.describe()}: {why}" for lock, why in removed],
-                    "kept": [lock.describe() for lock in kept],
-                }
-            )
-        except LaresError as exc:
-            rows.append({"repo": name, "ok": False, "error": exc.message, "hint": exc.hint})
-    ok = all(r["ok"] for r in rows)
+    result = actions.unlock(_context(file, state_dir), repo)
     if as_json:
-        out.json({"ok": ok, "repositories": rows})
+        out.json(result.to_dict())
     else:
-        for row in rows:
-            if not row["ok"]:
+        for row in result.rows:
+            if "error" in row:
                 out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
                 continue
             for line in row["removed"]:
@@ -539,7 +300,7 @@ def unlock(
                 out.line(f"{row['repo']}: kept {line} (its process may still run)")
             if not row["removed"] and not row["kept"]:
                 out.line(f"{row['repo']}: no locks")
-    raise typer.Exit(0 if ok else 1)
+    raise typer.Exit(0 if result.ok else 1)
 
 
 # ── drill ─────────────────────────────────────────────────────────────────────────────────
@@ -558,67 +319,20 @@ def drill_cmd(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Restore each app's newest snapshot, compare it with its source, test its databases."""
-    from lares.backup.drill import drill
-    from lares.output import table
-    from lares.text import counted
+    """Restore each app's newest snapshot, compare it with its source, test its databases.
 
-    ctx = _context(file, state_dir)
+    Exits 1 when an app's backup did not come back as it was.
+    """
+    from lares.backup import actions
+    from lares.commands._backup_reports import drill_report
+
     out = _out(as_json)
-    results = drill(ctx, repo=repo, workdir=workdir, swept=out.warn)
-    ok = all(r.ok for r in results)
+    result = actions.drill(_context(file, state_dir), repo, workdir=workdir, swept=out.warn)
     if as_json:
-        out.json({"ok": ok, "apps": [r.to_dict() for r in results]})
+        out.json(result.to_dict())
     else:
-        t = table("Repository", "App", "Files", "Databases", "Result")
-        for r in results:
-            files = (
-                f"{r.files.compared} compared with {r.files.source}"
-                + (
-                    f", {len(r.files.differ) + len(r.files.not_restored)} differ"
-                    if not r.files.ok
-                    else ""
-                )
-                if r.files
-                else "-"
-            )
-            dbs = (
-                ", ".join(
-                    f"{d.item}: {counted(sum(t.found or 0 for t in d.tables), 'row')}, "
-                    f"{counted(len(d.tables), 'table')}"
-                    + (f", {counted(len(d.queries), 'query', 'queries')}" if d.queries else "")
-                    for d in r.databases
-                )
-                or "-"
-            )
-            t.add_row(r.repo, r.app, files, dbs, "ok" if r.ok else "FAILED")
-        out.table(t)
-        for r in results:
-            if r.error:
-                out.fail(f"{r.app}: {r.error}")
-            if r.files and not r.files.ok:
-                for line in (r.files.differ + r.files.not_restored)[:10]:
-                    out.fail(f"{r.app}: {line}")
-            for d in r.databases:
-                if d.error:
-                    out.fail(f"{r.app} · {d.item}: {d.error}")
-                if d.sha256_ok is False:
-                    out.fail(
-                        f"{r.app} · {d.item}: the dump's SHA-256 differs from the one recorded"
-                    )
-                for tc in d.tables:
-                    if not tc.ok:
-                        rows = "no count" if tc.found is None else counted(tc.found, "row")
-                        found = f"{tc.table} has {rows}, expected {tc.expected}"
-                        out.fail(f"{r.app} · {d.item}: {found}")
-                for qc in d.queries:
-                    if not qc.ok:
-                        got = " / ".join(qc.got) or "no rows"
-                        want = " / ".join(qc.query.expected) or "no rows"
-                        out.fail(f"{r.app} · {d.item}: {qc.query.sql} gave {got}, expected {want}")
-        if not results:
-            out.line("no app has a backup spec")
-    raise typer.Exit(0 if ok else 1)
+        drill_report(out, result.apps)
+    raise typer.Exit(0 if result.ok else 1)
 
 
 # ── list ──────────────────────────────────────────────────────────────────────────────────
@@ -631,46 +345,21 @@ def list_cmd(
     repo: RepoOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the snapshots lares made, and whether each is recorded good."""
-    from lares.errors import LaresError
-    from lares.output import table
-    from lares.recover.snapshot import STATE_TAG
+    """List the snapshots lares made, and whether each is recorded good.
 
-    ctx = _context(file, state_dir)
+    Exits 1 when a repository could not be listed.
+    """
+    from lares.backup import actions
+    from lares.output import table
+
     out = _out(as_json)
-    repos: list[dict[str, Any]] = []
-    for name in ctx.repo_names(repo):
-        entry: dict[str, Any] = {"repo": name, "ok": True, "snapshots": [], "state": []}
-        try:
-            for snap in ctx.restic(name).snapshots(host=ctx.host, tags=["lares"]):
-                if STATE_TAG in snap.tags:  # lares's own (lares.recover.snapshot)
-                    entry["state"].append(
-                        {"id": snap.short_id, "time": snap.time.isoformat(timespec="seconds")}
-                    )
-                    continue
-                entry["snapshots"].append(
-                    {
-                        "id": snap.short_id,
-                        "time": snap.time.isoformat(timespec="seconds"),
-                        "app": snap.tag("app"),
-                        "kind": snap.tag("kind"),
-                        "db": snap.tag("db"),
-                        "paths": list(snap.paths),
-                        "good": ctx.records.good_meta(name, snap.id) is not None,
-                    }
-                )
-        except LaresError as exc:
-            entry.update(ok=False, error=exc.message, hint=exc.hint)
-        entry["status"] = ctx.records.status().get(name, {})
-        entry["drills"] = ctx.records.drills().get(name, {})
-        repos.append(entry)
-    ok = all(r["ok"] for r in repos)
+    result = actions.snapshots(_context(file, state_dir), repo)
     if as_json:
-        out.json({"ok": ok, "repositories": repos})
+        out.json(result.to_dict())
     else:
-        for entry in repos:
+        for entry in result.rows:
             out.heading(entry["repo"])
-            if not entry["ok"]:
+            if "error" in entry:
                 out.fail(entry["error"], entry.get("hint"))
                 continue
             t = table("ID", "Time", "App", "Item", "Recorded")
@@ -686,7 +375,7 @@ def list_cmd(
             for s in entry["state"]:
                 t.add_row(s["id"], s["time"], "lares", "state", "")
             out.table(t)
-    raise typer.Exit(0 if ok else 1)
+    raise typer.Exit(0 if result.ok else 1)
 
 
 # ── restore ───────────────────────────────────────────────────────────────────────────────
@@ -737,8 +426,8 @@ def restore(
     (--item), either left out only when the repository holds one; the restore says which it
     read.
     """
-    from lares.backup.drill import drill_repo
-    from lares.backup.selection import choose, describe, item_of
+    from lares.backup import actions
+    from lares.backup.selection import describe
     from lares.errors import UsageError
 
     if into_db == (target is not None):
@@ -747,21 +436,19 @@ def restore(
         )
     ctx = _context(file, state_dir)
     out = _out(as_json)
-    name = drill_repo(ctx, repo)
     if into_db:
-        from lares.backup import intodb
-
         if path:
             raise UsageError("--path does not go with --into-db: a database snapshot is one dump")
-        found = intodb.find(ctx, name, snapshot, app_id)
+        found = actions.find_database(ctx, snapshot, repo=repo, app=app_id)
         if not yes:
             if as_json:
                 raise UsageError("--into-db with --json needs --yes")
             out.line(f"This replaces {found.describe()}.")
             if not typer.confirm("Replace the database?", default=False):
-                out.fail("cancelled; nothing was changed")
-                raise typer.Exit(1)
-        loaded = intodb.load(ctx, found, progress=lambda line: None if as_json else out.line(line))
+                raise actions.cancelled()
+        loaded = actions.into_db(
+            ctx, found, progress=lambda line: None if as_json else out.line(line)
+        )
         if as_json:
             out.json(loaded.to_dict())
             return
@@ -770,31 +457,11 @@ def restore(
         out.ok(f"loaded snapshot {found.snapshot.short_id} into {found.service.name}")
         return
     assert target is not None
-    restic = ctx.restic(name)
-    snap = choose(
-        restic.snapshots(host=ctx.host, tags=["lares"]),
-        snapshot,
-        repo=name,
-        app=app_id,
-        item=item,
-    )
+    chosen = actions.choose(ctx, snapshot, repo=repo, app=app_id, item=item, paths=path or ())
     if not as_json:
-        out.line(f"restoring {describe(snap)} from {name}")
-    # a dump holds every row and the password hashes: only its owner may read it
-    private = snap.tag("kind") == "database"
-    where = restic.restore(snap.id, target, include=path or (), private=private)
+        out.line(f"restoring {describe(chosen.snapshot)} from {chosen.repo}")
+    restored = actions.restore(ctx, chosen, target)
     if as_json:
-        out.json(
-            {
-                "ok": True,
-                "repo": name,
-                "snapshot": snap.short_id,
-                "snapshot_id": snap.id,
-                "app": snap.tag("app"),
-                "item": item_of(snap),
-                "time": snap.time.isoformat(timespec="seconds"),
-                "target": str(where),
-            }
-        )
+        out.json(restored.to_dict())
     else:
-        out.ok(f"restored {describe(snap)} from {name} into {where}")
+        out.ok(f"restored {describe(chosen.snapshot)} from {chosen.repo} into {restored.target}")

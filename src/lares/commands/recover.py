@@ -37,7 +37,7 @@ def recovery_kit(
     Without --output or --html the kit is printed. Keep it away from the server.
     """
     from lares.blueprint.load import load
-    from lares.fsutil import atomic_write
+    from lares.errors import UsageError
     from lares.output import Out
     from lares.recover import kit as kits
     from lares.secrets import SecretStore
@@ -45,23 +45,15 @@ def recovery_kit(
 
     out = Out(as_json=as_json)
     if as_json and output is None and html is None:
-        out.fail(
+        raise UsageError(
             "--json prints no passwords, so it needs --output or --html to write the kit to",
             hint="add --output FILE",
         )
-        raise typer.Exit(2)
     loaded = load(file)
     state = StateDir.open(state_dir)
     store = SecretStore(state.secrets)
     kit = kits.build(loaded.blueprint, store)
-    written: list[str] = []
-    if output is not None:
-        atomic_write(output, kits.text(kit), mode=0o600)
-        written.append(str(output))
-    if html is not None:
-        atomic_write(html, kits.html(kit), mode=0o600)
-        written.append(str(html))
-    kits.remember(state, store, kit, written)
+    written = kits.save(state, store, kit, text_to=output, html_to=html)
     if as_json:
         out.json({"ok": True, "written": written, "kit": kit.summary()})
         return
@@ -119,7 +111,10 @@ def recover_cmd(
 ) -> None:
     """Rebuild this server on a new machine from its backups: lares's state, every app's files
     and databases, the stacks, then the restore drill. Re-run it to continue after an
-    interruption. With --app, put one broken app back on a running server."""
+    interruption. With --app, put one broken app back on a running server.
+
+    Exits 1 when the recovery is done but its drill found an app that did not come back.
+    """
     from lares.output import Out
     from lares.recover import kit as kits
     from lares.recover.recover import recover

@@ -17,21 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from lares.errors import UsageError
-from lares.recover.recover import (
+from lares.recover.data import (
     AppPlan,
-    Journal,
-    RecoverError,
-    Report,
-    Step,
-    _aside,
-    _occupied,
-    _size,
     load_database,
     plan_data,
     reset_database,
     restore_files,
     start_databases,
 )
+from lares.recover.model import Journal, RecoverError, Report, Step, aside, occupied, size_text
 
 
 class _Once(Journal):
@@ -89,19 +83,19 @@ def recover_app(
             report.warnings += reset_database(ctx, d, stamp)
     if plan.files is not None:
         for _, live in plan.files.paths:
-            if _occupied(Path(live)):
-                aside = _aside(Path(live), stamp)
-                report.warnings.append(f"moved {live} aside to {aside}")
+            if occupied(Path(live)):
+                moved = aside(Path(live), stamp)
+                report.warnings.append(f"moved {live} aside to {moved}")
         t0 = time.monotonic()
         _, size = restore_files(restic, plan.files, _Once(), stamp=stamp)
         report.steps.append(Step("data", "files", app, size, time.monotonic() - t0))
-        progress(f"{app}: files of {plan.files.snapshot.time:%Y-%m-%d %H:%M}, {_size(size)}")
+        progress(f"{app}: files of {plan.files.snapshot.time:%Y-%m-%d %H:%M}, {size_text(size)}")
     start_databases(ctx, [AppPlan(app, view.stack, None, plan.databases, ())], progress)
     for d in plan.databases:
         t0 = time.monotonic()
         size = load_database(ctx, restic, d)
         report.steps.append(Step("data", f"database {d.key}", app, size, time.monotonic() - t0))
-        progress(f"{app}: database {d.key} of {d.snapshot.time:%Y-%m-%d %H:%M}, {_size(size)}")
+        progress(f"{app}: database {d.key} of {d.snapshot.time:%Y-%m-%d %H:%M}, {size_text(size)}")
     if compose_file.exists():
         engine.compose(
             view.stack,

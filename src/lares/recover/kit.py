@@ -185,6 +185,29 @@ def remember(state: Any, store: SecretStore, kit: Kit, written: list[str]) -> No
     )
 
 
+def save(
+    state: Any,
+    store: SecretStore,
+    kit: Kit,
+    *,
+    text_to: Path | None = None,
+    html_to: Path | None = None,
+) -> list[str]:
+    """Write ``kit`` as text and/or as a printable page (each 0600) and record that it was
+    made (see :func:`remember`); return the files written."""
+    from lares.fsutil import atomic_write
+
+    written: list[str] = []
+    if text_to is not None:
+        atomic_write(text_to, text(kit), mode=0o600)
+        written.append(str(text_to))
+    if html_to is not None:
+        atomic_write(html_to, html(kit), mode=0o600)
+        written.append(str(html_to))
+    remember(state, store, kit, written)
+    return written
+
+
 def staleness(blueprint: Any, store: SecretStore, record: Mapping[str, Any] | None) -> str | None:
     """Why the last kit no longer opens the blueprint's repositories, or None when it does
     (or when no repository has a password yet: there is nothing to put in a kit)."""

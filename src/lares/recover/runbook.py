@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lares.backup.runner import host_path
+from lares.backup.jobs import host_path
 from lares.catalog.resolve import secret_id
 
 SCENARIOS = {

@@ -23,14 +23,12 @@ import io
 import json
 import os
 import tarfile
-import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from lares.backup import BackupContext
 from lares.backup.records import iso
@@ -39,10 +37,6 @@ from lares.backup.restic import (
     Snapshot,
     Summary,
     backup_command,
-    close_pipes,
-    drain,
-    dump_command,
-    stop,
 )
 from lares.blueprint.load import REFERENCE_NAME, Loaded, reference_text
 from lares.errors import LaresError
@@ -250,15 +244,13 @@ def restore(restic: Restic, snapshot: Snapshot, into: Path) -> dict[str, Any]:
     (the secrets 0600). A member that is not a file, folder or link staying inside ``into`` is
     refused (LaresError), as is a tar without a manifest.
     """
-    cmd = dump_command(restic.repo, snapshot.id, f"/{FILENAME}")
     into.mkdir(mode=0o700)
-    reader = restic.spawn(cmd)
-    err: deque[str] = deque(maxlen=20)
-    drainer = threading.Thread(target=drain, args=(reader.stderr, err), daemon=True)
-    drainer.start()
     head: dict[str, Any] | None = None
     try:
-        with tarfile.open(fileobj=cast(IO[bytes], reader.stdout), mode="r|") as tar:
+        with (
+            restic.dump(snapshot.id, f"/{FILENAME}") as stream,
+            tarfile.open(fileobj=stream, mode="r|") as tar,
+        ):
             for info in tar:
                 if not (info.name == TOP or info.name.startswith(TOP + "/")):
                     raise _unsafe(snapshot, info.name)
@@ -273,31 +265,12 @@ def restore(restic: Restic, snapshot: Snapshot, into: Path) -> dict[str, Any]:
                     tar.extract(info, into, filter="data")
                 except tarfile.FilterError as exc:
                     raise _unsafe(snapshot, f"{TOP}/{info.name} ({exc})") from None
-        # tar stops at its end marker; restic may still be writing the padding after it
-        stdout = cast(IO[bytes], reader.stdout)
-        while stdout.read(1 << 16):
-            pass
-        reader.wait(timeout=60)
     except tarfile.ReadError as exc:
-        if reader.poll() is None:
-            stop(reader, grace=5)
-        reader.wait()
-        drainer.join(timeout=10)
-        if reader.returncode != 0:
-            raise restic.fail(cmd, reader.returncode, "\n".join(err)) from None
         raise LaresError(
             f"state snapshot {snapshot.short_id} of {restic.repo.name} is not a lares state "
             f"archive ({exc})",
             code="recover-state",
         ) from None
-    finally:
-        if reader.poll() is None:
-            reader.kill()
-        reader.wait()
-        drainer.join(timeout=10)
-        close_pipes(reader)
-    if reader.returncode != 0:
-        raise restic.fail(cmd, reader.returncode, "\n".join(err))
     if head is None:
         raise LaresError(
             f"state snapshot {snapshot.short_id} of {restic.repo.name} has no manifest",

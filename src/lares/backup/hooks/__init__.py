@@ -114,7 +114,8 @@ class Load:
     (without its newline) and returns what to send instead, so a dump made for an empty server
     loads into the running one. ``stop_database``: the database container itself is stopped
     meanwhile (a file the app keeps open); otherwise only the app's other containers are.
-    ``finish`` runs after a successful restore (moving a restored file into place).
+    ``finish`` runs after a successful restore (moving a restored file into place). ``ready``
+    succeeds once the server takes connections (a container just started for a recovery).
     """
 
     restore: Command
@@ -122,12 +123,27 @@ class Load:
     stop_database: bool = False
     finish: Callable[[], None] | None = field(default=None, compare=False)
     cleanup: Callable[[], None] | None = field(default=None, compare=False)
+    ready: Command | None = None
 
 
 def in_server(db: DatabaseBackup, volumes: Sequence[str]) -> str | None:
     """``missing`` of a database kept by a server (PostgreSQL, MariaDB): never. The server has
     the database, or its dump fails and says why."""
     return None
+
+
+def exec_into(
+    container: str, var: str, password_secret: str | None, *, interactive: bool = False
+) -> tuple[list[str], dict[str, str]]:
+    """The start of a ``docker exec`` into ``container`` (``--interactive``: the command reads
+    stdin) that hands the client its password in ``var`` when there is one, and the secret
+    environment that carries it: (argv up to the container, variable → secret id)."""
+    argv = ["docker", "exec", *(["--interactive"] if interactive else [])]
+    secret_env: dict[str, str] = {}
+    if password_secret:
+        argv += ["-e", var]
+        secret_env[var] = password_secret
+    return [*argv, container], secret_env
 
 
 def start_throwaway(name: str, image: str, *options: str, what: str) -> Command:

@@ -27,6 +27,7 @@ from lares.backup.hooks import (
     Load,
     Scratch,
     Table,
+    exec_into,
     in_server,
     start_throwaway,
     stop_throwaway,
@@ -70,13 +71,8 @@ def dump(
 ) -> Command:
     """``docker exec <container> mariadb-dump`` (or ``mysqldump``) as the catalog's user."""
     tool = "mysqldump" if _is_mysql(image) else "mariadb-dump"
-    argv = ["docker", "exec"]
-    secret_env: dict[str, str] = {}
-    if password_secret:
-        argv += ["-e", "MYSQL_PWD"]
-        secret_env["MYSQL_PWD"] = password_secret
+    argv, secret_env = exec_into(container, "MYSQL_PWD", password_secret)
     argv += [
-        container,
         tool,
         f"--user={db.user}",
         "--single-transaction",
@@ -239,17 +235,23 @@ def load(
     """``docker exec -i <container> mariadb`` as the catalog's user: the dump drops and
     recreates each table it holds (``DROP TABLE IF EXISTS``), so it loads into the running
     server as it is."""
-    argv = ["docker", "exec", "--interactive"]
-    secret_env: dict[str, str] = {}
-    if password_secret:
-        argv += ["-e", "MYSQL_PWD"]
-        secret_env["MYSQL_PWD"] = password_secret
-    argv += [container, _client(image), f"--user={db.user}"]
+    argv, secret_env = exec_into(container, "MYSQL_PWD", password_secret, interactive=True)
+    client = _client(image)
+    argv += [client, f"--user={db.user}"]
     return Load(
         Command(
             tuple(argv),
             what=f"load the dump into {ENGINE} in {container}",
             secret_env=secret_env,
             stdin=True,
-        )
+        ),
+        ready=_ping(container, client),
     )
+
+
+def _ping(container: str, client: str) -> Command:
+    """Succeeds once the real server answers on TCP (the init-time one skips networking); an
+    answer refusing the login counts."""
+    admin = f"{client}-admin" if client == "mariadb" else "mysqladmin"
+    argv = ("docker", "exec", container, admin, "--host=127.0.0.1", "--protocol=tcp", "ping")
+    return Command(argv, what=f"wait for {container}")

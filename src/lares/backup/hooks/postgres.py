@@ -29,6 +29,7 @@ from lares.backup.hooks import (
     Load,
     Scratch,
     Table,
+    exec_into,
     in_server,
     start_throwaway,
     stop_throwaway,
@@ -60,12 +61,8 @@ def dump(
     volumes: Sequence[str] = (),
 ) -> Command:
     """``docker exec <container> pg_dumpall`` as the catalog's user."""
-    argv = ["docker", "exec"]
-    secret_env: dict[str, str] = {}
-    if password_secret:
-        argv += ["-e", "PGPASSWORD"]
-        secret_env["PGPASSWORD"] = password_secret
-    argv += [container, "pg_dumpall", "--username", db.user or "postgres", "--no-password"]
+    argv, secret_env = exec_into(container, "PGPASSWORD", password_secret)
+    argv += ["pg_dumpall", "--username", db.user or "postgres", "--no-password"]
     if db.database:
         argv += ["--database", db.database]
     return Command(tuple(argv), what=f"dump PostgreSQL in {container}", secret_env=secret_env)
@@ -236,12 +233,8 @@ def load(
 ) -> Load:
     """``docker exec -i <container> psql`` as the catalog's user, stopping at the first error."""
     user = db.user or "postgres"
-    argv = ["docker", "exec", "--interactive"]
-    secret_env: dict[str, str] = {}
-    if password_secret:
-        argv += ["-e", "PGPASSWORD"]
-        secret_env["PGPASSWORD"] = password_secret
-    argv += [container, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"]
+    argv, secret_env = exec_into(container, "PGPASSWORD", password_secret, interactive=True)
+    argv += ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"]
     argv += ["--username", user, "--dbname", "postgres"]
     return Load(
         Command(
@@ -251,4 +244,8 @@ def load(
             stdin=True,
         ),
         rewrite=rewrite(user),
+        ready=Command(
+            ("docker", "exec", container, "pg_isready", "--host", "127.0.0.1", "--username", user),
+            what=f"wait for {container}",
+        ),
     )

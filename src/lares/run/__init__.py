@@ -1,10 +1,10 @@
 """The one way lares runs a process.
 
-Every external command goes through this module; it is the only one that imports
-``subprocess``. Commands are argument tuples (never a shell string), each has a timeout, each is
-logged before it runs and with its duration after, and every value passed in ``secrets`` is masked
-in what is logged or raised. Secrets travel to a child by environment, stdin or a 0600 file, never
-by argv.
+Every external command goes through this package (here, and :mod:`lares.run.pipes` for a
+producer piped into a consumer); it is the only one that imports ``subprocess``. Commands are
+argument tuples (never a shell string), each has a timeout, each is logged before it runs and
+with its duration after, and every value passed in ``secrets`` is masked in what is logged or
+raised. Secrets travel to a child by environment, stdin or a 0600 file, never by argv.
 
 A failed command raises :class:`~lares.errors.CommandError`, which names the command, its exit
 code and the last lines of its stderr.
@@ -26,10 +26,12 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from lares.errors import CommandError, ToolMissing
 
@@ -58,6 +60,18 @@ def _launch(args: tuple[str, ...]) -> tuple[str, ...]:
     if shutil.which(args[0]) is None:
         raise FileNotFoundError(args[0])
     return (setpriv, "--pdeathsig", "TERM", "--", *args)
+
+
+def _popen(args: tuple[str, ...], *, hint: str | None = None, **options: Any) -> Any:
+    """Start ``args`` as every child of lares starts (see :func:`_launch` and
+    :func:`inherited`); a missing program raises :class:`ToolMissing` with ``hint``."""
+    try:
+        return subprocess.Popen(_launch(args), pass_fds=tuple(_INHERITED), **options)
+    except FileNotFoundError as exc:
+        raise ToolMissing(
+            f"{args[0]} is not installed or not on PATH",
+            hint=hint or f"install {os.path.basename(args[0])} and try again",
+        ) from exc
 
 
 @contextmanager
@@ -168,22 +182,16 @@ def run(
     shown = _describe(args, redact)
     log.debug("run: %s", shown)
     started = time.monotonic()
-    try:
-        child = subprocess.Popen(
-            _launch(args),
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_child_env(env),
-            cwd=cwd,
-            process_group=0,
-            pass_fds=tuple(_INHERITED),
-        )
-    except FileNotFoundError as exc:
-        raise ToolMissing(
-            f"{args[0]} is not installed or not on PATH",
-            hint=hint or f"install {os.path.basename(args[0])} and try again",
-        ) from exc
+    child: subprocess.Popen[bytes] = _popen(
+        args,
+        hint=hint,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_child_env(env),
+        cwd=cwd,
+        process_group=0,
+    )
     try:
         out, err_bytes = child.communicate(
             input.encode() if isinstance(input, str) else input, timeout=timeout
@@ -272,23 +280,17 @@ def stream(
     args = tuple(str(a) for a in argv)
     redact = Redactor(secrets)
     log.debug("stream: %s", _describe(args, redact))
-    try:
-        proc = subprocess.Popen(
-            _launch(args),
-            stdin=stdin if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_child_env(env),
-            cwd=cwd,
-            text=True,
-            errors="replace",
-            pass_fds=tuple(_INHERITED),
-        )
-    except FileNotFoundError as exc:
-        raise ToolMissing(
-            f"{args[0]} is not installed or not on PATH",
-            hint=hint or f"install {os.path.basename(args[0])} and try again",
-        ) from exc
+    proc: subprocess.Popen[str] = _popen(
+        args,
+        hint=hint,
+        stdin=stdin if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_child_env(env),
+        cwd=cwd,
+        text=True,
+        errors="replace",
+    )
     handle = Stream(proc, args, redact, time.monotonic())
     try:
         yield handle
@@ -326,22 +328,117 @@ def spawn(
     """
     args = tuple(str(a) for a in argv)
     log.debug("spawn: %s", _describe(args, Redactor(secrets)))
+    process: subprocess.Popen[bytes] = _popen(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE if stderr is None else stderr,
+        env=_child_env(env),
+    )
+    return process
+
+
+# ── processes started in the background, and pipes between them ───────────────────────────
+
+CHUNK = 1 << 20  # bytes a pipe moves at once
+PIPE_TAIL = 200  # stderr lines of each side of a pipe kept for its error
+INTERRUPT_GRACE = 30.0  # seconds an interrupted child gets to clean up before SIGKILL
+
+#: Given the write end of a consumer's stdin, a feed writes the data and returns None to let the
+#: consumer see the end of its input, or a reason to abort it (the consumer is stopped first).
+#: It must not close the descriptor.
+Feed = Callable[[int], "str | None"]
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists on this host (one we may not signal counts)."""
+    if pid <= 0:
+        return False
     try:
-        return subprocess.Popen(
-            _launch(args),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if stdout is None else stdout,
-            stderr=subprocess.PIPE if stderr is None else stderr,
-            env=_child_env(env),
-            pass_fds=tuple(_INHERITED),
-        )
-    except FileNotFoundError as exc:
-        raise ToolMissing(
-            f"{args[0]} is not installed or not on PATH",
-            hint=f"install {os.path.basename(args[0])} and try again",
-        ) from exc
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def interrupt(process: subprocess.Popen[bytes], grace: float = INTERRUPT_GRACE) -> None:
+    """Interrupt ``process`` (SIGINT: restic removes its lock) and wait; kill it after ``grace``.
+
+    SIGINT is repeated every two seconds: one that lands while the program is still starting,
+    before it handles the signal, may be lost (a background shell starts it ignored).
+    """
+    deadline = time.monotonic() + grace
+    while process.poll() is None and time.monotonic() < deadline:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            continue
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def close_pipes(process: subprocess.Popen[bytes]) -> None:
+    """Close what lares holds of a finished process's pipes."""
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def drain(
+    lines: Iterable[bytes] | Iterable[str] | None,
+    into: deque[str],
+    note: Callable[[str], bool] = lambda line: False,
+) -> None:
+    """Keep the tail of ``lines`` (a process's stderr, bytes or text) in ``into``, but for the
+    lines ``note`` takes."""
+    if lines is None:
+        return
+    for raw in lines:
+        line = (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw).rstrip("\n")
+        if not note(line):
+            into.append(line)
+
+
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """Write every byte of ``data`` to ``fd`` (raises BrokenPipeError when the reader died)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
 
 
 PIPE = subprocess.PIPE
 DEVNULL = subprocess.DEVNULL
 TimeoutExpired = subprocess.TimeoutExpired
+
+from lares.run.pipes import Piped, pipe  # noqa: E402 - it builds on what is above
+
+__all__ = [
+    "CHUNK",
+    "DEVNULL",
+    "PIPE",
+    "Feed",
+    "Piped",
+    "Redactor",
+    "Result",
+    "Stream",
+    "TimeoutExpired",
+    "close_pipes",
+    "drain",
+    "failure",
+    "inherited",
+    "interrupt",
+    "pid_alive",
+    "pipe",
+    "require",
+    "run",
+    "spawn",
+    "stream",
+    "tail",
+    "which",
+    "write_all",
+]
