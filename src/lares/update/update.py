@@ -257,14 +257,14 @@ def _back_up(
     loaded: Loaded, state: StateDir, view: AppView, progress: Callable[[str], None]
 ) -> list[PreUpdate]:
     """Back ``view`` up now in every repository that backs it up, and tag what it took."""
-    from lares.backup import open_context
+    from lares.backup import actions, open_context
+    from lares.backup.jobs import AppJob, RunPlan
     from lares.backup.restic import tag_command
-    from lares.backup.runner import AppJob, RunPlan, execute, plan_run
 
     if view.app.backup is None:
         return []
     ctx = open_context(loaded, state.root)
-    planned = plan_run(ctx)
+    planned = actions.plan(ctx)
     jobs = tuple(j for j in planned.jobs if isinstance(j, AppJob) and j.app == view.id)
     if not jobs:
         raise LaresError(
@@ -272,7 +272,7 @@ def _back_up(
             hint="add one under backup.repositories; lares updates only what it can put back",
         )
     progress(f"{view.id}: backing up before the update")
-    report = execute(ctx, RunPlan(jobs, (), planned.now))
+    report = actions.run(ctx, planned=RunPlan(jobs, (), planned.now), progress=progress)
     if not report.ok:
         failed = report.failed[0]
         raise LaresError(f"{failed.item}: {failed.error}")
