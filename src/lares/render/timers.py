@@ -92,14 +92,8 @@ def _timer(description: str, calendar: Calendar, source: str) -> str:
 def render(system: System, source: str = "lares.yaml") -> Bundle:
     """The timers, services and crontab for the blueprint's backup schedules."""
     backup = system.blueprint.backup
-    files: dict[str, File] = {}
-    cron: list[str] = [
-        HEADER.format(source=source).rstrip("\n"),
-        "SHELL=/bin/sh",
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        *(f"{k}={v}" for k, v in _environment(source)),
-    ]
-    jobs: list[tuple[str, str, Calendar, list[str]]] = []
+    Job = tuple[str, str, Calendar, list[str]]
+    jobs: list[Job] = []
     for name, repo in backup.repositories.items():
         calendar = _calendar(repo.schedule, "backup", "repositories", name, "schedule")
         commands = [
@@ -110,6 +104,7 @@ def render(system: System, source: str = "lares.yaml") -> Bundle:
         jobs.append((f"lares-backup-{name}", f"lares: {what}", calendar, commands))
     if backup.repositories:
         check = _calendar(backup.check.schedule, "backup", "check", "schedule")
+        drill = _calendar(backup.drill.schedule, "backup", "drill", "schedule")
         jobs.append(
             (
                 "lares-backup-check",
@@ -118,7 +113,6 @@ def render(system: System, source: str = "lares.yaml") -> Bundle:
                 [_lares("backup", "check")],
             )
         )
-        drill = _calendar(backup.drill.schedule, "backup", "drill", "schedule")
         jobs.append(
             (
                 "lares-backup-drill",
@@ -127,40 +121,35 @@ def render(system: System, source: str = "lares.yaml") -> Bundle:
                 [_lares("backup", "drill")],
             )
         )
-    for unit, description, calendar, commands in jobs:
-        files[f"systemd/{unit}.service"] = File(
-            f"systemd/{unit}.service", _service(description, commands, source)
-        )
-        files[f"systemd/{unit}.timer"] = File(
-            f"systemd/{unit}.timer", _timer(description, calendar, source)
-        )
-        try:
-            fields = calendar.cron()
-        except ValueError as exc:
-            raise ConfigError(str(exc), location=Location(path=unit), code="schedule") from None
-        cron.append(f"# {description} ({calendar.expr})")
-        cron.append(f"{fields} root cd {WORKDIR} && " + " && ".join(commands))
-    if jobs:
-        files["cron.d/lares-backup"] = File("cron.d/lares-backup", "\n".join(cron) + "\n")
+    files: dict[str, File] = {}
+    groups: list[tuple[str, list[Job]]] = [("lares-backup", jobs)]
     updates = system.blueprint.updates
     if updates is not None:
         calendar = _calendar(updates.schedule, "updates", "schedule")
-        description = f"lares: update the apps ({updates.level} steps), back them up first"
-        commands = [_lares("update", "--scheduled")]
-        unit = "lares-update"
-        files[f"systemd/{unit}.service"] = File(
-            f"systemd/{unit}.service", _service(description, commands, source)
+        what = f"lares: update the apps ({updates.level} steps), back them up first"
+        groups.append(
+            ("lares-update", [("lares-update", what, calendar, [_lares("update", "--scheduled")])])
         )
-        files[f"systemd/{unit}.timer"] = File(
-            f"systemd/{unit}.timer", _timer(description, calendar, source)
-        )
-        try:
-            fields = calendar.cron()
-        except ValueError as exc:
-            raise ConfigError(
-                str(exc), location=Location(path="updates.schedule"), code="schedule"
-            ) from None
-        lines = [*cron[:4], f"# {description} ({calendar.expr})"]
-        lines.append(f"{fields} root cd {WORKDIR} && {commands[0]}")
-        files["cron.d/lares-update"] = File("cron.d/lares-update", "\n".join(lines) + "\n")
+    for crontab, group in groups:
+        cron: list[str] = [
+            HEADER.format(source=source).rstrip("\n"),
+            "SHELL=/bin/sh",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            *(f"{k}={v}" for k, v in _environment(source)),
+        ]
+        for unit, description, calendar, commands in group:
+            files[f"systemd/{unit}.service"] = File(
+                f"systemd/{unit}.service", _service(description, commands, source)
+            )
+            files[f"systemd/{unit}.timer"] = File(
+                f"systemd/{unit}.timer", _timer(description, calendar, source)
+            )
+            try:
+                fields = calendar.cron()
+            except ValueError as exc:
+                raise ConfigError(str(exc), location=Location(path=unit), code="schedule") from None
+            cron.append(f"# {description} ({calendar.expr})")
+            cron.append(f"{fields} root cd {WORKDIR} && " + " && ".join(commands))
+        if group:
+            files[f"cron.d/{crontab}"] = File(f"cron.d/{crontab}", "\n".join(cron) + "\n")
     return Bundle(files)
