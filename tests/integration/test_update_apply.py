@@ -42,8 +42,10 @@ VERSIONS = {
 
 
 class Lab:
-    def __init__(self, root: Path, registry: LocalRegistry) -> None:
+    def __init__(self, root: Path, registry: LocalRegistry, base: str) -> None:
         self.root = root
+        self.registry = registry
+        self.base = base
         self.state = root / "state"
         self.dir = root / "bp"
         shutil.copytree(DATA, self.dir)
@@ -54,7 +56,8 @@ class Lab:
         self.env = {**os.environ, "LT_ROOT": str(root / "data"), "COLUMNS": "250"}
 
     def lares(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-m", "lares", *args, "--state-dir", str(self.state)]
+        state = [] if args[0] == "outdated" else ["--state-dir", str(self.state)]
+        argv = [sys.executable, "-m", "lares", *args, *state]
         argv += ["-f", str(self.dir / "lares.yaml")]
         return subprocess.run(
             argv, capture_output=True, text=True, env=self.env, timeout=timeout, check=False
@@ -97,14 +100,24 @@ class Lab:
         )
         return json.loads(out.stdout or "[]") or []
 
+    def container_image_id(self) -> str:
+        out = subprocess.run(
+            ["docker", "inspect", "--format", "{{.Image}}", "lu-app"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip()
+
     def running_image(self) -> str:
+        """The image the app's container runs, as repository:tag (without a locked digest)."""
         out = subprocess.run(
             ["docker", "inspect", "--format", "{{.Config.Image}}", "lu-app"],
             capture_output=True,
             text=True,
             check=True,
         )
-        return out.stdout.strip()
+        return out.stdout.strip().split("@", 1)[0]
 
 
 def _remove(client: docker.DockerClient) -> None:
@@ -124,10 +137,13 @@ def registry(
 
 @pytest.fixture
 def lab(
-    tmp_path: Path, registry: LocalRegistry, docker_client: docker.DockerClient
+    tmp_path: Path,
+    registry: LocalRegistry,
+    docker_client: docker.DockerClient,
+    test_images: dict[str, str],
 ) -> Iterator[Lab]:
     _remove(docker_client)
-    lab = Lab(tmp_path, registry)
+    lab = Lab(tmp_path, registry, test_images["postgres"])
     try:
         yield lab
     finally:
@@ -142,6 +158,10 @@ def test_update_backs_up_proves_health_or_puts_the_old_version_and_data_back(lab
     lab.psql("CREATE TABLE items (id int PRIMARY KEY, name text)")
     lab.psql("INSERT INTO items VALUES (1, 'one'), (2, 'two')")
     assert lab.running_image() == f"{lab.image}:1.0.0"
+    # the first pull's digest is recorded, and from then on Compose runs that digest
+    first = Lock.beside(lab.dir).images[f"{lab.image}:1.0.0"]
+    compose = (lab.state / "live" / "lu-apps" / "compose.yaml").read_text()
+    assert "@sha256:" not in compose  # rendered before the pull: the next render has it
 
     # a patch: backed up first, then up and healthy, pinned in lares.lock
     code, report = lab.update("lu-app", "--to", "1.0.1")
@@ -188,3 +208,14 @@ def test_update_backs_up_proves_health_or_puts_the_old_version_and_data_back(lab
     # what runs is what lares.yaml and lares.lock say: `up` has nothing to do
     again = json.loads(lab.ok("up", "--yes", "--json").stdout)
     assert [s["action"] for s in again["stacks"]] == ["none"], again
+    assert first.startswith("sha256:")
+
+    # a re-pushed tag: outdated says it moved, and up keeps running what the lock recorded
+    running = lab.container_image_id()
+    lab.registry.push(lab.base, REPO, "1.0.1", label="re-pushed")
+    outdated = json.loads(lab.ok("outdated", "--json").stdout)
+    assert [i["moved"] for i in outdated["images"] if i["image"].startswith(lab.image)] == [True]
+    assert json.loads(lab.ok("up", "--yes", "--json").stdout)
+    assert lab.container_image_id() == running
+    compose = (lab.state / "live" / "lu-apps" / "compose.yaml").read_text()
+    assert f"{lab.image}:1.0.1@sha256:" in compose

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lares.blueprint.model import AppSettings, Blueprint, ContainerOverride
 from lares.catalog.load import Catalog
@@ -81,6 +81,7 @@ class Service:
     cpus: float | None
     depends_on: Mapping[str, str]  # service name → condition
     path: tuple[str | int, ...]  # where in the blueprint this came from
+    digest: str | None = None  # the digest lares.lock holds for ``image``: what Compose runs
 
     @property
     def quicksync(self) -> bool:
@@ -297,11 +298,17 @@ def _suggest(name: str, known: list[str]) -> str | None:
     return f"did you mean '{close[0]}'?" if close else None
 
 
-def resolve(bp: Blueprint, catalog: Catalog, pins: Mapping[str, str] | None = None) -> System:
+def resolve(
+    bp: Blueprint,
+    catalog: Catalog,
+    pins: Mapping[str, str] | None = None,
+    digests: Mapping[str, str] | None = None,
+) -> System:
     """Resolve every enabled app of every stack (see the module docstring).
 
     ``pins`` (``app/container`` → version, from ``lares.lock``: what ``lares update`` moved to)
-    replace the catalog's version where the blueprint sets none of its own.
+    replace the catalog's version where the blueprint sets none of its own; ``digests``
+    (``repository:tag`` → digest, also from the lock) are what each image was first pulled as.
     """
     problems: list[Problem] = []
     secrets: dict[str, tuple[str, str]] = {}
@@ -360,22 +367,22 @@ def resolve(bp: Blueprint, catalog: Catalog, pins: Mapping[str, str] | None = No
                 pin = (pins or {}).get(f"{app_id}/{key}")
                 if pin and not (override and (override.version or override.image)):
                     override = (override or ContainerOverride()).model_copy(update={"version": pin})
-                services.append(
-                    _service(
-                        bp,
-                        app,
-                        key,
-                        spec,
-                        override,
-                        stack_name,
-                        stack.network,
-                        filler,
-                        database_nets,
-                        vpn_nets,
-                        proxied,
-                        path,
-                    )
+                service = _service(
+                    bp,
+                    app,
+                    key,
+                    spec,
+                    override,
+                    stack_name,
+                    stack.network,
+                    filler,
+                    database_nets,
+                    vpn_nets,
+                    proxied,
+                    path,
                 )
+                digest = (digests or {}).get(service.image)
+                services.append(replace(service, digest=digest) if digest else service)
             problems.extend(filler.problems)
             views.append(
                 AppView(

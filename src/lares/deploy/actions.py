@@ -297,6 +297,13 @@ def _apply(
             on_states=on_states,
         )
         recorded = {s.stack for s in outcome.stacks if s.recorded}
+        loaded = result.context.loaded
+        if recorded and not loaded.filename.startswith("<"):
+            from lares.deploy.digests import record_pulled
+
+            applied = [s for s in result.system.services if s.stack in recorded]
+            for image in record_pulled(loaded.base_dir, applied):
+                progress(f"lares.lock: recorded the digest of {image}")
         for o in moving:
             # the old record goes once the new stack is up: until then it is the way back
             if o.renamed_to in recorded:

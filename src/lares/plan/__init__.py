@@ -42,10 +42,11 @@ def make_context(
 ) -> PlanContext:
     catalog = catalog or catalog_for(loaded)
     have = frozenset(secrets_set) if secrets_set is not None else None
-    from lares.update.lock import pins_beside
+    from lares.update.lock import lock_beside
 
-    pins = pins_beside(loaded.base_dir)
-    return PlanContext(loaded, catalog, resolve(loaded.blueprint, catalog, pins), have)
+    lock = lock_beside(loaded.base_dir)
+    system = resolve(loaded.blueprint, catalog, lock.pins, lock.images)
+    return PlanContext(loaded, catalog, system, have)
 
 
 def plan(

@@ -38,7 +38,8 @@ def service_block(service: Service, stack: StackView) -> dict[str, Any]:
     """The Compose service mapping for one resolved container."""
     spec = service.spec
     out: dict[str, Any] = {
-        "image": service.image,
+        # with the digest lares.lock recorded, a tag moved by its registry is never run unseen
+        "image": f"{service.image}@{service.digest}" if service.digest else service.image,
         "container_name": service.name,
         "restart": "unless-stopped",
     }

@@ -208,8 +208,7 @@ def _one(
         lock.pin(app_id, key, target)
     lock.save()
     outcome = _apply(loaded, state, view.stack, progress)
-    if outcome is None:
-        _record_digests(lock, _system(loaded), app_id)
+    if outcome is None:  # `up` recorded the new image's digest in lares.lock
         return _with(base, "updated", "", snapshots=tuple(s.snapshot for s in snapshots))
 
     progress(f"{app_id}: {target} did not come up ({outcome}); putting {current} back")
@@ -330,19 +329,3 @@ def _restore(
         load(ctx, target, progress=progress)
         done.append(target.key)
     return tuple(done)
-
-
-def _record_digests(lock: Lock, system: System, app_id: str) -> None:
-    """Record in lares.lock the digest each image of the app was pulled at."""
-    from lares.deploy.digests import repo_digests
-
-    view = system.app(app_id)
-    if view is None:
-        return
-    changed = False
-    for service in view.services:
-        digest = repo_digests(service.image)
-        if digest:
-            changed |= lock.record(service.image, digest)
-    if changed:
-        lock.save()
