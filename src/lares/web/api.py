@@ -1,0 +1,228 @@
+"""The JSON API under ``/api/`` and the event stream ``/events``.
+
+GET answers are serialized once per version of the view (checked against their response model
+then) and served from that cache. POST calls take JSON bodies; with a session cookie they need
+the ``X-CSRF-Token`` header, with a bearer token nothing more. The OpenAPI document FastAPI
+writes from the models is served at ``/api/openapi.json``, behind the same authentication.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from lares.errors import LaresError
+from lares.web import actions, schemas
+
+if TYPE_CHECKING:
+    from lares.web.app import Dashboard, Who
+
+PING_EVERY = 15.0
+
+
+def _problem(exc: LaresError, status_code: int) -> JSONResponse:
+    return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=status_code)
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": schemas.Problem, "description": "No session cookie or bearer token"},
+}
+POST_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    400: {"model": schemas.Problem, "description": "The request cannot be carried out"},
+    403: {"model": schemas.Problem, "description": "Missing or wrong X-CSRF-Token"},
+}
+
+
+def api_user(request: Request) -> Who:
+    """Who calls: a session or a token, else 401."""
+    board: Dashboard = request.app.state.board
+    return board.require(request, api=True)
+
+
+def csrf_user(request: Request) -> Who:
+    """Who calls, with the session's X-CSRF-Token (403 without); a token needs none."""
+    board: Dashboard = request.app.state.board
+    who = board.require(request, api=True)
+    board.check_csrf(who, request.headers.get("x-csrf-token"))
+    return who
+
+
+User = Annotated[Any, Depends(api_user)]
+Acting = Annotated[Any, Depends(csrf_user)]
+
+
+def routes(app: FastAPI, board: Dashboard, *, event_seconds: float | None = None) -> None:
+
+    def cached(name: str, model: type[BaseModel], build: Callable[[], dict[str, Any]]) -> Response:
+        view = board.data.view
+        key = f"api:{name}"
+        body = view.cache.get(key)
+        if body is None:
+            checked = model.model_validate({"version": view.version, **build()})
+            body = board.data.redact(checked.model_dump_json()).encode()
+            view.cache[key] = body
+        return Response(body, media_type="application/json")
+
+    @app.get("/api/status", response_model=schemas.Status, responses=ERRORS)
+    async def status(_: User) -> Response:
+        """Summary, every app with its health, the active alerts."""
+        view = board.data.view
+        return cached("status", schemas.Status, view.status)
+
+    @app.get("/api/apps", response_model=schemas.Apps, responses=ERRORS)
+    async def apps(_: User) -> Response:
+        """Every app of the blueprint, what is wrong first."""
+        view = board.data.view
+        return cached("apps", schemas.Apps, lambda: {"apps": view.apps})
+
+    @app.get("/api/alerts", response_model=schemas.Alerts, responses=ERRORS)
+    async def alerts(_: User) -> Response:
+        """Active alerts grouped by root cause, recent transitions, silences in force."""
+        view = board.data.view
+        return cached(
+            "alerts",
+            schemas.Alerts,
+            lambda: {"alerts": view.alerts, "history": view.history, "silences": view.silences},
+        )
+
+    @app.get("/api/storage", response_model=schemas.Storage, responses=ERRORS)
+    async def storage(_: User) -> Response:
+        """Pools, mounts, btrfs and RAID state, SMART per drive, scrubs."""
+        view = board.data.view
+        return cached("storage", schemas.Storage, lambda: view.storage)
+
+    @app.get("/api/backups", response_model=schemas.Backups, responses=ERRORS)
+    async def backups(_: User) -> Response:
+        """Per repository and app: last success, next due run, drills; the dashboard's jobs."""
+        view = board.data.view
+        body = schemas.Backups.model_validate(
+            {"version": view.version, **view.backups, "jobs": board.jobs.all()}
+        )
+        return Response(board.data.redact(body.model_dump_json()), media_type="application/json")
+
+    @app.get("/api/system", response_model=schemas.System, responses=ERRORS)
+    async def system(_: User) -> Response:
+        """Host CPU, memory and load, the memory budget of the plan, public URLs."""
+        view = board.data.view
+        return cached("system", schemas.System, lambda: view.system)
+
+    @app.get(
+        "/api/jobs/{job_id}",
+        response_model=schemas.Job,
+        responses={**ERRORS, 404: {"model": schemas.Problem, "description": "No such job"}},
+    )
+    async def job(job_id: str, _: User) -> Response:
+        """One background job: its state and progress."""
+        found = board.jobs.get(job_id)
+        if found is None:
+            return JSONResponse({"error": f"there is no job {job_id}", "hint": None}, 404)
+        return board.json(schemas.Job.model_validate(found.to_dict()).model_dump())
+
+    @app.post("/api/silence", response_model=schemas.Silenced, responses=POST_ERRORS)
+    async def silence(body: schemas.SilenceRequest, _: Acting) -> Response:
+        """Mute notifications about an alert's subject for a while (30m, 2h, 1d)."""
+        call = partial(
+            actions.silence, board.settings, body.rule, body.subject, body.duration, body.reason
+        )
+        try:
+            result = await run_in_threadpool(call)
+        except LaresError as exc:
+            return _problem(exc, 400)
+        await run_in_threadpool(board.data.refresh)
+        return board.json(schemas.Silenced.model_validate(result).model_dump())
+
+    @app.post(
+        "/api/ack",
+        response_model=schemas.Acknowledged,
+        responses={**POST_ERRORS, 409: {"model": schemas.Problem, "description": "Nothing to ack"}},
+    )
+    async def ack(body: schemas.AckRequest, _: Acting) -> Response:
+        """Accept btrfs error counters or SMART sector counts as they are now."""
+        source = board.source_of(body.rule, body.subject)
+        call = partial(actions.ack, board.settings, body.rule, body.subject, source)
+        try:
+            result = await run_in_threadpool(call)
+        except actions.NothingToAck as exc:
+            return _problem(exc, 409)
+        except LaresError as exc:
+            return _problem(exc, 400)
+        await run_in_threadpool(board.data.refresh)
+        return board.json(schemas.Acknowledged.model_validate(result).model_dump())
+
+    def start(kind: str, body: schemas.JobRequest) -> Response:
+        run = actions.backup if kind == "backup" else actions.drill
+        found = board.jobs.start(kind, partial(run, board.settings, body.repository))
+        return board.json(schemas.Job.model_validate(found.to_dict()).model_dump(), 202)
+
+    job_responses: dict[int | str, dict[str, Any]] = {
+        **POST_ERRORS,
+        202: {"model": schemas.Job, "description": "The job started (or was running)"},
+    }
+
+    @app.post("/api/backup", status_code=202, response_model=schemas.Job, responses=job_responses)
+    async def backup(body: schemas.JobRequest, _: Acting) -> Response:
+        """Back up now, in the background; follow it at /api/jobs/{id} or on /events."""
+        return start("backup", body)
+
+    @app.post("/api/drill", status_code=202, response_model=schemas.Job, responses=job_responses)
+    async def drill(body: schemas.JobRequest, _: Acting) -> Response:
+        """Run a restore drill now, in the background."""
+        return start("drill", body)
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    async def openapi(_: User) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/events", include_in_schema=False)
+    async def events(request: Request, _: User) -> StreamingResponse:
+        return StreamingResponse(
+            _stream(board, request, event_seconds),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+
+def _event(board: Dashboard, kind: str, data: Any) -> bytes:
+    body = board.data.redact(json.dumps(data, separators=(",", ":")))
+    return f"event: {kind}\ndata: {body}\n\n".encode()
+
+
+async def _stream(board: Dashboard, request: Request, limit: float | None) -> AsyncIterator[bytes]:
+    """``status`` whenever the view's version changes, ``job`` for every job that moved."""
+    started = time.monotonic()
+    sent_version = -1
+    jobs_version = -1
+    jobs_seen: dict[str, tuple[Any, ...]] = {}
+    pinged = started
+    yield b"retry: 3000\n\n"
+    while True:
+        view = board.data.view
+        if view.version != sent_version:
+            sent_version = view.version
+            yield _event(board, "status", view.event())
+        if board.jobs.version != jobs_version:
+            jobs_version = board.jobs.version
+            for job in board.jobs.all():
+                mark = (job["state"], *job["progress"])
+                if jobs_seen.get(job["id"]) != mark:
+                    jobs_seen[job["id"]] = mark
+                    yield _event(board, "job", job)
+        now = time.monotonic()
+        if limit is not None and now - started >= limit:
+            return
+        if now - pinged >= PING_EVERY:
+            pinged = now
+            yield b": ping\n\n"
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(0.5)
