@@ -108,12 +108,13 @@ class _Progress:
 def backup(settings: Settings, repository: str | None, progress: Progress) -> dict[str, Any]:
     """Back up now (every app with a backup spec, to ``repository`` or all)."""
     from lares.backup.runner import execute, plan_run
+    from lares.text import counted
 
     ctx = _backup_context(settings)
     if repository and repository not in ctx.blueprint.backup.repositories:
         raise UsageError(f"there is no backup repository called {repository!r}")
     planned = plan_run(ctx, repo=repository or None, due=False)
-    progress(f"{len(planned.jobs)} job(s) to run")
+    progress(f"{counted(len(planned.jobs), 'job')} to run")
     report = execute(ctx, planned, _Progress(progress))
     return dict(report.to_dict())
 
