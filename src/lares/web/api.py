@@ -25,6 +25,7 @@ from lares.web import actions, schemas
 
 if TYPE_CHECKING:
     from lares.web.app import Dashboard, Who
+    from lares.web.data import View
 
 PING_EVERY = 15.0
 
@@ -41,6 +42,91 @@ POST_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": schemas.Problem, "description": "The request cannot be carried out"},
     403: {"model": schemas.Problem, "description": "Missing or wrong X-CSRF-Token"},
 }
+
+
+VIEWS: dict[str, tuple[type[BaseModel], Callable[[View], dict[str, Any]]]] = {
+    "status": (schemas.Status, lambda v: v.status()),
+    "apps": (schemas.Apps, lambda v: {"apps": v.apps}),
+    "alerts": (
+        schemas.Alerts,
+        lambda v: {"alerts": v.alerts, "history": v.history, "silences": v.silences},
+    ),
+    "storage": (schemas.Storage, lambda v: v.storage),
+    "system": (schemas.System, lambda v: v.system),
+}
+
+
+def cached_json(board: Dashboard, name: str) -> bytes:
+    """The JSON of ``/api/<name>``: checked against its model and redacted once per view."""
+    view = board.data.view
+    key = f"api:{name}"
+    body = view.cache.get(key)
+    if body is None:
+        model, build = VIEWS[name]
+        checked = model.model_validate({**build(view), "version": view.version})
+        body = board.data.redact(checked.model_dump_json()).encode()
+        view.cache[key] = body
+    return bytes(body)
+
+
+class Front:
+    """The ASGI layer in front of the app: adds the security headers to every response, and
+    answers the GETs of pages and cached API views itself when the caller is known (the same
+    check as the routes, without routing and dependency resolution: most requests are these).
+    Everything else, and every caller without a session or token, goes on to the app."""
+
+    def __init__(self, app: Any, board: Dashboard) -> None:
+        from lares.web.app import HEADERS, PAGES
+
+        self.app = app
+        self.board = board
+        self.raw = [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()]
+        self.pages = {("/" if p == "home" else f"/{p}"): p for p in PAGES}
+        self.views = {f"/api/{name}": name for name in VIEWS}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if (scope["method"] == "GET" and scope["path"] in self.pages) or scope[
+            "path"
+        ] in self.views:
+            answer = self._fast(scope)
+            if answer is not None:
+                body, kind = answer
+                headers = [
+                    (b"content-type", kind),
+                    (b"content-length", str(len(body)).encode()),
+                    *self.raw,
+                ]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.raw]
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+    def _fast(self, scope: Any) -> tuple[bytes, bytes] | None:
+        from starlette.requests import cookie_parser
+
+        authorization = cookie = ""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"cookie":
+                cookie = value.decode("latin-1")
+        who = self.board.who_of(authorization, cookie_parser(cookie) if cookie else {})
+        if who is None:
+            return None
+        path = scope["path"]
+        if path in self.views:
+            return cached_json(self.board, self.views[path]), b"application/json"
+        html = self.board.page_html(self.pages[path], who)
+        return html.encode(), b"text/html; charset=utf-8"
 
 
 def api_user(request: Request) -> Who:
@@ -63,43 +149,28 @@ Acting = Annotated[Any, Depends(csrf_user)]
 
 def routes(app: FastAPI, board: Dashboard, *, event_seconds: float | None = None) -> None:
 
-    def cached(name: str, model: type[BaseModel], build: Callable[[], dict[str, Any]]) -> Response:
-        view = board.data.view
-        key = f"api:{name}"
-        body = view.cache.get(key)
-        if body is None:
-            checked = model.model_validate({"version": view.version, **build()})
-            body = board.data.redact(checked.model_dump_json()).encode()
-            view.cache[key] = body
-        return Response(body, media_type="application/json")
+    def cached(name: str) -> Response:
+        return Response(cached_json(board, name), media_type="application/json")
 
     @app.get("/api/status", response_model=schemas.Status, responses=ERRORS)
     async def status(_: User) -> Response:
         """Summary, every app with its health, the active alerts."""
-        view = board.data.view
-        return cached("status", schemas.Status, view.status)
+        return cached("status")
 
     @app.get("/api/apps", response_model=schemas.Apps, responses=ERRORS)
     async def apps(_: User) -> Response:
         """Every app of the blueprint, what is wrong first."""
-        view = board.data.view
-        return cached("apps", schemas.Apps, lambda: {"apps": view.apps})
+        return cached("apps")
 
     @app.get("/api/alerts", response_model=schemas.Alerts, responses=ERRORS)
     async def alerts(_: User) -> Response:
         """Active alerts grouped by root cause, recent transitions, silences in force."""
-        view = board.data.view
-        return cached(
-            "alerts",
-            schemas.Alerts,
-            lambda: {"alerts": view.alerts, "history": view.history, "silences": view.silences},
-        )
+        return cached("alerts")
 
     @app.get("/api/storage", response_model=schemas.Storage, responses=ERRORS)
     async def storage(_: User) -> Response:
         """Pools, mounts, btrfs and RAID state, SMART per drive, scrubs."""
-        view = board.data.view
-        return cached("storage", schemas.Storage, lambda: view.storage)
+        return cached("storage")
 
     @app.get("/api/backups", response_model=schemas.Backups, responses=ERRORS)
     async def backups(_: User) -> Response:
@@ -113,8 +184,7 @@ def routes(app: FastAPI, board: Dashboard, *, event_seconds: float | None = None
     @app.get("/api/system", response_model=schemas.System, responses=ERRORS)
     async def system(_: User) -> Response:
         """Host CPU, memory and load, the memory budget of the plan, public URLs."""
-        view = board.data.view
-        return cached("system", schemas.System, lambda: view.system)
+        return cached("system")
 
     @app.get(
         "/api/jobs/{job_id}",

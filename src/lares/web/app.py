@@ -11,7 +11,7 @@ which is filled in per request: serving a page costs a dictionary lookup and a r
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -89,10 +89,13 @@ class Dashboard:
     # -- who is asking ---------------------------------------------------------------------
 
     def who(self, request: Request) -> Who | None:
-        header = request.headers.get("authorization", "")
-        if header[:7].lower() == "bearer ":
-            return Who(None) if self.auth.token_ok(header[7:].strip()) else None
-        sid = self.auth.session(request.cookies.get(SESSION_COOKIE))
+        return self.who_of(request.headers.get("authorization", ""), request.cookies)
+
+    def who_of(self, authorization: str, cookies: Mapping[str, str]) -> Who | None:
+        """A bearer token's caller, else the session of the cookie, else None."""
+        if authorization[:7].lower() == "bearer ":
+            return Who(None) if self.auth.token_ok(authorization[7:].strip()) else None
+        sid = self.auth.session(cookies.get(SESSION_COOKIE))
         return Who(sid) if sid else None
 
     def require(self, request: Request, *, api: bool) -> Who:
@@ -115,23 +118,21 @@ class Dashboard:
 
     # -- rendering -------------------------------------------------------------------------
 
-    def page(self, name: str, who: Who, **extra: Any) -> HTMLResponse:
+    def page_html(self, name: str, who: Who) -> str:
+        """Page ``name`` for ``who``: rendered once per view (and jobs version), then only
+        its CSRF token filled in."""
         view = self.data.view
         key = f"page:{name}:{self.jobs.version if name == 'backups' else 0}"
-        html = None if extra else view.cache.get(key)
+        html = view.cache.get(key)
         if html is None:
             html = self.render(
-                f"{name}.html",
-                view=view,
-                page=name,
-                jobs=self.jobs.all(),
-                csrf=CSRF_SLOT,
-                **extra,
+                f"{name}.html", view=view, page=name, jobs=self.jobs.all(), csrf=CSRF_SLOT
             )
-            if not extra:
-                view.cache[key] = html
-        token = self.auth.csrf(who.sid) if who.sid else ""
-        return HTMLResponse(html.replace(CSRF_SLOT, token))
+            view.cache[key] = html
+        return str(html).replace(CSRF_SLOT, self.auth.csrf(who.sid) if who.sid else "")
+
+    def page(self, name: str, who: Who) -> HTMLResponse:
+        return HTMLResponse(self.page_html(name, who))
 
     def render(self, template: str, **values: Any) -> str:
         return self.data.redact(self.env.get_template(template).render(**values))
@@ -229,7 +230,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.board = board
-    app.add_middleware(_Headers)
+    app.add_middleware(api.Front, board=board)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.exception_handler(Unauthorized)
@@ -401,23 +402,3 @@ def _actions(app: FastAPI, board: Dashboard) -> None:
 def _failed(board: Dashboard, back: str, exc: LaresError) -> Response:
     html = board.render("failed.html", page=back, message=exc.message, hint=exc.hint, back=back)
     return HTMLResponse(html, status_code=400)
-
-
-class _Headers:
-    """Adds the security headers to every response (a plain ASGI middleware: cheap)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.raw = [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()]
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def sending(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.raw]
-            await send(message)
-
-        await self.app(scope, receive, send=sending)
