@@ -41,7 +41,9 @@ POST_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     400: {"model": schemas.Problem, "description": "The request cannot be carried out"},
     403: {"model": schemas.Problem, "description": "Missing or wrong X-CSRF-Token"},
+    422: {"model": schemas.Problem, "description": "The body is not JSON of the declared shape"},
 }
+BODY_HINT = "send a JSON object of the shape the OpenAPI document declares"
 
 
 VIEWS: dict[str, tuple[type[BaseModel], Callable[[View], dict[str, Any]]]] = {
@@ -88,19 +90,27 @@ class Front:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if (scope["method"] == "GET" and scope["path"] in self.pages) or scope[
-            "path"
-        ] in self.views:
-            answer = self._fast(scope)
-            if answer is not None:
-                body, kind = answer
-                headers = [
-                    (b"content-type", kind),
-                    (b"content-length", str(len(body)).encode()),
-                    *self.raw,
-                ]
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+        path, method = scope["path"], scope["method"]
+        guarded = path.startswith("/api/") or path == "/events"
+        fast = method == "GET" and (path in self.pages or path in self.views)
+        if guarded or fast:
+            who = self._who(scope)
+            if guarded and who is None:
+                # before the body is read: whatever a caller sends, without a session it is 401
+                await self._send(send, 401, _json(UNAUTHORIZED), b"application/json", _BEARER)
+                return
+            if who is not None and who.sid is not None and guarded and method == "POST":
+                given = _header(scope, b"x-csrf-token")
+                if not self.board.auth.csrf_ok(self.board.auth.csrf(who.sid), given):
+                    await self._send(send, 403, _json(BAD_CSRF), b"application/json")
+                    return
+            if fast and who is not None:
+                if path in self.views:
+                    body, kind = cached_json(self.board, self.views[path]), b"application/json"
+                else:
+                    body = self.board.page_html(self.pages[path], who).encode()
+                    kind = b"text/html; charset=utf-8"
+                await self._send(send, 200, body, kind)
                 return
 
         async def sending(message: Any) -> None:
@@ -110,23 +120,41 @@ class Front:
 
         await self.app(scope, receive, sending)
 
-    def _fast(self, scope: Any) -> tuple[bytes, bytes] | None:
+    async def _send(
+        self, send: Any, status: int, body: bytes, kind: bytes, extra: tuple[Any, ...] = ()
+    ) -> None:
+        headers = [
+            (b"content-type", kind),
+            (b"content-length", str(len(body)).encode()),
+            *extra,
+            *self.raw,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _who(self, scope: Any) -> Who | None:
         from starlette.requests import cookie_parser
 
-        authorization = cookie = ""
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value.decode("latin-1")
-            elif name == b"cookie":
-                cookie = value.decode("latin-1")
-        who = self.board.who_of(authorization, cookie_parser(cookie) if cookie else {})
-        if who is None:
-            return None
-        path = scope["path"]
-        if path in self.views:
-            return cached_json(self.board, self.views[path]), b"application/json"
-        html = self.board.page_html(self.pages[path], who)
-        return html.encode(), b"text/html; charset=utf-8"
+        cookie = _header(scope, b"cookie")
+        return self.board.who_of(
+            _header(scope, b"authorization") or "", cookie_parser(cookie) if cookie else {}
+        )
+
+
+def _header(scope: Any, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _json(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+UNAUTHORIZED = {"error": "log in first", "hint": "send a session cookie or a bearer token"}
+BAD_CSRF = {"error": "missing or wrong CSRF token", "hint": "reload the page and try again"}
+_BEARER = ((b"www-authenticate", b"Bearer"),)
 
 
 def api_user(request: Request) -> Who:

@@ -19,8 +19,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from lares.errors import LaresError
@@ -237,17 +239,30 @@ def create_app(
     async def unauthorized(request: Request, exc: Unauthorized) -> Response:
         if exc.api:
             return JSONResponse(
-                {"error": "log in first", "hint": "send a session cookie or a bearer token"},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
+                api.UNAUTHORIZED, status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )
         return RedirectResponse("/login", status_code=303)
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return JSONResponse(api.BAD_CSRF, status_code=403)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        message = str(first.get("msg") or "the request is not valid")
         return JSONResponse(
-            {"error": "missing or wrong CSRF token", "hint": "reload the page and try again"},
-            status_code=403,
+            {"error": f"{where}: {message}" if where else message, "hint": api.BODY_HINT},
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return JSONResponse(
+            {"error": str(exc.detail), "hint": None},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
         )
 
     _pages(app, board)

@@ -317,3 +317,30 @@ def test_pages_send_security_headers(session: TestClient) -> None:
     assert r.headers["x-frame-options"] == "DENY"
     assert "default-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/api/silence", "/api/ack", "/api/backup", "/api/drill"])
+def test_without_a_session_the_body_is_not_even_read(client: TestClient, path: str) -> None:
+    for body in ("{not json", '{"duration": 5}', "[]"):
+        r = client.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 401, (path, body)
+        assert r.json()["error"] == "log in first"
+
+
+@pytest.mark.parametrize("path", ["/api/silence", "/api/ack", "/api/backup", "/api/drill"])
+def test_a_body_that_does_not_parse_answers_the_declared_model(
+    session: TestClient, path: str
+) -> None:
+    headers = {"X-CSRF-Token": page_csrf(session), "Content-Type": "application/json"}
+    doc = session.get("/api/openapi.json").json()
+    assert "422" in doc["paths"][path]["post"]["responses"]
+    for body in ("{not json", '{"duration": 5, "repository": 7}', "[]"):
+        r = session.post(path, content=body, headers=headers)
+        assert r.status_code == 422, (path, body, r.text)
+        schemas.Problem.model_validate(r.json())
+
+
+def test_posting_to_a_view_is_not_served_from_the_cache(session: TestClient) -> None:
+    r = session.post("/api/status", headers={"X-CSRF-Token": page_csrf(session)})
+    assert r.status_code == 405
+    schemas.Problem.model_validate(r.json())
