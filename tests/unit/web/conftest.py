@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from webkit import PASSWORD, SECRET, TestClient, blueprint, fill_store, log_in
 
 from lares.web.app import create_app
 from lares.web.auth import Auth
 from lares.web.data import Data, Settings
+from web.webkit import PASSWORD, SECRET, TestClient, blueprint, fill_store, log_in
 
 
 @pytest.fixture

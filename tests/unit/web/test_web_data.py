@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webkit import SECRET, blueprint, fill_store
 
 from lares.errors import UsageError
 from lares.monitor.collectors import Sample
 from lares.monitor.store import Store
 from lares.web.data import Blueprint, Data, Settings, group_alerts, load_blueprint
+from web.webkit import SECRET, blueprint, fill_store
 
 
 def test_the_reference_blueprint_gives_every_app_a_tile(tmp_path: Path) -> None:
