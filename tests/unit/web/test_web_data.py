@@ -14,7 +14,8 @@ import pytest
 from lares.errors import UsageError
 from lares.monitor.collectors import Sample
 from lares.monitor.store import Store
-from lares.web.data import Blueprint, Data, Settings, group_alerts, load_blueprint
+from lares.web.data import Blueprint, Data, Settings, load_blueprint
+from lares.web.views import group_alerts
 from web.webkit import SECRET, blueprint, fill_store
 
 
