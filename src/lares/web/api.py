@@ -121,7 +121,7 @@ class Front:
                 if path in self.views:
                     body, kind = cached_json(self.board, self.views[path]), b"application/json"
                 else:
-                    body = self.board.page_html(self.pages[path], who).encode()
+                    body = self.board.page_bytes(self.pages[path], who)
                     kind = b"text/html; charset=utf-8"
                 await self._send(send, 200, body, kind)
                 return
@@ -213,10 +213,16 @@ def routes(app: FastAPI, board: Dashboard, *, event_seconds: float | None = None
     async def backups(_: User) -> Response:
         """Per repository and app: last success, next due run, drills; the dashboard's jobs."""
         view = board.data.view
-        body = schemas.Backups.model_validate(
-            {"version": view.version, **view.backups, "jobs": board.jobs.all()}
-        )
-        return Response(board.data.redact(body.model_dump_json()), media_type="application/json")
+        jobs, cached = board.jobs.version, view.cache.get("api:backups")
+        if cached is None or cached[0] != jobs:
+            checked = schemas.Backups.model_validate(
+                {"version": view.version, **view.backups, "jobs": board.jobs.all()}
+            )
+            cached = view.cache["api:backups"] = (
+                jobs,
+                board.data.redact(checked.model_dump_json()).encode(),
+            )
+        return Response(cached[1], media_type="application/json")
 
     @app.get(
         "/api/jobs/{job_id}",
