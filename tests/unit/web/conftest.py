@@ -14,6 +14,13 @@ from lares.web.data import Data, Settings
 from web.webkit import PASSWORD, SECRET, TestClient, blueprint, fill_store, log_in
 
 
+@pytest.fixture(autouse=True)
+def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passwords hashed here use scrypt with p=1 (a tenth of the work; the line stored names it,
+    so checking them is as cheap): these tests log in often."""
+    monkeypatch.setattr("lares.web.auth._P", 1)
+
+
 @pytest.fixture
 def state(tmp_path: Path) -> Path:
     root = tmp_path / "state"
