@@ -1,6 +1,9 @@
 """Shared test fixtures: blueprints built as YAML text (so every location is real), and a runner
 for the `lares` command line.
 
+``lares("plan", "--json")`` runs the command line in this process (see :func:`lares`);
+``run_lares`` runs it as a separate process, for what only a process shows.
+
 ``kit.text(...)`` starts from ``tests/data/blueprints/minimal.yaml`` (a blueprint that plans
 without a single finding, on the small test catalog in ``tests/data/catalog``) and replaces,
 adds or drops top-level sections. ``kit.load`` and ``kit.plan`` run the real loader and planner
@@ -18,7 +21,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -159,12 +162,89 @@ def minimal_text() -> str:
     return MINIMAL.read_text(encoding="utf-8")
 
 
+@dataclass(frozen=True)
+class Ran:
+    """What one in-process run of `lares` did: its exit code and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    args: tuple[str, ...] = field(default=())
+
+    @functools.cached_property
+    def json(self) -> Any:
+        """stdout parsed as JSON (the run had --json); fails the test when it is not JSON."""
+        import json
+
+        try:
+            return json.loads(self.stdout)
+        except ValueError:
+            pytest.fail(f"lares {' '.join(self.args)} printed no JSON:\n{self.stdout}{self.stderr}")
+
+
+Lares = Callable[..., Ran]
+
+
+@pytest.fixture
+def lares(tmp_path: Path) -> Lares:
+    """Run the ``lares`` command line in this process, as :func:`lares.cli.main` does: errors
+    printed and exit codes picked as a person sees them.
+
+    ``lares("plan", "--json", cwd=..., input=..., env={...})`` returns a :class:`Ran`:
+    ``returncode``, ``stdout``, ``stderr`` (text) and ``json`` (stdout parsed). It runs in
+    ``tmp_path`` unless told otherwise (so no ./lares.yaml is found by accident), with its state
+    folder under ``tmp_path``, no other ``LARES_*`` variable, no colour and a wide terminal.
+    """
+    import logging
+
+    from click.testing import CliRunner
+
+    from lares.cli import main
+
+    state = tmp_path / "lares-state"
+
+    def run(
+        *args: str,
+        cwd: Path | None = None,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Ran:
+        overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith("LARES_")}
+        overrides.update({"LARES_STATE_DIR": str(state), "COLUMNS": "200", "NO_COLOR": "1"})
+        overrides.update({"FORCE_COLOR": None, **(env or {})})
+        logger = logging.getLogger("lares")
+        handlers = list(logger.handlers)
+        here = Path.cwd()
+        os.chdir(cwd or tmp_path)
+        try:
+            with CliRunner().isolation(input=input, env=overrides) as (out, err, _):
+                try:
+                    main(list(args))
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+                else:
+                    code = 0
+                sys.stdout.flush()
+                sys.stderr.flush()
+                stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
+        finally:
+            os.chdir(here)
+            for handler in logger.handlers:  # the run's own handlers go; the test's come back
+                if handler not in handlers:
+                    handler.close()
+            logger.handlers[:] = handlers
+        return Ran(code, stdout, stderr, args)
+
+    return run
+
+
 LaresRunner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
 @pytest.fixture
 def run_lares(tmp_path: Path) -> LaresRunner:
-    """Run the ``lares`` command line as a separate process, the way a person does.
+    """Run the ``lares`` command line as a separate process, the way a person does (use
+    :func:`lares` unless the test needs a process: a timeout, a signal, the start-up itself).
 
     ``run_lares("plan", "--json", cwd=..., input=...)`` returns the finished process (text
     stdout/stderr). It runs in ``tmp_path`` unless told otherwise (so no ./lares.yaml is found by
@@ -177,6 +257,8 @@ def run_lares(tmp_path: Path) -> LaresRunner:
     ) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LARES_")}
         env.update({"LARES_STATE_DIR": str(state), "COLUMNS": "200", "NO_COLOR": "1"})
+        # end-of-life findings depend on the day: the recorded outputs are of this one
+        env["LARES_TODAY"] = "2026-12-02"
         env.pop("FORCE_COLOR", None)
         return subprocess.run(
             [sys.executable, "-m", "lares", *args],

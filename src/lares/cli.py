@@ -1,9 +1,10 @@
-"""The ``lares`` command. Each command is a thin function that calls a stage and prints its result.
+"""The ``lares`` command: the app, its global options, and :func:`main`, which prints errors.
 
-Exit codes: 0 ok, 1 findings or a failed operation, 2 bad usage or bad configuration. Errors
-lares raises on purpose are printed in compiler style without a traceback (and, when the
-command was given --json, as ``{"errors": [...]}`` on stdout as well); anything else is printed
-as one line plus the path of a debug log holding the traceback.
+Each command is a thin function in a module of :mod:`lares.commands` named after what it serves
+(``commands/plan.py`` holds `lares plan`); it calls a stage and prints its result.
+
+Commands do not print errors or exit: they raise, and :func:`main` prints and picks the exit
+code (:data:`EXIT_CODES`, shown at the end of `lares --help`).
 """
 
 from __future__ import annotations
@@ -14,16 +15,29 @@ import sys
 import tempfile
 import time
 import traceback
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from lares.commands import options
+
+# The names command modules imported from here before lares.commands.options held them.
+from lares.commands.options import FileOpt as FileOpt
+from lares.commands.options import JsonOpt as JsonOpt
+from lares.commands.options import StateOpt as StateOpt
+from lares.commands.options import load_blueprint as _load  # noqa: F401
+from lares.commands.options import printer as _out  # noqa: F401
+from lares.commands.options import source_name as _source  # noqa: F401
 from lares.errors import LaresError
 
-if TYPE_CHECKING:
-    from lares.blueprint.load import Loaded
-    from lares.output import Out
+#: What `lares` exits with, for every command.
+EXIT_CODES = {
+    0: "done, nothing wrong",
+    1: "problems found (plan, doctor) or an operation failed",
+    2: "bad usage (an unknown option or --check) or a bad blueprint or catalog file",
+    70: "a bug in lares (the traceback is in a debug log)",
+    130: "interrupted",
+}
 
 app = typer.Typer(
     name="lares",
@@ -32,51 +46,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    epilog="Exit codes: " + "; ".join(f"{code} {what}" for code, what in EXIT_CODES.items()) + ".",
 )
 
-FileOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--file",
-        "-f",
-        help="The blueprint. Default: ./lares.yaml, else the embedded reference homelab.",
-        envvar="LARES_FILE",
-    ),
-]
 
-
-class _Errors:
-    """How :func:`main` prints an error: whether the command line asked for --json."""
-
-    as_json = False
-
-
-def _json_requested(value: bool) -> bool:
-    # Parsed before the command runs, so an error the command raises is printed as JSON too.
-    _Errors.as_json = _Errors.as_json or bool(value)
-    return value
-
-
-JsonOpt = Annotated[
-    bool,
-    typer.Option(
-        "--json",
-        help='Print the result as JSON (errors too: {"errors": [...]} on stdout).',
-        callback=_json_requested,
-    ),
-]
-StateOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--state-dir",
-        help="lares's state folder: secrets, applied revisions, backup and monitor records. "
-        "Default: /var/lib/lares as root, else ~/.local/state/lares.",
-        envvar="LARES_STATE_DIR",
-    ),
-]
-
-
-def _print_version(value: bool) -> None:
+def print_version(value: bool) -> None:
+    """Print the lares version and stop (the --version option and `lares version`)."""
     if value:
         from importlib.metadata import version as pkg_version
 
@@ -95,7 +70,7 @@ def _options(
             "--version",
             help="Print the lares version and exit.",
             is_eager=True,
-            callback=_print_version,
+            callback=print_version,
         ),
     ] = False,
 ) -> None:
@@ -141,15 +116,20 @@ def _debug_log(exc: BaseException) -> str:
     return path
 
 
-def main() -> None:
-    """Console entry point: run the app, turning errors into messages and exit codes."""
-    _Errors.as_json = False
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app on ``argv`` (default: the process's arguments); the one
+    place that prints errors and picks exit codes. Always ends in :class:`SystemExit`.
+
+    Commands raise (see :data:`EXIT_CODES`): a :class:`~lares.errors.LaresError` is printed
+    without a traceback (and as ``{"errors": [...]}`` on stdout when the command had --json),
+    anything else as one line plus the path of a debug log that holds the traceback.
+    """
+    options.Requested.as_json = False
     try:
-        app()  # standalone: Typer reports usage errors itself and exits 2
+        # standalone: Typer reports usage errors itself and exits 2, and exits 0 when done
+        app(args=argv, prog_name="lares")
     except LaresError as exc:
-        if _Errors.as_json:
-            print(json.dumps(exc.errors_dict(), indent=2))
-        print(exc.render(), file=sys.stderr)
+        report(exc, as_json=options.Requested.as_json)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -164,187 +144,14 @@ def main() -> None:
         sys.exit(70)
 
 
-def _out(as_json: bool) -> Out:
-    from lares.output import Out
-
-    return Out(as_json=as_json)
-
-
-def _load(file: Path | None) -> Loaded:
-    # The file is read (and a device, FIFO or oversized file refused) before pydantic and the
-    # models are imported, so a refusal costs no more than starting the CLI.
-    from lares.blueprint.source import Source
-
-    source = Source.find(file)
-    from lares.blueprint.load import load_source
-
-    return load_source(source)
-
-
-def _source(loaded: Loaded) -> str:
-    return "the reference homelab" if loaded.filename.startswith("<") else loaded.filename
-
-
-# ── commands ───────────────────────────────────────────────────────────────────────────────
-
-
-@app.command()
-def plan(
-    file: FileOpt = None,
-    as_json: JsonOpt = False,
-    check: Annotated[
-        list[str] | None, typer.Option("--check", help="Run only this check (repeatable).")
-    ] = None,
-    state_dir: StateOpt = None,
-) -> None:
-    """Check the blueprint and show what it would run: findings, memory, storage, public URLs.
-
-    Also names the stacks `lares up` applied that the blueprint no longer has.
-
-    Secrets you must provide are looked up by name in the state folder (never read).
-    """
-    loaded = _load(file)
-    from lares.plan import plan as run_plan
-    from lares.plan import secrets_set_in
-    from lares.report import plan_report
-    from lares.state import default_root
-
-    have = secrets_set_in((state_dir or default_root()) / "secrets")
-    result = run_plan(loaded, only=check or (), secrets_set=have)
-    out = _out(as_json)
-    plan_report(out, result, _source(loaded))
-    if not as_json:
-        _applied_elsewhere(out, loaded, state_dir)
-    raise typer.Exit(1 if result.errors else 0)
-
-
-def _applied_elsewhere(out: Out, loaded: Loaded, state_dir: Path | None) -> None:
-    """Warn about the stacks the state folder records as applied and the blueprint lacks
-    (read only: plan never creates the state folder)."""
-    from lares.deploy import record
-    from lares.state import StateDir, default_root
-
-    state = StateDir(state_dir or default_root())
-    if not state.applied.is_dir():
-        return
-    for name in record.stacks(state):
-        if name not in loaded.blueprint.stacks:
-            out.warn(
-                f"stack {name} is applied but not in the blueprint: `lares up` shows it, "
-                f"`lares down {name}` or `lares up --prune` removes it"
-            )
-
-
-@app.command()
-def render(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write into.")],
-    file: FileOpt = None,
-    as_json: JsonOpt = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="Render even when the plan has errors.")
-    ] = False,
-    target: Annotated[
-        str,
-        typer.Option(
-            "--target",
-            "-t",
-            help="home: the server's stacks; host: firewall, sshd, storage, timers; edge: the VPS.",
-        ),
-    ] = "home",
-) -> None:
-    """Render the Compose stacks and configuration into a folder (secrets generated once)."""
-    loaded = _load(file)
-    from lares.deploy.files import write_bundle
-    from lares.plan import plan as run_plan
-    from lares.render import render_all
-    from lares.text import counted
-
-    result = run_plan(loaded)
-    out = _out(as_json)
-    if result.errors and not force:
-        from lares.report import errors_json, findings_report
-
-        if as_json:
-            out.json(errors_json(result.errors))
-        findings_report(out, result.errors)
-        out.fail(
-            f"{counted(len(result.errors), 'error')} in the plan; nothing was written",
-            hint="fix them (see `lares plan`), or pass --force",
-        )
-        raise typer.Exit(1)
-    bundle = render_all(result.system, source=_source(loaded), target=target)
-    written = write_bundle(bundle, output)
-    if as_json:
-        out.json(
-            {
-                "output": str(output),
-                "files": sorted(written.files),
-                "secrets_created": written.created,
-                "secrets_missing": written.missing,
-            }
-        )
-    else:
-        out.ok(
-            f"wrote {counted(len(written.files), 'file')} to {output}"
-            + (
-                f"; generated {counted(len(written.created), 'new secret')}"
-                if written.created
-                else ""
-            )
-        )
-        for path in sorted(written.files):
-            out.line(f"  {path}")
-        if written.missing:
-            out.warn(
-                "these secrets are yours to provide (`lares secret set NAME`): "
-                + ", ".join(written.missing)
-            )
-
-
-@app.command()
-def schema() -> None:
-    """Print the blueprint's JSON Schema (for editor completion and validation)."""
-    from lares.blueprint.model import Blueprint
-
-    doc = Blueprint.model_json_schema(mode="validation")
-    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    doc["title"] = "lares.yaml"
-    print(json.dumps(doc, indent=2))
-
-
-@app.command()
-def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the blueprint.")] = Path(
-        "lares.yaml"
-    ),
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
-) -> None:
-    """Write the reference homelab, commented, as a starting point to edit."""
-    from lares.blueprint.load import reference_text
-    from lares.fsutil import atomic_write
-
-    out = _out(False)
-    if path.exists() and not force:
-        out.fail(f"{path} already exists; nothing was written", hint="pass --force to replace it")
-        raise typer.Exit(1)
-    atomic_write(path, reference_text(), mode=0o644)
-    out.ok(f"wrote {path}: edit it, then run `lares plan`")
-
-
-@app.command("apps")
-def apps_cmd(file: FileOpt = None, as_json: JsonOpt = False) -> None:
-    """List the apps lares knows (the catalog, plus the blueprint's own folders)."""
-    from lares.plan import catalog_for
-    from lares.report import catalog_report
-
-    loaded = _load(file)
-    catalog_report(_out(as_json), catalog_for(loaded), loaded.blueprint)
-
-
-@app.command()
-def version() -> None:
-    """Print the lares version (as `lares --version` does)."""
-    _print_version(True)
+def report(exc: LaresError, *, as_json: bool) -> None:
+    """Print an error: as a person reads it on stderr, and as data on stdout under --json."""
+    data = exc.errors_dict()
+    if as_json and data["errors"]:
+        print(json.dumps(data, indent=2))
+    text = exc.render()
+    if text:
+        print(text, file=sys.stderr)
 
 
 def _register_commands() -> None:

@@ -2,9 +2,10 @@
 
 Every error lares raises on purpose is a :class:`LaresError`: it carries a stable ``code``, a
 message that says what is wrong, an optional :class:`Location` (file:line:column or an object
-path such as ``apps.nextcloud``) and a ``hint`` that says what to do. The CLI prints them in
-compiler style and exits 2 (bad input) or 1 (failed operation); it never shows a traceback for
-them.
+path such as ``apps.nextcloud``) and a ``hint`` that says what to do. Commands raise them and
+:func:`lares.cli.main` alone prints them, in compiler style, and exits with their ``exit_code``:
+2 for bad usage or bad configuration, 1 for an operation that failed (:class:`Failed` when the
+command has already said why); it never shows a traceback for them.
 """
 
 from __future__ import annotations
@@ -66,11 +67,11 @@ class LaresError(Exception):
 
     def render(self) -> str:
         """The error as a person reads it: location first, then the message, then the hint."""
-        head = f"{self.location}: " if self.location else ""
-        text = f"{head}error [{self.code}] {self.message}"
-        if self.hint:
-            text += f"\n  hint: {self.hint}"
-        return text
+        from lares.severity import render_finding
+
+        return render_finding(
+            "error", self.code, self.message, location=self.location, hint=self.hint
+        )
 
     def __str__(self) -> str:
         return self.render()
@@ -141,6 +142,50 @@ class UsageError(LaresError):
 
     code = "usage"
     exit_code = 2
+
+
+class UnknownCheck(UsageError):
+    """``--check`` named a check that does not exist (`lares plan`, `lares doctor`)."""
+
+    def __init__(
+        self, unknown: Iterable[str], known: Iterable[str], *, kind: str = "check"
+    ) -> None:
+        super().__init__(
+            f"there is no {kind} {', '.join(repr(u) for u in sorted(unknown))}",
+            hint=f"the {kind}s are: " + ", ".join(sorted(known)),
+        )
+
+
+class Failed(LaresError):
+    """A command that failed after it printed why (its findings, its table).
+
+    :func:`lares.cli.main` prints the summary, if there is one, as the command's own output
+    writes a failure (``✗ message`` and the hint), and exits with ``exit_code`` (1 unless told).
+    ``errors`` are what ``--json`` prints on stdout (``{"errors": [...]}``); with neither a
+    message nor errors nothing more is printed, as when `lares plan` has shown its findings.
+    """
+
+    code = "failed"
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        hint: str | None = None,
+        exit_code: int = 1,
+        errors: Iterable[dict[str, object]] | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = exit_code
+        self.errors = list(errors) if errors is not None else ([self.to_dict()] if message else [])
+
+    def render(self) -> str:
+        if not self.message:
+            return ""
+        return f"✗ {self.message}" + (f"\n  hint: {self.hint}" if self.hint else "")
+
+    def errors_dict(self) -> dict[str, object]:
+        return {"errors": self.errors, "omitted": 0}
 
 
 class CommandError(LaresError):

@@ -100,6 +100,15 @@ class Out:
         if hint:
             self._write(sys.stderr, f"  hint: {hint}", None)
 
+    def finding(self, severity: str, text: str) -> None:
+        """A finding as :func:`lares.severity.render_finding` wrote it, coloured by severity."""
+        from lares.severity import STYLE
+
+        head, _, rest = text.partition("\n")
+        self.line(head, style=STYLE[severity])
+        if rest:
+            self.line(rest, style="dim")
+
     def table(self, table: Table) -> None:
         if not self.as_json:
             self.console.print(table)

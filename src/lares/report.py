@@ -14,8 +14,6 @@ from lares.plan.findings import Finding
 from lares.text import counted
 from lares.units import format_size
 
-_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
-
 
 def gb(n: float) -> str:
     """Memory as the seed writes it: 10.5 GB (binary gigabytes)."""
@@ -24,10 +22,7 @@ def gb(n: float) -> str:
 
 def findings_report(out: Out, findings: Iterable[Finding]) -> None:
     for f in findings:
-        head = f"{f.location}: " if f.location else ""
-        out.line(f"{head}{f.severity} [{f.id}] {f.message}", style=_STYLE[f.severity])
-        if f.hint:
-            out.line(f"  hint: {f.hint}", style="dim")
+        out.finding(f.severity, f.render())
 
 
 def errors_json(findings: Iterable[Finding]) -> dict[str, Any]:

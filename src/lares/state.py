@@ -89,6 +89,16 @@ def default_root() -> Path:
     return Path(xdg) / "lares"
 
 
+class _Folder:
+    """A folder of the state dir: ``state.live`` is ``state.root / "live"``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, state: StateDir, owner: type | None = None) -> Path:
+        return state.root / self.name
+
+
 @dataclass(frozen=True)
 class StateDir:
     root: Path
@@ -104,29 +114,13 @@ class StateDir:
         log_to(path / "logs")
         return cls(path)
 
-    @property
-    def secrets(self) -> Path:
-        return self.root / "secrets"
-
-    @property
-    def live(self) -> Path:
-        return self.root / "live"
-
-    @property
-    def applied(self) -> Path:
-        return self.root / "applied"
-
-    @property
-    def backup(self) -> Path:
-        return self.root / "backup"
-
-    @property
-    def monitor(self) -> Path:
-        return self.root / "monitor"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
+    # the folders of the state dir, each below its root
+    secrets = _Folder("secrets")
+    live = _Folder("live")
+    applied = _Folder("applied")
+    backup = _Folder("backup")
+    monitor = _Folder("monitor")
+    logs = _Folder("logs")
 
     def read_json(self, relative: str, default: Any = None) -> Any:
         """A JSON record under the state dir, or ``default`` when absent."""

@@ -27,6 +27,8 @@ import pytest
 if TYPE_CHECKING:
     import docker
 
+    from integration.deploy_lab import DeployLab
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD_IMAGES = REPO / "scripts" / "build-test-images"
 DOCKER_PREFIXES = ("lt-", "lares-test")
@@ -314,6 +316,40 @@ def docker_cleanup(docker_client: docker.DockerClient) -> Iterator[DockerCleanup
     errors = cleanup.run()
     if errors:
         pytest.fail("cleanup failed:\n" + "\n".join(errors))
+
+
+@pytest.fixture
+def deploy_lab(
+    tmp_path: Path, test_images: dict[str, str], docker_client: docker.DockerClient
+) -> Iterator[Callable[..., DeployLab]]:
+    """A factory of :class:`~integration.deploy_lab.DeployLab` in ``tmp_path`` (its arguments
+    but the root). The lab's stacks and networks are removed before it is made and when the test
+    ends, pass or fail; so are the files containers left that the test's user may not remove."""
+    from integration.deploy_lab import DeployLab, sweep_firewall
+
+    made: list[DeployLab] = []
+
+    def clean(lab: DeployLab) -> list[str]:
+        errors = remove_docker_objects(
+            docker_client, names=set(lab.networks), projects=set(lab.stacks)
+        )
+        sweep_firewall()
+        return errors
+
+    def make(data: str, **options: object) -> DeployLab:
+        lab = DeployLab(tmp_path, data, **options)  # type: ignore[arg-type]
+        made.append(lab)
+        errors = clean(lab)
+        assert not errors, errors
+        return lab
+
+    try:
+        yield make
+    finally:
+        errors = [e for lab in made for e in clean(lab)]
+        # a database folder belongs to the container's user; let pytest remove it
+        subprocess.run(["chmod", "-R", "u+rwX", str(tmp_path)], check=False)
+        assert not errors, errors
 
 
 # --------------------------------------------------------------------------------- btrfs

@@ -10,6 +10,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+from conftest import Lares
 from lares.blueprint.load import load
 from lares.deploy.files import write_bundle
 from lares.plan import make_context
@@ -18,12 +19,6 @@ from lares.render.tunnel import DOCUMENTED
 from lares.yamlio import safe_load
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "access"
-
-
-def lares(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["lares", *args], capture_output=True, text=True, check=False, timeout=120, cwd=cwd
-    )
 
 
 def test_edge_bundle_passes_docker_compose_config(tmp_path: Path) -> None:
@@ -47,7 +42,9 @@ def test_edge_bundle_passes_docker_compose_config(tmp_path: Path) -> None:
         assert secret not in (tmp_path / path).read_text()
 
 
-def test_rendered_pangolin_blueprint_uses_documented_fields_only(tmp_path: Path) -> None:
+def test_rendered_pangolin_blueprint_uses_documented_fields_only(
+    lares: Lares, tmp_path: Path
+) -> None:
     result = lares("render", "-f", str(DATA / "blueprint.yaml"), "-o", str(tmp_path), "--json")
     assert result.returncode == 0, result.stderr
     doc = safe_load((tmp_path / "infrastructure" / "newt" / "blueprint.yaml").read_text())
@@ -60,7 +57,7 @@ def test_rendered_pangolin_blueprint_uses_documented_fields_only(tmp_path: Path)
     assert list(doc["public-resources"]) == ["apub"]
 
 
-def test_doctor_reports_what_this_machine_has() -> None:
+def test_doctor_reports_what_this_machine_has(lares: Lares) -> None:
     result = lares("doctor", "--json", "-f", str(DATA / "blueprint.yaml"))
     assert result.returncode in (0, 1), result.stderr
     findings = json.loads(result.stdout)["findings"]
@@ -107,7 +104,7 @@ def test_doctor_reports_what_this_machine_has() -> None:
     )
 
 
-def test_doctor_checks_the_real_restic_and_sqlite(tmp_path: Path) -> None:
+def test_doctor_checks_the_real_restic_and_sqlite(lares: Lares, tmp_path: Path) -> None:
     # no lares.yaml here: the embedded reference, whose apps keep databases in SQLite
     result = lares("doctor", "--check", "backup", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

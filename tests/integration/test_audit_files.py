@@ -1,5 +1,6 @@
 """`lares audit FILE`: every container rule on a compose file that breaks it and on a near
-miss, both loaded by the real Compose binary; bad input; exit codes; the reference render."""
+miss, both loaded as lares loads them (read in Python; test_audit_native shows the real Compose
+binary gives the same containers); bad input; exit codes; the reference render."""
 
 from __future__ import annotations
 

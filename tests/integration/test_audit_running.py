@@ -232,10 +232,17 @@ def test_a_service_and_its_container_map_onto_the_same_model(
     }
     path = tmp_path / "compose.yaml"
     path.write_text(yaml.safe_dump({"name": project, "services": {"app": service}}))
-    subprocess.run(
-        [*compose_argv(), "-f", str(path), "up", "-d", "--quiet-pull"],
-        capture_output=True, check=True, timeout=120,
-    )  # fmt: skip
+    # as in _start: a host port the engine picked may be held by another test's server
+    for attempt in range(5):
+        up = subprocess.run(
+            [*compose_argv(), "-f", str(path), "up", "-d", "--quiet-pull"],
+            capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        if up.returncode == 0:
+            break
+        assert "address already in use" in up.stderr and attempt < 4, up.stderr
+        subprocess.run([*compose_argv(), "-f", str(path), "down"], capture_output=True,
+                       check=True, timeout=120)  # fmt: skip
     model, note = compose_config(path)
     assert note is None
     rendered, _ = containers_of(model, source=str(path))

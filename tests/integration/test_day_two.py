@@ -9,91 +9,38 @@ watcher that looks every 2 s. lares runs as a subprocess, as a person runs it.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import docker
 import pytest
 
 from integration.backup_helpers import receiver
-from integration.conftest import remove_docker_objects
+from integration.deploy_lab import DeployLab as Lab
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "dayops"
 PROJECTS = ("lt-ops-a", "lt-ops-b", "lt-ops-x", "lt-ops-z")
 NETWORK = "lt-ops"
 WEB = "lt-ops-web"
 WATCHED = ("container-", "endpoint-")
 
 
-class Lab:
-    """One copy of the day-two blueprint, its state folder and its data root."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.state = root / "state"
-        self.dir = root / "bp"
-        shutil.copytree(DATA, self.dir)
-        (root / "data" / "repo").parent.mkdir(parents=True)
-        self.env = {**os.environ, "LT_ROOT": str(root / "data"), "COLUMNS": "200"}
-        self.env.pop("LARES_FILE", None)
-        self.env["LARES_STATE_DIR"] = str(self.state)
-
-    @property
-    def blueprint(self) -> Path:
-        return self.dir / "lares.yaml"
-
-    def argv(self, *args: str) -> list[str]:
-        file = [] if args[:1] == ("ps",) else ["-f", str(self.blueprint)]
-        return [sys.executable, "-m", "lares", *args, *file]
-
-    def lares(
-        self, *args: str, check: bool = True, input: str | None = None, timeout: float = 240
-    ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            self.argv(*args),
-            cwd=self.dir,
-            capture_output=True,
-            text=True,
-            env=self.env,
-            input=input,
-            timeout=timeout,
-            check=False,
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(
-                f"lares {' '.join(args)} exited {proc.returncode}\n"
-                f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-            )
-        return proc
-
-    def edit(self, old: str, new: str) -> None:
-        text = self.blueprint.read_text()
-        assert old in text, f"{old!r} not in lares.yaml"
-        self.blueprint.write_text(text.replace(old, new))
-
-
-def _remove_everything(client: docker.DockerClient) -> None:
-    errors = remove_docker_objects(client, names={NETWORK}, projects=set(PROJECTS))
-    assert not errors, errors
-
-
 @pytest.fixture
-def lab(
-    tmp_path: Path, test_images: dict[str, str], docker_client: docker.DockerClient
-) -> Iterator[Lab]:
-    _remove_everything(docker_client)
-    try:
-        yield Lab(tmp_path)
-    finally:
-        _remove_everything(docker_client)
+def lab(deploy_lab: Callable[..., Lab]) -> Lab:
+    lab = deploy_lab(
+        "dayops",
+        stacks=PROJECTS,
+        networks=(NETWORK,),
+        state_for=lambda command: False,  # LARES_STATE_DIR says where it is
+        file_for=lambda command: command != "ps",
+        cwd=True,
+    )
+    lab.env.pop("LARES_FILE", None)
+    lab.env["LARES_STATE_DIR"] = str(lab.state)
+    return lab
 
 
 def containers(client: docker.DockerClient, project: str) -> dict[str, str]:

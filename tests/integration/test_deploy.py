@@ -2,141 +2,48 @@
 
 The blueprint in tests/data/deploy describes two stacks: ld-data (PostgreSQL from the local
 lares-test/postgres image) and ld-front (busybox httpd), joined by an internal database network.
-Every test runs lares as a person would, as a subprocess, with its own state folder.
+Every test runs lares as a person would, as a subprocess, with its own state folder, on a copy
+whose names, subnets and port no other run uses (see integration.deploy_lab), so two runs of
+these tests at once never meet.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shlex
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import docker
 import pytest
 
-from integration.conftest import remove_docker_objects
+from integration.deploy_lab import DeployLab as Lab
+from integration.deploy_lab import unique_moves
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "deploy"
 STACKS = ("ld-data", "ld-front")
 NETWORKS = ("ld-database", "ld-front")
 WEB_URL = "http://127.0.0.2:18080/"
 
 
-class Lab:
-    """One copy of the test blueprint, its state folder and its data root."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.state = root / "state"
-        self.dir = root / "bp"
-        shutil.copytree(DATA, self.dir)
-        (root / "data").mkdir()
-        self.env = {**os.environ, "LT_ROOT": str(root / "data"), "COLUMNS": "200"}
-
-    @property
-    def blueprint(self) -> Path:
-        return self.dir / "lares.yaml"
-
-    def argv(self, *args: str) -> list[str]:
-        """The command line of `lares ARGS` on this lab's blueprint and state folder."""
-        argv = [sys.executable, "-m", "lares", *args]
-        if args and args[0] in ("up", "diff", "down", "rollback"):
-            argv += ["--state-dir", str(self.state)]
-        if args and args[0] in ("up", "diff", "down", "plan"):
-            argv += ["-f", str(self.blueprint)]
-        return argv
-
-    def lares(
-        self, *args: str, check: bool = True, input: str | None = None, timeout: float = 240
-    ) -> subprocess.CompletedProcess[str]:
-        argv = self.argv(*args)
-        proc = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            env=self.env,
-            input=input,
-            timeout=timeout,
-            check=False,
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(
-                f"lares {' '.join(args)} exited {proc.returncode}\n"
-                f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-            )
-        return proc
-
-    def edit(self, old: str, new: str, file: str = "lares.yaml") -> None:
-        path = self.dir / file
-        text = path.read_text()
-        assert old in text, f"{old!r} not in {file}"
-        path.write_text(text.replace(old, new))
-
-    def secret_values(self) -> list[str]:
-        folder = self.state / "secrets"
-        return [p.read_text().strip() for p in folder.iterdir() if p.is_file()]
-
-
-def _remove_everything(client: docker.DockerClient) -> None:
-    errors = remove_docker_objects(client, names=set(NETWORKS), projects=set(STACKS))
-    assert not errors, errors
-    # firewall rules lares added for internal networks whose bridge is gone
-    rules = subprocess.run(
-        ["iptables", "-S", "INPUT"], capture_output=True, text=True, check=False
-    ).stdout.splitlines()
-    for rule in rules:
-        parts = rule.split()
-        if "lares internal" in rule and "-i" in parts:
-            bridge = parts[parts.index("-i") + 1]
-            if not Path("/sys/class/net", bridge).exists():
-                delete = ["iptables", "-D", *shlex.split(rule)[1:]]
-                subprocess.run(delete, capture_output=True, check=False)
-
-
 @pytest.fixture
-def lab(
-    tmp_path: Path, test_images: dict[str, str], docker_client: docker.DockerClient
-) -> Iterator[Lab]:
-    _remove_everything(docker_client)
-    lab = Lab(tmp_path)
-    try:
-        yield lab
-    finally:
-        _remove_everything(docker_client)
-        # The database folder belongs to the container's postgres user; let pytest remove it.
-        subprocess.run(["chmod", "-R", "u+rwX", str(tmp_path)], check=False)
+def lab(deploy_lab: Callable[..., Lab]) -> Lab:
+    """A copy of the blueprint with its own names, subnets and port, so runs never meet."""
+    moves = unique_moves("ld-", ("10.199.10.", "10.199.11.", "10.199.99."), "18080")
+    return deploy_lab("deploy", stacks=STACKS, networks=NETWORKS, moves=moves, translate=True)
 
 
-def inspect(name: str) -> dict:
-    out = subprocess.run(
-        ["docker", "inspect", name], capture_output=True, text=True, check=True
-    ).stdout
-    return json.loads(out)[0]
-
-
-def dexec(name: str, *cmd: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
-    argv = ["docker", "exec"] + (["-u", user] if user else []) + [name, *cmd]
-    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
-
-
-def psql(sql: str) -> str:
-    result = dexec("ld-db", "psql", "-U", "app", "-d", "app", "-At", "-c", sql, user="postgres")
+def psql(lab: Lab, sql: str) -> str:
+    result = lab.dexec("ld-db", "psql", "-U", "app", "-d", "app", "-At", "-c", sql, user="postgres")
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
 
-def fetch(url: str = WEB_URL) -> str:
-    with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback test server
+def fetch(lab: Lab, url: str = WEB_URL) -> str:
+    with urllib.request.urlopen(lab.moved(url), timeout=5) as resp:  # noqa: S310 - loopback
         return resp.read().decode()
 
 
@@ -144,7 +51,7 @@ def test_up_applies_hardening_secrets_and_isolation(lab: Lab) -> None:
     first = lab.lares("up", "--yes")
     assert "applied ld-data, ld-front" in first.stdout
 
-    web = inspect("ld-web")
+    web = lab.inspect("ld-web")
     host = web["HostConfig"]
     assert web["Config"]["User"] == "1000:1000"
     assert host["ReadonlyRootfs"] is True
@@ -159,9 +66,9 @@ def test_up_applies_hardening_secrets_and_isolation(lab: Lab) -> None:
     assert web["State"]["Health"]["Status"] == "healthy"
     # the published port binds only to the address the blueprint says
     assert host["PortBindings"] == {"8080/tcp": [{"HostIp": "127.0.0.2", "HostPort": "18080"}]}
-    assert fetch().strip() == "hello"
+    assert fetch(lab).strip() == "hello"
 
-    db = inspect("ld-db")
+    db = lab.inspect("ld-db")
     caps = sorted(c.removeprefix("CAP_") for c in db["HostConfig"]["CapAdd"])
     assert caps == ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]
     assert db["HostConfig"]["ReadonlyRootfs"] is True
@@ -178,15 +85,15 @@ def test_up_applies_hardening_secrets_and_isolation(lab: Lab) -> None:
         assert value not in blob
     for compose in (lab.state / "live").rglob("compose.yaml"):
         assert values[0] not in compose.read_text()
-    secret_file = lab.state / "live" / "secrets" / "ld-db" / "ld-db_password"
+    secret_file = lab.state / lab.moved("live/secrets/ld-db/ld-db_password")
     assert secret_file.stat().st_mode & 0o777 == 0o600
     assert secret_file.stat().st_uid == 100
     assert (lab.state / "secrets").stat().st_mode & 0o777 == 0o700
 
     # the app reaches the database by name over the shared internal network
-    reach = dexec("ld-web", "sh", "-c", "nc -w 3 ld-db 5432 </dev/null")
+    reach = lab.dexec("ld-web", "sh", "-c", "nc -w 3 ld-db 5432 </dev/null")
     assert reach.returncode == 0, reach.stderr
-    assert psql("select 40 + 2") == "42"
+    assert psql(lab, "select 40 + 2") == "42"
 
 
 class Listener:
@@ -222,12 +129,12 @@ def test_database_network_is_internal(lab: Lab) -> None:
     lab.lares("up", "--yes")
     listener = Listener()
     try:
-        gateway = inspect("ld-web")["NetworkSettings"]["Networks"]["ld-front"]["Gateway"]
+        gateway = lab.inspect("ld-web")["NetworkSettings"]["Networks"]["ld-front"]["Gateway"]
         # from a normal network the host listener answers: the probe itself works
-        ok = dexec("ld-web", "sh", "-c", f"nc -w 3 {gateway} {listener.port} </dev/null")
+        ok = lab.dexec("ld-web", "sh", "-c", f"nc -w 3 {gateway} {listener.port} </dev/null")
         assert ok.returncode == 0, "the host listener should be reachable from ld-front"
         # from the internal database network there is no route to the host
-        blocked = dexec(
+        blocked = lab.dexec(
             "ld-db", "bash", "-c", f"timeout 5 bash -c 'exec 3<>/dev/tcp/{gateway}/{listener.port}'"
         )
         assert blocked.returncode != 0
@@ -237,10 +144,10 @@ def test_database_network_is_internal(lab: Lab) -> None:
 
 def test_second_up_is_a_noop_and_a_change_recreates_only_that_container(lab: Lab) -> None:
     lab.lares("up", "--yes")
-    before = {n: inspect(n)["Id"] for n in ("ld-db", "ld-web")}
+    before = {n: lab.inspect(n)["Id"] for n in ("ld-db", "ld-web")}
     again = lab.lares("up", "--yes")
     assert "nothing to do: 2 stacks match what is running" in again.stdout
-    assert {n: inspect(n)["Id"] for n in ("ld-db", "ld-web")} == before
+    assert {n: lab.inspect(n)["Id"] for n in ("ld-db", "ld-web")} == before
 
     diff = lab.lares("diff")
     assert "ld-data: up to date" in diff.stdout and "ld-front: up to date" in diff.stdout
@@ -252,30 +159,30 @@ def test_second_up_is_a_noop_and_a_change_recreates_only_that_container(lab: Lab
     assert "+      GREETING: changed" in pending.stdout
     dry = lab.lares("up", "--dry-run")
     assert "dry run: nothing was changed" in dry.stdout
-    assert inspect("ld-web")["Id"] == before["ld-web"]
+    assert lab.inspect("ld-web")["Id"] == before["ld-web"]
 
     lab.lares("up", "--yes")
-    after = {n: inspect(n)["Id"] for n in ("ld-db", "ld-web")}
+    after = {n: lab.inspect(n)["Id"] for n in ("ld-db", "ld-web")}
     assert after["ld-db"] == before["ld-db"]
     assert after["ld-web"] != before["ld-web"]
-    assert fetch().strip() == "changed"
+    assert fetch(lab).strip() == "changed"
 
 
 def test_down_then_up_keeps_the_database(lab: Lab) -> None:
     lab.lares("up", "--yes")
-    psql("create table notes (id int primary key, body text)")
-    psql("insert into notes values (1, 'kept'), (2, 'also kept')")
+    psql(lab, "create table notes (id int primary key, body text)")
+    psql(lab, "insert into notes values (1, 'kept'), (2, 'also kept')")
     down = lab.lares("down", "--yes")
     assert "stopped ld-front, ld-data" in down.stdout
-    gone = subprocess.run(["docker", "inspect", "ld-db"], capture_output=True, check=False)
+    gone = lab.docker("inspect", "ld-db")
     assert gone.returncode != 0
     lab.lares("up", "--yes")
-    assert psql("select body from notes order by id") == "kept\nalso kept"
+    assert psql(lab, "select body from notes order by id") == "kept\nalso kept"
 
 
 def test_unhealthy_service_fails_up_and_rollback_restores(lab: Lab) -> None:
     lab.lares("up", "--yes")
-    record = lab.state / "applied" / "ld-front" / "record.json"
+    record = lab.record_file("ld-front")
     good = json.loads(record.read_text())["revision"]
 
     # httpd never starts, so the healthcheck never passes
@@ -295,8 +202,8 @@ def test_unhealthy_service_fails_up_and_rollback_restores(lab: Lab) -> None:
 
     back = lab.lares("rollback", "ld-front")
     assert f"ld-front: at revision {good[:12]}" in back.stdout
-    assert inspect("ld-web")["State"]["Health"]["Status"] == "healthy"
-    assert fetch().strip() == "hello"
+    assert lab.inspect("ld-web")["State"]["Health"]["Status"] == "healthy"
+    assert fetch(lab).strip() == "hello"
 
 
 def test_ps_lists_containers(lab: Lab) -> None:
@@ -314,13 +221,13 @@ def test_ps_lists_containers(lab: Lab) -> None:
 
 def test_drift_is_seen_and_converged(lab: Lab) -> None:
     lab.lares("up", "--yes")
-    subprocess.run(["docker", "stop", "-t", "1", "ld-web"], capture_output=True, check=True)
+    lab.docker("stop", "-t", "1", "ld-web", check=True)
     diff = lab.lares("diff", check=False)
     assert diff.returncode == 1
     assert "drift: ld-web: exited" in diff.stdout
     up = lab.lares("up", "--yes")
     assert "ld-front: converge" in up.stdout
-    assert inspect("ld-web")["State"]["Running"] is True
+    assert lab.inspect("ld-web")["State"]["Running"] is True
 
 
 def test_sigkill_mid_apply_converges(lab: Lab) -> None:
@@ -329,20 +236,15 @@ def test_sigkill_mid_apply_converges(lab: Lab) -> None:
     # wait until Compose is creating containers, then kill lares outright
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        found = subprocess.run(
-            ["docker", "ps", "-aq", "--filter", "name=ld-db"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
+        found = lab.docker("ps", "-aq", "--filter", "name=ld-db").stdout.strip()
         if found:
             break
         time.sleep(0.1)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert not (lab.state / "applied" / "ld-front" / "record.json").exists()
+    assert not lab.record_file("ld-front").exists()
     lab.lares("up", "--yes")
-    assert inspect("ld-web")["State"]["Health"]["Status"] == "healthy"
+    assert lab.inspect("ld-web")["State"]["Health"]["Status"] == "healthy"
     assert lab.lares("up", "--yes").stdout.count("nothing to do") == 1
 
 
@@ -359,7 +261,7 @@ def test_concurrent_ups_do_not_interleave(lab: Lab) -> None:
     out_b, err_b = b.communicate(timeout=240)
     assert a.returncode == 0, err_a
     assert b.returncode == 0, err_b
-    outputs = [out_a, out_b]
+    outputs = [lab.unmoved(out_a), lab.unmoved(out_b)]
     # exactly one applied; the other waited for the lock, then found nothing to do
     assert sum("applied ld-data, ld-front" in o for o in outputs) == 1
     assert sum("nothing to do" in o for o in outputs) == 1
@@ -367,11 +269,7 @@ def test_concurrent_ups_do_not_interleave(lab: Lab) -> None:
 
 
 def test_existing_network_with_other_subnet_is_refused(lab: Lab) -> None:
-    subprocess.run(
-        ["docker", "network", "create", "--subnet", "10.199.99.0/24", "ld-front"],
-        capture_output=True,
-        check=True,
-    )
+    lab.docker("network", "create", "--subnet", "10.199.99.0/24", "ld-front", check=True)
     result = lab.lares("up", "--yes", check=False)
     assert result.returncode == 1
     assert (
@@ -386,8 +284,8 @@ def test_down_volumes_asks_for_a_typed_confirmation(lab: Lab) -> None:
     refused = lab.lares("down", "--volumes", input="yes\n", check=False)
     assert refused.returncode == 1
     assert "not confirmed; nothing was changed" in refused.stderr
-    assert inspect("ld-db")["State"]["Running"] is True
+    assert lab.inspect("ld-db")["State"]["Running"] is True
     done = lab.lares("down", "--volumes", input="delete volumes\n")
     assert "stopped ld-front, ld-data and removed their volumes" in done.stdout
-    gone = subprocess.run(["docker", "inspect", "ld-db"], capture_output=True, check=False)
+    gone = lab.docker("inspect", "ld-db")
     assert gone.returncode != 0

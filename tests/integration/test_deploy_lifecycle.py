@@ -9,86 +9,28 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import docker
 import pytest
 
-from integration.conftest import remove_docker_objects
+from integration.deploy_lab import DeployLab as Lab
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "lifecycle"
 STACKS = ("lc-back", "lc-front")
 NETWORKS = ("lc-net",)
 
 
-class Lab:
-    """One copy of the blueprint, its state folder and its data root."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.state = root / "state"
-        self.dir = root / "bp"
-        shutil.copytree(DATA, self.dir)
-        (root / "data").mkdir()
-        self.env = {**os.environ, "LT_ROOT": str(root / "data"), "COLUMNS": "200"}
-
-    def argv(self, *args: str) -> list[str]:
-        argv = [sys.executable, "-m", "lares", *args]
-        if args[0] in ("up", "diff", "down", "rollback"):
-            argv += ["--state-dir", str(self.state)]
-        if args[0] in ("up", "diff", "down"):
-            argv += ["-f", str(self.dir / "lares.yaml")]
-        return argv
-
-    def lares(
-        self, *args: str, check: bool = True, input: str | None = None, env: dict | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            self.argv(*args),
-            capture_output=True,
-            text=True,
-            env=env or self.env,
-            input=input,
-            timeout=240,
-            check=False,
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(
-                f"lares {' '.join(args)} exited {proc.returncode}\n"
-                f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-            )
-        return proc
-
-    def edit(self, old: str, new: str, file: str) -> None:
-        path = self.dir / file
-        text = path.read_text()
-        assert old in text, f"{old!r} not in {file}"
-        path.write_text(text.replace(old, new))
-
-    def break_web(self) -> None:
-        """httpd never starts, so the health check never passes."""
-        self.edit("exec httpd -f -p 8080 -h /tmp/www", "exec sleep 3600", "catalog/lc-web.yaml")
-
-
 @pytest.fixture
-def lab(
-    tmp_path: Path, test_images: dict[str, str], docker_client: docker.DockerClient
-) -> Iterator[Lab]:
-    def clean() -> None:
-        errors = remove_docker_objects(docker_client, names=set(NETWORKS), projects=set(STACKS))
-        assert not errors, errors
+def lab(deploy_lab: Callable[..., Lab]) -> Lab:
+    return deploy_lab("lifecycle", stacks=STACKS, networks=NETWORKS)
 
-    clean()
-    try:
-        yield Lab(tmp_path)
-    finally:
-        clean()
+
+def break_web(lab: Lab) -> None:
+    """httpd never starts, so the health check never passes."""
+    lab.edit("exec httpd -f -p 8080 -h /tmp/www", "exec sleep 3600", "catalog/lc-web.yaml")
 
 
 def inspect(name: str) -> dict:
@@ -168,7 +110,7 @@ def test_rollback_says_when_there_is_nothing_to_roll_back_to(lab: Lab) -> None:
     assert same.stdout.rstrip().endswith("; no earlier revision is kept")
     assert inspect("lc-web")["Id"] == before
 
-    lab.break_web()
+    break_web(lab)
     failed = lab.lares("up", "--yes", check=False)
     assert failed.returncode == 1
     assert "`lares rollback lc-front`" in failed.stderr
@@ -187,7 +129,7 @@ def test_rollback_says_when_there_is_nothing_to_roll_back_to(lab: Lab) -> None:
 
 
 def test_a_failed_first_up_offers_no_rollback(lab: Lab) -> None:
-    lab.break_web()
+    break_web(lab)
     failed = lab.lares("up", "--yes", check=False)
     assert failed.returncode == 1
     assert "✗ 1 app did not come up: lc-web" in failed.stderr

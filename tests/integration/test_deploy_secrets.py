@@ -12,17 +12,14 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import docker
 import pytest
 
-from integration.conftest import remove_docker_objects
+from integration.deploy_lab import DeployLab as Lab
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "deploy"
 STACKS = ("lds-data", "lds-front")
 NETWORKS = ("lds-database", "lds-front")
 SECRET = "lds-db_password"
@@ -34,69 +31,12 @@ MOVES = (
 )
 
 
-def _moved(text: str) -> str:
-    for old, new in MOVES:
-        text = text.replace(old, new)
-    return text
-
-
-class Lab:
-    """A moved copy of the deploy blueprint, its state folder and its data root."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.state = root / "state"
-        self.dir = root / "bp"
-        for src in DATA.rglob("*.yaml"):
-            target = self.dir / _moved(str(src.relative_to(DATA)))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(_moved(src.read_text()))
-        (root / "data").mkdir()
-        self.env = {**os.environ, "LT_ROOT": str(root / "data"), "COLUMNS": "200"}
-
-    def argv(self, *args: str) -> list[str]:
-        common = ["-f", str(self.dir / "lares.yaml"), "--state-dir", str(self.state)]
-        return [sys.executable, "-m", "lares", *args, *common]
-
-    def lares(
-        self, *args: str, check: bool = True, input: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            self.argv(*args),
-            capture_output=True,
-            text=True,
-            env=self.env,
-            input=input,
-            timeout=240,
-            check=False,
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(
-                f"lares {' '.join(args)} exited {proc.returncode}\n"
-                f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-            )
-        return proc
-
-    def secret(self, name: str = SECRET) -> str:
-        return (self.state / "secrets" / name).read_text().strip()
-
-
-def _remove_everything(client: docker.DockerClient) -> None:
-    errors = remove_docker_objects(client, names=set(NETWORKS), projects=set(STACKS))
-    assert not errors, errors
-
-
 @pytest.fixture
-def lab(
-    tmp_path: Path, test_images: dict[str, str], docker_client: docker.DockerClient
-) -> Iterator[Lab]:
-    _remove_everything(docker_client)
-    try:
-        yield Lab(tmp_path)
-    finally:
-        _remove_everything(docker_client)
-        # The database folder belongs to the container's postgres user; let pytest remove it.
-        subprocess.run(["chmod", "-R", "u+rwX", str(tmp_path)], check=False)
+def lab(deploy_lab: Callable[..., Lab]) -> Lab:
+    always = lambda command: True  # noqa: E731
+    return deploy_lab(
+        "deploy", stacks=STACKS, networks=NETWORKS, moves=MOVES, state_for=always, file_for=always
+    )
 
 
 def container_id(name: str) -> str:
@@ -132,7 +72,7 @@ def login(password: str, sql: str) -> str:
 def test_a_changed_secret_recreates_exactly_its_readers(lab: Lab) -> None:
     lab.lares("up", "--yes")
     before = {n: container_id(n) for n in ("lds-db", "lds-web")}
-    old = lab.secret()
+    old = lab.secret(SECRET)
     assert "nothing to do" in lab.lares("up", "--yes").stdout
 
     new = "a-new-database-password-42"
@@ -165,7 +105,7 @@ def test_a_changed_secret_recreates_exactly_its_readers(lab: Lab) -> None:
 
 def test_a_lost_state_folder_stops_up_before_anything_changes(lab: Lab) -> None:
     lab.lares("up", "--yes")
-    password = lab.secret()
+    password = lab.secret(SECRET)
     login(password, "create table kept (v int); insert into kept values (7)")
     stop_containers()
     shutil.rmtree(lab.state)
@@ -200,14 +140,14 @@ def test_a_lost_state_folder_stops_up_before_anything_changes(lab: Lab) -> None:
 
 def test_fresh_secrets_starts_an_app_over_on_request(lab: Lab) -> None:
     lab.lares("up", "--yes")
-    old = lab.secret()
+    old = lab.secret(SECRET)
     stop_containers()
     shutil.rmtree(lab.state)
     unknown = lab.lares("up", "--yes", "--fresh-secrets", "nope", check=False)
     assert unknown.returncode == 2
     assert "--fresh-secrets: no app named nope in the blueprint" in unknown.stderr
     lab.lares("up", "--yes", "--fresh-secrets", "lds-db")
-    assert lab.secret() != old
+    assert lab.secret(SECRET) != old
 
 
 def compose_processes() -> list[str]:

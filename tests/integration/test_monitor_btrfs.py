@@ -14,6 +14,7 @@ from lares.cli import app
 from lares.monitor.alerts import Message
 from lares.monitor.collectors import btrfs, scrub
 from lares.monitor.config import MountTarget, PoolTarget, WatchConfig
+from lares.monitor.parsers import btrfs as btrfs_parsers
 from lares.monitor.watch import Watcher
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -112,7 +113,7 @@ def test_corruption_alert_scrub_ack_resolve(loop_btrfs: Any, kit: Any, tmp_path:
             ["btrfs", "scrub", "start", "-B", str(mount)], capture_output=True, text=True
         )
         assert done.returncode == 0, done.stderr
-        report = btrfs.parse_scrub_status(done.stdout)
+        report = btrfs_parsers.parse_scrub_status(done.stdout)
         assert (report.scrubs[-1].errors.corrected or 0) > 0
         assert (report.scrubs[-1].errors.uncorrectable or 0) == 0
         drop_caches()

@@ -20,6 +20,7 @@ from lares.monitor.watch import Watcher
 from lares.secrets import SecretStore
 
 TESTS = Path(__file__).resolve().parents[1]
+REPEAT = 4.0
 
 
 class Receiver(http.server.ThreadingHTTPServer):
@@ -84,7 +85,9 @@ def test_grouping_repeat_silence_resolution_and_retry(receiver: Receiver, tmp_pa
     config = WatchConfig(
         host="lt-host",
         state_dir=str(state),
-        thresholds={"repeat": 1.0, "pending_samples": 2},
+        # the repeat window outlasts a delivery (a child process that imports Apprise), which can
+        # take over a second on a loaded machine
+        thresholds={"repeat": REPEAT, "pending_samples": 2},
         notify=(
             NotifyTarget(url=f"json://127.0.0.1:{receiver.port}/first"),
             NotifyTarget(secret="alert-url"),
@@ -113,7 +116,7 @@ def test_grouping_repeat_silence_resolution_and_retry(receiver: Receiver, tmp_pa
 
         receiver.posts.clear()
         assert watcher.cycle(only=["disks"]).message is None  # nothing changed, repeat not due
-        time.sleep(1.1)
+        time.sleep(REPEAT + 0.1)
         watcher.cycle(only=["disks"])
         assert [p["title"] for _, p in receiver.posts] == [
             "lares on lt-host: 1 critical, 1 warning"
@@ -125,7 +128,7 @@ def test_grouping_repeat_silence_resolution_and_retry(receiver: Receiver, tmp_pa
         # a silence mutes repeats; it does not stop the record, nor the resolution
         receiver.posts.clear()
         watcher.store.silence("disk-usage", time.time() + 3600, "moving data")
-        time.sleep(1.1)
+        time.sleep(REPEAT + 0.1)
         assert watcher.cycle(only=["disks"]).message is None
         assert receiver.posts == []
         assert watcher.alerts.alerts["disk-usage:/tank"].silenced

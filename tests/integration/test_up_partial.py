@@ -10,46 +10,34 @@ The second stack holds one app and is applied after the first.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import docker
 import pytest
 
-from integration.conftest import remove_docker_objects
+from integration.deploy_lab import DeployLab as Lab
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "upflow"
 STACKS = ("lt-up-first", "lt-up-second")
 NETWORKS = ("lt-up-front", "lt-up-back")
 
 
-class Lab:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.state = root / "state"
-        self.dir = root / "bp"
-        shutil.copytree(DATA, self.dir)
-        (root / "data").mkdir()
-        self.env = {**os.environ, "LT_ROOT": str(root / "data"), "COLUMNS": "250"}
+@pytest.fixture
+def lab(deploy_lab: Callable[..., Lab]) -> Lab:
+    always = lambda command: True  # noqa: E731
+    return deploy_lab(
+        "upflow",
+        stacks=STACKS,
+        networks=NETWORKS,
+        columns=250,
+        timeout=300,
+        state_for=always,
+        file_for=always,
+    )
 
-    def lares(self, *args: str) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-m", "lares", *args, "--state-dir", str(self.state)]
-        argv += ["-f", str(self.dir / "lares.yaml")]
-        return subprocess.run(
-            argv, capture_output=True, text=True, env=self.env, timeout=300, check=False
-        )
 
-    def record(self, stack: str) -> dict | None:
-        path = self.state / "applied" / stack / "record.json"
-        return json.loads(path.read_text()) if path.exists() else None
-
-    def drop_app(self, app: str) -> None:
-        path = self.dir / "lares.yaml"
-        path.write_text(path.read_text().replace(f" {app},", ""))
+def drop_app(lab: Lab, app: str) -> None:
+    path = lab.dir / "lares.yaml"
+    path.write_text(path.read_text().replace(f" {app},", ""))
 
 
 def state_of(name: str) -> dict:
@@ -59,24 +47,8 @@ def state_of(name: str) -> dict:
     return json.loads(out)[0]["State"]
 
 
-def _remove(client: docker.DockerClient) -> None:
-    errors = remove_docker_objects(client, names=set(NETWORKS), projects=set(STACKS))
-    assert not errors, errors
-
-
-@pytest.fixture
-def lab(
-    tmp_path: Path, test_images: dict[str, str], docker_client: docker.DockerClient
-) -> Iterator[Lab]:
-    _remove(docker_client)
-    try:
-        yield Lab(tmp_path)
-    finally:
-        _remove(docker_client)
-
-
 def test_one_failing_app_does_not_stop_the_others(lab: Lab) -> None:
-    run = lab.lares("up", "--yes", "--json")
+    run = lab.lares("up", "--yes", "--json", check=False)
     assert run.returncode == 1, run.stderr
     assert "Traceback" not in run.stderr
     report = json.loads(run.stdout)
@@ -116,7 +88,7 @@ def test_one_failing_app_does_not_stop_the_others(lab: Lab) -> None:
 
 
 def test_summary_names_what_is_up_and_what_is_not(lab: Lab) -> None:
-    run = lab.lares("up", "--yes")
+    run = lab.lares("up", "--yes", check=False)
     assert run.returncode == 1
     rows = [line.split(None, 3) for line in run.stdout.splitlines()]
     table = {r[1]: (r[2], r[3].strip() if len(r) > 3 else "") for r in rows if len(r) >= 3}
@@ -136,8 +108,8 @@ def test_summary_names_what_is_up_and_what_is_not(lab: Lab) -> None:
 
 
 def test_waiting_for_a_peer_does_not_block_and_finishes_once_it_answers(lab: Lab) -> None:
-    lab.drop_app("lt-up-crash")
-    run = lab.lares("up", "--yes", "--json")
+    drop_app(lab, "lt-up-crash")
+    run = lab.lares("up", "--yes", "--json", check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(run.stdout)
     assert report["ok"] is True
@@ -149,7 +121,7 @@ def test_waiting_for_a_peer_does_not_block_and_finishes_once_it_answers(lab: Lab
     # the VPN peer answers: the next `up` starts the client it held back
     peer = lab.root / "data" / "appdata" / "lt-up-vpn" / "peer"
     (peer / "up").write_text("")
-    again = lab.lares("up", "--yes", "--json")
+    again = lab.lares("up", "--yes", "--json", check=False)
     assert again.returncode == 0, again.stdout + again.stderr
     apps = {a["app"]: a["status"] for a in json.loads(again.stdout)["apps"]}
     assert apps["lt-up-vpn"] == "up"

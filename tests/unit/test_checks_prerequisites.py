@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from conftest import FILENAME, LaresRunner, solo_blueprint_text
+from conftest import FILENAME, Lares, solo_blueprint_text
 from lares.blueprint.load import load_text
 from lares.catalog.model import App
 from lares.plan import plan, secrets_set_in
@@ -129,18 +129,18 @@ def test_a_need_and_a_peer_are_checked_where_they_are_declared() -> None:
 
 
 def test_up_refuses_before_touching_anything_while_one_is_missing(
-    run_lares: LaresRunner, tmp_path: Path
+    lares: Lares, tmp_path: Path
 ) -> None:
     blueprint = tmp_path / "lares.yaml"
     blueprint.write_text(solo_blueprint_text("newt"))
     state = tmp_path / "lares-state"
-    proc = run_lares("up", "--yes", "-f", str(blueprint), "--state-dir", str(state))
+    proc = lares("up", "--yes", "-f", str(blueprint), "--state-dir", str(state))
     assert proc.returncode == 1
     assert "error [prerequisites] newt cannot start without the secret newt_newt_id" in proc.stdout
     assert "✗ 2 errors in the plan; nothing was changed" in proc.stderr
     assert not (state / "live").exists()
     # once set, `lares plan` for the same state folder has nothing left to say about them
     for name in ("newt_newt_id", "newt_newt_secret"):
-        run_lares("secret", "set", name, "--state-dir", str(state), input="value-of-" + name)
-    planned = run_lares("plan", "-f", str(blueprint), "--state-dir", str(state))
+        lares("secret", "set", name, "--state-dir", str(state), input="value-of-" + name)
+    planned = lares("plan", "-f", str(blueprint), "--state-dir", str(state))
     assert "[prerequisites]" not in planned.stdout, planned.stdout + planned.stderr

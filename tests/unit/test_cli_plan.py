@@ -10,7 +10,7 @@ import json
 import stat
 from pathlib import Path
 
-from conftest import BLUEPRINTS, MINIMAL, TEST_CATALOG, LaresRunner
+from conftest import BLUEPRINTS, MINIMAL, TEST_CATALOG, Lares
 from lares.blueprint.load import reference_text
 
 
@@ -40,8 +40,8 @@ def _prerequisites(findings: list[dict], severity: str) -> list[str]:
     )
 
 
-def test_plan_of_the_reference(run_lares: LaresRunner) -> None:
-    proc = run_lares("plan")
+def test_plan_of_the_reference(lares: Lares) -> None:
+    proc = lares("plan")
     # an example no one provides for: what a person must provide is shown, as warnings
     assert proc.returncode == 0, proc.stderr
     assert "✓ 0 errors, " in proc.stdout
@@ -56,10 +56,10 @@ def test_plan_of_the_reference(run_lares: LaresRunner) -> None:
 
 
 def test_a_copy_of_the_reference_cannot_plan_without_its_prerequisites(
-    run_lares: LaresRunner, tmp_path: Path
+    lares: Lares, tmp_path: Path
 ) -> None:
     (tmp_path / "lares.yaml").write_text(reference_text())
-    proc = run_lares("plan", "--json", "--state-dir", str(tmp_path / "state"))
+    proc = lares("plan", "--json", "--state-dir", str(tmp_path / "state"))
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     assert data["summary"]["errors"] == len(REFERENCE_PREREQUISITES)
@@ -67,8 +67,8 @@ def test_a_copy_of_the_reference_cannot_plan_without_its_prerequisites(
     assert all(f["id"] == "prerequisites" for f in data["findings"] if f["severity"] == "error")
 
 
-def test_plan_json(run_lares: LaresRunner) -> None:
-    proc = run_lares("plan", "--json")
+def test_plan_json(lares: Lares) -> None:
+    proc = lares("plan", "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     summary = data["summary"]
@@ -83,14 +83,12 @@ def test_plan_json(run_lares: LaresRunner) -> None:
     assert set(data["stacks"]) == {"infrastructure", "media", "productivity", "security"}
 
 
-def test_broken_blueprint_reads_like_a_compiler_error(
-    run_lares: LaresRunner, tmp_path: Path
-) -> None:
+def test_broken_blueprint_reads_like_a_compiler_error(lares: Lares, tmp_path: Path) -> None:
     text = reference_text().replace("host:\n  name: nas", "hsot:\n  name: nas")
     (tmp_path / "test.yaml").write_text(text)
     line = text[: text.index("hsot:")].count("\n") + 1
     for args in (("plan", "-f", "test.yaml"), ("plan", "-f", "test.yaml", "--json")):
-        proc = run_lares(*args)
+        proc = lares(*args)
         assert proc.returncode == 2
         if "--json" in args:
             errors = json.loads(proc.stdout)["errors"]
@@ -109,9 +107,9 @@ def test_broken_blueprint_reads_like_a_compiler_error(
         _no_traceback(proc.stderr)
 
 
-def test_yaml_syntax_error_on_the_command_line(run_lares: LaresRunner, tmp_path: Path) -> None:
+def test_yaml_syntax_error_on_the_command_line(lares: Lares, tmp_path: Path) -> None:
     (tmp_path / "test.yaml").write_text("version: 1\nhost: [nas\n")
-    proc = run_lares("plan", "-f", "test.yaml")
+    proc = lares("plan", "-f", "test.yaml")
     assert proc.returncode == 2
     # where the [ opened, not the end of the file where the parser gave up
     assert proc.stderr.startswith(
@@ -121,8 +119,8 @@ def test_yaml_syntax_error_on_the_command_line(run_lares: LaresRunner, tmp_path:
     _no_traceback(proc.stderr)
 
 
-def test_missing_file(run_lares: LaresRunner) -> None:
-    proc = run_lares("plan", "-f", "nope.yaml")
+def test_missing_file(lares: Lares) -> None:
+    proc = lares("plan", "-f", "nope.yaml")
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
         "nope.yaml: error [file-missing] file not found",
@@ -130,18 +128,18 @@ def test_missing_file(run_lares: LaresRunner) -> None:
     ]
 
 
-def test_plan_with_errors_exits_1(run_lares: LaresRunner, tmp_path: Path) -> None:
+def test_plan_with_errors_exits_1(lares: Lares, tmp_path: Path) -> None:
     text = MINIMAL.read_text().replace("memory: 16GiB", "memory: 2GiB")
     text = text.replace("catalog: [../catalog]", f"catalog: [{TEST_CATALOG}]")
     (tmp_path / "small.yaml").write_text(text)
-    proc = run_lares("plan", "-f", "small.yaml")
+    proc = lares("plan", "-f", "small.yaml")
     assert proc.returncode == 1, proc.stderr
     assert (
         "small.yaml:10:3: host.reserved: error [memory] the reserve (3.0 GiB) leaves nothing of "
         "2.0 GiB for containers"
     ) in proc.stdout
     assert "✗ 1 error, 0 warnings, 0 notes" in proc.stdout
-    data = json.loads(run_lares("plan", "-f", "small.yaml", "--json").stdout)
+    data = json.loads(lares("plan", "-f", "small.yaml", "--json").stdout)
     assert data["summary"]["errors"] == 1
     [finding] = data["findings"]
     assert finding["id"] == "memory"
@@ -153,11 +151,11 @@ def test_plan_with_errors_exits_1(run_lares: LaresRunner, tmp_path: Path) -> Non
     }
 
 
-def test_plan_runs_only_the_checks_asked_for(run_lares: LaresRunner) -> None:
-    proc = run_lares("plan", "--json", "--check", "exposure")
+def test_plan_runs_only_the_checks_asked_for(lares: Lares) -> None:
+    proc = lares("plan", "--json", "--check", "exposure")
     data = json.loads(proc.stdout)
     assert {f["id"] for f in data["findings"]} == {"exposure"}
-    wrong = run_lares("plan", "--check", "memroy")
+    wrong = lares("plan", "--check", "memroy")
     assert wrong.returncode == 2
     assert wrong.stderr.splitlines()[0] == "error [usage] there is no check 'memroy'"
     assert wrong.stderr.splitlines()[1].startswith(
@@ -166,38 +164,38 @@ def test_plan_runs_only_the_checks_asked_for(run_lares: LaresRunner) -> None:
     _no_traceback(wrong.stderr)
 
 
-def test_init_writes_a_blueprint_that_plans(run_lares: LaresRunner, tmp_path: Path) -> None:
-    proc = run_lares("init")
+def test_init_writes_a_blueprint_that_plans(lares: Lares, tmp_path: Path) -> None:
+    proc = lares("init")
     assert proc.returncode == 0, proc.stderr
     written = tmp_path / "lares.yaml"
     assert written.read_text() == reference_text()
     assert stat.S_IMODE(written.stat().st_mode) == 0o644
-    planned = run_lares("plan", "-f", "lares.yaml")
+    planned = lares("plan", "-f", "lares.yaml")
     assert planned.returncode == 1, planned.stdout + planned.stderr
     assert planned.stdout.count("error [") == planned.stdout.count("error [prerequisites]")
     assert "lares plan — lares.yaml: host nas" in planned.stdout
     # ./lares.yaml is found without -f
-    assert "lares plan — lares.yaml: host nas" in run_lares("plan").stdout
+    assert "lares plan — lares.yaml: host nas" in lares("plan").stdout
 
 
-def test_init_refuses_to_overwrite(run_lares: LaresRunner, tmp_path: Path) -> None:
+def test_init_refuses_to_overwrite(lares: Lares, tmp_path: Path) -> None:
     target = tmp_path / "lares.yaml"
     target.write_text("# mine\n")
-    proc = run_lares("init")
+    proc = lares("init")
     assert proc.returncode == 1
     assert "lares.yaml already exists; nothing was written" in proc.stderr
     assert "hint: pass --force to replace it" in proc.stderr
     assert target.read_text() == "# mine\n"
-    forced = run_lares("init", "--force")
+    forced = lares("init", "--force")
     assert forced.returncode == 0
     assert target.read_text() == reference_text()
-    other = run_lares("init", "other.yaml")
+    other = lares("init", "other.yaml")
     assert other.returncode == 0
     assert (tmp_path / "other.yaml").exists()
 
 
-def test_schema(run_lares: LaresRunner) -> None:
-    proc = run_lares("schema")
+def test_schema(lares: Lares) -> None:
+    proc = lares("schema")
     assert proc.returncode == 0
     schema = json.loads(proc.stdout)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -207,9 +205,9 @@ def test_schema(run_lares: LaresRunner) -> None:
     assert schema["additionalProperties"] is False
 
 
-def test_render_writes_stacks_and_private_secrets(run_lares: LaresRunner, tmp_path: Path) -> None:
+def test_render_writes_stacks_and_private_secrets(lares: Lares, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = run_lares("render", "-o", str(out))
+    proc = lares("render", "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     composes = sorted(out.glob("*/compose.yaml"))
     assert [p.parent.name for p in composes] == [
@@ -240,7 +238,7 @@ def test_render_writes_stacks_and_private_secrets(run_lares: LaresRunner, tmp_pa
 
     # a second render keeps every secret as it was
     before = {p: p.read_text() for p in files}
-    again = run_lares("render", "-o", str(out), "--json")
+    again = lares("render", "-o", str(out), "--json")
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)
     assert report["secrets_created"] == []
@@ -248,20 +246,25 @@ def test_render_writes_stacks_and_private_secrets(run_lares: LaresRunner, tmp_pa
     assert {p: p.read_text() for p in files} == before
 
 
-def test_render_refuses_a_plan_with_errors(run_lares: LaresRunner, tmp_path: Path) -> None:
+def test_render_refuses_a_plan_with_errors(lares: Lares, tmp_path: Path) -> None:
     text = MINIMAL.read_text().replace("memory: 16GiB", "memory: 2GiB")
     text = text.replace("catalog: [../catalog]", f"catalog: [{TEST_CATALOG}]")
     (tmp_path / "small.yaml").write_text(text)
     out = tmp_path / "out"
-    proc = run_lares("render", "-f", "small.yaml", "-o", str(out))
+    proc = lares("render", "-f", "small.yaml", "-o", str(out))
     assert proc.returncode == 1
     assert "1 error in the plan; nothing was written" in proc.stderr
     assert not out.exists()
+    as_json = lares("render", "-f", "small.yaml", "-o", str(out), "--json")
+    assert as_json.returncode == 1
+    assert [e["id"] for e in as_json.json["errors"]] == ["memory"]
+    assert as_json.stderr.startswith("✗ 1 error in the plan; nothing was written\n  hint: ")
+    assert not out.exists()
 
 
-def test_every_problem_of_a_file_is_printed_at_once(run_lares: LaresRunner, tmp_path: Path) -> None:
+def test_every_problem_of_a_file_is_printed_at_once(lares: Lares, tmp_path: Path) -> None:
     (tmp_path / "broken.yaml").write_text((BLUEPRINTS / "broken.yaml").read_text())
-    proc = run_lares("plan", "-f", "broken.yaml")
+    proc = lares("plan", "-f", "broken.yaml")
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.splitlines() == [

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LaresRunner
+from conftest import Lares
 from lares.cli import _debug_log
 from lares.state import log_to
 from lares.text import counted
@@ -20,9 +20,9 @@ from lares.text import counted
 SRC = Path(__file__).resolve().parents[2] / "src" / "lares"
 
 
-def test_version_option_and_command_agree(run_lares: LaresRunner) -> None:
-    option = run_lares("--version")
-    command = run_lares("version")
+def test_version_option_and_command_agree(lares: Lares) -> None:
+    option = lares("--version")
+    command = lares("version")
     assert option.returncode == 0 and command.returncode == 0
     assert re.fullmatch(r"lares \d+\.\d+\.\d+\S*\n", option.stdout)
     assert option.stdout == command.stdout
@@ -82,3 +82,16 @@ def test_an_internal_error_log_falls_back_to_the_temp_folder(
         assert "RuntimeError: boom" in path.read_text()
     finally:
         path.unlink()
+
+
+def test_an_unknown_check_is_a_usage_error_for_plan_and_doctor(lares: Lares) -> None:
+    plan = lares("plan", "--check", "nope")
+    doctor = lares("doctor", "--check", "nope")
+    assert (plan.returncode, doctor.returncode) == (2, 2)
+    assert plan.stderr.startswith("error [usage] there is no check 'nope'\n")
+    assert doctor.stderr.startswith("error [usage] there is no doctor check 'nope'\n")
+
+
+def test_the_exit_codes_are_in_the_help(lares: Lares) -> None:
+    proc = lares("--help")
+    assert "Exit codes: 0 done" in proc.stdout and "2 bad usage" in proc.stdout

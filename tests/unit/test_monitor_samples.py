@@ -10,6 +10,9 @@ import pytest
 
 from lares.monitor.collectors import btrfs, mdstat, scrub, smart
 from lares.monitor.config import PoolTarget, WatchConfig
+from lares.monitor.parsers import btrfs as btrfs_parsers
+from lares.monitor.parsers import mdstat as mdstat_parsers
+from lares.monitor.parsers import smart as smart_parsers
 from lares.monitor.rules import evaluate
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
@@ -85,7 +88,7 @@ def test_every_sample_file_is_covered() -> None:
 
 @pytest.mark.parametrize("name", sorted(MDSTAT))
 def test_mdstat_samples(name: str) -> None:
-    report = mdstat.parse((SAMPLES / name).read_text())
+    report = mdstat_parsers.parse((SAMPLES / name).read_text())
     samples = mdstat.samples(report)
     assert alerts(samples) == MDSTAT[name]
     count = next(s for s in samples if s.metric == "count")
@@ -96,7 +99,9 @@ def test_mdstat_samples(name: str) -> None:
 
 
 def test_mdstat_health_sample_carries_the_reasons() -> None:
-    samples = mdstat.samples(mdstat.parse((SAMPLES / "mdstat-inactive-raid5.txt").read_text()))
+    samples = mdstat.samples(
+        mdstat_parsers.parse((SAMPLES / "mdstat-inactive-raid5.txt").read_text())
+    )
     health = next(s for s in samples if s.metric == "health")
     assert (health.subject, health.state, health.value) == ("md0", "inactive", 0.0)
     assert "not started" in health.detail
@@ -106,9 +111,9 @@ def test_mdadm_pool_without_any_array_is_critical() -> None:
     config = WatchConfig(
         host="t", pools=(PoolTarget("tank", "mdadm", "raid5", "btrfs", "/tank", ("/dev/sda",)),)
     )
-    empty = mdstat.samples(mdstat.parse((SAMPLES / "mdstat-empty.txt").read_text()))
+    empty = mdstat.samples(mdstat_parsers.parse((SAMPLES / "mdstat-empty.txt").read_text()))
     assert alerts(empty, config) == {"raid-missing:tank": "critical"}
-    absent = mdstat.samples(mdstat.parse(""), present=False)
+    absent = mdstat.samples(mdstat_parsers.parse(""), present=False)
     found = evaluate(absent, config, now=NOW)
     assert [c.key for c in found] == ["raid-missing:tank"]
     assert "no /proc/mdstat" in found[0].message
@@ -119,7 +124,7 @@ def test_mdstat_unparsed_lines_become_an_info_note() -> None:
         "Personalities : [raid1]\nmd0 : active raid1 sdb1[1] sda1[0]\n"
         "      100 blocks [2/2] [UU]\nwhat is this\n"
     )
-    samples = mdstat.samples(mdstat.parse(text))
+    samples = mdstat.samples(mdstat_parsers.parse(text))
     found = evaluate(samples, CONFIG, now=NOW)
     assert [(c.rule, c.severity) for c in found] == [("unparsed", "info")]
     assert "what is this" in found[0].message
@@ -127,7 +132,7 @@ def test_mdstat_unparsed_lines_become_an_info_note() -> None:
 
 @pytest.mark.parametrize("name", sorted(SMART))
 def test_smart_samples(name: str) -> None:
-    report = smart.parse((SAMPLES / name).read_text())
+    report = smart_parsers.parse((SAMPLES / name).read_text())
     samples = smart.samples(report, device="/dev/sda")
     assert alerts(samples) == SMART[name]
     health = next(s for s in samples if s.metric == "health")
@@ -135,43 +140,45 @@ def test_smart_samples(name: str) -> None:
 
 
 def test_smart_failing_drive_names_model_and_reasons() -> None:
-    report = smart.parse((SAMPLES / "smartctl-ata-failing.json").read_text())
+    report = smart_parsers.parse((SAMPLES / "smartctl-ata-failing.json").read_text())
     found = evaluate(smart.samples(report, device="/dev/sdb"), CONFIG, now=NOW)
     assert found[0].message.startswith("/dev/sdb (Hitachi HDS721050DLE630): SMART failing:")
     assert "FAILED" in found[0].message
 
 
 def test_smart_counters_are_exported_as_samples() -> None:
-    report = smart.parse((SAMPLES / "smartctl-nvme-media-errors.json").read_text())
+    report = smart_parsers.parse((SAMPLES / "smartctl-nvme-media-errors.json").read_text())
     values = {s.metric: s.value for s in smart.samples(report, device="/dev/nvme0")}
     assert values["nvme_media_errors"] == 7
-    packed = smart.parse((SAMPLES / "smartctl-ata-packed-raw.json").read_text())
+    packed = smart_parsers.parse((SAMPLES / "smartctl-ata-packed-raw.json").read_text())
     values = {s.metric: s.value for s in smart.samples(packed, device="/dev/sdc")}
     assert values["temperature_celsius"] == 29  # "29 (0 18 0 0 0)", not the packed raw value
     assert values["power_on_hours"] == 2725
 
 
 def test_smart_scan_sample() -> None:
-    devices = smart.parse_scan((SAMPLES / "smartctl-scan.json").read_text())
+    devices = smart_parsers.parse_scan((SAMPLES / "smartctl-scan.json").read_text())
     assert [d.name for d in devices][:2] == ["/dev/sda", "/dev/sdb"]
     assert {d.type for d in devices} == {"scsi"}
 
 
 @pytest.mark.parametrize("name", sorted(DEVICE_STATS))
 def test_btrfs_device_stats_samples(name: str) -> None:
-    samples = btrfs.samples("/pool", btrfs.parse_device_stats((SAMPLES / name).read_text()))
+    samples = btrfs.samples("/pool", btrfs_parsers.parse_device_stats((SAMPLES / name).read_text()))
     assert alerts(samples) == DEVICE_STATS[name]
 
 
 def test_btrfs_corruption_alert_lists_each_device() -> None:
     text = (SAMPLES / "btrfs-device-stats-corruption.txt").read_text()
-    found = evaluate(btrfs.samples("/pool", btrfs.parse_device_stats(text)), CONFIG, now=NOW)
+    found = evaluate(
+        btrfs.samples("/pool", btrfs_parsers.parse_device_stats(text)), CONFIG, now=NOW
+    )
     assert "/dev/sda corruption 0 → 2" in found[0].message
     assert "/dev/sdc corruption 0 → 2" in found[0].message
 
 
 def test_btrfs_sysfs_error_stats_sample() -> None:
-    report = btrfs.parse_error_stats(
+    report = btrfs_parsers.parse_error_stats(
         (SAMPLES / "btrfs-sysfs-error_stats.txt").read_text(), "/dev/sdb", 2
     )
     samples = btrfs.samples("/pool", report, missing={2: False})
@@ -188,18 +195,18 @@ def test_btrfs_sysfs_error_stats_sample() -> None:
 
 
 def test_btrfs_missing_device_is_critical() -> None:
-    report = btrfs.parse_error_stats("write_errs 0\nread_errs 0\n", "devid 3", 3)
+    report = btrfs_parsers.parse_error_stats("write_errs 0\nread_errs 0\n", "devid 3", 3)
     samples = btrfs.samples("/pool", report, missing={3: True})
     assert alerts(samples) == {"btrfs-missing:/pool": "critical"}
 
 
 def _scrub(name: str, now: float) -> dict[str, str]:
-    report = btrfs.parse_scrub_status((SAMPLES / name).read_text())
+    report = btrfs_parsers.parse_scrub_status((SAMPLES / name).read_text())
     return alerts(scrub.scrub_samples("/pool", report, now=now), now=now)
 
 
 def test_btrfs_scrub_samples() -> None:
-    clean = btrfs.parse_scrub_status(
+    clean = btrfs_parsers.parse_scrub_status(
         (SAMPLES / "btrfs-scrub-status-finished-clean.txt").read_text()
     )
     started = clean.scrubs[-1].started
@@ -219,7 +226,7 @@ def test_btrfs_scrub_samples() -> None:
 @pytest.mark.parametrize("name", USAGE)
 def test_btrfs_usage_samples(name: str) -> None:
     samples = scrub.usage_samples(
-        "/pool", btrfs.parse_filesystem_usage((SAMPLES / name).read_text())
+        "/pool", btrfs_parsers.parse_filesystem_usage((SAMPLES / name).read_text())
     )
     assert alerts(samples) == {}
     values = {s.metric: s.value for s in samples}
@@ -230,10 +237,10 @@ def test_btrfs_usage_samples(name: str) -> None:
 
 def test_btrfs_device_usage_sample() -> None:
     text = (SAMPLES / "btrfs-device-usage-b-raid1.txt").read_text()
-    usage = btrfs.parse_filesystem_usage(
+    usage = btrfs_parsers.parse_filesystem_usage(
         (SAMPLES / "btrfs-filesystem-usage-b-raid1.txt").read_text()
     )
-    samples = scrub.usage_samples("/pool", usage, btrfs.parse_device_usage(text))
+    samples = scrub.usage_samples("/pool", usage, btrfs_parsers.parse_device_usage(text))
     assert alerts(samples) == {}
     sizes = [s for s in samples if s.metric == "device_size_bytes"]
     assert len(sizes) == 2 and all(s.value and s.value > 0 for s in sizes)
@@ -242,5 +249,5 @@ def test_btrfs_device_usage_sample() -> None:
 def test_btrfs_mixed_profiles_warn() -> None:
     text = (SAMPLES / "btrfs-filesystem-usage-b.txt").read_text()
     mixed = text + "Data,RAID1: Size:1073741824, Used:0\n   /dev/sda\t1073741824\n"
-    samples = scrub.usage_samples("/pool", btrfs.parse_filesystem_usage(mixed))
+    samples = scrub.usage_samples("/pool", btrfs_parsers.parse_filesystem_usage(mixed))
     assert alerts(samples) == {"btrfs-usage:/pool": "warning"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from lares.deploy import record
-from lares.deploy.apply import StackPlan
 from lares.deploy.orphans import compose_file, find
+from lares.deploy.stackplan import StackPlan
 from lares.state import StateDir
 
 

@@ -33,8 +33,6 @@ def audit_running(stacks: Stacks | None = None, api: Any = None) -> Report:
 
 def audit_stacks(stacks: Stacks, source: str, *, drift: bool = True, api: Any = None) -> Report:
     """lares's render of the blueprint, its host files and, when the engine answers, drift."""
-    from lares.dockerapi import EngineDown
-
     loaded = load_rendered(stacks.system, source)
     placed = stacks.place(loaded.containers)
     findings = [
@@ -45,6 +43,8 @@ def audit_stacks(stacks: Stacks, source: str, *, drift: bool = True, api: Any = 
     ] + check_host(loaded.host)
     notes: list[str] = []
     if drift:
+        from lares.dockerapi import EngineDown
+
         try:
             running = load_running(api)
         except EngineDown as exc:

@@ -39,20 +39,13 @@ class AuditFinding:
     accepted_by: AcceptedBy | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "severity": self.severity,
-            "message": self.message,
-            "app": self.app,
-            "container": self.container,
-            "project": self.project,
-            "source": self.source,
-            "line": self.line,
-            "fix": self.fix,
-            "raised": list(self.raised),
-            "accepted": self.accepted,
-            "accepted_by": self.accepted_by,
-        }
+        out = {key: getattr(self, key) for key in _KEYS}
+        return {**out, "raised": list(self.raised)}
+
+
+#: The keys of a finding's dict, in the order --json prints them.
+_KEYS = ("rule", "severity", "message", "app", "container", "project", "source", "line", "fix",
+         "raised", "accepted", "accepted_by")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -291,6 +291,8 @@ def from_inspect(data: Mapping[str, Any]) -> Container:
     quota, period = host.get("CpuQuota") or 0, host.get("CpuPeriod") or 100000
     cpus = nano / 1e9 if nano else (quota / period if quota > 0 else None)
     restart = host.get("RestartPolicy") or {}
+    modes = {k: str(host.get(k) or "") for k in ("NetworkMode", "PidMode", "IpcMode", "UTSMode",
+                                                  "UsernsMode")}  # fmt: skip
     return Container(
         name=name,
         project=project,
@@ -299,11 +301,11 @@ def from_inspect(data: Mapping[str, Any]) -> Container:
         image=str(config.get("Image") or data.get("Image") or ""),
         source="engine",
         privileged=bool(host.get("Privileged")),
-        network_mode=str(host.get("NetworkMode") or ""),
-        pid=str(host.get("PidMode") or ""),
-        ipc=str(host.get("IpcMode") or "") if host.get("IpcMode") == "host" else "",
-        uts=str(host.get("UTSMode") or ""),
-        userns=str(host.get("UsernsMode") or ""),
+        network_mode=modes["NetworkMode"],
+        pid=modes["PidMode"],
+        ipc="host" if modes["IpcMode"] == "host" else "",  # not private, shareable, none
+        uts=modes["UTSMode"],
+        userns=modes["UsernsMode"],
         cap_add=_caps(host.get("CapAdd")),
         cap_drop=_caps(host.get("CapDrop")),
         user=str(config.get("User") or ""),

@@ -1,9 +1,10 @@
 """The audit's three targets, each turned into normalised containers (and host files).
 
-- :func:`load_files`: any compose file or project folder, resolved by the Compose v2 binary's
-  ``config`` (interpolation, ``.env``, ``env_file``, ``extends``, ``include``, profiles as
-  Docker itself resolves them); a ``daemon.json``, an ``sshd_config`` or a ``ufw.sh`` among
-  the paths is read as host files instead.
+- :func:`load_files`: any compose file or project folder, resolved as the Compose v2 binary's
+  ``config`` resolves it (interpolation, ``.env``, ``env_file``, ``extends``, ``include``,
+  profiles as Docker itself resolves them): in Python (:mod:`.native`) when the file needs
+  nothing only Compose does, else by Compose, several at a time; a ``daemon.json``, an
+  ``sshd_config`` or a ``ufw.sh`` among the paths is read as host files instead.
 - :func:`load_running`: every container on the engine, from the Engine API's inspect.
 - :func:`load_rendered`: lares's own render of a blueprint, its stacks and its host files.
 """
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -144,14 +146,37 @@ def compose_argv() -> tuple[str, ...]:
     return compose_command().argv
 
 
-def compose_config(file: Path, display: str | None = None) -> tuple[dict[str, Any], str | None]:
+def first_is(error: str) -> bool:
+    """Whether Compose refused what interpolation or env files made of a file."""
+    return any(word in error for word in _UNRESOLVED)
+
+
+def _as_written(name: str, reason: str) -> str:
+    return (
+        f"{name}: audited as written, without interpolation or env files (docker compose: {reason})"
+    )
+
+
+#: What Compose says when it refuses a file for what interpolation or an env file made of it,
+#: not for the file as written.
+_UNRESOLVED = ("env file", "invalid spec", "variable")
+
+
+def compose_config(
+    file: Path,
+    display: str | None = None,
+    *,
+    as_written: Callable[[], dict[str, Any] | None] | None = None,
+) -> tuple[dict[str, Any], str | None]:
     """The resolved Compose model of ``file`` (``docker compose config --format json``), with
     every profile's services, and a note when it could only be loaded as written.
 
     A file whose ``.env`` or ``env_file`` is not at hand (a file from somewhere else, a
     checkout without its secrets) is refused by Compose; it is then loaded again without
-    interpolation or env files, so that it is still audited, ``${VAR}`` values as written.
-    Raises :class:`AuditInputError` with Compose's own message when both fail.
+    interpolation or env files, so that it is still audited, ``${VAR}`` values as written:
+    by ``as_written`` when it gives the model (the Python reader) and Compose refused what
+    interpolation made of the file, else by Compose again. Raises :class:`AuditInputError`
+    with Compose's own message when both fail.
     """
     name = display or str(file)
     # every profile: a service only some runs start is still in what the file deploys
@@ -168,6 +193,9 @@ def compose_config(file: Path, display: str | None = None) -> tuple[dict[str, An
             )
         except CommandError as exc:
             first = _compose_error(exc)
+    written = as_written() if result is None and as_written and first_is(first) else None
+    if written is not None:
+        return written, _as_written(name, first.splitlines()[-1])
     if result is None:
         try:
             result = run.run(
@@ -180,11 +208,7 @@ def compose_config(file: Path, display: str | None = None) -> tuple[dict[str, An
                 f"{name}: docker compose cannot load it: {first}",
                 hint="fix the file (docker compose -f FILE config shows the same error)",
             ) from None
-        reason = first.splitlines()[-1] if first else "it refused the file"
-        note = (
-            f"{name}: audited as written, without interpolation or env files "
-            f"(docker compose: {reason})"
-        )
+        note = _as_written(name, first.splitlines()[-1] if first else "it refused the file")
     try:
         model = json.loads(result.stdout)
     except json.JSONDecodeError:
@@ -275,11 +299,40 @@ def load_files(paths: Sequence[Path]) -> Loaded:
 
 def _load_one(file: Path) -> tuple[tuple[dict[str, Any], str | None], str] | str:
     try:
-        return compose_config(file), file.read_text(errors="replace")
+        text = file.read_text(errors="replace")
+        missing = _missing_env_file(file)  # Compose would read it as written
+        model = native_file(file, text, as_written=missing is not None)
+        if model is None:
+            written = partial(native_file, file, text, as_written=True)
+            return compose_config(file, as_written=written), text
+        note = _as_written(str(file), f"env file {missing} not found") if missing else None
+        return (model, note), text
     except AuditInputError as exc:
         return exc.message
     except OSError as exc:
         return f"{file}: {exc.strerror}"
+
+
+def _native(text: str, folder: str, **kwargs: Any) -> dict[str, Any] | None:
+    """The file's model read in Python (:mod:`.native`), or None when it needs Compose."""
+    import yaml
+
+    from lares import yaml12
+    from lares.audit.native import NeedsCompose, native_model
+
+    try:
+        return native_model(yaml12.load(text), folder, **kwargs)
+    except (yaml.YAMLError, NeedsCompose, AttributeError, TypeError, ValueError, KeyError):
+        return None  # Compose reads it (a shape not foreseen here too), or says what is wrong
+
+
+def native_file(file: Path, text: str, *, as_written: bool = False) -> dict[str, Any] | None:
+    """A compose file on disk read in Python when nothing in it needs Compose (a ``.env``
+    next to it sets variables, and the project name, only Compose reads)."""
+    folder = Path(os.path.abspath(file)).parent
+    if (folder / ".env").exists():
+        return None
+    return _native(text, str(folder), as_written=as_written)
 
 
 def load_running(api: Any = None) -> list[Container]:
@@ -301,39 +354,45 @@ def load_running(api: Any = None) -> list[Container]:
 
 
 def load_rendered(system: Any, source: str) -> Loaded:
-    """lares's own render of ``system``: the server's stacks and the host files."""
+    """lares's own render of ``system``: the server's stacks and the host files, with the
+    stacks' relative paths where ``lares up`` writes them (the state folder's ``live``)."""
     from lares.render import render_all
+    from lares.state import default_root
 
     home = render_all(system, source=source, target="home")
     host = render_all(system, source=source, target="host")
     files = {p: f.content for p, f in {**home.files, **host.files}.items()}
     env = {e.path: "".join(f"{k}=lares-audit-placeholder\n" for k in e.variables)
            for e in home.env_files}  # fmt: skip
-    return load_bundle(files, env, source)
+    return load_bundle(files, env, source, root=str(default_root() / "live"))
 
 
-def load_bundle(files: dict[str, str], env_files: dict[str, str], source: str) -> Loaded:
-    """The stacks and host files of a lares render, given as path → text.
+def load_bundle(
+    files: dict[str, str], env_files: dict[str, str], source: str, *, root: str = "/"
+) -> Loaded:
+    """The stacks and host files of a lares render, given as path → text, the render's
+    folder being ``root``.
 
-    The compose files are written to a private temporary folder so that Compose resolves
-    them as it will on deploy. The 0600 env files of secrets they name are written with a
-    placeholder, never a value: the audit needs the variable, not the secret.
+    A stack is lares's own output, in the forms :mod:`.native` reads: it is read in Python,
+    its env files from ``env_files`` (the variables of the 0600 env files of secrets, each
+    with a placeholder, never a value: the audit needs the variable, not the secret). A stack
+    that needs more goes to Compose (:func:`compose_bundle`).
     """
     loaded = Loaded()
-    with tempfile.TemporaryDirectory(prefix="lares-audit-") as tmp:
-        root = Path(tmp)
-        for rel, text in env_files.items():
-            target = root / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
-        stacks = sorted(p for p in files if p.endswith("/compose.yaml"))
-        for rel in stacks:
-            target = root / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(files[rel])
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            models = list(pool.map(lambda r: compose_config(root / r, f"{source}: {r}"), stacks))
-    for rel, (model, _) in zip(stacks, models, strict=True):
+    stacks = sorted(p for p in files if p.endswith("/compose.yaml"))
+    models: dict[str, dict[str, Any] | None] = {}
+    for rel in stacks:
+        folder = posixpath.dirname(rel)
+        models[rel] = _native(
+            files[rel], posixpath.join(root, folder), env_files=env_files, rel=folder
+        )
+    rest = [rel for rel, model in models.items() if model is None]
+    if rest:
+        with tempfile.TemporaryDirectory(prefix="lares-audit-") as tmp:
+            models.update(compose_bundle(files, env_files, source, rest, Path(tmp)))
+    for rel in stacks:
+        model = models[rel]
+        assert model is not None
         containers, lines = containers_of(model, source=rel, text=files[rel])
         loaded.containers += containers
         loaded.lines.update(lines)
@@ -344,3 +403,21 @@ def load_bundle(files: dict[str, str], env_files: dict[str, str], source: str) -
             _read_host(loaded, kind, Path(rel), text)
             loaded.targets.append(rel)
     return loaded
+
+
+def compose_bundle(
+    files: dict[str, str],
+    env_files: dict[str, str],
+    source: str,
+    stacks: Sequence[str],
+    root: Path,
+) -> dict[str, dict[str, Any]]:
+    """The models of ``stacks`` of a render as Compose resolves them: the stacks and their env
+    files written under ``root`` (a private folder), loaded four at a time."""
+    for rel, text in [*env_files.items(), *((r, files[r]) for r in stacks)]:
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        models = list(pool.map(lambda r: compose_config(root / r, f"{source}: {r}"), stacks))
+    return {rel: model for rel, (model, _) in zip(stacks, models, strict=True)}

@@ -362,6 +362,10 @@ def forget_ids_command(repo: Repo, ids: Sequence[str]) -> Command:
     return _cmd(repo, ["forget", *ids], f"remove {counted(len(ids), 'snapshot')} from {repo.name}")
 
 
+def tag_command(repo: Repo, ids: Sequence[str], tag: str) -> Command:
+    return _cmd(repo, ["tag", "--add", tag, *ids], f"tag {counted(len(ids), 'snapshot')} {tag}")
+
+
 def stats_command(repo: Repo) -> Command:
     return _cmd(repo, ["stats", "--mode", "raw-data", "--json"], f"measure repository {repo.name}")
 

@@ -19,7 +19,7 @@ would run (``--dry-run`` prints them and stops). :func:`execute` runs a plan:
 Each item's outcome is recorded (:mod:`lares.backup.records`) as it finishes; a snapshot is
 *good* only once it is recorded. A run killed mid-way is found by the next one, which marks it
 interrupted, removes its stale locks and forgets database snapshots it cannot vouch for.
-Failures are sent through Apprise (:mod:`lares.backup.notify`).
+Failures are sent through Apprise (:mod:`lares.notify`).
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from lares import run
 from lares.backup import BackupContext, hooks
 from lares.backup.command import Command
 from lares.backup.hooks import DatabaseHook, SnapshotHook
-from lares.backup.notify import send
 from lares.backup.records import iso
 from lares.backup.restic import (
     DISK_FULL,
@@ -63,6 +62,7 @@ from lares.blueprint.model import Blueprint
 from lares.catalog.model import PLACEHOLDER_RE, DatabaseBackup
 from lares.catalog.resolve import AppView, secret_id
 from lares.errors import LaresError
+from lares.notify import Message, send, targets
 from lares.oncalendar import Calendar
 from lares.oncalendar import parse as parse_calendar
 from lares.text import counted
@@ -920,9 +920,8 @@ def notify_failures(ctx: BackupContext, report: RunReport) -> list[str]:
     """Send one message listing every failed item; return what happened per target."""
     lines = [f"{i.repo} · {i.app or '-'} · {i.item}: {i.error}" for i in report.failed]
     delivery = send(
-        ctx.blueprint.monitor.notify,
+        targets(ctx.blueprint.monitor.notify),
         ctx.store,
-        title=f"lares: backup failed on {ctx.host}",
-        body="\n".join(lines),
+        Message(f"lares: backup failed on {ctx.host}", "\n".join(lines), "failure"),
     )
     return [f"sent to {s}" for s in delivery.sent] + [f"not sent: {f}" for f in delivery.failed]

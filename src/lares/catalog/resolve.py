@@ -297,8 +297,12 @@ def _suggest(name: str, known: list[str]) -> str | None:
     return f"did you mean '{close[0]}'?" if close else None
 
 
-def resolve(bp: Blueprint, catalog: Catalog) -> System:
-    """Resolve every enabled app of every stack (see the module docstring)."""
+def resolve(bp: Blueprint, catalog: Catalog, pins: Mapping[str, str] | None = None) -> System:
+    """Resolve every enabled app of every stack (see the module docstring).
+
+    ``pins`` (``app/container`` → version, from ``lares.lock``: what ``lares update`` moved to)
+    replace the catalog's version where the blueprint sets none of its own.
+    """
     problems: list[Problem] = []
     secrets: dict[str, tuple[str, str]] = {}
     database_nets = bp.network.networks_for("database")
@@ -353,6 +357,9 @@ def resolve(bp: Blueprint, catalog: Catalog) -> System:
                 override: ContainerOverride | None = (
                     settings if key == app.id else settings.containers.get(key)
                 )
+                pin = (pins or {}).get(f"{app_id}/{key}")
+                if pin and not (override and (override.version or override.image)):
+                    override = (override or ContainerOverride()).model_copy(update={"version": pin})
                 services.append(
                     _service(
                         bp,

@@ -1,5 +1,4 @@
-"""Reaching the services and checking the machine: `lares doctor`, `lares ca export`,
-`lares public`."""
+"""Reaching the services: `lares ca export` and `lares public`."""
 
 from __future__ import annotations
 
@@ -8,72 +7,16 @@ from typing import Annotated
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, app
+from lares.cli import app
+from lares.commands.options import FileOpt, JsonOpt, StateOpt, load_blueprint, printer
 from lares.errors import LaresError
 
 ca = typer.Typer(help="The LAN proxy's certificate authority.", no_args_is_help=True)
 app.add_typer(ca, name="ca")
 
-_MARK = {"ok": "✓", "warning": "!", "error": "✗", "unknown": "?"}
-_STYLE = {"ok": "green", "warning": "yellow", "error": "red", "unknown": "cyan"}
-
 
 class CertificateMissing(LaresError):
     code = "ca-missing"
-
-
-@app.command("doctor")
-def doctor_cmd(
-    file: FileOpt = None,
-    as_json: JsonOpt = False,
-    check: Annotated[
-        list[str] | None, typer.Option("--check", help="Run only this check (repeatable).")
-    ] = None,
-) -> None:
-    """Check that this machine is ready for the blueprint: CPU, GPU, memory, Docker, ports,
-    kernel, free space, clock, DNS and backups."""
-    from lares.host.doctor import discover, doctor
-    from lares.plan import make_context
-
-    wanted = list(check or ())
-    unknown = [c for c in wanted if c not in discover()]
-    if unknown:
-        raise LaresError(
-            f"no doctor check named {', '.join(unknown)}",
-            hint="checks: " + ", ".join(discover()),
-            code="usage",
-        )
-    loaded = _load(file)
-    findings = doctor(make_context(loaded).system, only=wanted)
-    out = _out(as_json)
-    errors = [f for f in findings if f.status == "error"]
-    if as_json:
-        out.json(
-            {
-                "findings": [f.to_dict() for f in findings],
-                "summary": {
-                    s: sum(1 for f in findings if f.status == s)
-                    for s in ("error", "warning", "unknown", "ok")
-                },
-            }
-        )
-    else:
-        for f in sorted(findings, key=lambda f: f.check):
-            out.console.print(
-                f"[{_STYLE[f.status]}]{_MARK[f.status]}[/] [bold]{f.check:<7}[/] ",
-                end="",
-            )
-            out.console.print(f.message, markup=False, highlight=False)
-            if f.hint:
-                out.console.print(f"          hint: {f.hint}", style="dim", markup=False)
-        counts = {s: sum(1 for f in findings if f.status == s) for s in _MARK}
-        out.line()
-        out.line(
-            f"{counts['error']} problems, {counts['warning']} warnings, "
-            f"{counts['unknown']} unknown, {counts['ok']} fine",
-            style="red bold" if errors else "green bold",
-        )
-    raise typer.Exit(1 if errors else 0)
 
 
 @ca.command("export")
@@ -91,7 +34,7 @@ def ca_export(
     from lares.render.proxy import root_certificate_path
 
     if source is None:
-        source = Path(root_certificate_path(make_context(_load(file)).system))
+        source = Path(root_certificate_path(make_context(load_blueprint(file)).system))
     try:
         text = source.read_text(encoding="ascii")
     except FileNotFoundError as exc:
@@ -138,13 +81,13 @@ def public_cmd(file: FileOpt = None, as_json: JsonOpt = False, state_dir: StateO
     from lares.plan import make_context
     from lares.render.tunnel import blueprint_path, removed
 
-    system = make_context(_load(file)).system
+    system = make_context(load_blueprint(file)).system
     resources = public_resources(system)
     bp_path = blueprint_path(system)
     stack, _, rel = bp_path.partition("/")
     applied = _applied_blueprint(state_dir, stack, rel) if rel else None
     gone = removed(system, applied) if applied is not None else {}
-    out = _out(as_json)
+    out = printer(as_json)
     if as_json:
         out.json(
             {

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, _load, _out, _source, app
+from lares.cli import app
+from lares.commands.options import FileOpt, JsonOpt, load_blueprint, printer, source_name
 from lares.errors import UsageError
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def audit_cmd(
         raise UsageError(f"--format {fmt!r} is unknown", hint="table, json or sarif")
     if as_json:
         fmt = "json"
-    out = _out(fmt != "table")
+    out = printer(fmt != "table")
     if rules:
         _rule_table(out, fmt)
         return
@@ -101,16 +102,17 @@ def _audit(paths: list[Path], running: bool, file: Path | None, *, drift: bool) 
     if running:
         # the blueprint, when there is one, says which of the engine's containers are lares's
         known = file is not None or Path("lares.yaml").is_file()
-        return audit_running(_stacks(_load(file)) if known else None)
-    loaded = _load(file)
-    return audit_stacks(_stacks(loaded), _source(loaded), drift=drift)
+        return audit_running(_stacks(load_blueprint(file)) if known else None)
+    loaded = load_blueprint(file)
+    return audit_stacks(_stacks(loaded), source_name(loaded), drift=drift)
 
 
 def _stacks(loaded: Loaded) -> Stacks:
     from lares.audit.stacks import Stacks
-    from lares.plan import plan
+    from lares.plan import make_context
 
-    return Stacks(plan(loaded).system, loaded)
+    # the system the plan resolves, without the plan's checks: the audit reads none of them
+    return Stacks(make_context(loaded).system, loaded)
 
 
 def _rule_table(out: Out, fmt: str) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, app
+from lares.cli import app
+from lares.commands.options import FileOpt, JsonOpt, StateOpt, load_blueprint, printer
 
 if TYPE_CHECKING:
     from lares.output import Out
@@ -29,7 +30,7 @@ def capacity_cmd(
     from lares.plan.headroom import Measured, capacity
     from lares.state import StateDir
 
-    loaded = _load(file)
+    loaded = load_blueprint(file)
     catalog = catalog_for(loaded)
     ctx = make_context(loaded, catalog)
     state = StateDir.open(state_dir)
@@ -57,7 +58,7 @@ def capacity_cmd(
 
     pools = {name: pool_capacity(p).usable for name, p in loaded.blueprint.storage.pools.items()}
     result = capacity(budget(ctx), found, pools)
-    out = _out(as_json)
+    out = printer(as_json)
     if as_json:
         out.json(result.to_dict())
         return

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, app
+from lares.cli import app
+from lares.commands.options import FileOpt, JsonOpt, StateOpt, load_blueprint, printer
 
 if TYPE_CHECKING:
     from lares.output import Out
@@ -35,12 +36,12 @@ def cost(
     from lares.plan import catalog_for
     from lares.plan.cost import model
 
-    loaded = _load(file)
+    loaded = load_blueprint(file)
     catalog = catalog_for(loaded)
     offsite = loaded.blueprint.costs.offsite
     size = _measured_size(state_dir, offsite.repository) if offsite is not None else None
     result = model(loaded.blueprint, catalog.apps, years=years, offsite_bytes=size)
-    out = _out(as_json)
+    out = printer(as_json)
     costs = loaded.blueprint.costs
     if not costs.hardware and costs.power is None and not costs.recurring:
         out.warn(

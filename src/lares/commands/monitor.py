@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, StateOpt, _out, app
+from lares.cli import app
+from lares.commands.options import FileOpt, JsonOpt, StateOpt, printer
 
 if TYPE_CHECKING:
     from lares.monitor.config import WatchConfig
@@ -35,7 +36,7 @@ def _config(file: Path | None, state_dir: Path | None) -> tuple[WatchConfig, Sta
     from lares.state import StateDir
 
     state = StateDir.open(state_dir)
-    loaded = load_or_applied(file, state, _out(False).warn)
+    loaded = load_or_applied(file, state, printer(False).warn)
     system = resolve(loaded.blueprint, catalog_for(loaded))
     config = build(system, state_dir=str(state.root), deployed=record.stacks(state))
     return config, state
@@ -54,33 +55,24 @@ def status(
 
     Exits 1 when anything is wrong (a warning or worse).
     """
+    from lares.monitor import actions
     from lares.monitor.report import status_report
-    from lares.monitor.status import check
 
-    out = _out(as_json)
+    out = printer(as_json)
     config, _ = _config(file, state_dir)
     if not config.apps and not as_json:
         out.warn("no stack is deployed yet: containers and endpoints are not watched")
-    result = check(config)
-    states = None
-    if containers:
-        from lares.deploy import engine
-        from lares.deploy.status import stack_containers
-
-        states = stack_containers(engine.client(), config.stacks or None)
+    result = actions.status(config, containers=containers)
     if as_json:
-        data = result.to_dict()
-        if states is not None:
-            data["containers"] = [s.to_dict() for s in states]
-        out.json(data)
+        out.json(result.to_dict())
     else:
-        status_report(out, result)
-        if states is not None:
+        status_report(out, result.status)
+        if result.containers is not None:
             from lares.report import containers_table
 
             out.heading("Containers per stack")
-            containers_table(out, states)
-    raise typer.Exit(1 if result.problems else 0)
+            containers_table(out, result.containers)
+    raise typer.Exit(0 if result.ok else 1)
 
 
 @app.command()
@@ -106,7 +98,7 @@ def watch(
     Runs until stopped (SIGTERM or Ctrl-C); run it as a service. The blueprint is read once at
     start: restart the watcher after changing it.
     """
-    from lares.monitor.watch import Cycle, Watcher, exec_watch, write_config
+    from lares.monitor.watch import exec_watch, run_once, write_config
     from lares.text import counted
 
     config, state = _config(file, state_dir)
@@ -115,29 +107,10 @@ def watch(
         exec_watch(
             path, metrics_port=metrics_port, metrics_address=metrics_address, verbose=verbose
         )
-    out = _out(as_json)
-    cycles: list[Cycle] = []
-    Watcher(config).run(
-        once=True,
-        metrics_port=metrics_port,
-        metrics_address=metrics_address,
-        on_cycle=cycles.append,
-    )
-    cycle = cycles[0]
+    out = printer(as_json)
+    cycle = run_once(config, metrics_port=metrics_port, metrics_address=metrics_address)
     if as_json:
-        out.json(
-            {
-                "collectors": {
-                    r.collector: {"ok": r.ok, "error": r.error, "samples": len(r.samples)}
-                    for r in cycle.runs
-                },
-                "conditions": [c.to_dict() for c in cycle.conditions],
-                "events": [
-                    {"kind": e.kind, "key": e.alert.key, "notify": e.notify} for e in cycle.events
-                ],
-                "sent": cycle.sent,
-            }
-        )
+        out.json(cycle.to_dict())
         return
     samples = sum(len(r.samples) for r in cycle.runs)
     out.ok(
@@ -155,27 +128,14 @@ def watch(
 @alerts.command("test")
 def alerts_test(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
     """Send a test notification to every target in monitor.notify."""
-    from lares.monitor.alerts import Message
-    from lares.monitor.notify import send, urls
+    from lares.monitor.actions import notify_test
     from lares.text import counted
 
-    out = _out(as_json)
+    out = printer(as_json)
     config, state = _config(file, state_dir)
-    if not config.notify:
-        out.fail(
-            "the blueprint names no notification target (monitor.notify)",
-            hint="add `monitor: {notify: [{url: 'ntfy://ntfy.sh/your-topic'}]}`, or "
-            "`{secret: alert-url}` with the URL stored by `lares secrets set alert-url`",
-        )
-        raise typer.Exit(1)
-    message = Message(
-        f"lares on {config.host}: test notification",
-        "This is a test from `lares alerts test`. Alerts from lares watch reach you here.",
-        "info",
-    )
-    result = send(urls(config.notify, state.secrets), message)
+    result = notify_test(config, state.secrets)
     if as_json:
-        out.json({"sent": result.ok, "targets": result.targets, "error": result.error or None})
+        out.json(result.to_dict())
     elif result.ok:
         out.ok(f"sent a test notification to {counted(result.targets, 'target')}")
     else:
@@ -191,24 +151,20 @@ def alerts_list(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonO
     """The alerts lares watch has pending or firing, and the last transitions."""
     import time
 
-    from lares.monitor.alerts import Alert
-    from lares.monitor.store import Store
+    from lares.monitor.actions import alerts as current_alerts
     from lares.output import table
     from lares.state import StateDir
 
-    out = _out(as_json)
-    state = StateDir.open(state_dir)
-    with Store.open(state.monitor) as store:
-        current = [Alert.from_dict(a) for a in store.load_alerts().values()]
-        log = store.alert_log(since=time.time() - 7 * 86400)
+    out = printer(as_json)
+    result = current_alerts(StateDir.open(state_dir).monitor)
     if as_json:
-        out.json({"alerts": [a.to_dict() for a in current], "log": log[-100:]})
+        out.json(result.to_dict())
         return
-    if not current:
+    if not result.alerts:
         out.ok("no alert is pending or firing")
         return
     t = table("state", "severity", "alert", "since")
-    for a in sorted(current, key=lambda a: (a.state != "firing", a.severity, a.key)):
+    for a in sorted(result.alerts, key=lambda a: (a.state != "firing", a.severity, a.key)):
         muted = " (held back)" if a.suppressed_by else " (silenced)" if a.silenced else ""
         t.add_row(
             a.state + muted,
@@ -238,58 +194,34 @@ def silence(
     """
     import time
 
-    from lares.errors import UsageError
-    from lares.monitor.collectors import discover
-    from lares.monitor.rules import RULE_IDS
-    from lares.monitor.store import Store
-    from lares.units import parse_duration
+    from lares.monitor import actions
 
-    out = _out(as_json)
+    out = printer(as_json)
     config, state = _config(file, state_dir)
-    with Store.open(state.monitor) as store:
-        if target is None:
-            current = store.silences()
-            if as_json:
-                out.json(
-                    [{"target": s.target, "until": s.until, "reason": s.reason} for s in current]
-                )
-            elif not current:
-                out.line("no silence is in force")
-            for s in [] if as_json else current:
-                ends = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.until))
-                out.line(f"{s.target}: until {ends}" + (f" ({s.reason})" if s.reason else ""))
-            return
-        if clear:
-            removed = store.unsilence(target)
-            if as_json:
-                out.json({"target": target, "cleared": removed})
-            elif removed:
-                out.ok(f"{target} is no longer silenced")
-            else:
-                out.line(f"{target} was not silenced")
-            return
-        apps = [a.id for a in config.apps]
-        known = {*apps, *RULE_IDS, *discover(), "all"}
-        if target not in known:
-            raise UsageError(
-                f"there is nothing called {target!r} to silence",
-                hint="name a deployed app ("
-                + (", ".join(apps[:8]) or "none deployed")
-                + (" …" if len(apps) > 8 else "")
-                + "), a rule such as disk-usage, a collector such as smart, or all",
-            )
-        try:
-            seconds = parse_duration(for_)
-        except ValueError as exc:
-            raise UsageError(str(exc), hint="write --for 30m, 2h or 1d") from None
-        if seconds <= 0:
-            raise UsageError("a silence lasts longer than 0 s", hint="write --for 30m, 2h or 1d")
-        until = time.time() + seconds
-        store.silence(target, until, reason)
+    if target is None:
+        current = actions.silences(state.monitor).silences
+        if as_json:
+            out.json([s.to_dict() for s in current])
+        elif not current:
+            out.line("no silence is in force")
+        for s in [] if as_json else current:
+            ends = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.until))
+            out.line(f"{s.target}: until {ends}" + (f" ({s.reason})" if s.reason else ""))
+        return
+    if clear:
+        cleared = actions.unsilence(state.monitor, target)
+        if as_json:
+            out.json(cleared.to_dict())
+        elif cleared.cleared:
+            out.ok(f"{target} is no longer silenced")
+        else:
+            out.line(f"{target} was not silenced")
+        return
+    made = actions.silence(config, state.monitor, target, for_, reason=reason)
     if as_json:
-        out.json({"target": target, "until": until, "reason": reason})
+        out.json(made.to_dict())
     else:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(until))
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(made.until))
         out.ok(f"{target} is silenced until {when}: alerts are recorded, not sent")
 
 
@@ -304,33 +236,16 @@ def ack(
 
     Run it after dealing with the cause (a scrub repaired the damage, a cable was replaced).
     """
-    from lares.errors import UsageError
-    from lares.monitor.rules import acknowledge
-    from lares.monitor.status import check
-    from lares.monitor.store import Store
+    from lares.monitor import actions
 
-    if what not in ("btrfs", "smart"):
-        raise UsageError(f"cannot acknowledge {what!r}", hint="lares ack btrfs, or lares ack smart")
-    out = _out(as_json)
+    actions.acknowledgeable(what)  # before reading the blueprint: a typo needs no config
+    out = printer(as_json)
     config, state = _config(file, state_dir)
-    result = check(config, only=[what], record=False)
-    failed = [r for r in result.runs if not r.ok]
-    if failed:
-        out.fail(f"could not read the {what} counters: {failed[0].error}")
-        raise typer.Exit(1)
-    values = acknowledge(result.samples, what)
-    if not values:
-        out.fail(
-            f"no {what} counters were read",
-            hint="is the pool mounted (btrfs) or smartctl installed (smart)? run as root",
-        )
-        raise typer.Exit(1)
-    with Store.open(state.monitor) as store:
-        store.set_baselines(values, acknowledged=True)
+    result = actions.ack(config, state.monitor, what)
     if as_json:
-        out.json({"acknowledged": values})
+        out.json(result.to_dict())
         return
-    out.ok(f"acknowledged {len(values)} {what} counters as the new baseline")
-    for key, value in sorted(values.items()):
+    out.ok(f"acknowledged {len(result.values)} {what} counters as the new baseline")
+    for key, value in sorted(result.values.items()):
         if value:
             out.line(f"  {key.split(':', 1)[1]} = {value:g}")

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, app
+from lares.cli import app
+from lares.commands.options import FileOpt, JsonOpt, StateOpt, load_blueprint, printer
 
 if TYPE_CHECKING:
     from lares.blueprint.model import Blueprint
@@ -54,7 +55,7 @@ def list_secrets(
     from lares.secrets import SecretStore
     from lares.state import StateDir
 
-    loaded = _load(file)
+    loaded = load_blueprint(file)
     ctx = make_context(loaded)
     store = SecretStore(StateDir.open(state_dir).secrets)
     rows: list[dict[str, object]] = []
@@ -73,7 +74,7 @@ def list_secrets(
     rows += [
         {**row, "set": store.exists(str(row["secret"]))} for row in backup_secrets(ctx.blueprint)
     ]
-    out = _out(as_json)
+    out = printer(as_json)
     if as_json:
         out.json(rows)
         return
@@ -102,7 +103,7 @@ def set_secret(
     from lares.secrets import SecretStore
     from lares.state import StateDir
 
-    ctx = make_context(_load(file))
+    ctx = make_context(load_blueprint(file))
     known = {secret_id(v.id, n) for v in ctx.system.apps for n in v.app.secrets}
     known |= {str(row["secret"]) for row in backup_secrets(ctx.blueprint)}
     known |= {n.secret for n in ctx.blueprint.monitor.notify if n.secret}
@@ -115,4 +116,4 @@ def set_secret(
     if not value:
         raise UsageError("the value is empty; nothing was stored")
     SecretStore(StateDir.open(state_dir).secrets).set(name, value)
-    _out(False).ok(f"stored {name}")
+    printer(False).ok(f"stored {name}")

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from lares.cli import FileOpt, StateOpt, _out, app
+from lares.cli import app
+from lares.commands.options import FileOpt, StateOpt, printer
 from lares.errors import UsageError
 
 DEFAULT_LISTEN = "127.0.0.1:8765"
@@ -61,7 +62,7 @@ def serve(
     from lares.state import StateDir
     from lares.web.auth import USER, Auth
 
-    out = _out(False)
+    out = printer(False)
     state = StateDir.open(state_dir)
     auth = Auth(state.root / "web")
     if set_password:

@@ -1,7 +1,8 @@
 """The Docker engine and Compose v2, as lares uses them.
 
 Changes go through the ``docker`` and ``docker compose`` command lines (via :mod:`lares.run`), so
-what lares does is what a person could type; reading state goes through the Docker SDK.
+what lares does is what a person could type; reading state goes through the engine's API
+(:class:`lares.dockerapi.DockerAPI`, GET requests only).
 
 Versions are checked once: Compose must be v2 (the ``docker compose`` plugin, or a
 ``docker-compose`` binary that reports v2 — v1 is refused), and the engine API must be at least
@@ -16,10 +17,13 @@ from dataclasses import dataclass
 from functools import cache
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lares import run
 from lares.errors import LaresError, ToolMissing
+
+if TYPE_CHECKING:
+    from lares.dockerapi import DockerAPI
 
 MIN_API = (1, 41)  # Docker Engine 20.10: healthcheck start_period, internal networks, --wait
 INSTALL_COMPOSE = (
@@ -66,23 +70,22 @@ def compose_command() -> ComposeCommand:
     raise ToolMissing("Docker Compose v2 is not installed", hint=INSTALL_COMPOSE)
 
 
-def client() -> Any:
-    """A Docker SDK client, or a clear error when the daemon does not answer."""
-    import docker
-    from docker.errors import DockerException
+def client() -> DockerAPI:
+    """A reader of the Docker engine, or a clear error when the daemon does not answer."""
+    from lares.dockerapi import DockerAPI, EngineDown
 
     try:
-        c = docker.from_env(version="auto", timeout=120)
+        c = DockerAPI(timeout=120)
         c.ping()
-    except DockerException as exc:
+    except EngineDown as exc:
         raise EngineError(
-            f"cannot reach the Docker daemon: {exc}",
+            f"cannot reach the Docker daemon: {exc.message}",
             hint="start Docker (systemctl start docker) and check you may use its socket",
         ) from None
     return c
 
 
-def check_engine(c: Any) -> str:
+def check_engine(c: DockerAPI) -> str:
     """The engine's API version; raises :class:`EngineError` when it is older than MIN_API."""
     info = c.version()
     api = str(info.get("ApiVersion", "0"))
@@ -105,18 +108,13 @@ class NetworkSpec:
     internal: bool
 
 
-def ensure_network(c: Any, spec: NetworkSpec) -> bool:
+def ensure_network(c: DockerAPI, spec: NetworkSpec) -> bool:
     """Create the network if missing; refuse one of that name with another subnet or flag.
 
     An internal network is also cut off from the host itself (see :func:`isolate_from_host`).
     Returns whether it was created.
     """
-    from docker.errors import NotFound
-
-    try:
-        existing = c.networks.get(spec.name)
-    except NotFound:
-        existing = None
+    existing = c.network(spec.name)
     created = existing is None
     if existing is None:
         _refuse_overlap(c, spec)
@@ -125,9 +123,13 @@ def ensure_network(c: Any, spec: NetworkSpec) -> bool:
             argv.append("--internal")
         argv += ["--label", "io.lares.network=shared", spec.name]
         run.run(argv, what=f"create the network {spec.name}", timeout=60)
-        existing = c.networks.get(spec.name)
+        existing = c.network(spec.name)
+        if existing is None:
+            raise EngineError(
+                f"the network {spec.name} was created but the engine does not show it"
+            )
     else:
-        attrs = existing.attrs
+        attrs = existing
         subnets = [cfg.get("Subnet") for cfg in (attrs.get("IPAM", {}).get("Config") or [])]
         internal = bool(attrs.get("Internal"))
         if str(spec.subnet) not in subnets or internal != spec.internal:
@@ -139,20 +141,21 @@ def ensure_network(c: Any, spec: NetworkSpec) -> bool:
                 "or change the blueprint to match",
             )
     if spec.internal:
-        isolate_from_host(existing.attrs)
+        isolate_from_host(existing)
     return created
 
 
-def _refuse_overlap(c: Any, spec: NetworkSpec) -> None:
-    for net in c.networks.list():
-        for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
+def _refuse_overlap(c: DockerAPI, spec: NetworkSpec) -> None:
+    for net in c.networks():
+        name = net.get("Name")
+        for cfg in (net.get("IPAM") or {}).get("Config") or []:
             subnet = cfg.get("Subnet")
             if subnet and ":" not in subnet and IPv4Network(subnet).overlaps(spec.subnet):
                 raise EngineError(
-                    f"the Docker network {net.name} already uses {subnet}, which overlaps "
+                    f"the Docker network {name} already uses {subnet}, which overlaps "
                     f"{spec.subnet} wanted for {spec.name}",
                     hint=f"choose another subnet for {spec.name} in the blueprint, or remove "
-                    f"{net.name}",
+                    f"{name}",
                 )
 
 
@@ -246,20 +249,14 @@ def compose_down(project: str, file: Path | None, *, volumes: bool = False) -> r
     return run.run(argv, what=f"stop the stack {project}", timeout=900)
 
 
-def project_containers(c: Any, project: str) -> list[Any]:
-    """Every container (running or not) of a Compose project."""
-    return list(
-        c.containers.list(
-            all=True,
-            filters={"label": f"com.docker.compose.project={project}"},
-            ignore_removed=True,  # one replaced between the list and its inspect is gone
-        )
-    )
+def project_containers(c: DockerAPI, project: str) -> list[dict[str, Any]]:
+    """The inspect data of every container (running or not) of a Compose project."""
+    return c.inspect_all(f"com.docker.compose.project={project}")
 
 
-def health_log(container: Any, lines: int = 3) -> list[str]:
-    """The last healthcheck outputs of a container."""
-    health = (container.attrs.get("State") or {}).get("Health") or {}
+def health_log(container: dict[str, Any], lines: int = 3) -> list[str]:
+    """The last healthcheck outputs of a container (its inspect data)."""
+    health = (container.get("State") or {}).get("Health") or {}
     out = []
     for entry in (health.get("Log") or [])[-lines:]:
         text = (entry.get("Output") or "").strip()
@@ -269,13 +266,14 @@ def health_log(container: Any, lines: int = 3) -> list[str]:
     return out
 
 
-def logs_tail(container: Any, lines: int = 20) -> str:
+def logs_tail(c: DockerAPI, container: dict[str, Any], lines: int = 20) -> str:
     """The last lines a container wrote; a note instead when the engine has none to give
     (a container being removed, or gone, while lares explains a failure)."""
-    from docker.errors import APIError
+    from lares.dockerapi import EngineDown
 
+    tty = bool((container.get("Config") or {}).get("Tty"))
     try:
-        raw = container.logs(tail=lines, stdout=True, stderr=True)
-    except APIError as exc:
-        return f"(no logs: {exc.explanation or exc})"
-    return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+        text = c.logs(str(container.get("Id", "")), tail=lines, tty=tty)
+    except EngineDown as exc:
+        return f"(no logs: {exc.message})"
+    return "(no logs: the container is gone)" if text is None else text

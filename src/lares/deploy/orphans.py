@@ -24,7 +24,8 @@ from lares.deploy.status import stack_containers
 from lares.state import StateDir
 
 if TYPE_CHECKING:
-    from lares.deploy.apply import StackPlan
+    from lares.deploy.stackplan import StackPlan
+    from lares.dockerapi import DockerAPI
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def find(
     state: StateDir,
     stacks: Iterable[str],
     plans: Iterable[StackPlan] = (),
-    client: Any | None = None,
+    client: DockerAPI | None = None,
 ) -> list[Orphan]:
     """The orphans next to the blueprint's ``stacks``; each one whose containers a stack being
     created in ``plans`` defines is marked as renamed to it."""

@@ -136,13 +136,16 @@ class StackOutcome:
     recorded: bool = False  # whether this revision became the stack's good revision
     had_record: bool = True  # whether the stack had a good revision before (to roll back to)
 
+    def _with(self, status: str) -> list[AppOutcome]:
+        return [a for a in self.apps if a.status == status]
+
     @property
     def failed(self) -> list[AppOutcome]:
-        return [a for a in self.apps if a.status == "failed"]
+        return self._with("failed")
 
     @property
     def waiting(self) -> list[AppOutcome]:
-        return [a for a in self.apps if a.status == "waiting"]
+        return self._with("waiting")
 
 
 @dataclass

@@ -5,7 +5,7 @@ so a watcher thread reads the stack's containers from the engine every :data:`IN
 and reports each service's state — ``created``, ``starting`` (its health check has not passed
 yet), ``healthy``, ``running`` (no health check), ``unhealthy``, ``restarting``, ``exited (1)`` —
 whenever one changes. The report is for people only: the outcome of the apply is Compose's exit
-code and :func:`lares.deploy.apply.diagnose`, never this.
+code and :func:`lares.deploy.apply.apply_stacks`'s judgement, never this.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lares.deploy import engine
 from lares.deploy.status import ContainerState, container_state
+
+if TYPE_CHECKING:
+    from lares.dockerapi import DockerAPI
 
 INTERVAL = 0.5
 
@@ -35,7 +38,7 @@ def label(st: ContainerState) -> str:
     return st.state
 
 
-def states(client: Any, stack: str) -> dict[str, str]:
+def states(client: DockerAPI, stack: str) -> dict[str, str]:
     """Every service of the stack with its :func:`label`."""
     found = {}
     for c in engine.project_containers(client, stack):
@@ -45,7 +48,7 @@ def states(client: Any, stack: str) -> dict[str, str]:
 
 
 @contextmanager
-def watching(client: Any, stack: str, on_states: OnStates | None) -> Iterator[None]:
+def watching(client: DockerAPI, stack: str, on_states: OnStates | None) -> Iterator[None]:
     """Report the stack's service states to ``on_states`` while the body runs, and once after.
 
     Nothing happens when ``on_states`` is None. A read that fails (a container removed while

@@ -7,9 +7,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lares.deploy.record import Record
+
+if TYPE_CHECKING:
+    from lares.dockerapi import DockerAPI
 
 COMPOSE_HASH = "com.docker.compose.config-hash"
 COMPOSE_SERVICE = "com.docker.compose.service"
@@ -71,16 +74,16 @@ def _ports(attrs: dict[str, Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def container_state(container: Any) -> ContainerState:
-    """Read one Docker SDK container into a :class:`ContainerState`."""
-    attrs = container.attrs
+def container_state(attrs: dict[str, Any]) -> ContainerState:
+    """Read one container's inspect data into a :class:`ContainerState`."""
+    name = str(attrs.get("Name") or attrs.get("Id", "?")).lstrip("/")
     labels = (attrs.get("Config") or {}).get("Labels") or {}
     st = attrs.get("State") or {}
     return ContainerState(
         stack=labels.get("io.lares.stack") or labels.get(COMPOSE_PROJECT, ""),
         app=labels.get("io.lares.app", ""),
-        service=labels.get(COMPOSE_SERVICE, container.name),
-        name=container.name,
+        service=labels.get(COMPOSE_SERVICE, name),
+        name=name,
         image=(attrs.get("Config") or {}).get("Image", ""),
         state=st.get("Status", "unknown"),
         health=((st.get("Health") or {}).get("Status") or ""),
@@ -130,19 +133,13 @@ def container_from_list(entry: dict[str, Any]) -> ContainerState:
     )
 
 
-def stack_containers(client: Any, stacks: Iterable[str] | None = None) -> list[ContainerState]:
+def stack_containers(
+    client: DockerAPI, stacks: Iterable[str] | None = None
+) -> list[ContainerState]:
     """Every container lares manages (label io.lares.stack), optionally for some stacks only."""
     wanted = set(stacks) if stacks is not None else None
-    found = []
-    # ignore_removed: a container removed between the list and its inspect (Compose replacing
-    # it, another tool) is not an error, it is simply not there any more
-    listed = client.containers.list(
-        all=True, filters={"label": "io.lares.stack"}, ignore_removed=True
-    )
-    for c in listed:
-        state = container_state(c)
-        if wanted is None or state.stack in wanted:
-            found.append(state)
+    found = [container_state(data) for data in client.inspect_all("io.lares.stack")]
+    found = [st for st in found if wanted is None or st.stack in wanted]
     return sorted(found, key=lambda s: (s.stack, s.app, s.service))
 
 

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, cast
 
 from lares.catalog.resolve import System
-from lares.errors import LaresError
+from lares.errors import LaresError, UnknownCheck
+from lares.severity import rank, render_finding
 
+#: The words of :data:`lares.severity.SCALE` a doctor finding uses.
 Status = Literal["ok", "warning", "error", "unknown"]
-STATUS_ORDER: dict[str, int] = {"error": 0, "warning": 1, "unknown": 2, "ok": 3}
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class Finding:
     message: str
     hint: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+    def render(self) -> str:
+        return render_finding(self.status, self.check, self.message, hint=self.hint)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -149,6 +153,12 @@ class DoctorContext:
     ) -> Finding:
         return Finding(check, status, message, hint if status != "ok" else None, data)
 
+    def sockets_unknown(self, check: str) -> Finding:
+        """What a check that needs the listening sockets says when it cannot list them."""
+        return self.finding(
+            check, "unknown", "cannot list listening sockets", "run lares doctor as root"
+        )
+
 
 class Check(Protocol):
     ID: str
@@ -165,15 +175,29 @@ def discover() -> dict[str, Check]:
     return {ident: cast(Check, module) for ident, module in found.items()}
 
 
+def selected(only: Iterable[str] = ()) -> dict[str, Check]:
+    """The checks named in ``only`` (all when it is empty), by ID.
+
+    Raises :class:`~lares.errors.UnknownCheck` (a usage error) when it names one that does not
+    exist, as `lares plan --check` does.
+    """
+    checks = discover()
+    wanted = set(only)
+    unknown = wanted - set(checks)
+    if unknown:
+        raise UnknownCheck(unknown, checks, kind="doctor check")
+    return {k: v for k, v in checks.items() if not wanted or k in wanted}
+
+
 def doctor(
     system: System, *, probe: Probe | None = None, only: Iterable[str] = ()
 ) -> list[Finding]:
-    """Run the checks (all, or those in ``only``) and return their findings, worst first."""
+    """Run the checks (all, or those in ``only``) and return their findings, worst first.
+
+    Raises :class:`~lares.errors.UnknownCheck` when ``only`` names a check that does not exist.
+    """
     ctx = DoctorContext(system, probe or Probe())
-    wanted = set(only)
     findings: list[Finding] = []
-    for check_id, check in discover().items():
-        if wanted and check_id not in wanted:
-            continue
+    for check in selected(only).values():
         findings.extend(check.check(ctx))
-    return sorted(findings, key=lambda f: (STATUS_ORDER[f.status], f.check))
+    return sorted(findings, key=lambda f: (rank(f.status), f.check))

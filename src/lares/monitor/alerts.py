@@ -31,9 +31,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lares.monitor.rules import AT_ONCE, Condition
-
-_RANK = {"critical": 0, "warning": 1, "info": 2}
+from lares.monitor.rules import AT_ONCE, SEVERITY_RANK, Condition
+from lares.notify import Message
 
 
 @dataclass
@@ -156,7 +155,9 @@ class Alerts:
                 continue
             if not alert.announced:
                 events.append(self._tell(alert, "firing", now))
-            elif _RANK[alert.severity] < _RANK.get(alert.notified_severity or "warning", 1):
+            elif SEVERITY_RANK[alert.severity] < SEVERITY_RANK.get(
+                alert.notified_severity or "warning", 1
+            ):
                 events.append(self._tell(alert, "escalated", now))
             elif now - (alert.notified_at or now) >= self.repeat:
                 events.append(self._tell(alert, "repeat", now))
@@ -205,13 +206,6 @@ def silencer(targets: Iterable[str]) -> Callable[[Condition], bool]:
     return covered
 
 
-@dataclass(frozen=True)
-class Message:
-    title: str
-    body: str
-    type: str  # apprise: info | success | warning | failure
-
-
 _LABEL = {
     "firing": "{severity}",
     "escalated": "{severity} (worse)",
@@ -231,7 +225,7 @@ def compose(events: Sequence[Event], host: str, *, now: float | None = None) -> 
         return None
     problems = sorted(
         (e for e in told if e.kind != "resolved"),
-        key=lambda e: (_RANK[e.alert.severity], e.alert.key),
+        key=lambda e: (SEVERITY_RANK[e.alert.severity], e.alert.key),
     )
     fixed = sorted((e for e in told if e.kind == "resolved"), key=lambda e: e.alert.key)
     counts = []

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
+from lares.notify import Target as NotifyTarget
+
 if TYPE_CHECKING:
     from lares.catalog.resolve import System
 
@@ -74,14 +76,6 @@ class RepoTarget:
     schedule: str
     copy_from: str | None = None
     offsite: bool = False  # filled by restic copy, or not a folder of this machine
-
-
-@dataclass(frozen=True)
-class NotifyTarget:
-    """An Apprise URL, or the name of a secret in the state dir that holds one."""
-
-    url: str | None = None
-    secret: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ filesystems, md arrays and btrfs counters (``node_load1``, ``node_filesystem_ava
 (``smartctl_device_temperature``, ``smartctl_device_attribute``) and blackbox_exporter for
 endpoints (``probe_success``, ``probe_ssl_earliest_cert_expiry``). Everything else is
 ``lares_<collector>_<metric>`` with the sample's subject and labels, plus ``lares_alert`` (one
-series per pending or firing alert) and ``lares_collector_up``.
+series per pending or firing alert) and ``lares_collector_up``. A collector names its own series:
+its module's ``prometheus(sample) -> Row | None`` (None: the generic name).
 
 :func:`exposition` is pure (samples and alerts in, families out); :func:`serve` starts
 prometheus-client's HTTP server in a thread, scraping whatever ``snapshot`` returns at that
@@ -16,12 +17,13 @@ moment, so a scrape never triggers a collection.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from lares.monitor.alerts import Alert
-from lares.monitor.collectors import Sample
+from lares.monitor.sample import Sample
 
 Snapshot = Callable[[], tuple[list[Sample], list[Alert]]]
 
@@ -35,7 +37,7 @@ class Family:
 
 
 @dataclass(frozen=True)
-class _Row:
+class Row:
     name: str
     kind: str
     help: str
@@ -43,178 +45,14 @@ class _Row:
     value: float
 
 
-def _host(s: Sample) -> _Row | None:
-    fixed = {
-        ("memory", "total_bytes"): ("node_memory_MemTotal_bytes", "Memory size in bytes."),
-        ("memory", "available_bytes"): (
-            "node_memory_MemAvailable_bytes",
-            "Memory available without swapping, in bytes.",
-        ),
-        ("swap", "total_bytes"): ("node_memory_SwapTotal_bytes", "Swap size in bytes."),
-        ("swap", "free_bytes"): ("node_memory_SwapFree_bytes", "Free swap in bytes."),
-        ("load", "load1"): ("node_load1", "1m load average."),
-        ("load", "load5"): ("node_load5", "5m load average."),
-        ("load", "load15"): ("node_load15", "15m load average."),
-        ("boot", "time_seconds"): ("node_boot_time_seconds", "Node boot time, in unixtime."),
-    }
-    assert s.value is not None
-    if (s.subject, s.metric) in fixed:
-        name, text = fixed[(s.subject, s.metric)]
-        return _Row(name, "gauge", text, {}, s.value)
-    if s.metric == "temp_celsius":
-        labels = {"chip": s.labels.get("chip", ""), "sensor": s.labels.get("sensor", "")}
-        return _Row(
-            "node_hwmon_temp_celsius", "gauge", "Hardware monitor temperature.", labels, s.value
-        )
-    return None
-
-
-def _disks(s: Sample) -> _Row | None:
-    labels = {
-        "mountpoint": s.subject,
-        "device": s.labels.get("device", ""),
-        "fstype": s.labels.get("fstype", ""),
-    }
-    names = {
-        "size_bytes": ("node_filesystem_size_bytes", "Filesystem size in bytes."),
-        "avail_bytes": (
-            "node_filesystem_avail_bytes",
-            "Filesystem space available to non-root users in bytes.",
-        ),
-        "free_bytes": ("node_filesystem_free_bytes", "Filesystem free space in bytes."),
-    }
+def gauge(s: Sample, names: Mapping[str, tuple[str, str]], labels: dict[str, str]) -> Row | None:
+    """The gauge ``names`` gives the sample's metric (name, help), or None."""
     if s.metric in names and s.value is not None:
         name, text = names[s.metric]
-        return _Row(name, "gauge", text, labels, s.value)
+        return Row(name, "gauge", text, labels, s.value)
     return None
 
 
-def _mdstat(s: Sample) -> _Row | None:
-    device = {"device": s.subject}
-    assert s.value is not None
-    states = {"disks_active": "active", "disks_failed": "failed", "disks_spare": "spare"}
-    if s.metric in states:
-        return _Row(
-            "node_md_disks",
-            "gauge",
-            "Number of active/failed/spare disks of device.",
-            {**device, "state": states[s.metric]},
-            s.value,
-        )
-    names = {
-        "disks_required": ("node_md_disks_required", "Total number of disks of device."),
-        "blocks": ("node_md_blocks", "Total number of blocks on device."),
-        "blocks_synced": ("node_md_blocks_synced", "Number of blocks synced on device."),
-    }
-    if s.metric in names:
-        name, text = names[s.metric]
-        return _Row(name, "gauge", text, device, s.value)
-    if s.metric == "health":
-        return _Row(
-            "node_md_state",
-            "gauge",
-            "Indicates the state of md-device (lares health word).",
-            {**device, "state": s.state or ""},
-            1.0,
-        )
-    return None
-
-
-def _btrfs(s: Sample) -> _Row | None:
-    if s.metric.startswith("errors_") and s.value is not None:
-        return _Row(
-            "node_btrfs_device_errors_total",
-            "counter",
-            "Errors reported for the device.",
-            {
-                "device": s.labels.get("device", ""),
-                "mountpoint": s.labels.get("mount", ""),
-                "type": s.metric.removeprefix("errors_"),
-                "uuid": s.labels.get("uuid", ""),
-            },
-            s.value,
-        )
-    return None
-
-
-def _smart(s: Sample) -> _Row | None:
-    device = {"device": s.subject}
-    assert s.value is not None
-    if s.metric == "temperature_celsius":
-        return _Row(
-            "smartctl_device_temperature",
-            "gauge",
-            "Device temperature celsius.",
-            {**device, "temperature_type": "current"},
-            s.value,
-        )
-    if s.metric.startswith("attr_"):
-        return _Row(
-            "smartctl_device_attribute",
-            "gauge",
-            "Device SMART attribute value.",
-            {
-                **device,
-                "attribute_id": s.metric.removeprefix("attr_"),
-                "attribute_name": s.labels.get("attribute", ""),
-                "attribute_value_type": "raw",
-            },
-            s.value,
-        )
-    names = {
-        "passed": ("smartctl_device_smart_status", "General smart status."),
-        "exit_status": ("smartctl_device_smartctl_exit_status", "Exit status of smartctl."),
-        "nvme_media_errors": ("smartctl_device_media_errors", "Media errors counter."),
-        "nvme_percentage_used": (
-            "smartctl_device_percentage_used",
-            "Device write percentage used.",
-        ),
-        "nvme_critical_warning": ("smartctl_device_critical_warning", "Critical warning counter."),
-        "nvme_available_spare": ("smartctl_device_available_spare", "Normalized available spare."),
-    }
-    if s.metric in names:
-        name, text = names[s.metric]
-        return _Row(name, "gauge", text, device, s.value)
-    if s.metric == "power_on_hours":
-        return _Row(
-            "smartctl_device_power_on_seconds",
-            "counter",
-            "Device power on seconds.",
-            device,
-            s.value * 3600,
-        )
-    return None
-
-
-def _http(s: Sample) -> _Row | None:
-    labels = {
-        "instance": s.subject,
-        "app": s.labels.get("app", ""),
-        "kind": s.labels.get("kind", ""),
-    }
-    names = {
-        "up": ("probe_success", "Whether the probe succeeded."),
-        "latency_seconds": ("probe_duration_seconds", "How long the probe took."),
-        "status_code": ("probe_http_status_code", "Response HTTP status code."),
-        "cert_not_after": (
-            "probe_ssl_earliest_cert_expiry",
-            "Earliest SSL cert expiry in unixtime.",
-        ),
-    }
-    if s.metric in names and s.value is not None:
-        name, text = names[s.metric]
-        return _Row(name, "gauge", text, labels, s.value)
-    return None
-
-
-_MAPPERS: dict[str, Callable[[Sample], _Row | None]] = {
-    "host": _host,
-    "disks": _disks,
-    "mdstat": _mdstat,
-    "btrfs": _btrfs,
-    "smart": _smart,
-    "http": _http,
-}
 _NAME_RE = re.compile(r"[^a-zA-Z0-9_]")
 
 
@@ -223,10 +61,19 @@ def _clean(text: str) -> str:
     return name if name and not name[0].isdigit() else f"_{name}"
 
 
-def _generic(s: Sample) -> _Row:
+@cache
+def _mappers() -> dict[str, Callable[[Sample], Row | None]]:
+    """Each collector's own exporter names: its module's ``prometheus(sample)``."""
+    from lares import plugins
+
+    found = plugins.modules("lares.monitor.collectors", require=("ID", "prometheus"))
+    return {module.ID: module.prometheus for module in found.values()}
+
+
+def _generic(s: Sample) -> Row:
     if s.subject == "collector" and s.metric == "up":
         labels = {"collector": s.collector}
-        return _Row(
+        return Row(
             "lares_collector_up",
             "gauge",
             "Whether the collector's last run worked.",
@@ -242,14 +89,15 @@ def _generic(s: Sample) -> _Row:
     kind = "counter" if s.metric in ("restarts",) else "gauge"
     if kind == "counter":
         name += "_total"
-    return _Row(name, kind, f"lares {s.collector} {s.metric}.", labels, s.value or 0.0)
+    return Row(name, kind, f"lares {s.collector} {s.metric}.", labels, s.value or 0.0)
 
 
 def exposition(samples: Iterable[Sample], alerts: Iterable[Alert]) -> list[Family]:
     """Metric families for the samples (those with a value) and the alerts."""
     families: dict[str, Family] = {}
+    mappers = _mappers()
 
-    def add(row: _Row) -> None:
+    def add(row: Row) -> None:
         family = families.get(row.name)
         if family is None:
             family = families[row.name] = Family(row.name, row.kind, row.help)
@@ -258,11 +106,11 @@ def exposition(samples: Iterable[Sample], alerts: Iterable[Alert]) -> list[Famil
     for sample in samples:
         if sample.value is None:
             continue
-        mapper = _MAPPERS.get(sample.collector)
+        mapper = mappers.get(sample.collector)
         row = mapper(sample) if mapper is not None else None
         add(row if row is not None else _generic(sample))
     add_alerts = [
-        _Row(
+        Row(
             "lares_alert",
             "gauge",
             "Pending (0) and firing (1) alerts.",

@@ -6,7 +6,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 
-from lares.monitor.collectors import Sample
+from lares.monitor.sample import Sample
 from lares.monitor.status import Status
 from lares.output import Out, table
 from lares.text import counted

@@ -16,16 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from lares.monitor.alerts import Alert
-from lares.monitor.collectors import (
-    Collector,
-    CollectorRun,
-    Context,
-    Sample,
-    discover,
-    run_collector,
-)
+from lares.monitor.collectors import Collector, CollectorRun, Context, discover, run_collector
 from lares.monitor.config import WatchConfig
-from lares.monitor.rules import SEVERITIES, Condition, Limits, deploying, evaluate, first_sight
+from lares.monitor.rules import SEVERITY_RANK, Condition, Limits, deploying, evaluate, first_sight
+from lares.monitor.sample import Sample
 from lares.monitor.store import Silence, Store
 
 
@@ -58,9 +52,7 @@ class Status:
                 for r in self.runs
             },
             "alerts": [a.to_dict() for a in self.alerts],
-            "silences": [
-                {"target": s.target, "until": s.until, "reason": s.reason} for s in self.silences
-            ],
+            "silences": [s.to_dict() for s in self.silences],
             "samples": [s.to_dict() for s in self.samples],
         }
 
@@ -124,4 +116,4 @@ def _during_deploy(conditions: list[Condition], config: WatchConfig, now: float)
     changed = [
         replace(c, severity="info", message=c.message + note) if held(c) else c for c in conditions
     ]
-    return sorted(changed, key=lambda c: (SEVERITIES.index(c.severity), c.key))
+    return sorted(changed, key=lambda c: (SEVERITY_RANK[c.severity], c.key))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lares.monitor.collectors import Sample
+from lares.monitor.sample import Sample
 
 FILENAME = "history.sqlite"
 RAW_DAYS = 2
@@ -92,6 +92,9 @@ class Silence:
     until: float
     reason: str
     created: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "until": self.until, "reason": self.reason}
 
 
 class Store:
@@ -173,28 +176,30 @@ class Store:
 
     def points(self, key: SeriesKey, *, since: float) -> list[tuple[float, float]]:
         """(time, value) of one series since ``since``: rollup averages, then raw values."""
-        series = self._series_id(key, create=False)
-        if series is None:
-            return []
-        rows = self.db.execute(
+        return self._pairs(
+            key,
+            since,
             "SELECT ts, avg FROM rollups WHERE series=? AND ts>=? "
             "UNION ALL SELECT ts, value FROM samples WHERE series=? AND ts>=? ORDER BY 1",
-            (series, int(since), series, int(since)),
-        ).fetchall()
-        return [(float(t), float(v)) for t, v in rows]
+        )
 
     def hourly(self, key: SeriesKey, *, since: float) -> list[tuple[float, float]]:
         """Hourly averages of one series since ``since`` (start of each hour, average)."""
-        series = self._series_id(key, create=False)
-        if series is None:
-            return []
-        rows = self.db.execute(
+        return self._pairs(
+            key,
+            since,
             "SELECT ts / 3600 * 3600 AS hour, avg(v) FROM ("
             " SELECT ts, avg AS v FROM rollups WHERE series=? AND ts>=?"
             " UNION ALL SELECT ts, value FROM samples WHERE series=? AND ts>=?"
             ") GROUP BY hour ORDER BY hour",
-            (series, int(since), series, int(since)),
-        ).fetchall()
+        )
+
+    def _pairs(self, key: SeriesKey, since: float, query: str) -> list[tuple[float, float]]:
+        """(time, value) rows of ``query`` over one series's rollups and samples since ``since``."""
+        series = self._series_id(key, create=False)
+        if series is None:
+            return []
+        rows = self.db.execute(query, (series, int(since), series, int(since))).fetchall()
         return [(float(t), float(v)) for t, v in rows]
 
     def subjects(self, collector: str, metric: str) -> list[str]:

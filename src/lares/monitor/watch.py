@@ -37,16 +37,10 @@ from typing import Any
 
 from lares.errors import LaresError
 from lares.monitor.alerts import Alert, Alerts, Event, Message, compose, silencer
-from lares.monitor.collectors import (
-    Collector,
-    CollectorRun,
-    Context,
-    Sample,
-    discover,
-    run_collector,
-)
+from lares.monitor.collectors import Collector, CollectorRun, Context, discover, run_collector
 from lares.monitor.config import WatchConfig
 from lares.monitor.rules import Condition, Limits, deploying, evaluate, first_sight
+from lares.monitor.sample import Sample
 from lares.monitor.store import Store
 
 log = logging.getLogger("lares.watch")
@@ -75,8 +69,35 @@ class Cycle:
     sent: bool | None  # None: nothing to send
     error: str = ""
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "collectors": {
+                r.collector: {"ok": r.ok, "error": r.error, "samples": len(r.samples)}
+                for r in self.runs
+            },
+            "conditions": [c.to_dict() for c in self.conditions],
+            "events": [
+                {"kind": e.kind, "key": e.alert.key, "notify": e.notify} for e in self.events
+            ],
+            "sent": self.sent,
+        }
+
 
 Sender = Callable[[Message], tuple[bool, str]]
+
+
+def run_once(
+    config: WatchConfig, *, metrics_port: int | None = None, metrics_address: str = "127.0.0.1"
+) -> Cycle:
+    """Run every collector once as the watcher would (alerts advance, notifications go out)."""
+    cycles: list[Cycle] = []
+    Watcher(config).run(
+        once=True,
+        metrics_port=metrics_port,
+        metrics_address=metrics_address,
+        on_cycle=cycles.append,
+    )
+    return cycles[0]
 
 
 class Watcher:
@@ -229,15 +250,12 @@ class Watcher:
         return deploying(self.config, stacks)
 
     def _send(self, message: Message) -> tuple[bool, str]:
-        from lares.monitor.notify import send, urls
+        from lares.notify import send
+        from lares.secrets import SecretStore
 
         if not self.config.notify:
             return True, ""
-        try:
-            addresses = urls(self.config.notify, self.state_root / "secrets")
-        except LaresError as exc:
-            return False, exc.message
-        result = send(addresses, message)
+        result = send(self.config.notify, SecretStore(self.state_root / "secrets"), message)
         return result.ok, result.error
 
     # ── the loop ───────────────────────────────────────────────────────────────────────────

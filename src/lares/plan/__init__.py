@@ -9,7 +9,7 @@ from pathlib import Path
 from lares.blueprint.load import Loaded
 from lares.catalog.load import Catalog, load_catalog
 from lares.catalog.resolve import System, resolve
-from lares.errors import UsageError
+from lares.errors import UnknownCheck
 from lares.plan.context import PlanContext
 from lares.plan.findings import Finding, sort_key
 
@@ -42,7 +42,10 @@ def make_context(
 ) -> PlanContext:
     catalog = catalog or catalog_for(loaded)
     have = frozenset(secrets_set) if secrets_set is not None else None
-    return PlanContext(loaded, catalog, resolve(loaded.blueprint, catalog), have)
+    from lares.update.lock import pins_beside
+
+    pins = pins_beside(loaded.base_dir)
+    return PlanContext(loaded, catalog, resolve(loaded.blueprint, catalog, pins), have)
 
 
 def plan(
@@ -57,7 +60,7 @@ def plan(
     ``secrets_set`` names the secrets already set (see :func:`secrets_set_in`); with it, a
     secret the person must provide that is not set is an error.
 
-    Raises :class:`~lares.errors.UsageError` when ``only`` names a check that does not exist.
+    Raises :class:`~lares.errors.UnknownCheck` when ``only`` names a check that does not exist.
     """
     from lares.plan.checks import discover
 
@@ -65,10 +68,7 @@ def plan(
     wanted = set(only)
     unknown = sorted(wanted - set(checks))
     if unknown:
-        raise UsageError(
-            f"there is no check {', '.join(repr(u) for u in unknown)}",
-            hint="the checks are: " + ", ".join(sorted(checks)),
-        )
+        raise UnknownCheck(unknown, checks)
     ctx = make_context(loaded, catalog, secrets_set)
     findings: list[Finding] = []
     for check_id, check in checks.items():

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from lares.errors import Location
+from lares.severity import rank, render_finding
 
+#: The words of :data:`lares.severity.SCALE` a plan finding uses.
 Severity = Literal["error", "warning", "info"]
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,9 @@ class Finding:
     subject: str | None = None  # the object concerned, e.g. "apps.nextcloud"
 
     def render(self) -> str:
-        head = f"{self.location}: " if self.location else ""
-        text = f"{head}{self.severity} [{self.id}] {self.message}"
-        if self.hint:
-            text += f"\n  hint: {self.hint}"
-        return text
+        return render_finding(
+            self.severity, self.id, self.message, location=self.location, hint=self.hint
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,7 +42,7 @@ class Finding:
 def sort_key(finding: Finding) -> tuple[int, str, int, str]:
     loc = finding.location
     return (
-        SEVERITY_ORDER[finding.severity],
+        rank(finding.severity),
         (loc.file or "") if loc else "",
         (loc.line or 0) if loc else 0,
         finding.id,

@@ -15,7 +15,7 @@ from lares.catalog.resolve import System
 from lares.errors import UsageError
 from lares.render.bundle import Bundle
 
-TARGETS = ("home", "host", "edge")
+TARGETS = ("home", "host", "edge", "kubernetes")
 
 
 class Renderer(Protocol):

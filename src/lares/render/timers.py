@@ -1,11 +1,12 @@
-"""Backup schedules as systemd timers, and the same schedules as one crontab file.
+"""Backup and update schedules as systemd timers, and the same schedules as crontab files.
 
 Per repository, ``lares-backup-<repo>.timer`` fires at the repository's ``schedule`` and starts
 ``lares-backup-<repo>.service``, which runs ``lares backup run --due --repo <repo>`` and then
 applies retention (``lares backup forget``). ``Persistent=true`` catches up on a run missed while
 the machine was off, and ``--due`` keeps a catch-up from repeating a run that already happened.
-The check and the restore drill get a timer each. ``cron.d/lares-backup`` says the same for
-machines without systemd (cron drops the seconds and cannot catch up).
+The check and the restore drill get a timer each, and ``updates.schedule`` one that runs
+``lares update --scheduled``. ``cron.d/lares-backup`` and ``cron.d/lares-update`` say the same
+for machines without systemd (cron drops the seconds and cannot catch up).
 
 The blueprint reaches lares as ``LARES_FILE`` when it was rendered from an absolute path;
 otherwise the units run in ``/etc/lares``, where lares finds ``lares.yaml`` by itself (or set
@@ -141,4 +142,25 @@ def render(system: System, source: str = "lares.yaml") -> Bundle:
         cron.append(f"{fields} root cd {WORKDIR} && " + " && ".join(commands))
     if jobs:
         files["cron.d/lares-backup"] = File("cron.d/lares-backup", "\n".join(cron) + "\n")
+    updates = system.blueprint.updates
+    if updates is not None:
+        calendar = _calendar(updates.schedule, "updates", "schedule")
+        description = f"lares: update the apps ({updates.level} steps), back them up first"
+        commands = [_lares("update", "--scheduled")]
+        unit = "lares-update"
+        files[f"systemd/{unit}.service"] = File(
+            f"systemd/{unit}.service", _service(description, commands, source)
+        )
+        files[f"systemd/{unit}.timer"] = File(
+            f"systemd/{unit}.timer", _timer(description, calendar, source)
+        )
+        try:
+            fields = calendar.cron()
+        except ValueError as exc:
+            raise ConfigError(
+                str(exc), location=Location(path="updates.schedule"), code="schedule"
+            ) from None
+        lines = [*cron[:4], f"# {description} ({calendar.expr})"]
+        lines.append(f"{fields} root cd {WORKDIR} && {commands[0]}")
+        files["cron.d/lares-update"] = File("cron.d/lares-update", "\n".join(lines) + "\n")
     return Bundle(files)

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lares.monitor.collectors import btrfs
-from lares.monitor.collectors.btrfs import BtrfsHealth, ScrubState
+from lares.monitor.parsers import btrfs
+from lares.monitor.parsers.btrfs import BtrfsHealth, ScrubState
 
 HERE = Path(__file__).resolve()
 SAMPLES = HERE.parents[2] / "data" / "samples"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lares.monitor.collectors import mdstat
-from lares.monitor.collectors.mdstat import DeviceRole, MdHealth, SyncAction
+from lares.monitor.parsers import mdstat
+from lares.monitor.parsers.mdstat import DeviceRole, MdHealth, SyncAction
 
 HERE = Path(__file__).resolve()
 SAMPLES = HERE.parents[2] / "data" / "samples"

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lares.monitor.collectors import smart
-from lares.monitor.collectors.smart import ExitFlag, SmartHealth
+from lares.monitor.parsers import smart
+from lares.monitor.parsers.smart import ExitFlag, SmartHealth
 
 HERE = Path(__file__).resolve()
 SAMPLES = HERE.parents[2] / "data" / "samples"

@@ -1,18 +1,21 @@
 """The audit's rule table: one module per rule family, found by scanning this package.
 
 A family module defines ``FAMILY`` (its name, which is also the module name) and ``RULES``, a
-tuple of :class:`Rule`. A container rule's ``test`` reads one normalised
+tuple of :class:`Rule` that :func:`table` builds from the family's text (``<family>.yaml``
+beside it: each rule's title, severity, references, what it checks, why and its fix) and its
+tests, by rule id. A container rule's ``test`` reads one normalised
 :class:`~lares.audit.model.Container` (so it checks a compose file and a running container
 alike); a host rule's reads :class:`~lares.audit.model.HostFiles`, a drift rule's a (rendered,
 running) pair of containers, either one None. A test returns one line per
 problem it sees (empty when there is none) and never changes anything. Adding a rule is adding
-a :class:`Rule` to a family; adding a family is adding a file.
+its text and its test to a family; adding a family is adding a module and its text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
@@ -62,6 +65,26 @@ class Rule:
             "exception": self.exception,
             "target": self.target,
         }
+
+
+def table(family: str, tests: Mapping[str, Callable[[Any], Sequence[str]]]) -> tuple[Rule, ...]:
+    """The rules of ``family``: its text (``<family>.yaml`` here), each with its test.
+
+    Raises :class:`RuntimeError` when a rule has text but no test, or a test but no text.
+    """
+    from lares import yaml12
+
+    text = yaml12.load((Path(__file__).with_name(f"{family}.yaml")).read_text())
+    if list(text) != list(tests):
+        raise RuntimeError(f"rule family {family}: its text and its tests name other rules")
+    return tuple(
+        Rule(
+            id=ident,
+            test=tests[ident],
+            **{**spec, "compose_lint": tuple(spec.get("compose_lint", ()))},
+        )
+        for ident, spec in text.items()
+    )
 
 
 def discover() -> dict[str, Rule]:

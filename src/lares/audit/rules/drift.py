@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lares.audit.model import Container
-from lares.audit.rules import Rule
+from lares.audit.rules import table
 
 FAMILY = "drift"
 
@@ -75,37 +75,11 @@ def _show(value: object) -> str:
     return "none" if value in (None, "") else str(value)
 
 
-RULES = (
-    Rule(
-        id="drift-unknown-container",
-        title="Container started outside lares",
-        severity="high",
-        checks="a container of a lares project that the rendered stack does not have",
-        why="it runs with settings nobody reviewed and is missed by backups and monitoring",
-        fix="remove it (docker rm -f NAME), or add the app to lares.yaml",
-        target="drift",
-        test=_unknown,
-    ),
-    Rule(
-        id="drift-setting",
-        title="Setting changed outside lares",
-        severity="high",
-        checks="image, user, privileges, capabilities, limits, devices, ports or bind mounts "
-        "that differ between the running container and the rendered file",
-        why="a change made by hand undoes a hardening lares applied, and the next apply "
-        "silently reverts a fix someone relied on",
-        fix="lares up recreates it as rendered; make the change in lares.yaml if it is wanted",
-        target="drift",
-        test=_changed,
-    ),
-    Rule(
-        id="drift-missing",
-        title="Rendered container not on the engine",
-        severity="info",
-        checks="a rendered container the engine does not have",
-        why="an app you expect to run does not",
-        fix="lares up",
-        target="drift",
-        test=_missing,
-    ),
+RULES = table(
+    FAMILY,
+    {
+        "drift-unknown-container": _unknown,
+        "drift-setting": _changed,
+        "drift-missing": _missing,
+    },
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from lares.audit.model import HostFiles
-from lares.audit.rules import Rule
+from lares.audit.rules import table
 
 FAMILY = "host"
 
@@ -52,56 +52,13 @@ def _ufw_ssh_anywhere(h: HostFiles) -> list[str]:
     return out
 
 
-RULES = (
-    Rule(
-        id="sshd-root-login",
-        title="Root logs in with a password",
-        severity="high",
-        checks="PermitRootLogin yes",
-        why="root is the one account name every scanner tries",
-        fix="PermitRootLogin prohibit-password (keys only) or no",
-        target="host",
-        test=_root_login,
-    ),
-    Rule(
-        id="sshd-password-auth",
-        title="SSH password login",
-        severity="medium",
-        checks="PasswordAuthentication is not no",
-        why="passwords can be guessed; keys cannot",
-        fix="PasswordAuthentication no, after installing your key",
-        target="host",
-        test=_password_auth,
-    ),
-    Rule(
-        id="sshd-empty-passwords",
-        title="SSH accepts empty passwords",
-        severity="critical",
-        checks="PermitEmptyPasswords yes",
-        why="an account without a password becomes an open door",
-        fix="PermitEmptyPasswords no",
-        target="host",
-        test=_empty_passwords,
-    ),
-    Rule(
-        id="ufw-default-incoming",
-        title="Firewall lets incoming traffic in",
-        severity="high",
-        checks="UFW has no default deny (or reject) incoming",
-        why="every service the host listens on becomes reachable from every network it is on",
-        fix="ufw default deny incoming, then allow what the LAN needs",
-        target="host",
-        test=_ufw_default,
-    ),
-    Rule(
-        id="ufw-ssh-anywhere",
-        title="SSH open to every network",
-        severity="medium",
-        checks="a UFW allow for port 22 (ssh, OpenSSH) without a from address",
-        why="a host reachable from the internet, through a forwarded port or a VPS tunnel, gets "
-        "SSH guessing all day",
-        fix="ufw allow from 192.168.1.0/24 to any port 22 proto tcp",
-        target="host",
-        test=_ufw_ssh_anywhere,
-    ),
+RULES = table(
+    FAMILY,
+    {
+        "sshd-root-login": _root_login,
+        "sshd-password-auth": _password_auth,
+        "sshd-empty-passwords": _empty_passwords,
+        "ufw-default-incoming": _ufw_default,
+        "ufw-ssh-anywhere": _ufw_ssh_anywhere,
+    },
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lares.audit.model import Container
-from lares.audit.rules import Rule
+from lares.audit.rules import table
 
 FAMILY = "images"
 
@@ -33,27 +33,10 @@ def _digest(c: Container) -> list[str]:
     return [f"{c.image} is pinned by tag, not by digest"]
 
 
-RULES = (
-    Rule(
-        id="image-latest",
-        title="Unpinned image",
-        severity="medium",
-        compose_lint=("CL-0004",),
-        checks="an image without a tag, or with latest (or another moving tag)",
-        why="the next pull silently runs other code: an update you did not review, or a broken "
-        "release, arrives on a restart",
-        fix="pin a version tag (nextcloud:30.0.17-apache), and update on purpose",
-        blueprint="stacks.*.apps.{app}.version",
-        test=_latest,
-    ),
-    Rule(
-        id="image-no-digest",
-        title="Image pinned by tag only",
-        severity="info",
-        compose_lint=("CL-0019",),
-        checks="an image pinned by a tag but not by @sha256: digest",
-        why="a tag can be moved by whoever controls the registry account",
-        fix="append the digest (image:tag@sha256:…) where supply-chain tampering matters",
-        test=_digest,
-    ),
+RULES = table(
+    FAMILY,
+    {
+        "image-latest": _latest,
+        "image-no-digest": _digest,
+    },
 )

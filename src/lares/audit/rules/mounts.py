@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lares.audit.model import Container
-from lares.audit.rules import Rule
+from lares.audit.rules import table
 
 FAMILY = "mounts"
 
@@ -59,70 +59,13 @@ def _devices(c: Container) -> list[str]:
     return [f"gets the host device {d}" for d in c.devices]
 
 
-RULES = (
-    Rule(
-        id="docker-socket",
-        title="Container engine socket mounted",
-        severity="critical",
-        cis="5.31",
-        compose_lint=("CL-0001",),
-        checks="a bind mount of docker.sock (or containerd's, podman's, cri-o's)",
-        why="the Docker API starts privileged containers: whoever reaches the socket is root on "
-        "the host, read-only mount or not",
-        fix="put a socket proxy in between that allows only the calls the app makes",
-        exception="docker_socket",
-        lateral=True,
-        test=_socket,
-    ),
-    Rule(
-        id="sensitive-mount",
-        title="Sensitive host path mounted",
-        severity="high",
-        cis="5.5",
-        compose_lint=("CL-0013", "CL-0025"),
-        checks="a bind mount of /, /etc, /proc, /sys, /dev, /boot, /usr, /lib, /root, /run, "
-        "/home or /var/lib/docker, or a writable one below /etc, /usr, /boot, /lib, /root",
-        why="the host's configuration, kernel interfaces and other containers' data become "
-        "readable, or writable, from inside",
-        fix="mount only the folder the app needs, read-only where it only reads",
-        lateral=True,
-        test=_sensitive,
-    ),
-    Rule(
-        id="shared-propagation",
-        title="Shared mount propagation",
-        severity="medium",
-        cis="5.19",
-        compose_lint=("CL-0017",),
-        checks="a bind mount with propagation shared or rshared",
-        why="mounts made inside the container appear on the host and the other way round",
-        fix="remove the propagation option (rprivate is the default)",
-        test=_propagation,
-    ),
-    Rule(
-        id="writable-root",
-        title="Writable root filesystem",
-        severity="low",
-        cis="5.12",
-        compose_lint=("CL-0007",),
-        checks="read_only is not true",
-        why="an intruder can change the app's own code and leave tools behind; a read-only root "
-        "keeps every write in the volumes you back up",
-        fix="read_only: true, with tmpfs for the folders it writes at run time",
-        exception="writable_root",
-        test=_writable_root,
-    ),
-    Rule(
-        id="host-device",
-        title="Host device",
-        severity="medium",
-        cis="5.17",
-        compose_lint=("CL-0016",),
-        checks="devices:",
-        why="a device node bypasses the container's filesystem: a disk, memory or a tunnel "
-        "device is the host's own",
-        fix="pass only the device the app uses (a GPU's render node, not /dev/dri as a whole)",
-        exception="devices",
-        test=_devices,
-    ),
+RULES = table(
+    FAMILY,
+    {
+        "docker-socket": _socket,
+        "sensitive-mount": _sensitive,
+        "shared-propagation": _propagation,
+        "writable-root": _writable_root,
+        "host-device": _devices,
+    },
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lares.audit.model import Container
-from lares.audit.rules import Rule
+from lares.audit.rules import table
 
 FAMILY = "network"
 
@@ -32,29 +32,10 @@ def _low_port(c: Container) -> list[str]:
     ]
 
 
-RULES = (
-    Rule(
-        id="port-all-interfaces",
-        title="Port published on every interface",
-        severity="medium",
-        cis="5.13",
-        compose_lint=("CL-0005",),
-        checks="a published port without a host address (or 0.0.0.0, ::)",
-        why="Docker's own iptables rules publish it ahead of the host firewall: UFW does not "
-        "stop it, and a VPN, Wi-Fi or second NIC reaches it too",
-        fix='bind it to one address: "192.168.1.10:8080:80", or 127.0.0.1 behind a proxy',
-        exception="all_interfaces",
-        test=_all_interfaces,
-    ),
-    Rule(
-        id="privileged-port",
-        title="Host port below 1024",
-        severity="low",
-        cis="5.7",
-        checks="a published host port below 1024",
-        why="ports below 1024 are the host's services (SSH, DNS, HTTP): publishing one from a "
-        "container takes it over for every client of the host",
-        fix="publish a high port and let the reverse proxy own 80 and 443",
-        test=_low_port,
-    ),
+RULES = table(
+    FAMILY,
+    {
+        "port-all-interfaces": _all_interfaces,
+        "privileged-port": _low_port,
+    },
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lares.audit.model import Container
-from lares.audit.rules import Rule
+from lares.audit.rules import table
 
 FAMILY = "resources"
 
@@ -42,74 +42,14 @@ def _healthcheck(c: Container) -> list[str]:
     return []
 
 
-RULES = (
-    Rule(
-        id="memory-limit",
-        title="No memory limit",
-        severity="medium",
-        cis="5.10",
-        compose_lint=("CL-0026",),
-        checks="mem_limit / deploy.resources.limits.memory is unset",
-        why="without a limit the kernel's out-of-memory killer picks its victim across the host, "
-        "often a database",
-        fix="mem_limit: the app's peak plus a margin",
-        blueprint="stacks.*.apps.{app}.memory.limit",
-        test=_memory,
-    ),
-    Rule(
-        id="cpu-limit",
-        title="No CPU limit",
-        severity="info",
-        cis="5.11",
-        compose_lint=("CL-0026",),
-        checks="cpus / deploy.resources.limits.cpus is unset",
-        why="one busy container (a transcode, an index) slows every other app",
-        fix="cpus: the share the app may take",
-        blueprint="stacks.*.apps.{app}.cpus",
-        test=_cpu,
-    ),
-    Rule(
-        id="pids-limit",
-        title="No pids limit",
-        severity="medium",
-        cis="5.28",
-        compose_lint=("CL-0026",),
-        checks="pids_limit / deploy.resources.limits.pids is unset",
-        why="a fork bomb, or a leak of threads, exhausts the host's process table",
-        fix="pids_limit: 256 (more for apps that run many workers)",
-        blueprint="stacks.*.apps.{app}.pids",
-        test=_pids,
-    ),
-    Rule(
-        id="ulimits",
-        title="Ulimits overridden",
-        severity="info",
-        cis="5.18",
-        checks="ulimits:",
-        why="the default ulimits are the daemon's; raise one only where the app needs it",
-        fix="remove the ulimit unless the app documents needing it",
-        test=_ulimits,
-    ),
-    Rule(
-        id="restart-policy",
-        title="No restart policy",
-        severity="low",
-        cis="5.14",
-        checks="restart is unset or no, or on-failure with more than 5 retries",
-        why="a home server reboots after power cuts and updates; an app without a policy stays "
-        "down until someone notices",
-        fix="restart: unless-stopped",
-        test=_restart,
-    ),
-    Rule(
-        id="healthcheck",
-        title="No healthcheck",
-        severity="low",
-        cis="5.26",
-        checks="no healthcheck, or healthcheck disabled",
-        why="without one Docker reports a hung app as running, and depends_on cannot wait for it",
-        fix="healthcheck: a command that fails when the app stops answering",
-        exception="no_healthcheck",
-        test=_healthcheck,
-    ),
+RULES = table(
+    FAMILY,
+    {
+        "memory-limit": _memory,
+        "cpu-limit": _cpu,
+        "pids-limit": _pids,
+        "ulimits": _ulimits,
+        "restart-policy": _restart,
+        "healthcheck": _healthcheck,
+    },
 )

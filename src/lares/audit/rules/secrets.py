@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from lares.audit.model import Container
-from lares.audit.rules import Rule
+from lares.audit.rules import table
 
 FAMILY = "secrets"
 
@@ -54,29 +54,10 @@ def _weak_defaults(c: Container) -> list[str]:
     return out
 
 
-RULES = (
-    Rule(
-        id="secret-in-env",
-        title="Credential in plain environment",
-        severity="high",
-        cis="4.10",
-        compose_lint=("CL-0020", "CL-0021"),
-        checks="a credential-shaped variable (PASSWORD, TOKEN, SECRET, API_KEY, …) with a "
-        "literal value, or a URL with user:password@ in it; *_FILE and other paths are not",
-        why="docker inspect, /proc/PID/environ, compose config and crash reports all show the "
-        "environment to anyone with access to the engine",
-        fix="give it as a Compose secret and point NAME_FILE at /run/secrets/NAME",
-        exception="plain_env_secret",
-        test=_literal_secrets,
-    ),
-    Rule(
-        id="weak-default",
-        title="Credential with a default in the file",
-        severity="high",
-        checks="${PASSWORD:-default} and the like: a credential that falls back to a value "
-        "written in the compose file",
-        why="a missing .env starts the app with a password everyone who read the file knows",
-        fix="use ${VAR:?set VAR} so that Compose refuses to start without it",
-        test=_weak_defaults,
-    ),
+RULES = table(
+    FAMILY,
+    {
+        "secret-in-env": _literal_secrets,
+        "weak-default": _weak_defaults,
+    },
 )

@@ -48,36 +48,35 @@ def check(ctx: DoctorContext) -> Iterator[Finding]:
             stderr=out.stderr.strip()[-300:],
         )
     else:
-        v = version_tuple(engine)
-        if v is not None and v[:2] < MIN_ENGINE:
-            yield ctx.finding(
-                ID,
-                "error",
-                f"Docker Engine {engine} is older than {'.'.join(map(str, MIN_ENGINE))}",
-                "upgrade Docker Engine",
-                engine=engine,
-            )
-        else:
-            yield ctx.finding(ID, "ok", f"Docker Engine {engine}", engine=engine)
+        yield _new_enough(
+            ctx, "Docker Engine", engine, MIN_ENGINE, "upgrade Docker Engine", "engine"
+        )
     if out.returncode == 127:
         return
     comp = ctx.probe.run(["docker", "compose", "version", "--short"], timeout=20)
     version = comp.stdout.strip()
-    v = version_tuple(version) if comp.ok else None
-    if v is None:
+    if not comp.ok or version_tuple(version) is None:
         yield ctx.finding(
             ID,
             "error",
             "Docker Compose v2 is missing (`docker compose version` failed)",
             "install the compose plugin (docker-compose-plugin, or docker-compose-v2)",
         )
-    elif v[:2] < MIN_COMPOSE:
-        yield ctx.finding(
-            ID,
-            "error",
-            f"Docker Compose {version} is older than {'.'.join(map(str, MIN_COMPOSE))}",
-            "upgrade the compose plugin",
-            compose=version,
-        )
     else:
-        yield ctx.finding(ID, "ok", f"Docker Compose {version}", compose=version)
+        yield _new_enough(
+            ctx, "Docker Compose", version, MIN_COMPOSE, "upgrade the compose plugin", "compose"
+        )
+
+
+def _new_enough(
+    ctx: DoctorContext, name: str, version: str, minimum: tuple[int, int], hint: str, key: str
+) -> Finding:
+    """ok for ``version`` of ``name`` (also when it cannot be read), an error when it is older
+    than ``minimum``; the version is the finding's data under ``key``."""
+    v = version_tuple(version)
+    if v is not None and v[:2] < minimum:
+        shown = ".".join(map(str, minimum))
+        return ctx.finding(
+            ID, "error", f"{name} {version} is older than {shown}", hint, **{key: version}
+        )
+    return ctx.finding(ID, "ok", f"{name} {version}", **{key: version})

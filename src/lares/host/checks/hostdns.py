@@ -28,9 +28,7 @@ def check(ctx: DoctorContext) -> Iterator[Finding]:
     who = ", ".join(servers)
     listening = ctx.probe.listening()
     if listening is None:
-        yield ctx.finding(
-            ID, "unknown", "cannot list listening sockets", "run lares doctor as root"
-        )
+        yield ctx.sockets_unknown(ID)
         return
     held = holders(listening)
     stub = [f"{addr}:53/{proto}" for proto, addr in held if addr in STUB]

@@ -50,9 +50,7 @@ def conflicts(
 def check(ctx: DoctorContext) -> Iterator[Finding]:
     listening = ctx.probe.listening()
     if listening is None:
-        yield ctx.finding(
-            ID, "unknown", "cannot list listening sockets", "run lares doctor as root"
-        )
+        yield ctx.sockets_unknown(ID)
         return
     wanted = needed(ctx)
     clashes = conflicts(wanted, listening)

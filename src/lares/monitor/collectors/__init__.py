@@ -1,9 +1,10 @@
 """Host-health collectors, one module per source.
 
-A collector says what to run and how to read what it printed: each module exposes pure parsers
-(text or JSON in, frozen dataclasses out) that never raise on odd input. Whatever a parser does not
-understand is kept in an ``unparsed`` field, never dropped, and every report carries a ``health``
-value with the ``reasons`` behind it, so an alert rule decides without parsing again.
+A collector says what to read and turns what it read into :class:`~lares.monitor.sample.Sample`
+values. Parsing is not its job: the pure parsers of each source's text, their models and health
+verdicts live in :mod:`lares.monitor.parsers` and are tested on recorded output; a collector reads
+the source (a file, a command through :mod:`lares.run`, a socket), calls the parser and makes
+samples.
 
 A module is a collector when it defines (see :class:`Collector`):
 
@@ -12,8 +13,16 @@ A module is a collector when it defines (see :class:`Collector`):
 * ``DEFAULT_INTERVAL``: seconds between runs when the blueprint names none, or None to follow
   ``monitor.interval``;
 * ``collect(ctx) -> list[Sample]``: read the source once and turn what it says into samples.
-  The reading (a file, a command through :mod:`lares.run`, a socket) lives in ``collect``; the
-  turning into samples is a separate pure function, tested on recorded output.
+  The turning into samples is a separate pure function, tested on recorded output.
+
+and may define, next to what it collects:
+
+* ``RULES``: the alert rules over its samples (:func:`lares.monitor.rules.rule`); the engine and
+  the list of rule ids find them here;
+* ``prometheus(sample) -> Row | None``: exporter-compatible names for its series
+  (:mod:`lares.monitor.metrics`; without it, ``lares_<collector>_<metric>``);
+* ``baselined(metric) -> bool`` (and ``BASELINE_AT_FIRST_SIGHT``): the counters whose rise over a
+  stored baseline alerts, which ``lares ack <collector>`` moves.
 
 :func:`discover` finds every collector in this package, so adding one is adding a file. Modules
 import their heavy libraries inside ``collect``: ``lares watch`` stays small because it only
@@ -24,9 +33,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from lares.monitor.sample import Sample
 
 if TYPE_CHECKING:
     from lares.monitor.config import WatchConfig
@@ -35,45 +46,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("lares.monitor")
 
 __all__ = ["Collector", "CollectorRun", "Context", "Sample", "discover", "run_collector"]
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One reading: a ``metric`` of a ``subject`` (a mount, a drive, a container, a URL).
-
-    ``value`` is the number kept in history and exported to Prometheus (None when the reading
-    has no number). ``state`` is a word for enumerations (``running``, ``degraded``) and
-    ``detail`` says why, in words an alert can quote. ``labels`` carry the rest (the app a
-    container belongs to, a drive's model).
-    """
-
-    collector: str
-    subject: str
-    metric: str
-    value: float | None = None
-    state: str | None = None
-    detail: str = ""
-    labels: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def series(self) -> tuple[str, str, str]:
-        return (self.collector, self.subject, self.metric)
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "collector": self.collector,
-            "subject": self.subject,
-            "metric": self.metric,
-        }
-        if self.value is not None:
-            data["value"] = self.value
-        if self.state is not None:
-            data["state"] = self.state
-        if self.detail:
-            data["detail"] = self.detail
-        if self.labels:
-            data["labels"] = dict(self.labels)
-        return data
 
 
 @dataclass

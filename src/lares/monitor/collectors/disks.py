@@ -10,12 +10,15 @@ hours of history, or space not growing, there is no forecast.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from lares.forecast import full_in
-from lares.monitor.collectors import Context, Sample
+from lares.monitor.collectors import Context
 from lares.monitor.config import MountTarget
+from lares.monitor.metrics import Row, gauge
+from lares.monitor.rules import Condition, Inputs, fmt_days, fmt_percent, rule
+from lares.monitor.sample import Sample
 
 ID = "disks"
 DEFAULT_INTERVAL: float | None = None
@@ -137,3 +140,95 @@ def forecast(points: Sequence[tuple[float, float]], avail: float) -> float | Non
     if len(points) < MIN_POINTS:
         return None
     return full_in(points, avail).days
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: a pool not mounted, too full, or filling up
+
+
+@rule("disk-mount", "disk-usage", "disk-forecast")
+def disks(x: Inputs) -> Iterator[Condition]:
+    lim = x.limits
+    for sample in x.each("disks", "mounted"):
+        path, state = sample.subject, sample.state
+        pool = sample.labels.get("pool") or ""
+        role = sample.labels.get("role")
+        if state == "not-mounted":
+            yield Condition(
+                f"disk-mount:{path}",
+                "disk-mount",
+                "critical",
+                path,
+                f"pool {pool + ' ' if pool else ''}is not mounted at {path}: "
+                "files written there land on the disk underneath",
+                "disks",
+                hint=f"mount it (mount {path}) and check its fstab entry or mount unit",
+            )
+        elif state == "missing":
+            yield Condition(
+                f"disk-mount:{path}",
+                "disk-mount",
+                "critical" if role == "pool" else "warning",
+                path,
+                f"{path} does not exist",
+                "disks",
+                hint="mount the pool, or correct its mount in the blueprint"
+                if role == "pool"
+                else "create it, or correct paths.appdata in the blueprint",
+            )
+    for sample in x.each("disks", "used_percent"):
+        used = sample.value or 0.0
+        severity = (
+            "critical" if used >= lim.disk_crit else "warning" if used >= lim.disk_warn else None
+        )
+        if severity is None:
+            continue
+        limit = lim.disk_crit if severity == "critical" else lim.disk_warn
+        avail = x.value("disks", sample.subject, "avail_bytes")
+        free = f", {avail / 1024**3:.1f} GiB left" if avail is not None else ""
+        yield Condition(
+            f"disk-usage:{sample.subject}",
+            "disk-usage",
+            severity,
+            sample.subject,
+            f"{sample.subject} is {fmt_percent(used)} full ({severity} at {limit:g}%){free}",
+            "disks",
+            hint="delete or move data, or grow the filesystem",
+        )
+    for sample in x.each("disks", "days_until_full"):
+        days = sample.value
+        if days is None or days >= lim.forecast_days:
+            continue
+        yield Condition(
+            f"disk-forecast:{sample.subject}",
+            "disk-forecast",
+            "warning",
+            sample.subject,
+            f"at the pace of the last days {sample.subject} is full in about {fmt_days(days)}",
+            "disks",
+        )
+
+
+RULES = (disks,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus
+
+
+def prometheus(s: Sample) -> Row | None:
+    """The exporter-compatible series of a sample (see :mod:`lares.monitor.metrics`), or None."""
+    labels = {
+        "mountpoint": s.subject,
+        "device": s.labels.get("device", ""),
+        "fstype": s.labels.get("fstype", ""),
+    }
+    names = {
+        "size_bytes": ("node_filesystem_size_bytes", "Filesystem size in bytes."),
+        "avail_bytes": (
+            "node_filesystem_avail_bytes",
+            "Filesystem space available to non-root users in bytes.",
+        ),
+        "free_bytes": ("node_filesystem_free_bytes", "Filesystem free space in bytes."),
+    }
+    return gauge(s, names, labels)

@@ -19,11 +19,12 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from lares.monitor.collectors import Context, Sample
+from lares.monitor.collectors import Context
+from lares.monitor.rules import Condition, Inputs, rule
+from lares.monitor.sample import Sample
 
 if TYPE_CHECKING:
     from lares.deploy.status import ContainerState
@@ -123,19 +124,11 @@ def _event_time(event: Mapping[str, Any]) -> float:
     return nano / 1e9 if isinstance(nano, int) else float(event.get("time") or time.time())
 
 
-@dataclass(frozen=True)
-class _Shim:
-    """What :func:`lares.deploy.status.container_state` reads from an SDK container."""
-
-    attrs: dict[str, Any]
-    name: str
-
-
 def state_of(data: dict[str, Any]) -> ContainerState:
     """A :class:`ContainerState` from raw ``docker inspect`` data, as ``lares ps`` reads it."""
     from lares.deploy.status import container_state
 
-    return container_state(_Shim(data, str(data.get("Name") or data.get("Id", "?")).lstrip("/")))
+    return container_state(data)
 
 
 def read_all(api: DockerAPI) -> dict[str, dict[str, Any]]:
@@ -478,3 +471,95 @@ def samples(
             }
             out.append(Sample(ID, service, "state", 0.0, "missing", "no such container", labels))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: the most telling condition of each container, first
+
+
+@rule(
+    "container-oom",
+    "container-restarting",
+    "container-down",
+    "container-unhealthy",
+    "container-paused",
+)
+def containers(x: Inputs) -> Iterator[Condition]:
+    lim = x.limits
+    for state in x.each("docker", "state"):
+        name = state.subject
+        labels = state.labels
+        app = labels.get("app") or None
+        role = labels.get("role") or ""
+        restarts = x.value("docker", name, "restarts")
+        oom = x.value("docker", name, "oom_killed")
+        health = x.get("docker", name, "health")
+        recent = None
+        if restarts is not None and x.history is not None:
+            before = x.history.value_since(("docker", name, "restarts"), x.now - lim.restart_window)
+            if before is not None and restarts >= before:
+                recent = restarts - before
+        oom_at = x.value("docker", name, "oom_at")
+        oom_recent = oom_at is not None and x.now - oom_at <= lim.restart_window
+        what = {"database": " (database", "proxy": " (LAN proxy"}.get(role, "")
+        who = f"{name}{what}{' of ' + app if what and app and role == 'database' else ''}"
+        who += ")" if what else ""
+        running = state.state == "running"
+
+        limit = x.value("docker", name, "memory_limit_bytes")
+        limit_text = f" (limit {limit / 1024**2:g} MiB)" if limit else ""
+        found: tuple[str, str, str, str | None] | None = None
+        if oom or oom_recent:
+            found = (
+                "container-oom",
+                "warning" if running else "critical",
+                f"{who} was killed for running out of memory{limit_text}"
+                + ("; it runs again" if running else f"; it is {state.state}"),
+                "raise its memory limit in the blueprint (memory: limit) or find what grows",
+            )
+        elif state.state == "restarting" or (recent is not None and recent >= lim.restart_loop):
+            count = (
+                f"{recent:g} restarts in {lim.restart_window / 60:g} min"
+                if recent
+                else "restarting"
+            )
+            found = (
+                "container-restarting",
+                "critical",
+                f"{who} is restart-looping ({count}; {state.detail or 'no exit code'})",
+                f"docker logs --tail 50 {name}",
+            )
+        elif state.state == "missing":
+            found = ("container-down", "critical", f"{who} does not exist", "lares up recreates it")
+        elif state.state == "paused":
+            found = ("container-paused", "warning", f"{who} is paused", f"docker unpause {name}")
+        elif not running:
+            found = (
+                "container-down",
+                "critical",
+                f"{who} is {state.state}" + (f" ({state.detail})" if state.detail else ""),
+                f"docker logs --tail 50 {name}; lares up starts it again",
+            )
+        elif health is not None and health.state == "unhealthy":
+            found = (
+                "container-unhealthy",
+                "warning",
+                f"{who} is unhealthy" + (f": {health.detail}" if health.detail else ""),
+                f"docker inspect --format '{{{{json .State.Health}}}}' {name}",
+            )
+        if found is not None:
+            rule_id, severity, message, hint = found
+            yield Condition(
+                f"{rule_id}:{name}",
+                rule_id,
+                severity,
+                name,
+                message,
+                "docker",
+                app=app,
+                hint=hint,
+                labels={"role": role, "state": state.state or ""},
+            )
+
+
+RULES = (containers,)

@@ -9,10 +9,13 @@ restored files taking space, is not left waiting for the next drill. What it rem
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from lares.monitor.collectors import Context, Sample
+from lares.monitor.collectors import Context
+from lares.monitor.rules import Condition, Inputs, rule
+from lares.monitor.sample import Sample
+from lares.text import counted
 
 ID = "drills"
 DEFAULT_INTERVAL: float | None = 300.0
@@ -42,3 +45,39 @@ def samples(leftovers: Sequence[str], swept: Sequence[str] = ()) -> list[Sample]
             ID, "drill", "swept", float(len(swept)), "swept" if swept else "clean", "; ".join(swept)
         ),
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: what a killed drill left behind
+
+
+@rule("drill-leftover")
+def drill_leftovers(x: Inputs) -> Iterator[Condition]:
+    for sample in x.each("drills", "leftovers"):
+        if sample.value:
+            yield Condition(
+                "drill-leftover",
+                "drill-leftover",
+                "warning",
+                sample.subject,
+                "a restore drill that did not finish left "
+                f"{counted(sample.value, 'thing')} behind that lares could not remove: "
+                f"{sample.detail}",
+                "backups",
+                hint="remove them by hand (`docker rm -f -v NAME`, `rm -r FOLDER`); the next "
+                "`lares backup drill` tries again first",
+            )
+    for sample in x.each("drills", "swept"):
+        if sample.value:
+            yield Condition(
+                "drill-leftover:swept",
+                "drill-leftover",
+                "info",
+                sample.subject,
+                f"removed {counted(sample.value, 'thing')} left by a restore drill that did not "
+                f"finish: {sample.detail}",
+                "backups",
+            )
+
+
+RULES = (drill_leftovers,)

@@ -7,10 +7,13 @@ there are usually none, which is not an error.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from lares.monitor.collectors import Context, Sample
+from lares.monitor.collectors import Context
+from lares.monitor.metrics import Row
+from lares.monitor.rules import Condition, Inputs, rule
+from lares.monitor.sample import Sample
 
 ID = "host"
 DEFAULT_INTERVAL: float | None = None
@@ -93,3 +96,60 @@ def is_cpu(chip: str, sensor: str) -> bool:
     """Whether a hwmon sensor measures the CPU (package, die or core), by chip and label."""
     label = sensor.lower()
     return chip in CPU_CHIPS or label.startswith(("package id", "tctl", "tdie", "core "))
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: CPU temperature
+
+
+@rule("cpu-temp")
+def cpu_temp(x: Inputs) -> Iterator[Condition]:
+    readings = [s for s in x.each("host", "temp_celsius") if s.labels.get("cpu")]
+    if not readings:
+        return
+    hottest = max(readings, key=lambda s: s.value or 0.0)
+    if (hottest.value or 0.0) >= x.limits.cpu_temp_warn:
+        yield Condition(
+            "cpu-temp",
+            "cpu-temp",
+            "warning",
+            hottest.subject,
+            f"the CPU is at {hottest.value:g} °C ({hottest.subject}; warning at "
+            f"{x.limits.cpu_temp_warn:g} °C)",
+            "host",
+            hint="check the cooler and the case fans",
+        )
+
+
+RULES = (cpu_temp,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus
+
+
+def prometheus(s: Sample) -> Row | None:
+    """The exporter-compatible series of a sample (see :mod:`lares.monitor.metrics`), or None."""
+    fixed = {
+        ("memory", "total_bytes"): ("node_memory_MemTotal_bytes", "Memory size in bytes."),
+        ("memory", "available_bytes"): (
+            "node_memory_MemAvailable_bytes",
+            "Memory available without swapping, in bytes.",
+        ),
+        ("swap", "total_bytes"): ("node_memory_SwapTotal_bytes", "Swap size in bytes."),
+        ("swap", "free_bytes"): ("node_memory_SwapFree_bytes", "Free swap in bytes."),
+        ("load", "load1"): ("node_load1", "1m load average."),
+        ("load", "load5"): ("node_load5", "5m load average."),
+        ("load", "load15"): ("node_load15", "15m load average."),
+        ("boot", "time_seconds"): ("node_boot_time_seconds", "Node boot time, in unixtime."),
+    }
+    assert s.value is not None
+    if (s.subject, s.metric) in fixed:
+        name, text = fixed[(s.subject, s.metric)]
+        return Row(name, "gauge", text, {}, s.value)
+    if s.metric == "temp_celsius":
+        labels = {"chip": s.labels.get("chip", ""), "sensor": s.labels.get("sensor", "")}
+        return Row(
+            "node_hwmon_temp_celsius", "gauge", "Hardware monitor temperature.", labels, s.value
+        )
+    return None

@@ -15,13 +15,17 @@ certificate's end date is read from its DER bytes by :func:`certificate_not_afte
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
-from lares.monitor.collectors import Context, Sample
+from lares.monitor.collectors import Context
 from lares.monitor.config import Endpoint
+from lares.monitor.metrics import Row, gauge
+from lares.monitor.rules import Condition, Inputs, fmt_days, rule
+from lares.monitor.sample import Sample
 
 if TYPE_CHECKING:
     import ssl
@@ -207,3 +211,72 @@ def _tlv(data: bytes, position: int) -> tuple[int, int, int]:
     if end > len(data):
         raise ValueError("DER element runs past the end")
     return tag, start, end
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: endpoints that do not answer or fail, certificates about to expire
+
+
+@rule("endpoint-down", "cert")
+def endpoints(x: Inputs) -> Iterator[Condition]:
+    for sample in x.each("http", "up"):
+        labels = sample.labels
+        app = labels.get("app") or None
+        kind = labels.get("kind", "")
+        url = sample.subject
+        if not sample.value:
+            yield Condition(
+                f"endpoint-down:{url}",
+                "endpoint-down",
+                "critical",
+                url,
+                f"{app or url} is not answering on its {kind} URL {url}: {sample.detail}",
+                "http",
+                app=app,
+                labels={"kind": kind},
+            )
+        days = x.value("http", url, "cert_days_left")
+        if days is None or days >= x.limits.cert_days:
+            continue
+        expired = days <= 0
+        yield Condition(
+            f"cert:{url}",
+            "cert",
+            "critical" if expired else "warning",
+            url,
+            f"the certificate of {url} "
+            + ("has expired" if expired else f"expires in {fmt_days(days)}")
+            + f" (warning below {x.limits.cert_days:g} days)",
+            "http",
+            app=app,
+            hint="Caddy renews its own certificates: check its logs"
+            if kind == "lan"
+            else "check the tunnel's certificate renewal",
+            labels={"kind": kind},
+        )
+
+
+RULES = (endpoints,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus
+
+
+def prometheus(s: Sample) -> Row | None:
+    """The exporter-compatible series of a sample (see :mod:`lares.monitor.metrics`), or None."""
+    labels = {
+        "instance": s.subject,
+        "app": s.labels.get("app", ""),
+        "kind": s.labels.get("kind", ""),
+    }
+    names = {
+        "up": ("probe_success", "Whether the probe succeeded."),
+        "latency_seconds": ("probe_duration_seconds", "How long the probe took."),
+        "status_code": ("probe_http_status_code", "Response HTTP status code."),
+        "cert_not_after": (
+            "probe_ssl_earliest_cert_expiry",
+            "Earliest SSL cert expiry in unixtime.",
+        ),
+    }
+    return gauge(s, names, labels)

@@ -10,13 +10,14 @@ records: ``backup/state.json`` (per repository, the last state snapshot) and ``b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from lares.monitor.collectors import Context, Sample
+from lares.monitor.collectors import Context
 from lares.monitor.config import WatchConfig
+from lares.monitor.rules import Condition, Inputs, fmt_days, rule
+from lares.monitor.sample import Sample, iso_time
 
 ID = "lares_state"
 DEFAULT_INTERVAL: float | None = 300.0
@@ -36,15 +37,6 @@ def collect(ctx: Context) -> list[Sample]:
     )
 
 
-def _when(text: object) -> float | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        return None
-
-
 def samples(
     config: WatchConfig, states: Mapping[str, Any], status: Mapping[str, Any]
 ) -> list[Sample]:
@@ -57,13 +49,13 @@ def samples(
             continue
         apps = status.get(repo.name) or {}
         newest_app = max(
-            (t for t in (_when((e or {}).get("last_success")) for e in apps.values()) if t),
+            (t for t in (iso_time((e or {}).get("last_success")) for e in apps.values()) if t),
             default=None,
         )
         if newest_app is None:
             continue
         entry = states.get(repo.name) or {}
-        last = _when(entry.get("last_success"))
+        last = iso_time(entry.get("last_success"))
         labels = {"repository": repo.name}
         state = str(entry.get("state") or "never")
         out.append(
@@ -80,3 +72,43 @@ def samples(
             )
         )
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: a snapshot of lares's own state that is too old
+
+
+@rule("state-late")
+def lares_state(x: Inputs) -> Iterator[Condition]:
+    """An offsite repository whose newest lares state snapshot is older than its newest app
+    snapshot: recovered there, the data would come back without the secrets that match it."""
+    for sample in x.each("lares_state", "state_last"):
+        repo = sample.labels.get("repository", sample.subject)
+        behind = x.value("lares_state", sample.subject, "state_behind_seconds")
+        if sample.value is None:
+            when = "holds no snapshot of lares's own state"
+        elif behind:
+            when = (
+                f"holds a snapshot of lares's own state {fmt_days(behind / 86400)} older than its "
+                "newest app snapshot"
+            )
+        else:
+            continue
+        failed = (
+            f"; the last attempt failed: {sample.detail}"
+            if sample.state == "failed" and sample.detail
+            else ""
+        )
+        yield Condition(
+            f"state-late:{repo}",
+            "state-late",
+            "warning",
+            repo,
+            f"the offsite repository {repo} {when}: a new machine could not open the data "
+            f"it recovers from there{failed}",
+            "lares_state",
+            hint=f"lares backup run --repo {repo}",
+        )
+
+
+RULES = (lares_state,)

@@ -2,16 +2,18 @@
 
 Runs ``btrfs scrub status <mount>``, ``btrfs filesystem usage -b <mount>`` and ``btrfs device
 usage -b <mount>`` (all need root)
-and reads them with the parsers of :mod:`lares.monitor.collectors.btrfs`. The error counters of
+and reads them with the parsers of :mod:`lares.monitor.parsers.btrfs`. The error counters of
 the same pools are the ``btrfs`` collector's job, at the base interval: they move when data is
 read, a scrub result only when a scrub ran.
 """
 
 from __future__ import annotations
 
-from lares.monitor.collectors import Context, Sample
-from lares.monitor.collectors.btrfs import (
-    BtrfsHealth,
+from collections.abc import Iterator
+
+from lares.monitor.collectors import Context
+from lares.monitor.collectors.btrfs import watched_mounts
+from lares.monitor.parsers.btrfs import (
     DeviceUsageReport,
     FilesystemUsage,
     ScrubReport,
@@ -20,8 +22,9 @@ from lares.monitor.collectors.btrfs import (
     parse_device_usage,
     parse_filesystem_usage,
     parse_scrub_status,
-    watched_mounts,
 )
+from lares.monitor.rules import Condition, Inputs, fmt_days, rule
+from lares.monitor.sample import Sample, health_sample, readings, unparsed_samples
 
 ID = "scrub"
 DEFAULT_INTERVAL: float | None = 3600.0
@@ -71,14 +74,8 @@ def scrub_samples(mount: str, report: ScrubReport, *, now: float) -> list[Sample
     labels = {"mount": mount}
     assessment = report.assessment
     out = [
-        Sample(
-            ID,
-            mount,
-            "scrub_health",
-            1.0 if assessment.health is BtrfsHealth.OK else 0.0,
-            assessment.health.value,
-            "; ".join(r for r in assessment.reasons if r),
-            labels,
+        health_sample(
+            ID, mount, assessment.health, assessment.reasons, labels, metric="scrub_health"
         )
     ]
     last = report.scrubs[-1] if report.scrubs else None
@@ -113,9 +110,7 @@ def scrub_samples(mount: str, report: ScrubReport, *, now: float) -> list[Sample
                 labels=labels,
             ),
         ]
-    if report.unparsed:
-        quoted = "; ".join(f"line {u.line}: {u.text.strip()}" for u in report.unparsed[:5])
-        out.append(Sample(ID, mount, "unparsed", float(len(report.unparsed)), detail=quoted))
+    out += unparsed_samples(ID, mount, report.unparsed)
     return out
 
 
@@ -126,27 +121,20 @@ def usage_samples(
     word for both readings (a missing device, mixed profiles)."""
     labels = {"mount": mount}
     verdict = assess(usage=usage, device_usage=devices)
-    out = [
-        Sample(
-            ID,
-            mount,
-            "usage_health",
-            1.0 if verdict.health is BtrfsHealth.OK else 0.0,
-            verdict.health.value,
-            "; ".join(verdict.reasons),
-            labels,
-        )
-    ]
-    for metric, value in (
-        ("alloc_size_bytes", usage.device_size),
-        ("alloc_allocated_bytes", usage.device_allocated),
-        ("alloc_unallocated_bytes", usage.device_unallocated),
-        ("alloc_missing_bytes", usage.device_missing),
-        ("alloc_used_bytes", usage.used),
-        ("alloc_free_bytes", usage.free_estimated),
-    ):
-        if value is not None:
-            out.append(Sample(ID, mount, metric, float(value), labels=labels))
+    out = [health_sample(ID, mount, verdict.health, verdict.reasons, labels, metric="usage_health")]
+    out += readings(
+        ID,
+        mount,
+        (
+            ("alloc_size_bytes", usage.device_size),
+            ("alloc_allocated_bytes", usage.device_allocated),
+            ("alloc_unallocated_bytes", usage.device_unallocated),
+            ("alloc_missing_bytes", usage.device_missing),
+            ("alloc_used_bytes", usage.used),
+            ("alloc_free_bytes", usage.free_estimated),
+        ),
+        labels,
+    )
     unparsed = list(usage.unparsed)
     for device in devices.devices if devices is not None else ():
         subject = f"{mount}:{device.device}"
@@ -164,7 +152,66 @@ def usage_samples(
             )
     if devices is not None:
         unparsed += devices.unparsed
-    if unparsed:
-        quoted = "; ".join(f"line {u.line}: {u.text.strip()}" for u in unparsed[:5])
-        out.append(Sample(ID, mount, "unparsed_usage", float(len(unparsed)), detail=quoted))
+    out += unparsed_samples(ID, mount, unparsed, metric="unparsed_usage")
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: scrub errors and age, mixed allocation profiles
+
+
+@rule("btrfs-scrub", "btrfs-usage")
+def scrub(x: Inputs) -> Iterator[Condition]:
+    max_age = x.limits.scrub_max_age_days * 86400
+    for sample in x.each("scrub", "scrub_health"):
+        mount = sample.subject
+        running = x.get("scrub", mount, "scrub_running")
+        age = x.value("scrub", mount, "scrub_age_seconds")
+        never = running is not None and running.state == "no stats"
+        if sample.state == "failing":
+            yield Condition(
+                f"btrfs-scrub:{mount}",
+                "btrfs-scrub",
+                "critical",
+                mount,
+                f"the last scrub of {mount} found errors it could not repair: {sample.detail}",
+                "scrub",
+                hint="restore the damaged files from a backup (see dmesg for their paths)",
+            )
+        elif sample.state == "warning":
+            yield Condition(
+                f"btrfs-scrub:{mount}",
+                "btrfs-scrub",
+                "warning",
+                mount,
+                f"the last scrub of {mount}: {sample.detail}",
+                "scrub",
+            )
+        elif never or (age is not None and age > max_age):
+            when = (
+                "has never been scrubbed"
+                if never
+                else f"was last scrubbed {fmt_days((age or 0) / 86400)} ago"
+            )
+            yield Condition(
+                f"btrfs-scrub:{mount}",
+                "btrfs-scrub",
+                "warning",
+                mount,
+                f"{mount} {when}",
+                "scrub",
+                hint=f"btrfs scrub start {mount} (lares schedules a monthly scrub)",
+            )
+    for sample in x.each("scrub", "usage_health"):
+        if sample.state in ("warning", "degraded"):
+            yield Condition(
+                f"btrfs-usage:{sample.subject}",
+                "btrfs-usage",
+                "critical" if sample.state == "degraded" else "warning",
+                sample.subject,
+                f"{sample.subject}: {sample.detail}",
+                "scrub",
+            )
+
+
+RULES = (scrub,)

@@ -1,0 +1,117 @@
+"""What runs: stacks and the apps in them (settings and overrides), and how they are reached.
+
+Part of the blueprint model; :mod:`lares.blueprint.model` re-exports every name.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+from typing import Any, Literal
+
+from pydantic import (
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from lares.blueprint.fields import (
+    Exposure,
+    HostPaths,
+    Model,
+    Name,
+)
+from lares.units import ContainerMemory
+
+# ── apps and stacks ────────────────────────────────────────────────────────────────────────
+
+
+class MemoryOverride(Model):
+    reservation: ContainerMemory | None = None
+    limit: ContainerMemory | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MemoryOverride:
+        if (
+            self.limit is not None
+            and self.reservation is not None
+            and self.limit < self.reservation
+        ):
+            raise ValueError("the memory limit is below the reservation")
+        return self
+
+
+class ContainerOverride(Model):
+    """Per-container changes to a catalog app."""
+
+    image: str | None = None
+    version: str | None = None
+    memory: MemoryOverride | None = None
+    cpus: float | None = Field(None, gt=0)
+    pids: int | None = Field(None, ge=16)
+    env: dict[str, str] = Field(default_factory=dict)
+    volumes: tuple[str, ...] = ()
+    host_paths: HostPaths = Field(
+        default_factory=dict,
+        description="host paths outside paths.appdata and paths.pool that `volumes` may mount "
+        "(a folder and everything in it), each with a one-line reason, e.g. "
+        "/mnt/usb/media: the old media library on a USB disk",
+    )
+    command: tuple[str, ...] | None = None
+
+
+class AppSettings(ContainerOverride):
+    """A catalog app placed in a stack, with the person's changes.
+
+    ``image``, ``version``, ``memory``, ``env``, ``volumes`` and ``command`` apply to the app's
+    main container; ``containers`` changes the others by name.
+    """
+
+    enabled: bool = True
+    exposure: Exposure | None = None
+    subdomain: str | None = Field(None, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+    containers: dict[Name, ContainerOverride] = Field(default_factory=dict)
+
+
+class Stack(Model):
+    description: str | None = None
+    network: Name | None = Field(None, description="the Docker network the stack's apps share")
+    depends_on: tuple[Name, ...] = ()
+    apps: dict[Name, AppSettings] = Field(default_factory=dict)
+
+    @field_validator("apps", mode="before")
+    @classmethod
+    def _list_or_map(cls, value: Any) -> Any:
+        # `apps: [sonarr, radarr]` is shorthand for `apps: {sonarr: {}, radarr: {}}`.
+        if isinstance(value, list | tuple):
+            out: dict[Any, Any] = {}
+            for item in value:
+                if isinstance(item, str):
+                    out[item] = {}
+                else:
+                    raise ValueError("list each app by name, or use a mapping of name: settings")
+            return out
+        if isinstance(value, dict):
+            return {k: ({} if v is None else v) for k, v in value.items()}
+        return value
+
+
+# ── access ─────────────────────────────────────────────────────────────────────────────────
+
+
+class Tunnel(Model):
+    provider: Literal["pangolin"] = "pangolin"
+    endpoint: str = Field(pattern=r"^https://\S+$", description="the Pangolin dashboard URL")
+    site: Name = Field(description="the Pangolin site this server connects as")
+    vps_address: IPv4Address | None = None
+    sso: bool = Field(True, description="require Pangolin SSO in front of public apps")
+
+
+class Proxy(Model):
+    kind: Literal["caddy"] = "caddy"
+    tls: Literal["internal", "acme"] = "internal"
+
+
+class Access(Model):
+    domain: str | None = Field(None, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?\.[a-z]{2,}$")
+    tunnel: Tunnel | None = None
+    proxy: Proxy = Proxy()

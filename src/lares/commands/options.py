@@ -1,0 +1,89 @@
+"""What every command shares: the --file, --json and --state-dir options, loading the blueprint,
+and the :class:`~lares.output.Out` a command prints through.
+
+A command module imports these and :data:`lares.cli.app`; nothing here imports pydantic, the
+models or Rich, so importing it costs no more than starting the CLI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from lares.blueprint.load import Loaded
+    from lares.output import Out
+
+FileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--file",
+        "-f",
+        help="The blueprint. Default: ./lares.yaml, else the embedded reference homelab.",
+        envvar="LARES_FILE",
+    ),
+]
+
+
+class Requested:
+    """What the command line asked for that :func:`lares.cli.main` needs to print an error:
+    whether --json was given (set while the options are parsed, before the command runs)."""
+
+    as_json = False
+
+
+def _json_requested(value: bool) -> bool:
+    Requested.as_json = Requested.as_json or bool(value)
+    return value
+
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help='Print the result as JSON (errors too: {"errors": [...]} on stdout).',
+        callback=_json_requested,
+    ),
+]
+StateOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        help="lares's state folder: secrets, applied revisions, backup and monitor records. "
+        "Default: /var/lib/lares as root, else ~/.local/state/lares.",
+        envvar="LARES_STATE_DIR",
+    ),
+]
+CheckOpt = Annotated[
+    list[str] | None, typer.Option("--check", help="Run only this check (repeatable).")
+]
+
+
+def printer(as_json: bool) -> Out:
+    """Where a command prints: text for people, or JSON alone on stdout with ``as_json``."""
+    from lares.output import Out
+
+    return Out(as_json=as_json)
+
+
+def load_blueprint(file: Path | None) -> Loaded:
+    """The blueprint of ``--file`` (else ./lares.yaml, else the embedded reference), validated.
+
+    Raises :class:`~lares.errors.ConfigErrors` for a bad file and
+    :class:`~lares.errors.LaresError` for one that cannot be read.
+    """
+    # The file is read (and a device, FIFO or oversized file refused) before pydantic and the
+    # models are imported, so a refusal costs no more than starting the CLI.
+    from lares.blueprint.source import Source
+
+    source = Source.find(file)
+    from lares.blueprint.load import load_source
+
+    return load_source(source)
+
+
+def source_name(loaded: Loaded) -> str:
+    """How output names the blueprint: its file, or "the reference homelab"."""
+    return "the reference homelab" if loaded.filename.startswith("<") else loaded.filename

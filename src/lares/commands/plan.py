@@ -1,0 +1,68 @@
+"""`lares plan`: check the blueprint and show what it would run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lares.cli import app
+from lares.commands.options import (
+    CheckOpt,
+    FileOpt,
+    JsonOpt,
+    StateOpt,
+    load_blueprint,
+    printer,
+    source_name,
+)
+from lares.errors import Failed
+
+if TYPE_CHECKING:
+    from lares.blueprint.load import Loaded
+    from lares.output import Out
+
+
+@app.command()
+def plan(
+    file: FileOpt = None,
+    as_json: JsonOpt = False,
+    check: CheckOpt = None,
+    state_dir: StateOpt = None,
+) -> None:
+    """Check the blueprint and show what it would run: findings, memory, storage, public URLs.
+
+    Also names the stacks `lares up` applied that the blueprint no longer has.
+
+    Secrets you must provide are looked up by name in the state folder (never read).
+    """
+    loaded = load_blueprint(file)
+    from lares.plan import plan as run_plan
+    from lares.plan import secrets_set_in
+    from lares.report import plan_report
+    from lares.state import default_root
+
+    have = secrets_set_in((state_dir or default_root()) / "secrets")
+    result = run_plan(loaded, only=check or (), secrets_set=have)
+    out = printer(as_json)
+    plan_report(out, result, source_name(loaded))
+    if not as_json:
+        _applied_elsewhere(out, loaded, state_dir)
+    if result.errors:
+        raise Failed()  # the findings say why
+
+
+def _applied_elsewhere(out: Out, loaded: Loaded, state_dir: Path | None) -> None:
+    """Warn about the stacks the state folder records as applied and the blueprint lacks
+    (read only: plan never creates the state folder)."""
+    from lares.deploy import record
+    from lares.state import StateDir, default_root
+
+    state = StateDir(state_dir or default_root())
+    if not state.applied.is_dir():
+        return
+    for name in record.stacks(state):
+        if name not in loaded.blueprint.stacks:
+            out.warn(
+                f"stack {name} is applied but not in the blueprint: `lares up` shows it, "
+                f"`lares down {name}` or `lares up --prune` removes it"
+            )

@@ -1,0 +1,72 @@
+"""`lares render`: write the Compose stacks and configuration into a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lares.cli import app
+from lares.commands.options import FileOpt, JsonOpt, load_blueprint, printer, source_name
+from lares.errors import Failed
+
+
+@app.command()
+def render(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write into.")],
+    file: FileOpt = None,
+    as_json: JsonOpt = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Render even when the plan has errors.")
+    ] = False,
+    target: Annotated[
+        str,
+        typer.Option(
+            "--target",
+            "-t",
+            help="home: the server's stacks; host: firewall, sshd, storage, timers; edge: the VPS.",
+        ),
+    ] = "home",
+) -> None:
+    """Render the Compose stacks and configuration into a folder (secrets generated once)."""
+    loaded = load_blueprint(file)
+    from lares.deploy.files import write_bundle
+    from lares.plan import plan as run_plan
+    from lares.render import render_all
+    from lares.text import counted
+
+    result = run_plan(loaded)
+    out = printer(as_json)
+    if result.errors and not force:
+        from lares.report import findings_report
+
+        findings_report(out, result.errors)
+        raise Failed(
+            f"{counted(len(result.errors), 'error')} in the plan; nothing was written",
+            hint="fix them (see `lares plan`), or pass --force",
+            errors=[f.to_dict() for f in result.errors],
+        )
+    bundle = render_all(result.system, source=source_name(loaded), target=target)
+    written = write_bundle(bundle, output)
+    if as_json:
+        out.json(
+            {
+                "output": str(output),
+                "files": sorted(written.files),
+                "secrets_created": written.created,
+                "secrets_missing": written.missing,
+            }
+        )
+        return
+    out.ok(
+        f"wrote {counted(len(written.files), 'file')} to {output}"
+        + (f"; generated {counted(len(written.created), 'new secret')}" if written.created else "")
+    )
+    for path in sorted(written.files):
+        out.line(f"  {path}")
+    if written.missing:
+        out.warn(
+            "these secrets are yours to provide (`lares secret set NAME`): "
+            + ", ".join(written.missing)
+        )

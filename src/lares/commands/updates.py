@@ -1,0 +1,125 @@
+"""`lares outdated` and `lares update`: newer versions, moved tags, and safe updates."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from lares.cli import FileOpt, JsonOpt, StateOpt, _load, _out, app
+from lares.update.versions import Level
+
+
+@app.command()
+def outdated(
+    apps: Annotated[list[str] | None, typer.Argument(help="Only these apps.")] = None,
+    file: FileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ask each image's registry for newer tags of the same scheme and variant.
+
+    patch, minor and major are the newest tag of each step; "tag moved" means the registry now
+    serves another digest for the pinned tag than lares.lock records. A registry that cannot be
+    reached is reported, and the others are still asked. Exits 0 either way: outdated is a report.
+    """
+    from lares.output import table
+    from lares.plan import make_context
+    from lares.update.lock import Lock
+    from lares.update.outdated import outdated as ask
+    from lares.update.versions import LEVELS
+
+    loaded = _load(file)
+    ctx = make_context(loaded)
+    out = _out(as_json)
+    report = ask(ctx.system, Lock.beside(loaded.base_dir), only=apps or ())
+    if as_json:
+        out.json(report.to_dict())
+        return
+    t = table("image", "patch", "minor", "major", "note")
+    for row in report.rows:
+        if row.error:
+            t.add_row(row.image, "?", "?", "?", f"unreachable: {row.error}")
+            continue
+        steps = [row.newer.at(level) or "" if row.newer else "" for level in LEVELS]
+        notes = ["tag moved" if row.moved else "", "not a version tag" if row.unversioned else ""]
+        t.add_row(row.image, *steps, ", ".join(filter(None, notes)))
+    out.table(t)
+    out.line(
+        f"{len(report.outdated)} of {len(report.rows)} images have newer versions"
+        + (f"; {len(report.moved)} tags moved" if report.moved else "")
+        + (f"; {len(report.errors)} registries not reached" if report.errors else "")
+    )
+
+
+@app.command()
+def update(
+    apps: Annotated[
+        list[str] | None, typer.Argument(help="The apps to update (default: every app).")
+    ] = None,
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+    to: Annotated[
+        str | None, typer.Option("--to", metavar="VERSION", help="This version (one app).")
+    ] = None,
+    major: Annotated[bool, typer.Option("--major", help="Allow a major version step.")] = False,
+    level: Annotated[
+        Level, typer.Option("--level", help="The biggest step without --to: patch or minor.")
+    ] = "minor",
+    scheduled: Annotated[
+        bool,
+        typer.Option(
+            "--scheduled", help="As the updates: section says (its level, its exclusions)."
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Back each app up, move it to a newer version, and prove it healthy — or put it back.
+
+    Without --to, the newest patch or minor version of the same scheme; a major step only with
+    --major. A version that does not come up healthy is replaced by the one before, and its
+    databases are loaded back from the dump taken just before (migrations are one-way). The
+    version chosen is pinned in lares.lock. Exits 1 when an app was not updated.
+    """
+    from lares.errors import UsageError
+    from lares.state import StateDir
+    from lares.update.update import update as run_update
+
+    out = _out(as_json)
+    loaded = _load(file)
+    if level == "major":
+        raise UsageError("--level major: use --major, which a scheduled update never takes")
+    names = list(apps or [])
+    if scheduled:
+        updates = loaded.blueprint.updates
+        if updates is None:
+            raise UsageError(
+                "--scheduled: the blueprint has no updates: section",
+                hint="add `updates: {schedule: 'Sun *-*-* 03:30:00', level: patch}`",
+            )
+        level = updates.level
+        if not names:
+            from lares.plan import make_context
+
+            apps_now = make_context(loaded).system.apps
+            names = [a.id for a in apps_now if a.id not in updates.exclude]
+    report = run_update(
+        loaded,
+        StateDir.open(state_dir),
+        names,
+        to=to,
+        major=major and not scheduled,
+        level=level,
+        progress=out.line,
+    )
+    if as_json:
+        out.json(report.to_dict())
+    else:
+        for a in report.apps:
+            step = f"{a.current} → {a.target}" if a.target else a.current
+            line = f"{a.app}: {a.result} ({step})" + (f": {a.why}" if a.why else "")
+            if a.result in ("updated", "up-to-date"):
+                out.ok(line)
+            else:
+                out.warn(line)
+    if not report.ok:
+        raise typer.Exit(1)

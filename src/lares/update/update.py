@@ -1,0 +1,350 @@
+"""``lares update``: back an app up, move it to a newer version, prove it healthy, or put it back.
+
+For each app asked for, in the blueprint's order (a stack after the stacks it depends on):
+
+1. choose the version: ``--to`` or the newest tag the registry has in the same scheme and
+   variant, a patch or minor step unless ``--major`` allows a major one;
+2. back the app up now, files and databases, through the backup every night runs; a failed
+   backup stops here, nothing changed;
+3. pin the new version in ``lares.lock``, render and apply the app's stack, and wait for its
+   health as ``lares up`` does;
+4. when it does not come up: pin the old version again, apply it (the old image runs), and load
+   each database back from the dump taken in step 2, since a migration the new version ran is
+   one-way; report what happened and why.
+
+The containers of the app that carry the main container's version (Immich's server and machine
+learning) move together; its database and cache keep theirs, which the catalog pins apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from lares.errors import LaresError, UsageError
+from lares.update.lock import Lock
+from lares.update.registry import Reference, Registry, RegistryError
+from lares.update.versions import Level, allowed, newer, parse
+
+if TYPE_CHECKING:
+    from lares.blueprint.load import Loaded
+    from lares.catalog.resolve import AppView, Service, System
+    from lares.state import StateDir
+
+Result = Literal["updated", "rolled-back", "up-to-date", "refused", "failed"]
+PRE_UPDATE = "pre-update"
+
+
+@dataclass(frozen=True)
+class AppUpdate:
+    app: str
+    current: str
+    target: str | None = None
+    level: Level | None = None
+    result: Result = "up-to-date"
+    why: str = ""
+    containers: tuple[str, ...] = ()  # the containers that moved (or would have)
+    snapshots: tuple[str, ...] = ()  # the pre-update snapshots
+    restored: tuple[str, ...] = ()  # the databases loaded back from them
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "app": self.app,
+            "current": self.current,
+            "target": self.target,
+            "level": self.level,
+            "result": self.result,
+            "why": self.why,
+            "containers": list(self.containers),
+            "snapshots": list(self.snapshots),
+            "restored": list(self.restored),
+        }
+
+
+@dataclass(frozen=True)
+class UpdateReport:
+    apps: tuple[AppUpdate, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(a.result in ("updated", "up-to-date") for a in self.apps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "apps": [a.to_dict() for a in self.apps]}
+
+
+def choose(
+    current: str,
+    tags: Iterable[str],
+    *,
+    to: str | None,
+    major: bool,
+    level: Level = "minor",
+) -> tuple[str | None, Level | None, str]:
+    """The version to move to, its step, and why none when there is none (or it is refused).
+
+    Without ``to``, the newest tag of the biggest step allowed: ``level`` (patch or minor), or
+    any with ``major``.
+    """
+    pin = parse(current)
+    tags = list(tags)
+    if to is not None:
+        if to not in tags:
+            return None, None, f"the registry has no tag {to}"
+        wanted = parse(to)
+        if pin is None or wanted is None or wanted.shape != pin.shape:
+            return None, None, f"{to} is not a version of the same kind as {current}"
+        if (wanted.core, wanted.rebuild) <= (pin.core, pin.rebuild):
+            return None, None, f"{to} is not newer than {current}"
+        level = pin.level_to(wanted)
+        if level == "major" and not major:
+            return None, level, f"{current} → {to} is a major update: pass --major"
+        return to, level, ""
+    found = newer(current, tags)
+    if found is None:
+        return None, None, f"{current} is not a version tag lares can compare"
+    steps: tuple[Level, ...] = ("major", "minor", "patch") if major else ("minor", "patch")
+    for step in steps:
+        tag = found.at(step)
+        if tag and (major or allowed(step, level)):
+            return tag, step, ""
+    if found.major:
+        return None, "major", f"only a major update ({found.major}) is newer: pass --major"
+    if found.minor:
+        return None, "minor", f"only a minor update ({found.minor}) is newer than {level} steps"
+    return None, None, "up to date"
+
+
+def update(
+    loaded: Loaded,
+    state: StateDir,
+    apps: Iterable[str],
+    *,
+    to: str | None = None,
+    major: bool = False,
+    level: Level = "minor",
+    registry: Registry | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> UpdateReport:
+    """Update ``apps`` (every app when none is named; see the module docstring); one app's
+    failure never stops the next."""
+    from lares.plan import make_context
+
+    system = make_context(loaded).system
+    wanted = list(dict.fromkeys(apps)) or [a.id for a in system.apps]
+    known = {a.id for a in system.apps}
+    unknown = [a for a in wanted if a not in known]
+    if unknown:
+        raise UsageError(
+            f"no app named {', '.join(unknown)} in the blueprint",
+            hint="name apps as `lares plan` lists them",
+        )
+    if to is not None and len(wanted) != 1:
+        raise UsageError("--to names one version: update one app with it")
+    order = [a.id for a in system.apps if a.id in wanted]
+    results: list[AppUpdate] = []
+    with registry or Registry() as reg, state.lock(purpose="update"):
+        for app_id in order:
+            results.append(_one(loaded, state, app_id, to, major, level, reg, progress))
+    return UpdateReport(tuple(results))
+
+
+def _system(loaded: Loaded) -> System:
+    from lares.plan import make_context
+
+    return make_context(loaded).system
+
+
+def _one(
+    loaded: Loaded,
+    state: StateDir,
+    app_id: str,
+    to: str | None,
+    major: bool,
+    level: Level,
+    reg: Registry,
+    progress: Callable[[str], None],
+) -> AppUpdate:
+    system = _system(loaded)
+    view = system.app(app_id)
+    assert view is not None
+    main = next(s for s in view.services if s.key == app_id)
+    current = main.version
+    if view.settings.version or view.settings.image:
+        return AppUpdate(
+            app_id,
+            current,
+            result="refused",
+            why=f"lares.yaml pins {app_id} at {view.settings.version or view.settings.image}: "
+            "change the version there, or remove it to let lares update it",
+        )
+    ref = Reference.parse(main.image)
+    try:
+        tags = reg.tags(ref)
+    except RegistryError as exc:
+        return AppUpdate(app_id, current, result="failed", why=exc.message)
+    target, step, why = choose(current, tags, to=to, major=major, level=level)
+    if target is None:
+        result: Result = "up-to-date" if why == "up to date" or to is None else "refused"
+        return AppUpdate(app_id, current, level=step, result=result, why=why)
+    moving = tuple(
+        s.key
+        for s in view.services
+        if s.version == current and (s.key == app_id or _has(reg, s, target))
+    )
+    base = AppUpdate(app_id, current, target, step, containers=moving)
+    progress(f"{app_id}: {current} → {target} ({step})")
+
+    try:
+        snapshots = _back_up(loaded, state, view, progress)
+    except LaresError as exc:
+        return _with(
+            base, "failed", f"the pre-update backup failed, nothing changed: {exc.message}"
+        )
+    lock = Lock.beside(loaded.base_dir)
+    before = {key: lock.pins.get(f"{app_id}/{key}") for key in moving}
+    for key in moving:
+        lock.pin(app_id, key, target)
+    lock.save()
+    outcome = _apply(loaded, state, view.stack, progress)
+    if outcome is None:
+        _record_digests(lock, _system(loaded), app_id)
+        return _with(base, "updated", "", snapshots=tuple(s.snapshot for s in snapshots))
+
+    progress(f"{app_id}: {target} did not come up ({outcome}); putting {current} back")
+    lock = Lock.beside(loaded.base_dir)
+    for key, pin in before.items():
+        lock.pin(app_id, key, pin)
+    lock.save()
+    again = _apply(loaded, state, view.stack, progress)
+    restored = _restore(loaded, state, snapshots, progress)
+    why = f"{target} did not come up: {outcome}"
+    if again is not None:
+        why += f"; {current} is back but not healthy yet: {again}"
+    return _with(base, "rolled-back", why, tuple(s.snapshot for s in snapshots), restored)
+
+
+def _with(
+    base: AppUpdate,
+    result: Result,
+    why: str,
+    snapshots: tuple[str, ...] = (),
+    restored: tuple[str, ...] = (),
+) -> AppUpdate:
+    from dataclasses import replace
+
+    return replace(base, result=result, why=why, snapshots=snapshots, restored=restored)
+
+
+def _has(reg: Registry, service: Service, tag: str) -> bool:
+    try:
+        return tag in reg.tags(Reference.parse(service.image))
+    except RegistryError:
+        return False
+
+
+@dataclass(frozen=True)
+class PreUpdate:
+    """One snapshot taken before an update, as tagged ``pre-update``."""
+
+    repo: str
+    snapshot: str  # its id once tagged (a tag gives a restic snapshot a new id)
+    database: bool
+
+
+def _back_up(
+    loaded: Loaded, state: StateDir, view: AppView, progress: Callable[[str], None]
+) -> list[PreUpdate]:
+    """Back ``view`` up now in every repository that backs it up, and tag what it took."""
+    from lares.backup import open_context
+    from lares.backup.restic import tag_command
+    from lares.backup.runner import AppJob, RunPlan, execute, plan_run
+
+    if view.app.backup is None:
+        return []
+    ctx = open_context(loaded, state.root)
+    planned = plan_run(ctx)
+    jobs = tuple(j for j in planned.jobs if isinstance(j, AppJob) and j.app == view.id)
+    if not jobs:
+        raise LaresError(
+            f"no backup repository backs {view.id} up",
+            hint="add one under backup.repositories; lares updates only what it can put back",
+        )
+    progress(f"{view.id}: backing up before the update")
+    report = execute(ctx, RunPlan(jobs, (), planned.now))
+    if not report.ok:
+        failed = report.failed[0]
+        raise LaresError(f"{failed.item}: {failed.error}")
+    found: list[PreUpdate] = []
+    for repo in dict.fromkeys(i.repo for i in report.items if i.snapshot):
+        made = {i.snapshot: i.item for i in report.items if i.repo == repo and i.snapshot}
+        restic = ctx.restic(repo)
+        restic.run(tag_command(ctx.repo(repo), list(made), PRE_UPDATE))
+        # a tag rewrites a snapshot under a new id; the one it replaced is its `original`
+        for snap in restic.snapshots(host=ctx.host, tags=[PRE_UPDATE, f"app:{view.id}"]):
+            item = next((v for k, v in made.items() if (snap.original or "").startswith(k)), None)
+            if item is not None:
+                found.append(PreUpdate(repo, snap.id, item.startswith("db:")))
+    return found
+
+
+def _apply(
+    loaded: Loaded, state: StateDir, stack: str, progress: Callable[[str], None]
+) -> str | None:
+    """Render and apply ``stack`` as ``lares up`` does; None when its apps came up, else why."""
+    from lares.deploy import engine
+    from lares.deploy.apply import apply_stacks, plan_stacks
+    from lares.plan import plan as run_plan
+    from lares.plan import secrets_set_in
+    from lares.render import render_all
+
+    result = run_plan(loaded, secrets_set=secrets_set_in(state.secrets))
+    if result.errors:
+        return "; ".join(f.message for f in result.errors[:3])
+    bundle = render_all(result.system, source=loaded.filename)
+    client = engine.client()
+    plans = plan_stacks(result.system, bundle, state, [stack], client)
+    outcome = apply_stacks(result.system, bundle, state, plans, client, progress=progress)
+    failed = [a for a in outcome.apps if a.status == "failed"]
+    return "; ".join(f"{a.app}: {a.why}" for a in failed) or None
+
+
+def _restore(
+    loaded: Loaded,
+    state: StateDir,
+    snapshots: list[PreUpdate],
+    progress: Callable[[str], None],
+) -> tuple[str, ...]:
+    """Load every database of the app back from its pre-update dump; the keys loaded."""
+    from lares.backup import open_context
+    from lares.backup.intodb import find, load
+
+    dumps = [s for s in snapshots if s.database]
+    if not dumps:
+        return ()
+    ctx = open_context(loaded, state.root)
+    done: list[str] = []
+    # one repository is enough to put a database back: the first that took its dump
+    for pre in {(s.repo, s.snapshot): s for s in dumps if s.repo == dumps[0].repo}.values():
+        target = find(ctx, pre.repo, pre.snapshot)
+        progress(f"{target.app.id}: loading {target.key} back from {pre.snapshot[:8]}")
+        load(ctx, target, progress=progress)
+        done.append(target.key)
+    return tuple(done)
+
+
+def _record_digests(lock: Lock, system: System, app_id: str) -> None:
+    """Record in lares.lock the digest each image of the app was pulled at."""
+    from lares.deploy.digests import repo_digests
+
+    view = system.app(app_id)
+    if view is None:
+        return
+    changed = False
+    for service in view.services:
+        digest = repo_digests(service.image)
+        if digest:
+            changed |= lock.record(service.image, digest)
+    if changed:
+        lock.save()

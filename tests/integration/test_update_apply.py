@@ -1,0 +1,190 @@
+"""`lares update` on the test engine, against a real registry on loopback.
+
+The app's image is pushed under 1.0.0, 1.0.1, 1.2.0 and 2.0.0 (the PostgreSQL test image, which
+has psql, with a few variables set per version): 1.2.0 adds a column to the app's table and its
+healthcheck never passes. An update to 1.0.1 is backed up first and comes up; 2.0.0 needs
+--major; 1.2.0 is put back: the old image runs again and the database is what it was before the
+update, rows and schema.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from integration.conftest import remove_docker_objects
+from integration.registry import LocalRegistry, running_registry
+from lares.update.lock import Lock
+
+pytestmark = pytest.mark.integration
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "update"
+STACK = "lu-apps"
+NETWORKS = ("lu-database",)
+REPO = "lt/lu-app"
+PSQL = ("docker", "exec", "lu-app-db", "psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-U", "app")
+PSQL += ("-d", "app")
+VERSIONS = {
+    "1.0.0": {},
+    "1.0.1": {},
+    "1.2.0": {"LT_MIGRATE": "1", "LT_BROKEN": "1"},
+    "2.0.0": {},
+}
+
+
+class Lab:
+    def __init__(self, root: Path, registry: LocalRegistry) -> None:
+        self.root = root
+        self.state = root / "state"
+        self.dir = root / "bp"
+        shutil.copytree(DATA, self.dir)
+        catalog = self.dir / "catalog" / "lu-app.yaml"
+        catalog.write_text(catalog.read_text().replace("LT_REGISTRY", registry.address))
+        (root / "data").mkdir()
+        self.image = f"{registry.address}/{REPO}"
+        self.env = {**os.environ, "LT_ROOT": str(root / "data"), "COLUMNS": "250"}
+
+    def lares(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "lares", *args, "--state-dir", str(self.state)]
+        argv += ["-f", str(self.dir / "lares.yaml")]
+        return subprocess.run(
+            argv, capture_output=True, text=True, env=self.env, timeout=timeout, check=False
+        )
+
+    def ok(self, *args: str) -> subprocess.CompletedProcess[str]:
+        run = self.lares(*args)
+        assert run.returncode == 0, f"{args}: {run.stdout}\n{run.stderr}"
+        return run
+
+    def update(self, *args: str) -> tuple[int, dict[str, Any]]:
+        run = self.lares("update", *args, "--json")
+        assert run.stdout.strip(), run.stderr
+        return run.returncode, json.loads(run.stdout)
+
+    def psql(self, sql: str) -> str:
+        proc = subprocess.run(
+            [*PSQL, "-c", sql],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    def restic_snapshots(self, tag: str) -> list[dict[str, Any]]:
+        env = {
+            **os.environ,
+            "RESTIC_REPOSITORY": str(self.root / "data" / "restic"),
+            "RESTIC_PASSWORD_FILE": str(self.state / "secrets" / "restic_local"),
+        }
+        out = subprocess.run(
+            ["restic", "snapshots", "--json", "--no-lock", "--tag", tag],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        return json.loads(out.stdout or "[]") or []
+
+    def running_image(self) -> str:
+        out = subprocess.run(
+            ["docker", "inspect", "--format", "{{.Config.Image}}", "lu-app"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip()
+
+
+def _remove(client: docker.DockerClient) -> None:
+    errors = remove_docker_objects(client, names=set(NETWORKS), projects={STACK})
+    assert not errors, errors
+
+
+@pytest.fixture(scope="module")
+def registry(
+    tmp_path_factory: pytest.TempPathFactory, test_images: dict[str, str]
+) -> Iterator[LocalRegistry]:
+    with running_registry(tmp_path_factory.mktemp("registry")) as reg:
+        for tag, env in VERSIONS.items():
+            reg.push(test_images["postgres"], REPO, tag, env=env)
+        yield reg
+
+
+@pytest.fixture
+def lab(
+    tmp_path: Path, registry: LocalRegistry, docker_client: docker.DockerClient
+) -> Iterator[Lab]:
+    _remove(docker_client)
+    lab = Lab(tmp_path, registry)
+    try:
+        yield lab
+    finally:
+        _remove(docker_client)
+        for tag in VERSIONS:
+            subprocess.run(["docker", "rmi", f"{lab.image}:{tag}"], capture_output=True)
+
+
+def test_update_backs_up_proves_health_or_puts_the_old_version_and_data_back(lab: Lab) -> None:
+    lab.ok("up", "--yes")
+    lab.ok("backup", "init")
+    lab.psql("CREATE TABLE items (id int PRIMARY KEY, name text)")
+    lab.psql("INSERT INTO items VALUES (1, 'one'), (2, 'two')")
+    assert lab.running_image() == f"{lab.image}:1.0.0"
+
+    # a patch: backed up first, then up and healthy, pinned in lares.lock
+    code, report = lab.update("lu-app", "--to", "1.0.1")
+    assert code == 0, report
+    (app,) = report["apps"]
+    assert (app["result"], app["current"], app["target"], app["level"]) == (
+        "updated",
+        "1.0.0",
+        "1.0.1",
+        "patch",
+    )
+    assert app["snapshots"], "a pre-update snapshot"
+    assert lab.running_image() == f"{lab.image}:1.0.1"
+    lock = Lock.beside(lab.dir)
+    assert lock.pins == {"lu-app/lu-app": "1.0.1"}
+    assert lock.images[f"{lab.image}:1.0.1"].startswith("sha256:")
+    tagged = lab.restic_snapshots("pre-update")
+    assert {s["id"] for s in tagged} == set(app["snapshots"])
+    assert all("app:lu-app" in s["tags"] for s in tagged)
+
+    # a major step needs --major; nothing changes without it
+    code, report = lab.update("lu-app", "--to", "2.0.0")
+    assert code == 1
+    assert report["apps"][0]["result"] == "refused"
+    assert "--major" in report["apps"][0]["why"]
+    assert lab.running_image() == f"{lab.image}:1.0.1"
+
+    # 1.2.0 migrates the table, then never turns healthy: the old version and the data return
+    lab.psql("INSERT INTO items VALUES (3, 'three')")
+    code, report = lab.update("lu-app", "--to", "1.2.0")
+    assert code == 1, report
+    (app,) = report["apps"]
+    assert app["result"] == "rolled-back", app
+    assert "did not come up" in app["why"]
+    assert app["restored"] == ["db"], app
+    assert lab.running_image() == f"{lab.image}:1.0.1"
+    assert Lock.beside(lab.dir).pins == {"lu-app/lu-app": "1.0.1"}
+    assert lab.psql("SELECT string_agg(name, ',' ORDER BY id) FROM items") == "one,two,three"
+    columns = lab.psql(
+        "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) "
+        "FROM information_schema.columns WHERE table_name = 'items'"
+    )
+    assert columns == "id,name", "the migration's column is gone with the rollback"
+    # what runs is what lares.yaml and lares.lock say: `up` has nothing to do
+    again = json.loads(lab.ok("up", "--yes", "--json").stdout)
+    assert [s["action"] for s in again["stacks"]] == ["none"], again

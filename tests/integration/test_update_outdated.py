@@ -1,0 +1,132 @@
+"""`lares outdated` against a real registry on loopback: newer tags per scheme, moved tags."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from integration.registry import LocalRegistry, running_registry
+from lares.update.lock import Lock
+
+pytestmark = pytest.mark.integration
+
+REPO = "lt/web"
+TAGS = ("1.0.0", "1.0.1", "1.1.0", "1.2.0", "2.0.0", "2.1.0-rc1", "1.0.0-alpine", "latest")
+
+CATALOG = """\
+id: lt-web
+name: Web
+description: a pinned test image from the local registry
+category: tools
+containers:
+  lt-web:
+    image: {image}
+    version: "1.0.0"
+    user: "1000:1000"
+    command: [sleep, "3600"]
+    memory: {{reservation: 8MiB, limit: 32MiB}}
+    pids: 16
+    exceptions:
+      no_healthcheck: a test app that only sleeps
+"""
+BLUEPRINT = """\
+version: 1
+host:
+  name: lt-outdated
+  cpu: {cores: 2, threads: 2}
+  memory: 4GiB
+  reserved: {os: 512MiB, docker: 256MiB}
+paths:
+  appdata: /tmp/lt-outdated/appdata
+  pool: /tmp/lt-outdated/pool
+network:
+  lan: 127.0.0.0/24
+  host_address: 127.0.0.2
+  domain: lt.test
+  docker:
+    lt-outdated-net: {subnet: 10.199.91.0/24}
+stacks:
+  lt-outdated:
+    network: lt-outdated-net
+    apps: [lt-web]
+catalog: [catalog]
+"""
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory, test_images: dict[str, str]) -> Iterator:
+    with running_registry(tmp_path_factory.mktemp("registry")) as reg:
+        digests = {tag: reg.push(test_images["busybox"], REPO, tag) for tag in TAGS}
+        yield reg, digests
+
+
+def _blueprint(root: Path, reg: LocalRegistry) -> Path:
+    (root / "catalog").mkdir(exist_ok=True)
+    (root / "catalog" / "lt-web.yaml").write_text(CATALOG.format(image=f"{reg.address}/{REPO}"))
+    (root / "lares.yaml").write_text(BLUEPRINT)
+    return root / "lares.yaml"
+
+
+def _outdated(blueprint: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "lares", "outdated", "-f", str(blueprint), *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_newer_tags_of_the_same_scheme_by_step(registry: tuple, tmp_path: Path) -> None:
+    reg, _ = registry
+    run = _outdated(_blueprint(tmp_path, reg), "--json")
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    (row,) = data["images"]
+    assert row["image"] == f"{reg.address}/{REPO}:1.0.0"
+    assert row["services"] == ["lt-outdated/lt-web"]
+    # the rc, the variant and `latest` are never offered; each step's newest is
+    assert row["newer"] == {
+        "current": "1.0.0",
+        "patch": "1.0.1",
+        "minor": "1.2.0",
+        "major": "2.0.0",
+    }
+    assert row["level"] == "major"
+    assert row["moved"] is False and row["error"] is None
+    assert data["outdated"] == 1
+
+    text = _outdated(tmp_path / "lares.yaml")
+    assert text.returncode == 0, text.stderr
+    assert "1.0.1" in text.stdout and "2.0.0" in text.stdout
+    assert "1 of 1 images have newer versions" in text.stdout
+
+
+def test_a_re_pushed_tag_is_reported_as_moved(
+    registry: tuple, tmp_path: Path, test_images: dict[str, str]
+) -> None:
+    reg, digests = registry
+    blueprint = _blueprint(tmp_path, reg)
+    lock = Lock.beside(tmp_path)
+    assert lock.record(f"{reg.address}/{REPO}:1.0.0", digests["1.0.0"])
+    lock.save()
+    assert json.loads(_outdated(blueprint, "--json").stdout)["images"][0]["moved"] is False
+
+    reg.push(test_images["busybox"], REPO, "1.0.0", label="re-pushed")
+    data = json.loads(_outdated(blueprint, "--json").stdout)
+    assert data["images"][0]["moved"] is True
+    assert data["images"][0]["digest"] != digests["1.0.0"]
+    assert data["moved"] == 1
+    assert "tag moved" in _outdated(blueprint).stdout
+    # put it back for the other tests of the module
+    reg.push(test_images["busybox"], REPO, "1.0.0")
+
+
+def test_an_unreachable_registry_is_reported_not_fatal(tmp_path: Path) -> None:
+    dead = LocalRegistry("127.0.0.1:9")  # discard: nothing answers
+    run = _outdated(_blueprint(tmp_path, dead), "--json")
+    assert run.returncode == 0, run.stderr
+    row = json.loads(run.stdout)["images"][0]
+    assert row["newer"] is None
+    assert "cannot reach the registry" in row["error"]
+    assert json.loads(run.stdout)["unreachable"] == 1
