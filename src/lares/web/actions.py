@@ -8,12 +8,14 @@ mistake a person can fix raises :class:`~lares.errors.LaresError`.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from lares.errors import LaresError, UsageError
 from lares.web.data import Settings
+
+if TYPE_CHECKING:
+    from lares.monitor.config import WatchConfig
 
 Progress = Callable[[str], None]
 
@@ -25,34 +27,35 @@ class NothingToAck(LaresError):
 
 
 def silence(
-    settings: Settings, rule: str, subject: str, duration: str, reason: str = ""
+    settings: Settings,
+    config: WatchConfig,
+    alert: Mapping[str, Any],
+    duration: str,
+    reason: str = "",
 ) -> dict[str, Any]:
-    """Mute notifications about ``subject`` (else ``rule``) for ``duration`` (30m, 2h, 1d)."""
-    from lares.monitor.store import Store
-    from lares.units import parse_duration
+    """Mute notifications about an alert for ``duration`` (30m, 2h, 1d): its app's, else
+    its subject's when that is an app, else its rule's (what ``lares silence`` can name)."""
+    from lares.monitor import actions as monitor
 
-    target = subject.strip() or rule.strip()
-    if not target:
-        raise UsageError("name the alert to silence", hint="send its rule and subject")
-    try:
-        seconds = parse_duration(duration.strip() or "2h")
-    except ValueError as exc:
-        raise UsageError(str(exc), hint="write 30m, 2h or 1d") from None
-    if seconds <= 0:
-        raise UsageError("a silence lasts longer than 0 s", hint="write 30m, 2h or 1d")
-    until = time.time() + seconds
-    with Store.open(settings.state_dir / "monitor") as store:
-        store.silence(target, until, reason or "from the dashboard")
-    return {"target": target, "until": until, "reason": reason or "from the dashboard"}
+    apps = {a.id for a in config.apps}
+    subject = str(alert.get("subject") or "")
+    target = str(alert.get("app") or (subject if subject in apps else alert.get("rule") or ""))
+    done = monitor.silence(
+        config,
+        settings.state_dir / "monitor",
+        target,
+        duration.strip() or "2h",
+        reason=reason or "from the dashboard",
+    )
+    return dict(done.to_dict())
 
 
-def ack(settings: Settings, rule: str, subject: str, source: str) -> dict[str, Any]:
+def ack(settings: Settings, config: WatchConfig, alert: Mapping[str, Any]) -> dict[str, Any]:
     """Accept the counters of the alert's collector (btrfs or smart) as they are now."""
-    from lares.monitor.rules import acknowledge
-    from lares.monitor.status import check
-    from lares.monitor.store import Store
-    from lares.web.data import load_blueprint
+    from lares.monitor import actions as monitor
 
+    rule, subject = str(alert.get("rule") or ""), str(alert.get("subject") or "")
+    source = str(alert.get("source") or "")
     collector = source if source in ACK_COLLECTORS else rule.split("-", 1)[0]
     if collector not in ACK_COLLECTORS:
         raise NothingToAck(
@@ -60,20 +63,8 @@ def ack(settings: Settings, rule: str, subject: str, source: str) -> dict[str, A
             hint="acknowledging is for btrfs error counters and SMART sector counts; "
             "silence this alert instead",
         )
-    config = load_blueprint(settings).config
-    result = check(config, only=[collector], record=False)
-    failed = [r for r in result.runs if not r.ok]
-    if failed:
-        raise LaresError(f"could not read the {collector} counters: {failed[0].error}")
-    values = acknowledge(result.samples, collector)
-    if not values:
-        raise NothingToAck(
-            f"no {collector} counters were read",
-            hint="is the pool mounted (btrfs) or smartctl installed (smart)?",
-        )
-    with Store.open(settings.state_dir / "monitor") as store:
-        store.set_baselines(values, acknowledged=True)
-    return {"acknowledged": collector, "counters": len(values)}
+    done = monitor.ack(config, settings.state_dir / "monitor", collector)
+    return {"acknowledged": collector, "counters": len(done.values)}
 
 
 def _backup_context(settings: Settings) -> Any:

@@ -241,7 +241,12 @@ def routes(app: FastAPI, board: Dashboard, *, event_seconds: float | None = None
     async def silence(body: schemas.SilenceRequest, _: Acting) -> Response:
         """Mute notifications about an alert's subject for a while (30m, 2h, 1d)."""
         call = partial(
-            actions.silence, board.settings, body.rule, body.subject, body.duration, body.reason
+            actions.silence,
+            board.settings,
+            board.data.blueprint.config,
+            board.alert(body.rule, body.subject),
+            body.duration,
+            body.reason,
         )
         try:
             result = await run_in_threadpool(call)
@@ -257,8 +262,8 @@ def routes(app: FastAPI, board: Dashboard, *, event_seconds: float | None = None
     )
     async def ack(body: schemas.AckRequest, _: Acting) -> Response:
         """Accept btrfs error counters or SMART sector counts as they are now."""
-        source = board.source_of(body.rule, body.subject)
-        call = partial(actions.ack, board.settings, body.rule, body.subject, source)
+        alert = board.alert(body.rule, body.subject)
+        call = partial(actions.ack, board.settings, board.data.blueprint.config, alert)
         try:
             result = await run_in_threadpool(call)
         except actions.NothingToAck as exc:

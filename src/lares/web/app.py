@@ -114,13 +114,13 @@ class Dashboard:
         if who.sid is not None and not self.auth.csrf_ok(self.auth.csrf(who.sid), given):
             raise Forbidden()
 
-    def source_of(self, rule: str, subject: str) -> str:
-        """The collector of the active alert with ``rule`` and ``subject`` ("" if none)."""
+    def alert(self, rule: str, subject: str) -> dict[str, Any]:
+        """The active alert with ``rule`` and ``subject``, else just those two."""
         for alert in self.data.view.alerts:
             for a in (alert, *alert["children"]):
                 if a["rule"] == rule and a["subject"] == subject:
-                    return str(a["source"])
-        return ""
+                    return dict(a)
+        return {"rule": rule, "subject": subject}
 
     # -- rendering -------------------------------------------------------------------------
 
@@ -398,8 +398,8 @@ def _actions(app: FastAPI, board: Dashboard) -> None:
         call = partial(
             actions.silence,
             settings,
-            f.get("rule", ""),
-            f.get("subject", ""),
+            board.data.blueprint.config,
+            board.alert(f.get("rule", ""), f.get("subject", "")),
             f.get("duration", "2h"),
             f.get("reason", ""),
         )
@@ -408,8 +408,8 @@ def _actions(app: FastAPI, board: Dashboard) -> None:
     @app.post("/actions/ack", include_in_schema=False)
     async def ack(request: Request) -> Response:
         f = await checked(request)
-        rule, subject = f.get("rule", ""), f.get("subject", "")
-        call = partial(actions.ack, settings, rule, subject, board.source_of(rule, subject))
+        alert = board.alert(f.get("rule", ""), f.get("subject", ""))
+        call = partial(actions.ack, settings, board.data.blueprint.config, alert)
         return await done("health", call)
 
     @app.post("/actions/backup", include_in_schema=False)
