@@ -215,17 +215,25 @@ def anchor(folder: Path, port: int, size: int) -> Any:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        answering(proc, f"http://127.0.0.1:{port}/", "the anchor")
         yield proc
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def answering(proc: subprocess.Popen[bytes], url: str, what: str) -> None:
+    """Wait (up to 30 s) until ``url`` answers; stop the bench if ``proc`` ends first."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)  # noqa: S310 (http on loopback)
+            return
+        except OSError:
+            if proc.poll() is not None:
+                tail = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+                sys.exit(f"{what} stopped: {tail}")
+            time.sleep(0.1)
 
 
 @contextmanager
@@ -249,15 +257,7 @@ def server(state: Path, port: int, nice: int = 0) -> Any:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    sys.exit(f"lares serve stopped: {proc.stderr.read().decode()[-2000:]}")
-                time.sleep(0.1)
+        answering(proc, f"http://127.0.0.1:{port}/login", "lares serve")
         yield proc
     finally:
         proc.terminate()
