@@ -772,6 +772,17 @@ class Audit(Model):
     )
 
 
+class Dashboard(Model):
+    """`lares serve`: where it listens (the server's LAN address by default) and who reaches it."""
+
+    listen: str | None = Field(None, pattern=r"^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$")
+    exposure: Literal["lan", "public"] = "lan"
+
+    def address(self, host: IPv4Address) -> str:
+        """The ADDR:PORT `lares serve` listens on (host: the server's LAN address)."""
+        return self.listen or f"{host}:8765"
+
+
 class Blueprint(Model):
     """Everything about one home server."""
 
@@ -786,6 +797,7 @@ class Blueprint(Model):
     monitor: Monitor = Monitor()
     costs: Costs = Costs()
     audit: Audit = Audit()
+    dashboard: Dashboard | None = None
     catalog: tuple[str, ...] = Field(
         (), description="extra folders of app definitions, relative to this file"
     )
