@@ -269,7 +269,10 @@ def test_silence_and_acknowledge_from_the_page(lab: WebLab, page: Page) -> None:
     ) as answer:
         alert.locator("button.ack").first.click()
     page.wait_for_load_state()
-    assert answer.value.status in (200, 303), answer.value.status
+    # A container alert has no counters to acknowledge (that is for btrfs and SMART counts):
+    # lares says so; what matters here is that the form gets past the CSRF check.
+    assert answer.value.status in (200, 303, 400), answer.value.status
+    assert "Not done" in page.content() or answer.value.status != 400
 
 
 def restic_snapshots(lab: WebLab) -> list[dict[str, object]]:
