@@ -61,7 +61,7 @@ web: {{container: {app}, port: 8080, subdomain: {app}}}
         touch /tmp/healthy && mkdir -p /tmp/www && echo {app} > /tmp/www/index.html
         && exec httpd -f -p 8080 -h /tmp/www
     tmpfs: [/tmp]
-{environment}    healthcheck:
+{ports}{environment}    healthcheck:
       test: [CMD, test, -f, /tmp/healthy]
       interval: 1s
       timeout: 2s
@@ -110,6 +110,8 @@ class WebLab:
     root: Path = field(default_factory=lambda: Path(f"/tmp/lares-test-web-{uuid.uuid4().hex[:8]}"))
     password: str = field(default_factory=lambda: secrets.token_urlsafe(PASSWORD_LEN))
     port: int = field(default_factory=free_port)
+    #: The host port of the first app's web UI (on the blueprint's 127.0.0.2), its LAN URL.
+    web_port: int = field(default_factory=free_port)
     apps: dict[str, list[str]] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
@@ -139,6 +141,11 @@ class WebLab:
     @property
     def all_apps(self) -> list[str]:
         return [app for apps in self.apps.values() for app in apps]
+
+    @property
+    def lan_url(self) -> str:
+        """The first app's URL: without a proxy app, its published web port."""
+        return f"http://127.0.0.2:{self.web_port}"
 
     @property
     def secret_app(self) -> str:
@@ -195,6 +202,12 @@ class WebLab:
                         else ""
                     ),
                     backup='backup:\n  paths: ["{appdata}/data"]\n' if backed_up else "",
+                    ports=(
+                        "    ports:\n"
+                        f"      - {{container: 8080, host: {self.web_port}, bind: lan}}\n"
+                        if secret
+                        else ""
+                    ),
                 )
             )
             (self.root / "appdata" / app / "data").mkdir(parents=True)
