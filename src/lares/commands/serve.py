@@ -1,0 +1,104 @@
+"""`lares serve`: the dashboard (web pages and a JSON API) over what lares keeps."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from lares.cli import FileOpt, StateOpt, _out, app
+from lares.errors import UsageError
+
+DEFAULT_LISTEN = "127.0.0.1:8765"
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``ADDR:PORT`` (``[::1]:PORT`` for IPv6) as (host, port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(
+            f"cannot listen on {text!r}", hint="write --listen ADDRESS:PORT, e.g. 127.0.0.1:8765"
+        )
+    return (host.strip("[]") or "127.0.0.1"), int(port)
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = typer.prompt("New admin password", hide_input=True)
+        again = typer.prompt("Again", hide_input=True)
+        if first != again:
+            raise UsageError(
+                "the two passwords differ", hint="run lares serve --set-password again"
+            )
+        return str(first)
+    return sys.stdin.readline().rstrip("\n")
+
+
+@app.command()
+def serve(
+    listen: Annotated[
+        str, typer.Option("--listen", help="Address and port to serve on (ADDR:PORT).")
+    ] = DEFAULT_LISTEN,
+    set_password: Annotated[
+        bool,
+        typer.Option(
+            "--set-password", help="Set the admin password (from stdin or a prompt) and stop."
+        ),
+    ] = False,
+    new_token: Annotated[
+        bool, typer.Option("--new-token", help="Add an API token, print it once and stop.")
+    ] = False,
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+) -> None:
+    """Serve the dashboard: home, health, storage, backups, system, and the JSON API.
+
+    Every page needs the admin's login (user admin); on first start a password is generated
+    and printed once. The pages read what `lares watch` and `lares backup` record: run the
+    watcher for live health.
+    """
+    from lares.state import StateDir
+    from lares.web.auth import USER, Auth
+
+    out = _out(False)
+    state = StateDir.open(state_dir)
+    auth = Auth(state.root / "web")
+    if set_password:
+        password = _read_password()
+        if len(password) < 8:
+            raise UsageError(
+                "the password is shorter than 8 characters", hint="choose a longer one"
+            )
+        auth.set_password(password)
+        out.ok("the admin password is set; sessions signed before have ended")
+        return
+    if new_token:
+        token = auth.new_token()
+        out.ok("a new API token (shown only now; send it as `Authorization: Bearer …`):")
+        typer.echo(token)
+        return
+    host, port = parse_listen(listen)
+    if not auth.password_set():
+        password = auth.generate_password()
+        out.ok(f"the dashboard's login is {USER} with the password below (shown only now):")
+        typer.echo(password)
+        out.line("change it with `lares serve --set-password`")
+    import uvicorn
+
+    from lares.web.app import create_app
+    from lares.web.data import Settings
+
+    settings = Settings(state_dir=state.root, file=file, listen=f"{host}:{port}")
+    web = create_app(settings)
+    out.ok(f"serving the dashboard on http://{host}:{port}/")
+    uvicorn.run(
+        web,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=3,
+    )

@@ -1,0 +1,1 @@
+"""The dashboard: ``lares serve``, pages and a JSON API over what lares already keeps."""
