@@ -12,6 +12,7 @@ from lares.blueprint.load import load_text
 from lares.catalog.resolve import System
 from lares.errors import LaresError
 from lares.plan import make_context, plan
+from lares.render.dns import records
 from lares.render.host import host_rules
 from lares.render.host import render as render_host
 from lares.render.proxy import caddyfile, dashboard_site
@@ -44,6 +45,7 @@ def test_no_section_no_site_no_unit_no_finding() -> None:
     assert dashboard_site(system) is None
     assert "lares serve" not in caddyfile(system)
     assert "systemd/lares-serve.service" not in render_host(system).files
+    assert all("home.home.lan" not in r.names for r in records(system))
     assert findings(text) == []
 
 
@@ -67,6 +69,9 @@ def test_lan_dashboard_is_served_at_home_on_the_servers_address() -> None:
     assert "ExecStart=/usr/bin/env lares serve --listen 192.168.50.2:8765\n" in unit
     assert "Environment=LARES_STATE_DIR=/var/lib/lares\n" in unit
     assert "WantedBy=multi-user.target" in unit
+    assert [(r.address, r.names) for r in records(system) if "home.home.lan" in r.names] == [
+        ("192.168.50.2", ("home.home.lan",))
+    ]
     rules = [r for r in host_rules(system) if r.port == 8765]
     assert rules, "the Caddy container's networks may reach the dashboard's port"
     assert all(r.source != "192.168.50.0/24" for r in rules), "the LAN goes through Caddy"
