@@ -18,7 +18,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from web.lab import Client, WebLab
+from web.lab import Client, WebLab, running_lab
 
 if TYPE_CHECKING:
     import docker
@@ -42,13 +42,8 @@ EXAMPLES = 10
 
 @pytest.fixture(scope="module")
 def lab(docker_client: docker.DockerClient, test_images: dict[str, str]) -> Iterator[WebLab]:
-    lab = WebLab()
-    try:
-        lab.start()
-        lab.wait_for_watcher()
+    with running_lab(docker_client) as lab:
         yield lab
-    finally:
-        lab.close(docker_client)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from web.lab import INTERVAL, Client, WebLab
+from web.lab import INTERVAL, Client, WebLab, running_lab
 
 if TYPE_CHECKING:
     import docker
@@ -52,13 +52,8 @@ LIVE_SECONDS = INTERVAL + 1 + 2
 
 @pytest.fixture(scope="module")
 def lab(docker_client: docker.DockerClient, test_images: dict[str, str]) -> Iterator[WebLab]:
-    lab = WebLab()
-    try:
-        lab.start()
-        lab.wait_for_watcher()
+    with running_lab(docker_client) as lab:
         yield lab
-    finally:
-        lab.close(docker_client)
 
 
 @pytest.fixture(scope="module")

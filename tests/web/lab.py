@@ -27,6 +27,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -392,3 +393,16 @@ class Client:
             what = f"{r.request.method} {r.request.url.path} -> {r.status_code}"
             headers = "\n".join(f"{k}: {v}" for k, v in r.headers.items())
             yield what, headers + "\n" + r.text
+
+
+@contextmanager
+def running_lab(client: docker.DockerClient) -> Iterator[WebLab]:
+    """A started :class:`WebLab` whose watcher has stored a cycle; closed on the way out,
+    also when starting it failed half-way."""
+    lab = WebLab()
+    try:
+        lab.start()
+        lab.wait_for_watcher()
+        yield lab
+    finally:
+        lab.close(client)
