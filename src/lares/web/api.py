@@ -46,15 +46,28 @@ POST_ERRORS: dict[int | str, dict[str, Any]] = {
 BODY_HINT = "send a JSON object of the shape the OpenAPI document declares"
 
 
-VIEWS: dict[str, tuple[type[BaseModel], Callable[[View], dict[str, Any]]]] = {
-    "status": (schemas.Status, lambda v: v.status()),
-    "apps": (schemas.Apps, lambda v: {"apps": v.apps}),
+VIEWS: dict[str, tuple[type[BaseModel], Callable[[View], dict[str, Any]], str]] = {
+    "status": (
+        schemas.Status,
+        lambda v: v.status(),
+        "Summary, every app with its health, the active alerts",
+    ),
+    "apps": (schemas.Apps, lambda v: {"apps": v.apps}, "Every app, what is wrong first"),
     "alerts": (
         schemas.Alerts,
         lambda v: {"alerts": v.alerts, "history": v.history, "silences": v.silences},
+        "Active alerts grouped by root cause, recent transitions, silences in force",
     ),
-    "storage": (schemas.Storage, lambda v: v.storage),
-    "system": (schemas.System, lambda v: v.system),
+    "storage": (
+        schemas.Storage,
+        lambda v: v.storage,
+        "Pools, mounts, btrfs and RAID state, SMART per drive, scrubs",
+    ),
+    "system": (
+        schemas.System,
+        lambda v: v.system,
+        "Host CPU, memory and load, the memory budget of the plan, public URLs",
+    ),
 }
 
 
@@ -64,7 +77,7 @@ def cached_json(board: Dashboard, name: str) -> bytes:
     key = f"api:{name}"
     body = view.cache.get(key)
     if body is None:
-        model, build = VIEWS[name]
+        model, build, _ = VIEWS[name]
         checked = model.model_validate({**build(view), "version": view.version})
         body = board.data.redact(checked.model_dump_json()).encode()
         view.cache[key] = body
@@ -108,7 +121,7 @@ class Front:
                 if path in self.views:
                     body, kind = cached_json(self.board, self.views[path]), b"application/json"
                 else:
-                    body = self.board.page_html(self.pages[path], who).encode()
+                    body = self.board.page_bytes(self.pages[path], who)
                     kind = b"text/html; charset=utf-8"
                 await self._send(send, 200, body, kind)
                 return
@@ -157,6 +170,14 @@ BAD_CSRF = {"error": "missing or wrong CSRF token", "hint": "reload the page and
 _BEARER = ((b"www-authenticate", b"Bearer"),)
 
 
+def _cached_route(board: Dashboard, name: str) -> Callable[..., Any]:
+    async def view(_: User) -> Response:
+        return Response(cached_json(board, name), media_type="application/json")
+
+    view.__name__ = f"get_{name}"
+    return view
+
+
 def api_user(request: Request) -> Who:
     """Who calls: a session or a token, else 401."""
     board: Dashboard = request.app.state.board
@@ -177,42 +198,31 @@ Acting = Annotated[Any, Depends(csrf_user)]
 
 def routes(app: FastAPI, board: Dashboard, *, event_seconds: float | None = None) -> None:
 
-    def cached(name: str) -> Response:
-        return Response(cached_json(board, name), media_type="application/json")
-
-    @app.get("/api/status", response_model=schemas.Status, responses=ERRORS)
-    async def status(_: User) -> Response:
-        """Summary, every app with its health, the active alerts."""
-        return cached("status")
-
-    @app.get("/api/apps", response_model=schemas.Apps, responses=ERRORS)
-    async def apps(_: User) -> Response:
-        """Every app of the blueprint, what is wrong first."""
-        return cached("apps")
-
-    @app.get("/api/alerts", response_model=schemas.Alerts, responses=ERRORS)
-    async def alerts(_: User) -> Response:
-        """Active alerts grouped by root cause, recent transitions, silences in force."""
-        return cached("alerts")
-
-    @app.get("/api/storage", response_model=schemas.Storage, responses=ERRORS)
-    async def storage(_: User) -> Response:
-        """Pools, mounts, btrfs and RAID state, SMART per drive, scrubs."""
-        return cached("storage")
+    for name, (model, _, summary) in VIEWS.items():
+        app.add_api_route(
+            f"/api/{name}",
+            _cached_route(board, name),
+            methods=["GET"],
+            response_model=model,
+            responses=ERRORS,
+            summary=summary,
+            name=name,
+        )
 
     @app.get("/api/backups", response_model=schemas.Backups, responses=ERRORS)
     async def backups(_: User) -> Response:
         """Per repository and app: last success, next due run, drills; the dashboard's jobs."""
         view = board.data.view
-        body = schemas.Backups.model_validate(
-            {"version": view.version, **view.backups, "jobs": board.jobs.all()}
-        )
-        return Response(board.data.redact(body.model_dump_json()), media_type="application/json")
-
-    @app.get("/api/system", response_model=schemas.System, responses=ERRORS)
-    async def system(_: User) -> Response:
-        """Host CPU, memory and load, the memory budget of the plan, public URLs."""
-        return cached("system")
+        jobs, cached = board.jobs.version, view.cache.get("api:backups")
+        if cached is None or cached[0] != jobs:
+            checked = schemas.Backups.model_validate(
+                {"version": view.version, **view.backups, "jobs": board.jobs.all()}
+            )
+            cached = view.cache["api:backups"] = (
+                jobs,
+                board.data.redact(checked.model_dump_json()).encode(),
+            )
+        return Response(cached[1], media_type="application/json")
 
     @app.get(
         "/api/jobs/{job_id}",

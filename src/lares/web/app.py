@@ -120,21 +120,22 @@ class Dashboard:
 
     # -- rendering -------------------------------------------------------------------------
 
-    def page_html(self, name: str, who: Who) -> str:
-        """Page ``name`` for ``who``: rendered once per view (and jobs version), then only
-        its CSRF token filled in."""
+    def page_bytes(self, name: str, who: Who) -> bytes:
+        """Page ``name`` for ``who``: rendered once per view (and jobs version) and kept in
+        pieces around the CSRF token, which each request fills in."""
         view = self.data.view
-        key = f"page:{name}:{self.jobs.version if name == 'backups' else 0}"
-        html = view.cache.get(key)
-        if html is None:
+        jobs = self.jobs.version if name == "backups" else 0
+        cached = view.cache.get(f"page:{name}")
+        if cached is None or cached[0] != jobs:
             html = self.render(
                 f"{name}.html", view=view, page=name, jobs=self.jobs.all(), csrf=CSRF_SLOT
             )
-            view.cache[key] = html
-        return str(html).replace(CSRF_SLOT, self.auth.csrf(who.sid) if who.sid else "")
+            cached = view.cache[f"page:{name}"] = (jobs, html.encode().split(CSRF_SLOT.encode()))
+        token = self.auth.csrf(who.sid).encode() if who.sid else b""
+        return token.join(cached[1])
 
     def page(self, name: str, who: Who) -> HTMLResponse:
-        return HTMLResponse(self.page_html(name, who))
+        return HTMLResponse(self.page_bytes(name, who))
 
     def render(self, template: str, **values: Any) -> str:
         return self.data.redact(self.env.get_template(template).render(**values))

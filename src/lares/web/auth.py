@@ -2,7 +2,8 @@
 
 Everything lives in ``<state>/web/`` (folder 0700, files 0600):
 
-* ``admin.scrypt``: ``scrypt$n$r$p$<salt>$<hash>`` (base64) of the admin password;
+* ``admin.scrypt``: ``scrypt$n$r$p$<salt>$<hash>`` (base64) of the admin password, checked
+  with the setting it names;
 * ``session.key``: 32 random bytes (hex) that sign session cookies and derive CSRF tokens;
 * ``tokens``: one SHA-256 (hex) of an API token per line; the token itself is shown once.
 
@@ -36,7 +37,9 @@ KEY_FILE = "session.key"
 TOKENS_FILE = "tokens"
 TOKEN_PREFIX = "lares_"  # noqa: S105 (what every token starts with)
 
-_N, _R, _P = 2**14, 8, 1  # 16 MiB and about 50 ms per check
+# OWASP's scrypt setting for 8 MiB (N=2^13, r=8, p=10): as strong as N=2^17 with p=1, while a
+# login raises the server's memory by 8 MiB, not 128. The line stored names its own setting.
+_N, _R, _P = 2**13, 8, 10
 MAX_FAILURES = 5
 FAILURE_WINDOW = 300.0
 

@@ -7,11 +7,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from webkit import PASSWORD, SECRET, TestClient, blueprint, fill_store, log_in
 
 from lares.web.app import create_app
 from lares.web.auth import Auth
 from lares.web.data import Data, Settings
+from web.webkit import PASSWORD, SECRET, TestClient, blueprint, fill_store, log_in
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passwords hashed here use scrypt with p=1 (a tenth of the work; the line stored names it,
+    so checking them is as cheap): these tests log in often."""
+    monkeypatch.setattr("lares.web.auth._P", 1)
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ import re
 import time
 
 import pytest
-from webkit import PASSWORD, SECRET, TestClient, log_in, login_csrf, page_csrf
 
 from lares.web import actions, schemas
 from lares.web.auth import Auth
 from lares.web.data import Data
+from web.webkit import PASSWORD, SECRET, TestClient, log_in, login_csrf, page_csrf
 
 PAGES = ["/", "/health", "/storage", "/backups", "/system"]
 API = [

@@ -6,6 +6,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
 from lares.web.auth import (
     KEY_FILE,
     PASSWORD_FILE,
@@ -19,11 +21,19 @@ from lares.web.auth import (
 
 def test_the_password_is_kept_as_an_scrypt_hash() -> None:
     stored = hash_password("hunter22")
-    assert stored.startswith("scrypt$16384$8$1$") and "hunter22" not in stored
+    assert stored.startswith("scrypt$8192$8$1$") and "hunter22" not in stored
     assert verify_password(stored, "hunter22")
     assert not verify_password(stored, "hunter23")
     assert not verify_password("scrypt$bad", "hunter22")
     assert not verify_password("argon2$1$2$3$4$5", "hunter22")
+
+
+def test_the_stored_setting_is_the_one_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the real setting
+    stored = hash_password("hunter22")
+    assert stored.startswith("scrypt$8192$8$10$")
+    monkeypatch.setattr("lares.web.auth._P", 1)
+    assert verify_password(stored, "hunter22")  # checked with p=10, as stored
 
 
 def test_files_are_private(tmp_path: Path) -> None:

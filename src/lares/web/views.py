@@ -1,0 +1,282 @@
+"""The parts of the dashboard's view, each built from what the sources hold: app tiles with
+their health, alerts grouped by root cause, storage, system and backups. Pure functions of
+their inputs, apart from :func:`latest` (one query) and :func:`backups_view` (the records)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lares.monitor.store import Store
+    from lares.web.data import Blueprint
+
+HEALTHS = ("critical", "warning", "unknown", "ok")
+STALE = 600.0  # seconds after which a container's newest sample says nothing any more
+
+Values = Mapping[tuple[str, str, str], tuple[int, float]]
+
+
+def latest(
+    store: Store, collectors: Iterable[str]
+) -> dict[tuple[str, str, str], tuple[int, float]]:
+    """The newest raw value of every series of ``collectors``: (time, value) by series key."""
+    wanted = tuple(collectors)
+    marks = ",".join("?" * len(wanted))
+    rows = store.db.execute(
+        "SELECT s.collector, s.subject, s.metric, x.ts, x.value FROM series s "  # noqa: S608
+        "JOIN samples x ON x.series = s.id "
+        f"WHERE s.collector IN ({marks}) "
+        "AND x.ts = (SELECT max(ts) FROM samples WHERE series = s.id)",
+        wanted,
+    ).fetchall()
+    return {(c, s, m): (int(ts), float(v)) for c, s, m, ts, v in rows}
+
+
+def _alert(a: Any) -> dict[str, Any]:
+    return {
+        "key": a.key,
+        "rule": a.rule,
+        "subject": a.subject,
+        "severity": a.severity,
+        "state": a.state,
+        "message": a.message,
+        "app": a.app,
+        "hint": a.hint,
+        "since": a.since,
+        "silenced": bool(a.silenced),
+        "suppressed_by": a.suppressed_by,
+        "source": a.source,
+        "children": [],
+    }
+
+
+def group_alerts(alerts: Iterable[Any]) -> list[dict[str, Any]]:
+    """Active alerts, each root cause with the alerts it explains inside it, worst first."""
+    rank = {"critical": 0, "warning": 1, "info": 2}
+    items = {a.key: _alert(a) for a in alerts}
+    roots: list[dict[str, Any]] = []
+    for item in items.values():
+        root = items.get(item["suppressed_by"] or "")
+        while root is not None and root["suppressed_by"] in items:
+            root = items[root["suppressed_by"]]
+        if root is not None and root is not item:
+            root["children"].append(item)
+        else:
+            roots.append(item)
+    for item in roots:
+        item["children"].sort(key=lambda c: (rank.get(c["severity"], 3), c["key"]))
+    roots.sort(key=lambda r: (r["state"] != "firing", rank.get(r["severity"], 3), r["key"]))
+    return roots
+
+
+def _flat(alerts: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    for a in alerts:
+        yield a
+        yield from a["children"]
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def app_tiles(
+    bp: Blueprint,
+    values: Values,
+    alerts: list[dict[str, Any]],
+    now: float,
+) -> list[dict[str, Any]]:
+    """One tile per app of the blueprint, with its health and memory, worst first."""
+    worst: dict[str, str] = {}
+    reasons: dict[str, str] = {}
+    for a in _flat(alerts):
+        app = a["app"] or bp.service_app.get(a["subject"])
+        if not app or a["severity"] not in ("critical", "warning"):
+            continue
+        if app not in worst or HEALTHS.index(a["severity"]) < HEALTHS.index(worst[app]):
+            worst[app] = a["severity"]
+            reasons[app] = a["message"]
+    tiles = []
+    for app in bp.apps:
+        used = limit = 0.0
+        seen = False
+        health = "ok"
+        containers = []
+        for service in app["services"]:
+            state = values.get(("docker", service, "state"))
+            healthy = values.get(("docker", service, "health"))
+            fresh = state is not None and now - state[0] <= STALE
+            seen = seen or fresh
+            running = fresh and state is not None and state[1] >= 1.0
+            sick = fresh and healthy is not None and healthy[1] < 1.0
+            containers.append(
+                {
+                    "name": service,
+                    "state": "unknown" if not fresh else "running" if running else "stopped",
+                    "healthy": None if not fresh or healthy is None else not sick,
+                }
+            )
+            if fresh and not running:
+                health = "critical"
+            elif sick and health == "ok":
+                health = "warning"
+            used += values.get(("docker", service, "memory_bytes"), (0, 0.0))[1]
+            limit += values.get(("docker", service, "memory_limit_bytes"), (0, 0.0))[1]
+        if not seen:
+            health = "unknown"
+        reason = ""
+        if app["id"] in worst and HEALTHS.index(worst[app["id"]]) <= HEALTHS.index(health):
+            health, reason = worst[app["id"]], reasons[app["id"]]
+        tiles.append(
+            {
+                "id": app["id"],
+                "name": app["name"],
+                "stack": app["stack"],
+                "icon": app["icon"],
+                "health": health,
+                "reason": reason,
+                "lan_url": app["lan_url"],
+                "public_url": app["public_url"],
+                "memory_used": int(used) if seen else None,
+                "memory_limit": int(limit) or int(app["limit"]) or None,
+                "containers": containers,
+            }
+        )
+    tiles.sort(key=lambda t: (HEALTHS.index(t["health"]), t["name"].lower()))
+    return tiles
+
+
+def stacks_of(bp: Blueprint, tiles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tiles grouped by stack; the stack with the worst tile first, then blueprint order."""
+    groups: dict[str, list[dict[str, Any]]] = {name: [] for name in bp.stacks}
+    for tile in tiles:
+        groups.setdefault(tile["stack"], []).append(tile)
+    order = list(groups)
+    stacks: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "apps": group,
+            "health": min((t["health"] for t in group), key=HEALTHS.index, default="ok"),
+        }
+        for name, group in groups.items()
+        if group
+    ]
+    stacks.sort(key=lambda s: (HEALTHS.index(s["health"]), order.index(s["name"])))
+    return stacks
+
+
+def readings(values: Values, collector: str) -> list[dict[str, Any]]:
+    """The newest values of one collector, per subject: [{subject, at, metrics}]."""
+    subjects: dict[str, dict[str, Any]] = {}
+    for (c, subject, metric), (ts, value) in sorted(values.items()):
+        if c != collector or subject == "collector":
+            continue
+        entry = subjects.setdefault(subject, {"subject": subject, "at": ts, "metrics": {}})
+        entry["metrics"][metric] = value
+        entry["at"] = max(entry["at"], ts)
+    return list(subjects.values())
+
+
+def storage_view(bp: Blueprint, values: Values) -> dict[str, Any]:
+    mounts = readings(values, "disks")
+    by_path = {m["subject"]: m["metrics"] for m in mounts}
+    pools = []
+    for pool in bp.pools:
+        found = by_path.get(pool["mount"], {})
+        pools.append(
+            {
+                **pool,
+                "size": found.get("size_bytes"),
+                "used": found.get("used_bytes"),
+                "used_percent": found.get("used_percent"),
+                "days_until_full": found.get("days_until_full"),
+            }
+        )
+    return {
+        "pools": pools,
+        "mounts": mounts,
+        "btrfs": readings(values, "btrfs"),
+        "arrays": readings(values, "mdstat"),
+        "drives": readings(values, "smart"),
+        "scrubs": readings(values, "scrub"),
+    }
+
+
+def system_view(bp: Blueprint, values: Values) -> dict[str, Any]:
+    def get(subject: str, metric: str) -> float | None:
+        found = values.get(("host", subject, metric))
+        return found[1] if found else None
+
+    return {
+        "host": bp.host,
+        "cpu_percent": get("cpu", "percent"),
+        "cpu_count": get("cpu", "count"),
+        "load": [get("load", "load1"), get("load", "load5"), get("load", "load15")],
+        "memory_total": get("memory", "total_bytes"),
+        "memory_available": get("memory", "available_bytes"),
+        "memory_used_percent": get("memory", "used_percent"),
+        "uptime_seconds": get("uptime", "seconds"),
+        "budget": bp.memory,
+        "public_urls": list(bp.public_urls),
+    }
+
+
+def backups_view(bp: Blueprint, state_dir: Path, now: float) -> dict[str, Any]:
+    from lares.backup.records import Records, parse_iso
+    from lares.oncalendar import parse as parse_calendar
+    from lares.state import StateDir
+
+    records = Records(StateDir(state_dir))
+    status = records.status()
+    drills = records.drills()
+    repos = []
+    for repo in bp.repositories:
+        name = repo["name"]
+        try:
+            due: str | None = iso(
+                parse_calendar(repo["schedule"]).next(datetime.fromtimestamp(now, UTC)).timestamp()
+            )
+        except ValueError:
+            due = None
+        sizes = records.sizes(name)
+        apps = []
+        for app, entry in sorted((status.get(name) or {}).items()):
+            drill = (drills.get(name) or {}).get(app)
+            apps.append(
+                {
+                    "app": app,
+                    "state": str(entry.get("state") or "never"),
+                    "last_success": entry.get("last_success"),
+                    "last_failure": entry.get("last_failure"),
+                    "error": entry.get("error"),
+                    "drill": None
+                    if not drill
+                    else {
+                        "ok": drill.get("ok") is True,
+                        "when": drill.get("when"),
+                        "error": drill.get("error"),
+                    },
+                }
+            )
+        copy = (status.get("_copies") or {}).get(name) or {}
+        when = parse_iso(copy.get("last_success")) if copy else None
+        repos.append(
+            {
+                "name": name,
+                "schedule": repo["schedule"],
+                "next_due": due,
+                "size": sizes[-1][1] if sizes else None,
+                "last_copy": iso(when.timestamp()) if when else None,
+                "apps": apps,
+            }
+        )
+    run = records.run()
+    return {
+        "repositories": repos,
+        "run": {k: run.get(k) for k in ("id", "state", "started", "finished")} if run else None,
+        "failures": records.failures()[-20:],
+    }

@@ -1,0 +1,159 @@
+"""The dashboard's view: built from the real reference blueprint, rebuilt only when a source
+changes, the blueprint reloaded when its file changes; and `lares serve`'s own options."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lares.errors import UsageError
+from lares.monitor.collectors import Sample
+from lares.monitor.store import Store
+from lares.web.data import Blueprint, Data, Settings, load_blueprint
+from lares.web.views import group_alerts
+from web.webkit import SECRET, blueprint, fill_store
+
+
+def test_the_reference_blueprint_gives_every_app_a_tile(tmp_path: Path) -> None:
+    bp = load_blueprint(Settings(state_dir=tmp_path))
+    assert len(bp.apps) == 25 and len(bp.service_app) >= 38
+    assert {"nextcloud", "immich", "emby"} <= {a["id"] for a in bp.apps}
+    nextcloud = next(a for a in bp.apps if a["id"] == "nextcloud")
+    assert nextcloud["lan_url"] and nextcloud["lan_url"].startswith("https://")
+    assert nextcloud["limit"] > 0 and nextcloud["icon"] == "N"
+    assert bp.memory["total"] > bp.memory["containers_reserved"] > 0
+    assert bp.pools and bp.repositories
+    data = Data(Settings(state_dir=tmp_path))
+    assert {t["health"] for t in data.view.apps} == {"unknown"}  # no watcher yet
+    assert [s["name"] for s in data.view.stacks] == list(bp.stacks)
+
+
+def test_the_view_is_rebuilt_only_when_the_store_changes(tmp_path: Path) -> None:
+    fill_store(tmp_path, time.time())
+    data = Data(Settings(state_dir=tmp_path), loader=lambda s: blueprint(s.state_dir))
+    assert data.refresh()  # first look
+    assert not data.refresh() and not data.refresh()
+    before = data.view.version
+    with Store.open(tmp_path / "monitor") as store:
+        store.record([Sample("docker", "sonarr", "state", 1.0)], time.time())
+    assert data.refresh() and data.view.version == before + 1
+    assert next(t for t in data.view.apps if t["id"] == "sonarr")["health"] == "ok"
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / "status.json").write_text(
+        '{"local": {"sonarr": {"state": "ok", "last_success": "2026-12-01T03:00:00+00:00"}}}'
+    )
+    assert data.refresh()
+    apps = data.view.backups["repositories"][0]["apps"]
+    assert apps == [
+        {
+            "app": "sonarr",
+            "state": "ok",
+            "last_success": "2026-12-01T03:00:00+00:00",
+            "last_failure": None,
+            "error": None,
+            "drill": None,
+        }
+    ]
+
+
+def test_a_stale_container_says_nothing(tmp_path: Path) -> None:
+    fill_store(tmp_path, time.time() - 3600)
+    data = Data(Settings(state_dir=tmp_path), loader=lambda s: blueprint(s.state_dir))
+    healths = {t["id"]: t["health"] for t in data.view.apps}
+    # alerts still count (the watcher keeps them); the samples of an hour ago do not
+    assert healths == {
+        "nextcloud": "critical",
+        "immich": "warning",
+        "jellyfin": "unknown",
+        "sonarr": "unknown",
+    }
+
+
+def test_the_blueprint_reloads_when_its_file_changes(tmp_path: Path) -> None:
+    file = tmp_path / "lares.yaml"
+    file.write_text("first")
+    loads: list[str] = []
+
+    def loader(settings: Settings) -> Blueprint:
+        loads.append(file.read_text())
+        if file.read_text() == "broken":
+            raise ValueError("half written")
+        return blueprint(settings.state_dir)
+
+    data = Data(Settings(state_dir=tmp_path, file=file), loader=loader)
+    data.refresh()
+    assert loads == ["first"]
+    file.write_text("second")
+    os.utime(file, (time.time() + 5, time.time() + 5))
+    data.refresh()
+    assert loads == ["first", "second"]
+    file.write_text("broken")
+    os.utime(file, (time.time() + 10, time.time() + 10))
+    data.refresh()  # keeps the last good blueprint
+    assert loads[-1] == "broken" and data.blueprint.host == "nas"
+
+
+def test_redaction(tmp_path: Path) -> None:
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "one").write_text(SECRET + "\n")
+    (tmp_path / "secrets" / "short").write_text("abc\n")
+    data = Data(Settings(state_dir=tmp_path), loader=lambda s: blueprint(s.state_dir))
+    text = f"x {SECRET} in {tmp_path / 'secrets' / 'one'} abc"
+    assert data.redact(text) == "x [secret] in [secrets]/one abc"
+
+
+def test_a_root_cause_holds_its_children_however_deep() -> None:
+    from lares.monitor.alerts import Alert
+
+    def a(key: str, by: str | None = None, severity: str = "critical") -> Alert:
+        rule, subject = key.split(":")
+        return Alert(key, rule, severity, subject, key, "docker", suppressed_by=by)
+
+    roots = group_alerts(
+        [
+            a("http:app", "container:db"),
+            a("container:db", "engine:docker"),
+            a("engine:docker"),
+            a("disk:/", severity="warning"),
+            a("orphan:x", "gone:y"),
+        ]
+    )
+    assert [r["key"] for r in roots] == ["engine:docker", "orphan:x", "disk:/"]
+    assert sorted(c["key"] for c in roots[0]["children"]) == ["container:db", "http:app"]
+
+
+def test_listen_addresses() -> None:
+    from lares.commands.serve import parse_listen
+
+    assert parse_listen("127.0.0.1:8765") == ("127.0.0.1", 8765)
+    assert parse_listen("[::1]:80") == ("::1", 80)
+    assert parse_listen(":9000") == ("127.0.0.1", 9000)
+    for bad in ("8765", "host:", "host:0", "host:70000", "host:http"):
+        with pytest.raises(UsageError):
+            parse_listen(bad)
+
+
+def test_serve_sets_the_password_and_makes_tokens(run_lares: Any, tmp_path: Path) -> None:
+    state = tmp_path / "lares-state"
+    r = run_lares("serve", "--set-password", input="short\n")
+    assert r.returncode == 2 and "shorter than 8 characters" in r.stderr + r.stdout
+    r = run_lares("serve", "--set-password", input="a long enough password\n")
+    assert r.returncode == 0, r.stderr
+    assert "a long enough password" not in r.stdout + r.stderr
+    hashed = state / "web" / "admin.scrypt"
+    assert stat.S_IMODE(hashed.stat().st_mode) == 0o600
+    from lares.web.auth import Auth
+
+    assert Auth(state / "web").check("admin", "a long enough password")
+    r = run_lares("serve", "--new-token")
+    token = r.stdout.strip().splitlines()[-1]
+    assert r.returncode == 0 and token.startswith("lares_")
+    assert Auth(state / "web").token_ok(token)
+    assert token not in (state / "web" / "tokens").read_text()
+    r = run_lares("serve", "--listen", "nowhere")
+    assert r.returncode == 2 and "cannot listen on 'nowhere'" in r.stderr + r.stdout
