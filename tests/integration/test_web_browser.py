@@ -273,6 +273,30 @@ def test_silence_and_acknowledge_from_the_page(lab: WebLab, page: Page) -> None:
     assert "Not done" in page.content() or answer.value.status != 400
 
 
+def test_a_database_down_is_one_problem_with_its_apps_alerts_inside(
+    lab: WebLab, page: Page
+) -> None:
+    page.goto(lab.url + "/health")
+    no_reload_marker(page)
+    root = f'li.alert[data-rule="container-down"][data-subject="{lab.database}"]'
+    subprocess.run(["docker", "stop", "-t", "1", lab.database], check=True, capture_output=True)
+    try:
+        page.wait_for_selector(root, timeout=(LIVE_SECONDS + 2) * 1000)
+        assert page.locator(root).get_attribute("data-severity") == "critical"
+        # the app's own alerts (its backup and drill never ran) are held inside the root's item
+        children = page.locator(f"{root} ul.children li.alert")
+        children.first.wait_for(timeout=LIVE_SECONDS * 1000)
+        top = page.locator("li.alert:not(li.alert li.alert)")
+        subjects = top.evaluate_all("items => items.map(i => i.dataset.subject)")
+        assert lab.database in subjects
+        others = [s for s in subjects if s != lab.database]
+        assert not [s for s in others if (s or "").startswith(lab.backed_up_app)], subjects
+        assert_not_reloaded(page)
+        shot(page, "health-root-cause")
+    finally:
+        subprocess.run(["docker", "start", lab.database], check=True, capture_output=True)
+
+
 def restic_snapshots(lab: WebLab) -> list[dict[str, object]]:
     env = {
         **os.environ,

@@ -1,7 +1,8 @@
 """A deployed test homelab with its watcher and dashboard running, as a person would run them.
 
 :class:`WebLab` writes a blueprint of three busybox apps in two stacks (one holding a generated
-secret, one backed up to a local restic repository), deploys it with ``lares up`` on the real
+secret and publishing its web port, one backed up to a local restic repository and with a
+database container), deploys it with ``lares up`` on the real
 engine, creates the repository, starts ``lares watch`` (a 2 s interval, alerts at first
 sight) and ``lares serve`` on a free loopback port, and stops and removes all of it in
 :meth:`WebLab.close`, also after a failure half-way. Every name starts with ``lt-`` and every
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import html
 import os
+import random
 import re
 import secrets
 import shutil
@@ -62,7 +64,7 @@ web: {{container: {app}, port: 8080, subdomain: {app}}}
         touch /tmp/healthy && mkdir -p /tmp/www && echo {app} > /tmp/www/index.html
         && exec httpd -f -p 8080 -h /tmp/www
     tmpfs: [/tmp]
-{ports}{environment}    healthcheck:
+{networks}{ports}{environment}    healthcheck:
       test: [CMD, test, -f, /tmp/healthy]
       interval: 1s
       timeout: 2s
@@ -70,7 +72,21 @@ web: {{container: {app}, port: 8080, subdomain: {app}}}
       start_period: 1s
     memory: {{reservation: 8MiB, limit: 32MiB}}
     pids: 32
-{backup}"""
+{database}{backup}"""
+
+#: The backed-up app's database container: a root cause of the app's alerts when it stops.
+DATABASE_YAML = """  db:
+    image: lares-test/busybox
+    version: "1"
+    user: "1000:1000"
+    role: database
+    networks: [database]
+    command: [sleep, "86400"]
+    memory: {reservation: 8MiB, limit: 32MiB}
+    pids: 16
+    exceptions:
+      no_healthcheck: a stand-in database that only sleeps
+"""
 
 BLUEPRINT_YAML = """\
 version: 1
@@ -86,6 +102,8 @@ network:
   lan: 127.0.0.0/24
   host_address: 127.0.0.2
   domain: lt.test
+  docker:
+    {prefix}-db: {{subnet: {subnet}, internal: true, purpose: database}}
 stacks:
 {stacks}catalog: [catalog]
 backup:
@@ -102,6 +120,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_subnet() -> str:
+    """A /24 in 10.233.0.0/16 that no Docker network holds (other tests run beside these)."""
+    ids = subprocess.run(
+        ["docker", "network", "ls", "-q"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    subnets = "{{range .IPAM.Config}}{{.Subnet}} {{end}}"
+    taken = subprocess.run(
+        ["docker", "network", "inspect", "--format", subnets, *ids],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    free = [f"10.233.{n}.0/24" for n in range(256) if f"10.233.{n}.0/24" not in taken]
+    return random.choice(free)
 
 
 @dataclass
@@ -156,6 +190,11 @@ class WebLab:
     def backed_up_app(self) -> str:
         return self.all_apps[1]
 
+    @property
+    def database(self) -> str:
+        """The container name of the backed-up app's database."""
+        return f"{self.backed_up_app}-db"
+
     def argv(self, *args: str) -> list[str]:
         return [*LARES, *args, "-f", str(self.blueprint), "--state-dir", str(self.state)]
 
@@ -203,6 +242,8 @@ class WebLab:
                         else ""
                     ),
                     backup='backup:\n  paths: ["{appdata}/data"]\n' if backed_up else "",
+                    database=DATABASE_YAML if backed_up else "",
+                    networks="    networks: [stack, database]\n" if backed_up else "",
                     ports=(
                         "    ports:\n"
                         f"      - {{container: 8080, host: {self.web_port}, bind: lan}}\n"
@@ -219,7 +260,12 @@ class WebLab:
         )
         self.blueprint.write_text(
             BLUEPRINT_YAML.format(
-                root=self.root, stacks=stacks, interval=f"{INTERVAL:g}", port=self.port
+                root=self.root,
+                stacks=stacks,
+                interval=f"{INTERVAL:g}",
+                port=self.port,
+                prefix=self.prefix,
+                subnet=free_subnet(),
             )
         )
 
