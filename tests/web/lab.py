@@ -16,6 +16,7 @@ response it got, so a test can grep them all for secrets.
 
 from __future__ import annotations
 
+import ctypes
 import html
 import os
 import random
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 LARES = [sys.executable, "-m", "lares"]
 INTERVAL = 2.0  # the watcher's interval, seconds (monitor.interval in the blueprint)
 PASSWORD_LEN = 20
+PR_SET_PDEATHSIG = 1
 HIDDEN_RE = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
 ATTR_RE = re.compile(r'([a-zA-Z_:-]+)\s*=\s*"([^"]*)"')
 META_CSRF_RE = re.compile(r'<meta\s+name="csrf-token"\s+content="([^"]*)"', re.IGNORECASE)
@@ -120,6 +122,11 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the process that started it dies (Linux)."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_subnet() -> str:
@@ -292,6 +299,8 @@ class WebLab:
         self.wait_for_server()
 
     def spawn(self, name: str, *args: str) -> None:
+        """Start ``lares ARGS`` in the background, its output in ``<root>/<name>.log``; the
+        kernel ends it if this test process dies, so a killed run leaves no server behind."""
         log = open(self.root / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
         self.processes[name] = subprocess.Popen(
             self.argv(*args),
@@ -300,6 +309,7 @@ class WebLab:
             text=True,
             env=self.env(),
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         log.close()
 
