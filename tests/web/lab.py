@@ -25,6 +25,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -393,19 +394,33 @@ class Client:
     """An HTTP client of the lab's server that keeps every response (see the module docstring).
 
     ``source`` binds the client's side of the connection to another loopback address, so
-    the server counts its login attempts apart from the browser's.
+    the server counts its login attempts apart from the browser's; ``sni`` asks 127.0.0.1 for
+    that host name over TLS (the certificate checked with ``verify``).
     """
 
-    def __init__(self, base: str, *, source: str | None = None) -> None:
-        transport = httpx.HTTPTransport(local_address=source) if source else None
-        self.http = httpx.Client(base_url=base, follow_redirects=False, transport=transport)
+    def __init__(
+        self,
+        base: str,
+        *,
+        source: str | None = None,
+        verify: ssl.SSLContext | bool = True,
+        sni: str | None = None,
+    ) -> None:
+        transport = httpx.HTTPTransport(local_address=source, verify=verify) if source else None
+        self.http = httpx.Client(
+            base_url=base, follow_redirects=False, transport=transport, verify=verify
+        )
         self.responses: list[httpx.Response] = []
         self.csrf: str | None = None
+        self.sni = sni
 
     def close(self) -> None:
         self.http.close()
 
     def request(self, method: str, url: str, **kwargs: object) -> httpx.Response:
+        if self.sni:  # a name that resolves nowhere, asked of 127.0.0.1 (curl --resolve)
+            kwargs["headers"] = {"Host": self.sni, **(kwargs.get("headers") or {})}  # type: ignore[dict-item]
+            kwargs["extensions"] = {"sni_hostname": self.sni}
         response = self.http.request(method, url, **kwargs)  # type: ignore[arg-type]
         self.responses.append(response)
         return response
