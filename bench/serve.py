@@ -353,18 +353,18 @@ def main() -> None:
         loads = [os.getloadavg()[0]]
         with server(state, port) as proc:
             cookie = log_in(port)
-            for case in ("steady", "watcher writing"):
-                writer = Writer(state, services) if case != "steady" else None
-                if writer:
-                    writer.start()
-                for _ in range(args.runs):
+            for _ in range(args.runs):  # the cases interleaved: the machine's load drifts
+                for case in ("steady", "watcher writing"):
+                    writer = Writer(state, services) if case != "steady" else None
+                    if writer:
+                        writer.start()
                     for path in ("/", "/api/status"):
                         r = wrk(binary, f"http://127.0.0.1:{port}{path}", cookie, args.seconds)
                         results.setdefault((case, path), []).append(r)
                         print(case, path, r, f"rss {rss_now(proc.pid):.1f} MB", flush=True)
-                if writer:
-                    writer.stop.set()
-                    writer.join()
+                    if writer:
+                        writer.stop.set()
+                        writer.join()
             peak = rss_peak(proc.pid)
             loads.append(os.getloadavg()[0])
             first = load_event(port, cookie)
@@ -374,9 +374,11 @@ def main() -> None:
 def reuse(state: Path) -> list[str] | None:
     """The containers of a state made before (by --state), or None."""
     from lares.monitor.store import FILENAME, Store
+    from lares.web.auth import Auth
 
     if not (state / "monitor" / FILENAME).exists() or not (state / "web").is_dir():
         return None
+    Auth(state / "web").set_password(PASSWORD)  # hashed as this version hashes
     with Store.open(state / "monitor") as store:
         return store.subjects("docker", "state")
 

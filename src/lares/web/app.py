@@ -10,8 +10,10 @@ which is filled in per request: serving a page costs a dictionary lookup and a r
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -78,6 +80,8 @@ class Dashboard:
         self.auth = auth
         self.jobs = Jobs(redact=data.redact)
         self.limit = RateLimit()
+        # logins are checked in one thread: one scrypt's memory is kept, not one per thread
+        self.login_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lares-login")
         self.env = Environment(
             loader=FileSystemLoader(str(HERE / "templates")),
             autoescape=select_autoescape(["html"]),
@@ -188,10 +192,13 @@ def _secure(request: Request) -> bool:
 
 
 async def form(request: Request) -> dict[str, str]:
-    """The fields of a urlencoded form body (the first value of each), at most 16 KiB."""
-    body = await request.body()
-    if len(body) > MAX_FORM:
-        return {}
+    """The fields of a urlencoded form body (the first value of each); a body over 16 KiB is
+    not read further and gives no field."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM:
+            return {}
     try:
         fields = parse_qs(body.decode(), keep_blank_values=True, max_num_fields=50)
     except (UnicodeDecodeError, ValueError):
@@ -223,6 +230,7 @@ def create_app(
             data.start()
         yield
         data.stop()
+        board.login_thread.shutdown(wait=False)
 
     app = FastAPI(
         title="lares dashboard",
@@ -333,7 +341,9 @@ def _login(app: FastAPI, board: Dashboard) -> None:
         if not nonce or not board.auth.csrf_ok(board.auth.login_csrf(nonce), fields.get("csrf")):
             return _login_page(board, request, "The form expired: log in again.", 403)
         user, password = fields.get("username", ""), fields.get("password", "")
-        if not await run_in_threadpool(board.auth.check, user, password):
+        loop = asyncio.get_running_loop()
+        checked = loop.run_in_executor(board.login_thread, board.auth.check, user, password)
+        if not await checked:
             board.limit.failed(client)
             return _login_page(board, request, WRONG, 401)
         board.limit.succeeded(client)

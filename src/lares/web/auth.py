@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -52,10 +53,22 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+_ONE_AT_A_TIME = threading.Lock()
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    # One hash at a time in this process: the C library keeps the memory a hash used for the
+    # next one, per thread, so concurrent logins in many threads would each keep their own.
+    with _ONE_AT_A_TIME:
+        return hashlib.scrypt(
+            password.encode(), salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=256 * 1024 * 1024
+        )
+
+
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
     """The scrypt line stored in ``admin.scrypt`` for ``password``."""
     salt = salt or os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    digest = _scrypt(password, salt, _N, _R, _P, 32)
     return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
 
 
@@ -66,15 +79,7 @@ def verify_password(stored: str, password: str) -> bool:
         if kind != "scrypt":
             return False
         want = _unb64(digest)
-        got = hashlib.scrypt(
-            password.encode(),
-            salt=_unb64(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(want),
-            maxmem=256 * 1024 * 1024,
-        )
+        got = _scrypt(password, _unb64(salt), int(n), int(r), int(p), len(want))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, want)

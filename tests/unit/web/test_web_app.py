@@ -344,3 +344,15 @@ def test_posting_to_a_view_is_not_served_from_the_cache(session: TestClient) -> 
     r = session.post("/api/status", headers={"X-CSRF-Token": page_csrf(session)})
     assert r.status_code == 405
     schemas.Problem.model_validate(r.json())
+
+
+def test_an_oversized_login_form_is_not_read(client: TestClient) -> None:
+    csrf = login_csrf(client)
+    body = f"username=admin&password={PASSWORD}&csrf={csrf}&pad=" + "x" * 40_000
+    r = client.post(
+        "/login",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403  # no field read: not even the CSRF token
