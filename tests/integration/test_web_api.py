@@ -8,9 +8,7 @@ One deployed homelab and one `lares serve` for the module (tests/web/lab.py).
 from __future__ import annotations
 
 import json
-import os
 import ssl
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from web.lab import Client, WebLab, free_port, running_lab
+from web.lab import Client, WebLab, free_port, running_caddy, running_lab
 
 if TYPE_CHECKING:
     import docker
@@ -266,29 +264,14 @@ def test_caddy_serves_the_dashboard_at_home_and_the_cookie_turns_secure(
 ) -> None:
     from lares.blueprint.load import load
     from lares.plan import make_context
-    from lares.render.proxy import ROOT_CERT, caddyfile
+    from lares.render.proxy import caddyfile
 
     system = make_context(load(lab.blueprint)).system
     https_port = free_port()
     config = tmp_path / "Caddyfile"
     config.write_text(caddyfile(system, http_port=free_port(), https_port=https_port, admin="off"))
     assert "home.lt.test {" in config.read_text()
-    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
-    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
-    log = (tmp_path / "caddy.log").open("w")
-    caddy = subprocess.Popen(
-        ["caddy", "run", "--config", str(config), "--adapter", "caddyfile"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        root = tmp_path / "data" / ROOT_CERT
-        deadline = time.monotonic() + 30
-        while not root.exists():
-            assert caddy.poll() is None, (tmp_path / "caddy.log").read_text()
-            assert time.monotonic() < deadline, "Caddy made no root certificate in 30 s"
-            time.sleep(0.2)
+    with running_caddy(config, tmp_path) as root:
         trust = ssl.create_default_context(cafile=str(root))
         tls = Client(f"https://127.0.0.1:{https_port}", verify=trust, sni="home.lt.test")
         try:
@@ -309,11 +292,3 @@ def test_caddy_serves_the_dashboard_at_home_and_the_cookie_turns_secure(
             assert tls.get("/api/status").status_code == 200
         finally:
             tls.close()
-    finally:
-        caddy.terminate()
-        try:
-            caddy.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            caddy.kill()
-            caddy.wait()
-        log.close()

@@ -477,3 +477,36 @@ def running_lab(client: docker.DockerClient) -> Iterator[WebLab]:
         yield lab
     finally:
         lab.close(client)
+
+
+@contextmanager
+def running_caddy(config: Path, home: Path) -> Iterator[Path]:
+    """Caddy running ``config`` with its data under ``home`` (log: ``home/caddy.log``); yields
+    the path of its internal CA's root certificate once it exists, stops Caddy on the way out."""
+    from lares.render.proxy import ROOT_CERT
+
+    env = {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data")}
+    env["XDG_CONFIG_HOME"] = str(home / "config")
+    with (home / "caddy.log").open("w") as log:
+        caddy = subprocess.Popen(
+            ["caddy", "run", "--config", str(config), "--adapter", "caddyfile"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
+        try:
+            root = home / "data" / ROOT_CERT
+            deadline = time.monotonic() + 30
+            while not root.exists():
+                assert caddy.poll() is None, (home / "caddy.log").read_text()
+                assert time.monotonic() < deadline, "Caddy made no root certificate in 30 s"
+                time.sleep(0.2)
+            yield root
+        finally:
+            caddy.terminate()
+            try:
+                caddy.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                caddy.kill()
+                caddy.wait()
