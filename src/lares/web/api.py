@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lares.errors import LaresError
 from lares.web import actions, schemas
+from lares.web.auth import SESSION_COOKIE
 
 if TYPE_CHECKING:
     from lares.web.app import Dashboard, Who
@@ -289,7 +290,14 @@ def routes(app: FastAPI, board: Dashboard, *, event_seconds: float | None = None
 
     @app.get("/api/openapi.json", include_in_schema=False)
     async def openapi(_: User) -> JSONResponse:
-        return JSONResponse(app.openapi())
+        if app.openapi_schema is None:
+            doc = app.openapi()
+            doc.setdefault("components", {})["securitySchemes"] = {
+                "token": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
+            }
+            doc["security"] = [{"token": []}, {"session": []}]
+        return JSONResponse(app.openapi_schema)
 
     @app.get("/events", include_in_schema=False)
     async def events(request: Request, _: User) -> StreamingResponse:

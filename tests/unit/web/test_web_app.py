@@ -300,6 +300,8 @@ def test_the_openapi_document_declares_every_api_route(session: TestClient) -> N
     for methods in doc["paths"].values():
         for operation in methods.values():
             assert "401" in operation["responses"]
+    assert doc["security"] == [{"token": []}, {"session": []}]
+    assert doc["components"]["securitySchemes"]["session"]["name"] == "lares_session"
 
 
 def test_the_event_stream_sends_the_status(session: TestClient) -> None:
