@@ -159,7 +159,7 @@ def test_plan_runs_only_the_checks_asked_for(lares: Lares) -> None:
     assert wrong.returncode == 2
     assert wrong.stderr.splitlines()[0] == "error [usage] there is no check 'memroy'"
     assert wrong.stderr.splitlines()[1].startswith(
-        "  hint: the checks are: exposure, gpu, hardening,"
+        "  hint: the checks are: dashboard, exposure, gpu, hardening,"
     )
     _no_traceback(wrong.stderr)
 

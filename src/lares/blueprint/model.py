@@ -12,6 +12,7 @@ and every name is re-exported here: ``from lares.blueprint.model import X`` work
 from __future__ import annotations
 
 import re
+from ipaddress import IPv4Address
 from typing import Literal
 
 from pydantic import (
@@ -174,6 +175,17 @@ class Updates(Model):
     exclude: tuple[Name, ...] = Field((), description="apps the schedule never updates")
 
 
+class Dashboard(Model):
+    """`lares serve`: where it listens (the server's LAN address by default) and who reaches it."""
+
+    listen: str | None = Field(None, pattern=r"^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$")
+    exposure: Literal["lan", "public"] = "lan"
+
+    def address(self, host: IPv4Address) -> str:
+        """The ADDR:PORT `lares serve` listens on (host: the server's LAN address)."""
+        return self.listen or f"{host}:8765"
+
+
 class Blueprint(Model):
     """Everything about one home server."""
 
@@ -189,6 +201,7 @@ class Blueprint(Model):
     costs: Costs = Costs()
     audit: Audit = Audit()
     updates: Updates | None = Field(None, description="scheduled safe updates (lares update)")
+    dashboard: Dashboard | None = None
     catalog: tuple[str, ...] = Field(
         (), description="extra folders of app definitions, relative to this file"
     )

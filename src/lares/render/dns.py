@@ -33,8 +33,9 @@ import tomllib
 from dataclasses import dataclass
 
 from lares.catalog.resolve import System
-from lares.catalog.web import DNS_APP, reachable
+from lares.catalog.web import DNS_APP, PROXY_APP, reachable
 from lares.errors import ConfigError
+from lares.plan.checks.dashboard import SUBDOMAIN as DASHBOARD_SUBDOMAIN
 from lares.render._web import app_dir, header
 from lares.render.bundle import Bundle, File
 
@@ -74,6 +75,10 @@ def records(system: System) -> list[Record]:
             continue
         taken.add(name)
         found.append(Record(server, (name,), f"app {app.id}"))
+    dashboard = f"{DASHBOARD_SUBDOMAIN}.{net.domain}"
+    if system.blueprint.dashboard and system.app(PROXY_APP) and dashboard not in taken:
+        taken.add(dashboard)
+        found.append(Record(server, (dashboard,), "the dashboard (Caddy)"))
     for device, address in net.statics.items():
         names = tuple(n for n in (f"{device}.{net.domain}", device) if n not in taken)
         taken.update(names)

@@ -12,6 +12,8 @@
   line. A dry run unless given ``--yes-destroy-data``; refuses drives that hold anything; does
   nothing but mount when the pool exists already.
 - ``systemd/lares-watch.service``: the monitor as a service.
+- ``systemd/lares-serve.service``: the dashboard (``lares serve``), when the blueprint has a
+  ``dashboard:`` section; the firewall lets the Caddy container reach its port.
 - ``systemd/lares-dns-address.service``: when Pi-hole runs on the host network and the
   blueprint gives the LAN's DNS server its own address (``network.dns_address``, 10.243.0.2
   beside the server's 10.243.0.1), that address added to the interface that holds the server's,
@@ -145,6 +147,12 @@ def host_rules(system: System) -> list[Rule]:
                 _add(
                     rules,
                     Rule(target.port, "tcp", source, f"{app.id} web UI, for the Caddy container"),
+                )
+        if bp.dashboard is not None:
+            serve_port = int(bp.dashboard.address(bp.network.host_address).rsplit(":", 1)[1])
+            for source in dict.fromkeys(sources):
+                _add(
+                    rules, Rule(serve_port, "tcp", source, "the dashboard, for the Caddy container")
                 )
     return rules
 
@@ -470,6 +478,31 @@ def watch_unit(source: str) -> str:
     )
 
 
+def serve_unit(system: System, source: str) -> str:
+    """The systemd service that runs ``lares serve`` (the dashboard) where the blueprint says."""
+    bp = system.blueprint
+    assert bp.dashboard is not None
+    listen = bp.dashboard.address(bp.network.host_address)
+    return (
+        header(source)
+        + "[Unit]\n"
+        + "Description=lares: the dashboard\n"
+        + "Wants=network-online.target\n"
+        + "After=network-online.target lares-watch.service\n"
+        + "\n[Service]\n"
+        + "Type=simple\n"
+        + "# Set LARES_FILE to the blueprint (a drop-in: systemctl edit lares-serve).\n"
+        + "Environment=LARES_STATE_DIR=/var/lib/lares\n"
+        + f"ExecStart=/usr/bin/env lares serve --listen {listen}\n"
+        + "Restart=on-failure\n"
+        + "RestartSec=5s\n"
+        + "NoNewPrivileges=yes\n"
+        + "PrivateTmp=yes\n"
+        + "\n[Install]\n"
+        + "WantedBy=multi-user.target\n"
+    )
+
+
 def dns_address(system: System) -> str | None:
     """The address the host takes for Pi-hole: network.dns_address, when Pi-hole runs on the
     host network and that address is not the server's own; else None."""
@@ -534,6 +567,8 @@ def render(system: System, source: str = "lares.yaml") -> Bundle:
         File("docker/daemon.json", daemon_json()),
         File("systemd/lares-watch.service", watch_unit(source)),
     ]
+    if system.blueprint.dashboard is not None:
+        files.append(File("systemd/lares-serve.service", serve_unit(system, source)))
     address = dns_address(system)
     if address is not None:
         unit = dns_address_unit(system, address, source)

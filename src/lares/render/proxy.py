@@ -3,7 +3,8 @@
 Each site gets a certificate from Caddy's own CA (``tls internal``), a set of security headers
 and a ``reverse_proxy`` to the app's web container over the Docker networks the Caddy container
 shares with it (the host's LAN address for apps on the host network). Apps with exposure
-``none`` get no site, so Caddy answers nothing for them.
+``none`` get no site, so Caddy answers nothing for them. The dashboard (a ``dashboard:``
+section) gets ``home.<domain>``.
 
 The file lands in the Caddy app's folder of its stack (``infrastructure/caddy/Caddyfile``), next
 to the compose file that mounts it. :func:`caddyfile` takes options to run the same file
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from lares.catalog.resolve import System
 from lares.catalog.web import PROXY_APP, reachable, web_target
+from lares.plan.checks.dashboard import SUBDOMAIN as DASHBOARD_SUBDOMAIN
 from lares.render._web import app_dir, header
 from lares.render.bundle import Bundle, File
 
@@ -115,7 +117,27 @@ def caddyfile(
         else:
             lines.append(f"\treverse_proxy {site.upstream}")
         lines.append("}")
+    dashboard = dashboard_site(system)
+    if dashboard is not None:
+        lines += ["", "# the dashboard (lares serve), exposure " + dashboard.exposure]
+        lines += [f"{dashboard.hostname} {{", "\ttls internal", f"\timport {SNIPPET}"]
+        lines += [f"\treverse_proxy {dashboard.upstream}", "}"]
     return "\n".join(lines) + "\n"
+
+
+def dashboard_site(system: System) -> Site | None:
+    """The dashboard's site, ``home.<domain>`` → where ``lares serve`` listens, if declared.
+
+    A server listening on every address (0.0.0.0) is reached at the server's LAN address, the
+    way Caddy reaches apps on the host network.
+    """
+    bp = system.blueprint
+    if bp.dashboard is None:
+        return None
+    host = bp.network.host_address
+    upstream = bp.dashboard.address(host).replace("0.0.0.0:", f"{host}:")
+    hostname = f"{DASHBOARD_SUBDOMAIN}.{bp.network.domain}"
+    return Site("dashboard", "", bp.dashboard.exposure, hostname, upstream, "http")
 
 
 def caddyfile_path(system: System) -> str:
