@@ -8,7 +8,7 @@ import pytest
 
 from conftest import BlueprintKit
 from lares.errors import ConfigError
-from lares.update.lock import NAME, Lock, pins_beside
+from lares.update.lock import NAME, Lock, lock_beside
 from lares.update.update import choose
 
 TAGS = ["1.0.0", "1.0.1", "1.1.0", "1.2.0", "2.0.0", "2.1.0-rc1", "1.0.0-alpine"]
@@ -55,7 +55,7 @@ def test_the_lock_round_trips_and_refuses_what_it_did_not_write(tmp_path: Path) 
     again = Lock.beside(tmp_path)
     assert again.pins == {"nextcloud/nextcloud": "33.0.8-apache"}
     assert again.images == {"nextcloud:33.0.8-apache": "sha256:" + "a" * 64}
-    assert pins_beside(tmp_path) == again.pins
+    assert lock_beside(tmp_path).pins == again.pins
     again.pin("nextcloud", "nextcloud", None)
     assert again.pins == {}
 
