@@ -76,47 +76,30 @@ def _backup_context(settings: Settings) -> Any:
     return open_context(loaded, settings.state_dir)
 
 
-class _Progress:
-    """The backup runner's progress, as lines for the job."""
-
-    def __init__(self, emit: Progress) -> None:
-        self.emit = emit
-        self.shown: dict[str, int] = {}
-
-    def begin(self, label: str) -> None:
-        self.emit(f"{label}: started")
-
-    def status(self, label: str, status: Any) -> None:
-        done = getattr(status, "percent", None)
-        if isinstance(done, int | float) and self.shown.get(label) != int(done * 100):
-            self.shown[label] = int(done * 100)
-            self.emit(f"{label}: {done * 100:.0f} %")
-
-    def end(self, label: str, ok: bool) -> None:
-        self.emit(f"{label}: {'done' if ok else 'failed'}")
-
-
 def backup(settings: Settings, repository: str | None, progress: Progress) -> dict[str, Any]:
     """Back up now (every app with a backup spec, to ``repository`` or all)."""
-    from lares.backup.runner import execute, plan_run
+    from lares.backup import actions as backups
     from lares.text import counted
 
     ctx = _backup_context(settings)
-    if repository and repository not in ctx.blueprint.backup.repositories:
-        raise UsageError(f"there is no backup repository called {repository!r}")
-    planned = plan_run(ctx, repo=repository or None, due=False)
+    _known(ctx, repository)
+    planned = backups.plan(ctx, repository or None)
     progress(f"{counted(len(planned.jobs), 'job')} to run")
-    report = execute(ctx, planned, _Progress(progress))
+    report = backups.run(ctx, planned=planned, progress=progress)
     return dict(report.to_dict())
 
 
 def drill(settings: Settings, repository: str | None, progress: Progress) -> dict[str, Any]:
     """Restore the newest snapshots somewhere temporary and compare them (a drill)."""
-    from lares.backup.drill import drill as run_drill
+    from lares.backup import actions as backups
 
     ctx = _backup_context(settings)
+    _known(ctx, repository)
+    progress("drilling")
+    done = backups.drill(ctx, repository or None, progress=progress, swept=progress)
+    return dict(done.to_dict())
+
+
+def _known(ctx: Any, repository: str | None) -> None:
     if repository and repository not in ctx.blueprint.backup.repositories:
         raise UsageError(f"there is no backup repository called {repository!r}")
-    progress("drilling")
-    results = run_drill(ctx, repo=repository or None, progress=_Progress(progress), swept=progress)
-    return {"ok": all(r.ok for r in results), "apps": [r.to_dict() for r in results]}
