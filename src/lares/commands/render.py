@@ -25,7 +25,8 @@ def render(
         typer.Option(
             "--target",
             "-t",
-            help="home: the server's stacks; host: firewall, sshd, storage, timers; edge: the VPS.",
+            help="home: the server's stacks; host: firewall, sshd, storage, timers; edge: the "
+            "VPS; kubernetes: manifests for a cluster.",
         ),
     ] = "home",
 ) -> None:
