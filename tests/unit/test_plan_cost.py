@@ -4,7 +4,7 @@ the arithmetic's invariants on generated blueprints.
 Golden files are ``tests/golden/cost-*.txt`` (the text of `lares cost`) and
 ``tests/golden/cost-reference.json`` (its ``--json``). After an intended change:
 
-    LARES_UPDATE_GOLDEN=1 python3 -m pytest tests/unit/test_cost.py -p no:cacheprovider
+    LARES_UPDATE_GOLDEN=1 python3 -m pytest tests/unit/test_plan_cost.py -p no:cacheprovider
 """
 
 from __future__ import annotations
