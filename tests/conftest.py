@@ -211,7 +211,8 @@ def lares(tmp_path: Path) -> Lares:
     ) -> Ran:
         overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith("LARES_")}
         overrides.update({"LARES_STATE_DIR": str(state), "COLUMNS": "200", "NO_COLOR": "1"})
-        overrides.update({"FORCE_COLOR": None, **(env or {})})
+        # end-of-life findings depend on the day: the recorded outputs are of this one
+        overrides.update({"LARES_TODAY": "2026-12-02", "FORCE_COLOR": None, **(env or {})})
         logger = logging.getLogger("lares")
         handlers = list(logger.handlers)
         here = Path.cwd()
