@@ -64,11 +64,12 @@ from typing import Any, Protocol
 
 from lares.monitor.config import WatchConfig
 from lares.monitor.sample import Sample
+from lares.severity import rank
 from lares.text import counted
 
 SEVERITIES = ("critical", "warning", "info")
-#: The rank of each severity, worst first: conditions and alerts sort by it.
-SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+#: The rank of each severity on lares's one scale, worst first: conditions and alerts sort by it.
+SEVERITY_RANK = {s: rank(s) for s in SEVERITIES}
 NOT_RUNNING = ("container-oom", "container-restarting", "container-down")
 #: Rules whose conditions fire at first sight instead of after ``pending_samples`` cycles: they
 #: come from a recorded outcome (a backup run, a drill), not a reading that may flap.
