@@ -59,7 +59,8 @@ containers:
     memory: {{reservation: 64MiB, limit: 512MiB}}
     exceptions:
       root: the entrypoint prepares the data folder, then drops to postgres
-      capabilities: preparing the data folder needs CHOWN, DAC_OVERRIDE and FOWNER; dropping to postgres needs SETUID and SETGID
+      capabilities: preparing the data folder needs CHOWN, DAC_OVERRIDE and FOWNER;
+        dropping to postgres needs SETUID and SETGID
 """
 
 
