@@ -142,32 +142,32 @@ def compose_duration(seconds: float) -> str:
     return format_duration(seconds)
 
 
+def _unit_schema(json_type: str, pattern: str, description: str) -> WithJsonSchema:
+    """The JSON schema of a unit type: a plain number, or the text form its parser reads."""
+    number = {"type": json_type, "minimum": 0}
+    return WithJsonSchema(
+        {"anyOf": [number, {"type": "string", "pattern": pattern}], "description": description}
+    )
+
+
 ByteSize = Annotated[
     int,
     BeforeValidator(parse_size),
     PlainSerializer(format_size, when_used="json"),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 0},
-                {"type": "string", "pattern": r"^\d+(\.\d+)?\s*([kKmMgGtTpP]i?[bB]?|[bB])?$"},
-            ],
-            "description": "a size: bytes, or a number and a unit (512MiB, 2GiB, 12TB)",
-        }
+    _unit_schema(
+        "integer",
+        r"^\d+(\.\d+)?\s*([kKmMgGtTpP]i?[bB]?|[bB])?$",
+        "a size: bytes, or a number and a unit (512MiB, 2GiB, 12TB)",
     ),
 ]
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, when_used="json"),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": 0},
-                {"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h|d|w))+$"},
-            ],
-            "description": "a duration: seconds, or 30s, 5m, 2h, 1d, 1h30m",
-        }
+    _unit_schema(
+        "number",
+        r"^(\d+(\.\d+)?(ms|s|m|h|d|w))+$",
+        "a duration: seconds, or 30s, 5m, 2h, 1d, 1h30m",
     ),
 ]
 

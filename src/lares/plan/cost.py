@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -36,6 +36,12 @@ def cents(value: Fraction) -> Decimal:
     )
 
 
+def _shown(item: Any) -> dict[str, Any]:
+    """A dataclass's fields as data, each exact amount rounded to cents."""
+    values = {f.name: getattr(item, f.name) for f in fields(item)}
+    return {k: cents(v) if isinstance(v, Fraction) else v for k, v in values.items()}
+
+
 def _frac(value: Decimal | int) -> Fraction:
     return Fraction(value)
 
@@ -50,12 +56,7 @@ class Purchase:
     replacement: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "item": self.item,
-            "price": cents(self.price),
-            "month": self.month,
-            "replacement": self.replacement,
-        }
+        return _shown(self)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Running:
     detail: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "per_year": cents(self.per_year), "detail": self.detail}
+        return _shown(self)
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,7 @@ class Saving:
     source: str  # "catalog" or "blueprint" (costs.saas)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "app": self.app,
-            "service": self.service,
-            "per_month": cents(self.per_month),
-            "source": self.source,
-        }
+        return _shown(self)
 
 
 @dataclass(frozen=True)
@@ -98,14 +94,7 @@ class Year:
     cumulative: Fraction
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "year": self.year,
-            "bought": cents(self.bought),
-            "running": cents(self.running),
-            "saas": cents(self.saas),
-            "net": cents(self.net),
-            "cumulative": cents(self.cumulative),
-        }
+        return _shown(self)
 
 
 @dataclass(frozen=True)
