@@ -36,10 +36,12 @@ def cents(value: Fraction) -> Decimal:
     )
 
 
-def _shown(item: Any) -> dict[str, Any]:
-    """A dataclass's fields as data, each exact amount rounded to cents."""
-    values = {f.name: getattr(item, f.name) for f in fields(item)}
-    return {k: cents(v) if isinstance(v, Fraction) else v for k, v in values.items()}
+class _Shown:
+    """A dataclass whose data is its fields, each exact amount rounded to cents."""
+
+    def to_dict(self) -> dict[str, Any]:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        return {k: cents(v) if isinstance(v, Fraction) else v for k, v in values.items()}
 
 
 def _frac(value: Decimal | int) -> Fraction:
@@ -47,7 +49,7 @@ def _frac(value: Decimal | int) -> Fraction:
 
 
 @dataclass(frozen=True)
-class Purchase:
+class Purchase(_Shown):
     """One payment for a hardware item: the first one, or a replacement at the end of its life."""
 
     item: str
@@ -55,24 +57,18 @@ class Purchase:
     month: int  # months after the first purchase
     replacement: bool
 
-    def to_dict(self) -> dict[str, Any]:
-        return _shown(self)
-
 
 @dataclass(frozen=True)
-class Running:
+class Running(_Shown):
     """A yearly running cost: electricity, a recurring bill or offsite storage."""
 
     name: str
     per_year: Fraction
     detail: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return _shown(self)
-
 
 @dataclass(frozen=True)
-class Saving:
+class Saving(_Shown):
     """A SaaS subscription an enabled app replaces, per month."""
 
     app: str
@@ -80,21 +76,15 @@ class Saving:
     per_month: Fraction
     source: str  # "catalog" or "blueprint" (costs.saas)
 
-    def to_dict(self) -> dict[str, Any]:
-        return _shown(self)
-
 
 @dataclass(frozen=True)
-class Year:
+class Year(_Shown):
     year: int
     bought: Fraction
     running: Fraction
     saas: Fraction
     net: Fraction
     cumulative: Fraction
-
-    def to_dict(self) -> dict[str, Any]:
-        return _shown(self)
 
 
 @dataclass(frozen=True)
