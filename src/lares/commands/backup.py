@@ -9,8 +9,9 @@ configuration.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -71,24 +72,34 @@ def init(
     Exits 1 when a repository could not be created (the others still are).
     """
     from lares.backup import actions
-    from lares.output import table
 
     out = _out(as_json)
     result = actions.init(_context(file, state_dir), repo)
-    if as_json:
+    columns = ("Repository", "URL", "Result")
+    _per_repository(out, result, columns, lambda row: (row.get("url", ""), row["result"]))
+
+
+def _per_repository(
+    out: Out,
+    result: Repositories,
+    columns: tuple[str, ...],
+    cells: Callable[[dict[str, Any]], tuple[str, ...]],
+    right: tuple[str, ...] = (),
+) -> NoReturn:
+    """Print a table of ``result`` (a row a repository: its name, then its ``cells``) and its
+    failures, or its data under ``--json``; exit 1 when a repository failed."""
+    from lares.output import table
+
+    if out.as_json:
         out.json(result.to_dict())
     else:
-        t = table("Repository", "URL", "Result")
+        t = table(*columns, right=right)
         for row in result.rows:
-            t.add_row(row["repo"], row.get("url", ""), row["result"])
+            t.add_row(row["repo"], *cells(row))
         out.table(t)
-        _failures(out, result)
+        for row in result.failed():
+            out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
     raise typer.Exit(0 if result.ok else 1)
-
-
-def _failures(out: Out, result: Repositories) -> None:
-    for row in result.failed():
-        out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
 
 
 # ── run ───────────────────────────────────────────────────────────────────────────────────
@@ -152,19 +163,16 @@ def forget(
     Exits 1 when a repository failed (the others still are pruned).
     """
     from lares.backup import actions
-    from lares.output import table
 
     out = _out(as_json)
     result = actions.forget(_context(file, state_dir), repo)
-    if as_json:
-        out.json(result.to_dict())
-    else:
-        t = table("Repository", "Kept", "Removed", right=("Kept", "Removed"))
-        for row in result.rows:
-            t.add_row(row["repo"], str(row.get("kept", "")), str(row.get("removed", "")))
-        out.table(t)
-        _failures(out, result)
-    raise typer.Exit(0 if result.ok else 1)
+    _per_repository(
+        out,
+        result,
+        ("Repository", "Kept", "Removed"),
+        lambda row: (str(row.get("kept", "")), str(row.get("removed", ""))),
+        right=("Kept", "Removed"),
+    )
 
 
 @backup.command()
@@ -257,19 +265,15 @@ def check(
     Exits 1 when a check found a problem or could not run.
     """
     from lares.backup import actions
-    from lares.output import table
 
     out = _out(as_json)
     result = actions.check(_context(file, state_dir), repo)
-    if as_json:
-        out.json(result.to_dict())
-    else:
-        t = table("Repository", "Data read", "Result")
-        for row in result.rows:
-            t.add_row(row["repo"], row["subset"], "ok" if row["ok"] else "FAILED")
-        out.table(t)
-        _failures(out, result)
-    raise typer.Exit(0 if result.ok else 1)
+    _per_repository(
+        out,
+        result,
+        ("Repository", "Data read", "Result"),
+        lambda row: (row["subset"], "ok" if row["ok"] else "FAILED"),
+    )
 
 
 @backup.command()
