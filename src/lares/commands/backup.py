@@ -16,17 +16,16 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from lares.cli import FileOpt, JsonOpt, StateOpt, app
+from lares.commands.options import group, printer
 
 if TYPE_CHECKING:
     from lares.backup import BackupContext
     from lares.backup.actions import Repositories
     from lares.output import Out
 
-backup = typer.Typer(
-    name="backup",
-    help="Back up with restic: snapshots, database dumps, retention, checks and restore drills.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
+backup = group(
+    "backup",
+    "Back up with restic: snapshots, database dumps, retention, checks and restore drills.",
 )
 app.add_typer(backup, name="backup")
 
@@ -41,14 +40,8 @@ def _context(file: Path | None, state_dir: Path | None) -> BackupContext:
     from lares.deploy.applied import load_or_applied
     from lares.state import StateDir
 
-    loaded = load_or_applied(file, StateDir.open(state_dir), _out(False).warn)
+    loaded = load_or_applied(file, StateDir.open(state_dir), printer(False).warn)
     return open_context(loaded, state_dir)
-
-
-def _out(as_json: bool) -> Out:
-    from lares.output import Out
-
-    return Out(as_json=as_json)
 
 
 def _size(n: int | None) -> str:
@@ -73,7 +66,7 @@ def init(
     """
     from lares.backup import actions
 
-    out = _out(as_json)
+    out = printer(as_json)
     result = actions.init(_context(file, state_dir), repo)
     columns = ("Repository", "URL", "Result")
     _per_repository(out, result, columns, lambda row: (row.get("url", ""), row["result"]))
@@ -129,7 +122,7 @@ def run_cmd(
     from lares.commands._backup_reports import RichProgress, dry_run_report, run_report
 
     ctx = _context(file, state_dir)
-    out = _out(as_json)
+    out = printer(as_json)
     planned = actions.plan(ctx, repo, due=due)
     if dry_run:
         if as_json:
@@ -164,7 +157,7 @@ def forget(
     """
     from lares.backup import actions
 
-    out = _out(as_json)
+    out = printer(as_json)
     result = actions.forget(_context(file, state_dir), repo)
     _per_repository(
         out,
@@ -197,7 +190,7 @@ def prune(
     from lares.text import counted
 
     ctx = _context(file, state_dir)
-    out = _out(as_json)
+    out = printer(as_json)
     preview = actions.prune_preview(ctx, repo)
     todo = [r for r in preview.rows if "error" not in r and r["removes"]]
     if not as_json:
@@ -266,7 +259,7 @@ def check(
     """
     from lares.backup import actions
 
-    out = _out(as_json)
+    out = printer(as_json)
     result = actions.check(_context(file, state_dir), repo)
     _per_repository(
         out,
@@ -289,7 +282,7 @@ def unlock(
     """
     from lares.backup import actions
 
-    out = _out(as_json)
+    out = printer(as_json)
     result = actions.unlock(_context(file, state_dir), repo)
     if as_json:
         out.json(result.to_dict())
@@ -330,7 +323,7 @@ def drill_cmd(
     from lares.backup import actions
     from lares.commands._backup_reports import drill_report
 
-    out = _out(as_json)
+    out = printer(as_json)
     result = actions.drill(_context(file, state_dir), repo, workdir=workdir, swept=out.warn)
     if as_json:
         out.json(result.to_dict())
@@ -356,7 +349,7 @@ def list_cmd(
     from lares.backup import actions
     from lares.output import table
 
-    out = _out(as_json)
+    out = printer(as_json)
     result = actions.snapshots(_context(file, state_dir), repo)
     if as_json:
         out.json(result.to_dict())
@@ -439,7 +432,7 @@ def restore(
             "give either --target (restore into a folder) or --into-db (into the app's database)"
         )
     ctx = _context(file, state_dir)
-    out = _out(as_json)
+    out = printer(as_json)
     if into_db:
         if path:
             raise UsageError("--path does not go with --into-db: a database snapshot is one dump")
