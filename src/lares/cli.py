@@ -39,13 +39,10 @@ EXIT_CODES = {
     130: "interrupted",
 }
 
-app = typer.Typer(
-    name="lares",
-    help="Run a personal cloud from one file: plan, render, deploy, back up and watch it.",
-    no_args_is_help=True,
-    add_completion=False,
+app = options.group(
+    "lares",
+    "Run a personal cloud from one file: plan, render, deploy, back up and watch it.",
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
     epilog="Exit codes: " + "; ".join(f"{code} {what}" for code, what in EXIT_CODES.items()) + ".",
 )
 

@@ -86,19 +86,23 @@ def refused(path: str) -> str | None:
 def root_problem(value: str) -> str | None:
     """Why ``value`` cannot be a root of the blueprint (paths.appdata, paths.pool, a pool's
     mount), or None: it must be absolute, written without ``..``, and not a refused path."""
-    if not value.startswith("/"):
-        return f"{value!r} must be an absolute path (start with /)"
-    if ".." in value.split("/"):
-        return f"{value!r} must not contain '..': write the folder it means"
-    return refused(normal(value))
+    return _absolute_problem(
+        value, "an absolute path (start with /)", ": write the folder it means"
+    )
 
 
 def declared_problem(path: str) -> str | None:
     """Why ``path`` cannot be declared as a host path a container may mount, or None."""
+    return _absolute_problem(path, "an absolute host path")
+
+
+def _absolute_problem(path: str, absolute: str, dots: str = "") -> str | None:
+    """Why ``path`` is not ``absolute`` (in these words), holds ``..`` (with ``dots`` said
+    after) or is refused; or None."""
     if not path.startswith("/"):
-        return f"{path!r} must be an absolute host path"
+        return f"{path!r} must be {absolute}"
     if ".." in path.split("/"):
-        return f"{path!r} must not contain '..'"
+        return f"{path!r} must not contain '..'{dots}"
     return refused(normal(path))
 
 

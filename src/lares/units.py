@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
+from annotated_types import GroupedMetadata
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
@@ -142,33 +145,32 @@ def compose_duration(seconds: float) -> str:
     return format_duration(seconds)
 
 
-ByteSize = Annotated[
-    int,
-    BeforeValidator(parse_size),
-    PlainSerializer(format_size, when_used="json"),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 0},
-                {"type": "string", "pattern": r"^\d+(\.\d+)?\s*([kKmMgGtTpP]i?[bB]?|[bB])?$"},
-            ],
-            "description": "a size: bytes, or a number and a unit (512MiB, 2GiB, 12TB)",
-        }
-    ),
-]
+@dataclass(frozen=True)
+class _Unit(GroupedMetadata):
+    """What makes a unit type: the text form read by ``parse``, written by ``format`` in JSON,
+    and a schema that allows a plain number or that text (``pattern``)."""
+
+    parse: Callable[[Any], Any]
+    format: Callable[[Any], str]
+    json_type: str
+    pattern: str
+    description: str
+
+    def __iter__(self) -> Iterator[object]:
+        yield BeforeValidator(self.parse)
+        yield PlainSerializer(self.format, when_used="json")
+        number = {"type": self.json_type, "minimum": 0}
+        text = {"type": "string", "pattern": self.pattern}
+        yield WithJsonSchema({"anyOf": [number, text], "description": self.description})
+
+
+_SIZE_TEXT = r"^\d+(\.\d+)?\s*([kKmMgGtTpP]i?[bB]?|[bB])?$"
+_SIZE_HELP = "a size: bytes, or a number and a unit (512MiB, 2GiB, 12TB)"
+ByteSize = Annotated[int, _Unit(parse_size, format_size, "integer", _SIZE_TEXT, _SIZE_HELP)]
+_DURATION_TEXT = r"^(\d+(\.\d+)?(ms|s|m|h|d|w))+$"
+_DURATION_HELP = "a duration: seconds, or 30s, 5m, 2h, 1d, 1h30m"
 Duration = Annotated[
-    float,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, when_used="json"),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": 0},
-                {"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h|d|w))+$"},
-            ],
-            "description": "a duration: seconds, or 30s, 5m, 2h, 1d, 1h30m",
-        }
-    ),
+    float, _Unit(parse_duration, format_duration, "number", _DURATION_TEXT, _DURATION_HELP)
 ]
 
 

@@ -9,23 +9,23 @@ configuration.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from lares.cli import FileOpt, JsonOpt, StateOpt, app
+from lares.commands.options import group, printer
 
 if TYPE_CHECKING:
     from lares.backup import BackupContext
     from lares.backup.actions import Repositories
     from lares.output import Out
 
-backup = typer.Typer(
-    name="backup",
-    help="Back up with restic: snapshots, database dumps, retention, checks and restore drills.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
+backup = group(
+    "backup",
+    "Back up with restic: snapshots, database dumps, retention, checks and restore drills.",
 )
 app.add_typer(backup, name="backup")
 
@@ -40,14 +40,8 @@ def _context(file: Path | None, state_dir: Path | None) -> BackupContext:
     from lares.deploy.applied import load_or_applied
     from lares.state import StateDir
 
-    loaded = load_or_applied(file, StateDir.open(state_dir), _out(False).warn)
+    loaded = load_or_applied(file, StateDir.open(state_dir), printer(False).warn)
     return open_context(loaded, state_dir)
-
-
-def _out(as_json: bool) -> Out:
-    from lares.output import Out
-
-    return Out(as_json=as_json)
 
 
 def _size(n: int | None) -> str:
@@ -71,24 +65,34 @@ def init(
     Exits 1 when a repository could not be created (the others still are).
     """
     from lares.backup import actions
+
+    out = printer(as_json)
+    result = actions.init(_context(file, state_dir), repo)
+    columns = ("Repository", "URL", "Result")
+    _per_repository(out, result, columns, lambda row: (row.get("url", ""), row["result"]))
+
+
+def _per_repository(
+    out: Out,
+    result: Repositories,
+    columns: tuple[str, ...],
+    cells: Callable[[dict[str, Any]], tuple[str, ...]],
+    right: tuple[str, ...] = (),
+) -> NoReturn:
+    """Print a table of ``result`` (a row a repository: its name, then its ``cells``) and its
+    failures, or its data under ``--json``; exit 1 when a repository failed."""
     from lares.output import table
 
-    out = _out(as_json)
-    result = actions.init(_context(file, state_dir), repo)
-    if as_json:
+    if out.as_json:
         out.json(result.to_dict())
     else:
-        t = table("Repository", "URL", "Result")
+        t = table(*columns, right=right)
         for row in result.rows:
-            t.add_row(row["repo"], row.get("url", ""), row["result"])
+            t.add_row(row["repo"], *cells(row))
         out.table(t)
-        _failures(out, result)
+        for row in result.failed():
+            out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
     raise typer.Exit(0 if result.ok else 1)
-
-
-def _failures(out: Out, result: Repositories) -> None:
-    for row in result.failed():
-        out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
 
 
 # ── run ───────────────────────────────────────────────────────────────────────────────────
@@ -118,7 +122,7 @@ def run_cmd(
     from lares.commands._backup_reports import RichProgress, dry_run_report, run_report
 
     ctx = _context(file, state_dir)
-    out = _out(as_json)
+    out = printer(as_json)
     planned = actions.plan(ctx, repo, due=due)
     if dry_run:
         if as_json:
@@ -152,19 +156,16 @@ def forget(
     Exits 1 when a repository failed (the others still are pruned).
     """
     from lares.backup import actions
-    from lares.output import table
 
-    out = _out(as_json)
+    out = printer(as_json)
     result = actions.forget(_context(file, state_dir), repo)
-    if as_json:
-        out.json(result.to_dict())
-    else:
-        t = table("Repository", "Kept", "Removed", right=("Kept", "Removed"))
-        for row in result.rows:
-            t.add_row(row["repo"], str(row.get("kept", "")), str(row.get("removed", "")))
-        out.table(t)
-        _failures(out, result)
-    raise typer.Exit(0 if result.ok else 1)
+    _per_repository(
+        out,
+        result,
+        ("Repository", "Kept", "Removed"),
+        lambda row: (str(row.get("kept", "")), str(row.get("removed", ""))),
+        right=("Kept", "Removed"),
+    )
 
 
 @backup.command()
@@ -189,7 +190,7 @@ def prune(
     from lares.text import counted
 
     ctx = _context(file, state_dir)
-    out = _out(as_json)
+    out = printer(as_json)
     preview = actions.prune_preview(ctx, repo)
     todo = [r for r in preview.rows if "error" not in r and r["removes"]]
     if not as_json:
@@ -257,19 +258,15 @@ def check(
     Exits 1 when a check found a problem or could not run.
     """
     from lares.backup import actions
-    from lares.output import table
 
-    out = _out(as_json)
+    out = printer(as_json)
     result = actions.check(_context(file, state_dir), repo)
-    if as_json:
-        out.json(result.to_dict())
-    else:
-        t = table("Repository", "Data read", "Result")
-        for row in result.rows:
-            t.add_row(row["repo"], row["subset"], "ok" if row["ok"] else "FAILED")
-        out.table(t)
-        _failures(out, result)
-    raise typer.Exit(0 if result.ok else 1)
+    _per_repository(
+        out,
+        result,
+        ("Repository", "Data read", "Result"),
+        lambda row: (row["subset"], "ok" if row["ok"] else "FAILED"),
+    )
 
 
 @backup.command()
@@ -285,7 +282,7 @@ def unlock(
     """
     from lares.backup import actions
 
-    out = _out(as_json)
+    out = printer(as_json)
     result = actions.unlock(_context(file, state_dir), repo)
     if as_json:
         out.json(result.to_dict())
@@ -326,7 +323,7 @@ def drill_cmd(
     from lares.backup import actions
     from lares.commands._backup_reports import drill_report
 
-    out = _out(as_json)
+    out = printer(as_json)
     result = actions.drill(_context(file, state_dir), repo, workdir=workdir, swept=out.warn)
     if as_json:
         out.json(result.to_dict())
@@ -352,7 +349,7 @@ def list_cmd(
     from lares.backup import actions
     from lares.output import table
 
-    out = _out(as_json)
+    out = printer(as_json)
     result = actions.snapshots(_context(file, state_dir), repo)
     if as_json:
         out.json(result.to_dict())
@@ -435,7 +432,7 @@ def restore(
             "give either --target (restore into a folder) or --into-db (into the app's database)"
         )
     ctx = _context(file, state_dir)
-    out = _out(as_json)
+    out = printer(as_json)
     if into_db:
         if path:
             raise UsageError("--path does not go with --into-db: a database snapshot is one dump")

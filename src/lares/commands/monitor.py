@@ -8,19 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, StateOpt, printer
+from lares.commands.options import FileOpt, JsonOpt, StateOpt, group, printer
 
 if TYPE_CHECKING:
     from lares.monitor.config import WatchConfig
     from lares.state import StateDir
 
 
-alerts = typer.Typer(
-    name="alerts",
-    help="Alert notifications: send a test, list the alerts that are pending or firing.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
+alerts = group(
+    "alerts", "Alert notifications: send a test, list the alerts that are pending or firing."
 )
 app.add_typer(alerts, name="alerts")
 

@@ -8,7 +8,7 @@ models or Rich, so importing it costs no more than starting the CLI.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -59,6 +59,19 @@ StateOpt = Annotated[
 CheckOpt = Annotated[
     list[str] | None, typer.Option("--check", help="Run only this check (repeatable).")
 ]
+
+
+def group(name: str, help: str, **settings: Any) -> typer.Typer:
+    """A command group as lares's CLI makes them: its help when called without a command, no
+    shell-completion options, help text printed as written (no Rich markup)."""
+    return typer.Typer(
+        name=name,
+        help=help,
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        **settings,
+    )
 
 
 def printer(as_json: bool) -> Out:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import FileOpt, JsonOpt, StateOpt, app
+from lares.commands.options import printer
 
 if TYPE_CHECKING:
     from lares.output import Out
@@ -38,12 +39,11 @@ def recovery_kit(
     """
     from lares.blueprint.load import load
     from lares.errors import UsageError
-    from lares.output import Out
     from lares.recover import kit as kits
     from lares.secrets import SecretStore
     from lares.state import StateDir
 
-    out = Out(as_json=as_json)
+    out = printer(as_json)
     if as_json and output is None and html is None:
         raise UsageError(
             "--json prints no passwords, so it needs --output or --html to write the kit to",
@@ -115,12 +115,11 @@ def recover_cmd(
 
     Exits 1 when the recovery is done but its drill found an app that did not come back.
     """
-    from lares.output import Out
     from lares.recover import kit as kits
     from lares.recover.recover import recover
     from lares.state import default_root
 
-    out = Out(as_json=as_json)
+    out = printer(as_json)
     if app_id is not None:
         _recover_app(out, app_id, at, file, state_dir, repo)
         return

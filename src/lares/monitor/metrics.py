@@ -45,6 +45,13 @@ class Row:
     value: float
 
 
+def labels_of(s: Sample, *names: str, subject: str | None = None) -> dict[str, str]:
+    """The exporter's labels of a sample: its subject as label ``subject``, then its labels
+    ``names`` ("" where it has none)."""
+    labels = {subject: s.subject} if subject else {}
+    return labels | {name: s.labels.get(name, "") for name in names}
+
+
 def gauge(s: Sample, names: Mapping[str, tuple[str, str]], labels: dict[str, str]) -> Row | None:
     """The gauge ``names`` gives the sample's metric (name, help), or None."""
     if s.metric in names and s.value is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -36,12 +36,20 @@ def cents(value: Fraction) -> Decimal:
     )
 
 
+class _Shown:
+    """A dataclass whose data is its fields, each exact amount rounded to cents."""
+
+    def to_dict(self) -> dict[str, Any]:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        return {k: cents(v) if isinstance(v, Fraction) else v for k, v in values.items()}
+
+
 def _frac(value: Decimal | int) -> Fraction:
     return Fraction(value)
 
 
 @dataclass(frozen=True)
-class Purchase:
+class Purchase(_Shown):
     """One payment for a hardware item: the first one, or a replacement at the end of its life."""
 
     item: str
@@ -49,29 +57,18 @@ class Purchase:
     month: int  # months after the first purchase
     replacement: bool
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "item": self.item,
-            "price": cents(self.price),
-            "month": self.month,
-            "replacement": self.replacement,
-        }
-
 
 @dataclass(frozen=True)
-class Running:
+class Running(_Shown):
     """A yearly running cost: electricity, a recurring bill or offsite storage."""
 
     name: str
     per_year: Fraction
     detail: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "per_year": cents(self.per_year), "detail": self.detail}
-
 
 @dataclass(frozen=True)
-class Saving:
+class Saving(_Shown):
     """A SaaS subscription an enabled app replaces, per month."""
 
     app: str
@@ -79,33 +76,15 @@ class Saving:
     per_month: Fraction
     source: str  # "catalog" or "blueprint" (costs.saas)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "app": self.app,
-            "service": self.service,
-            "per_month": cents(self.per_month),
-            "source": self.source,
-        }
-
 
 @dataclass(frozen=True)
-class Year:
+class Year(_Shown):
     year: int
     bought: Fraction
     running: Fraction
     saas: Fraction
     net: Fraction
     cumulative: Fraction
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "year": self.year,
-            "bought": cents(self.bought),
-            "running": cents(self.running),
-            "saas": cents(self.saas),
-            "net": cents(self.net),
-            "cumulative": cents(self.cumulative),
-        }
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from lares.backup.jobs import host_path
 from lares.catalog.resolve import secret_id
+from lares.plan.capacity import FAULT_TOLERANCE
 
 SCENARIOS = {
     "app": "one app broken",
@@ -24,17 +25,6 @@ SCENARIOS = {
     "offsite": "the offsite provider lost",
 }
 KIT_FILE = "lares-recovery-kit.txt"
-#: drives a level survives losing (btrfs raid1 keeps two copies whatever the device count)
-REDUNDANCY = {
-    "single": 0,
-    "raid0": 0,
-    "raid1": 1,
-    "raid1c3": 2,
-    "raid1c4": 3,
-    "raid10": 1,
-    "raid5": 1,
-    "raid6": 2,
-}
 
 
 @dataclass(frozen=True)
@@ -199,7 +189,7 @@ def _drive(system: Any, where: Where, facts: Facts) -> list[str]:
     if not bp.storage.pools:
         return [*out, "The blueprint describes no storage pool.", ""]
     for name, pool in bp.storage.pools.items():
-        survives = REDUNDANCY.get(pool.level, 0)
+        survives = FAULT_TOLERANCE.get(pool.level, 0)
         if pool.engine == "mdadm" and pool.level == "raid1":
             survives = len(pool.devices) - 1
         devices = ", ".join(f"`{d.path}`" for d in pool.devices)

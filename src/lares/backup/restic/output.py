@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 
 def parse_time(text: str) -> datetime:
@@ -94,18 +94,7 @@ class Summary:
     snapshot_id: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "files_new": self.files_new,
-            "files_changed": self.files_changed,
-            "files_unmodified": self.files_unmodified,
-            "dirs_new": self.dirs_new,
-            "dirs_changed": self.dirs_changed,
-            "data_added": self.data_added,
-            "total_files_processed": self.total_files_processed,
-            "total_bytes_processed": self.total_bytes_processed,
-            "total_duration": self.total_duration,
-            "snapshot_id": self.snapshot_id,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -118,6 +107,21 @@ class ItemError:
 
 
 Event = Status | Summary | ItemError
+_E = TypeVar("_E", Status, Summary)
+
+
+_CONVERT: dict[str, Callable[..., Any]] = {"int": int, "float": float, "str": str}
+
+
+def _from_json(cls: type[_E], data: Mapping[str, Any], **given: Any) -> _E:
+    """``cls`` from the same-named keys of restic's JSON (0, 0.0 or "" where missing), but for
+    the fields ``given``."""
+    values = dict(given)
+    for f in fields(cls):
+        if f.name not in values:
+            convert = _CONVERT[str(f.type)]
+            values[f.name] = convert(data.get(f.name) or convert())
+    return cls(**values)
 
 
 def parse_event(line: str) -> Event | None:
@@ -134,30 +138,16 @@ def parse_event(line: str) -> Event | None:
     kind = data.get("message_type")
     if kind == "status":
         remaining = data.get("seconds_remaining")
-        return Status(
+        return _from_json(
+            Status,
+            data,
             percent=float(data.get("percent_done") or 0.0),
-            files_done=int(data.get("files_done") or 0),
-            total_files=int(data.get("total_files") or 0),
-            bytes_done=int(data.get("bytes_done") or 0),
-            total_bytes=int(data.get("total_bytes") or 0),
-            seconds_elapsed=int(data.get("seconds_elapsed") or 0),
             # restic prints 2**63 when it cannot estimate
             seconds_remaining=int(remaining) if remaining and remaining < 10**9 else None,
             current_files=tuple(data.get("current_files") or ()),
         )
     if kind == "summary":
-        return Summary(
-            files_new=int(data.get("files_new") or 0),
-            files_changed=int(data.get("files_changed") or 0),
-            files_unmodified=int(data.get("files_unmodified") or 0),
-            dirs_new=int(data.get("dirs_new") or 0),
-            dirs_changed=int(data.get("dirs_changed") or 0),
-            data_added=int(data.get("data_added") or 0),
-            total_files_processed=int(data.get("total_files_processed") or 0),
-            total_bytes_processed=int(data.get("total_bytes_processed") or 0),
-            total_duration=float(data.get("total_duration") or 0.0),
-            snapshot_id=str(data.get("snapshot_id") or ""),
-        )
+        return _from_json(Summary, data)
     if kind == "error":
         err = data.get("error")
         message = err.get("message") if isinstance(err, dict) else None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from lares.host.doctor import DoctorContext, Finding
+from lares.host.doctor import DoctorContext, Finding, Status
 
 ID = "cpu"
 DESCRIPTION = "virtualization (vmx/svm) and AES-NI flags in /proc/cpuinfo"
@@ -30,21 +31,38 @@ def check(ctx: DoctorContext) -> Iterator[Finding]:
     if virt:
         yield ctx.finding(ID, "ok", f"hardware virtualization: {virt[0]}", flags=virt)
     else:
-        yield ctx.finding(
-            ID,
-            "warning" if "vt-x" in claimed else "ok",
-            "no hardware virtualization flag (vmx/svm)"
-            + (": host.cpu.features says vt-x" if "vt-x" in claimed else ""),
+        yield _missing(
+            ctx,
+            "vt-x" in claimed,
+            ("ok", "warning"),
+            "no hardware virtualization flag (vmx/svm)",
+            ": host.cpu.features says vt-x",
             "enable VT-x/AMD-V in the firmware, or drop vt-x from host.cpu.features",
             flags=[],
         )
     if "aes" in flags:
         yield ctx.finding(ID, "ok", "AES-NI present (fast encryption for restic and TLS)")
     else:
-        yield ctx.finding(
-            ID,
-            "error" if "aes-ni" in claimed else "warning",
-            "no AES-NI: encrypted backups and TLS will be slow"
-            + (" (host.cpu.features says aes-ni)" if "aes-ni" in claimed else ""),
+        yield _missing(
+            ctx,
+            "aes-ni" in claimed,
+            ("warning", "error"),
+            "no AES-NI: encrypted backups and TLS will be slow",
+            " (host.cpu.features says aes-ni)",
             "enable AES-NI in the firmware, or correct host.cpu.features",
         )
+
+
+def _missing(
+    ctx: DoctorContext,
+    claimed: bool,
+    severities: tuple[Status, Status],
+    message: str,
+    claim: str,
+    hint: str,
+    **details: Any,
+) -> Finding:
+    """A CPU flag not found: the second severity, and ``claim`` said, when host.cpu.features
+    says the CPU has it."""
+    severity = severities[1] if claimed else severities[0]
+    return ctx.finding(ID, severity, message + (claim if claimed else ""), hint, **details)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from lares.forecast import full_in
 from lares.monitor.collectors import Context
 from lares.monitor.config import MountTarget
-from lares.monitor.metrics import Row, gauge
+from lares.monitor.metrics import Row, gauge, labels_of
 from lares.monitor.rules import Condition, Inputs, fmt_days, fmt_percent, rule
 from lares.monitor.sample import Sample
 
@@ -218,11 +218,7 @@ RULES = (disks,)
 
 def prometheus(s: Sample) -> Row | None:
     """The exporter-compatible series of a sample (see :mod:`lares.monitor.metrics`), or None."""
-    labels = {
-        "mountpoint": s.subject,
-        "device": s.labels.get("device", ""),
-        "fstype": s.labels.get("fstype", ""),
-    }
+    labels = labels_of(s, "device", "fstype", subject="mountpoint")
     names = {
         "size_bytes": ("node_filesystem_size_bytes", "Filesystem size in bytes."),
         "avail_bytes": (

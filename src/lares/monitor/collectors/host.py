@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from lares.monitor.collectors import Context
-from lares.monitor.metrics import Row
+from lares.monitor.metrics import Row, labels_of
 from lares.monitor.rules import Condition, Inputs, rule
 from lares.monitor.sample import Sample
 
@@ -148,7 +148,7 @@ def prometheus(s: Sample) -> Row | None:
         name, text = fixed[(s.subject, s.metric)]
         return Row(name, "gauge", text, {}, s.value)
     if s.metric == "temp_celsius":
-        labels = {"chip": s.labels.get("chip", ""), "sensor": s.labels.get("sensor", "")}
+        labels = labels_of(s, "chip", "sensor")
         return Row(
             "node_hwmon_temp_celsius", "gauge", "Hardware monitor temperature.", labels, s.value
         )

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from lares.monitor.collectors import Context
 from lares.monitor.config import Endpoint
-from lares.monitor.metrics import Row, gauge
+from lares.monitor.metrics import Row, gauge, labels_of
 from lares.monitor.rules import Condition, Inputs, fmt_days, rule
 from lares.monitor.sample import Sample
 
@@ -265,11 +265,7 @@ RULES = (endpoints,)
 
 def prometheus(s: Sample) -> Row | None:
     """The exporter-compatible series of a sample (see :mod:`lares.monitor.metrics`), or None."""
-    labels = {
-        "instance": s.subject,
-        "app": s.labels.get("app", ""),
-        "kind": s.labels.get("kind", ""),
-    }
+    labels = labels_of(s, "app", "kind", subject="instance")
     names = {
         "up": ("probe_success", "Whether the probe succeeded."),
         "latency_seconds": ("probe_duration_seconds", "How long the probe took."),

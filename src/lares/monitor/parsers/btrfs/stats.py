@@ -68,10 +68,7 @@ class DeviceStatsReport(Assessed):
 
     def get(self, device: str) -> DeviceErrors | None:
         """The counters of ``device`` (as printed, e.g. ``/dev/sdb``), or None."""
-        for entry in self.devices:
-            if entry.device == device:
-                return entry
-        return None
+        return next((entry for entry in self.devices if entry.device == device), None)
 
     def errors_total(self) -> int:
         return sum(entry.errors_total() for entry in self.devices)

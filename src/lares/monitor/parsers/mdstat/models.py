@@ -193,10 +193,7 @@ class MdstatReport:
 
     def get(self, name: str) -> MdArray | None:
         """The array called ``name`` (``md0``), or None."""
-        for array in self.arrays:
-            if array.name == name:
-                return array
-        return None
+        return next((array for array in self.arrays if array.name == name), None)
 
     @property
     def ok(self) -> bool:

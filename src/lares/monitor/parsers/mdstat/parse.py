@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from lares.monitor.parsers.health import Unparsed
@@ -184,6 +184,44 @@ def _bracketed(text: str) -> tuple[list[str], str]:
     return names, rest
 
 
+def _progress(match: re.Match[str]) -> SyncProgress:
+    return SyncProgress(
+        action=SyncAction(match["action"]),
+        percent=float(match["percent"]),
+        done=_int_or_none(match["done"]),
+        total=_int_or_none(match["total"]),
+        finish_minutes=float(match["finish"]) if match["finish"] else None,
+        speed_kib_s=_int_or_none(match["speed"]),
+    )
+
+
+def _waiting(match: re.Match[str]) -> SyncProgress:
+    return SyncProgress(
+        action=SyncAction(match["action"]),
+        delayed=match["flag"] == "DELAYED",
+        pending=match["flag"] == "PENDING",
+    )
+
+
+def _bitmap(match: re.Match[str]) -> Bitmap:
+    return Bitmap(
+        pages_used=int(match["used"]),
+        pages_total=int(match["total"]),
+        size_kib=int(match["size"]),
+        chunk_kib=int(match["chunk"]),
+        file=match["file"],
+    )
+
+
+#: The lines of an array that set one of its fields (the first one of each key counts), in the
+#: order they are tried: the field, the line, what the field is made of.
+_FIELD_LINES: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], object]], ...] = (
+    ("sync", _PROGRESS_RE, _progress),
+    ("sync", _WAITING_RE, _waiting),
+    ("bitmap", _BITMAP_RE, _bitmap),
+)
+
+
 class _ArrayBuilder:
     """Collects what the lines say about one array before the frozen value is made."""
 
@@ -221,32 +259,10 @@ class _ArrayBuilder:
             if leftover:
                 unparsed.append(Unparsed(number, leftover))
             return True
-        if "sync" not in self.fields and (match := _PROGRESS_RE.match(line)):
-            self.fields["sync"] = SyncProgress(
-                action=SyncAction(match["action"]),
-                percent=float(match["percent"]),
-                done=_int_or_none(match["done"]),
-                total=_int_or_none(match["total"]),
-                finish_minutes=float(match["finish"]) if match["finish"] else None,
-                speed_kib_s=_int_or_none(match["speed"]),
-            )
-            return True
-        if "sync" not in self.fields and (match := _WAITING_RE.match(line)):
-            self.fields["sync"] = SyncProgress(
-                action=SyncAction(match["action"]),
-                delayed=match["flag"] == "DELAYED",
-                pending=match["flag"] == "PENDING",
-            )
-            return True
-        if "bitmap" not in self.fields and (match := _BITMAP_RE.match(line)):
-            self.fields["bitmap"] = Bitmap(
-                pages_used=int(match["used"]),
-                pages_total=int(match["total"]),
-                size_kib=int(match["size"]),
-                chunk_kib=int(match["chunk"]),
-                file=match["file"],
-            )
-            return True
+        for key, pattern, build in _FIELD_LINES:
+            if key not in self.fields and (match := pattern.match(line)):
+                self.fields[key] = build(match)
+                return True
         return False
 
     def _read_status(self, rest: str) -> str:

@@ -165,10 +165,7 @@ class SmartReport:
 
     def attribute(self, attribute_id: int) -> Attribute | None:
         """The ATA attribute with this id, or None."""
-        for attribute in self.attributes:
-            if attribute.id == attribute_id:
-                return attribute
-        return None
+        return next((a for a in self.attributes if a.id == attribute_id), None)
 
     @property
     def critical(self) -> dict[int, int]:
