@@ -70,6 +70,14 @@ def watcher_for(tmp_path: Path) -> Iterator[Callable[[WatchConfig, Outbox], Watc
         watcher.store.close()
 
 
+def cycle_in_back_off(watcher: Watcher, docker_client: Any, loop: str) -> Any:
+    """A watcher cycle while the looping container waits out a restart's back-off: between two
+    restarts it runs for an instant (longer on a loaded machine), and with a short history a
+    loop shows as the engine's "restarting" state."""
+    wait_for("a restart's back-off", lambda: attrs(docker_client, loop)["State"]["Restarting"])
+    return watcher.cycle(only=["docker"])
+
+
 def test_unhealthy_restart_loop_and_oom_are_each_detected(
     docker_client: Any,
     test_images: dict[str, str],
@@ -146,7 +154,7 @@ def test_unhealthy_restart_loop_and_oom_are_each_detected(
     watcher = watcher_for(config, outbox)
     mine = {ok, sick, loop, oom}
 
-    first = watcher.cycle(only=["docker"])
+    first = cycle_in_back_off(watcher, docker_client, loop)
     assert [r.error for r in first.runs] == [None]
     expected = {
         f"container-unhealthy:{sick}": "warning",
@@ -156,7 +164,7 @@ def test_unhealthy_restart_loop_and_oom_are_each_detected(
     assert {c.key: c.severity for c in first.conditions if c.subject in mine} == expected
     assert outbox.messages == []  # pending: one sample is not enough
 
-    second = watcher.cycle(only=["docker"])
+    second = cycle_in_back_off(watcher, docker_client, loop)
     assert {c.key: c.severity for c in second.conditions if c.subject in mine} == expected
     firing = {k for k, a in watcher.alerts.alerts.items() if a.state == "firing"}
     assert set(expected) <= firing
