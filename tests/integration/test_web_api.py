@@ -2,7 +2,7 @@
 event stream, the API against its own OpenAPI document (schemathesis) with and without a
 session, and no secret value or secret path in any response it gave.
 
-One deployed homelab and one `lares serve` for the module (tests/web/lab.py).
+One deployed homelab and one `lares serve` for the module (tests/weblab/lab.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from web.lab import Client, WebLab, free_port, running_caddy, running_lab
+from weblab.lab import Client, WebLab, free_port, running_caddy, running_lab
 
 if TYPE_CHECKING:
     import docker

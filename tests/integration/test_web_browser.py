@@ -1,5 +1,5 @@
 """The dashboard in a real browser: Playwright driving Debian's Chromium against `lares serve`
-on a deployed homelab (tests/web/lab.py), with `lares watch` writing what the pages show.
+on a deployed homelab (tests/weblab/lab.py), with `lares watch` writing what the pages show.
 
 One server and one browser for the module; the tests run in file order and build on each other
 (the login of the first is the session of the next ones; the rate limit comes last, as it locks
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from web.lab import INTERVAL, Client, WebLab, running_lab
+from weblab.lab import INTERVAL, Client, WebLab, running_lab
 
 if TYPE_CHECKING:
     import docker
