@@ -100,24 +100,21 @@ class Lab:
         )
         return json.loads(out.stdout or "[]") or []
 
-    def container_image_id(self) -> str:
+    def _inspect(self, field: str) -> str:
         out = subprocess.run(
-            ["docker", "inspect", "--format", "{{.Image}}", "lu-app"],
+            ["docker", "inspect", "--format", "{{" + field + "}}", "lu-app"],
             capture_output=True,
             text=True,
             check=True,
         )
         return out.stdout.strip()
 
+    def container_image_id(self) -> str:
+        return self._inspect(".Image")
+
     def running_image(self) -> str:
         """The image the app's container runs, as repository:tag (without a locked digest)."""
-        out = subprocess.run(
-            ["docker", "inspect", "--format", "{{.Config.Image}}", "lu-app"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout.strip().split("@", 1)[0]
+        return self._inspect(".Config.Image").split("@", 1)[0]
 
 
 def _remove(client: docker.DockerClient) -> None:
