@@ -115,3 +115,21 @@ def test_the_update_schedule_is_a_timer_and_a_crontab_line(kit: BlueprintKit) ->
         "systemd/lares-update.timer"
         not in render_all(kit.plan(kit.text()).system, target="host").files
     )
+
+
+def test_an_app_that_upgrades_one_major_at_a_time_goes_to_the_next_major_only() -> None:
+    tags = ["31.0.9", "32.0.0", "32.0.3", "33.0.1", "34.0.0"]
+    assert choose("31.0.9", tags, to=None, major=True, one_major=True) == ("32.0.3", "major", "")
+    assert choose("31.0.9", tags, to=None, major=True) == ("34.0.0", "major", "")
+    target, level, why = choose("31.0.9", tags, to="33.0.1", major=True, one_major=True)
+    assert (target, level) == (None, "major")
+    assert why.endswith("update to a 32.x version first")
+    assert choose("31.0.9", tags, to="32.0.0", major=True, one_major=True)[0] == "32.0.0"
+
+
+def test_nextcloud_is_such_an_app() -> None:
+    from lares.catalog.load import load_catalog
+
+    apps = load_catalog().apps
+    assert apps["nextcloud"].majors == "one-at-a-time"
+    assert apps["vaultwarden"].majors == "any"

@@ -522,6 +522,11 @@ class App(Model):
     backup: BackupSpec | None = None
     replaces: tuple[Replaces, ...] = ()
     requires: tuple[Literal["quicksync", "tun", "docker"], ...] = ()
+    majors: Literal["any", "one-at-a-time"] = Field(
+        "any",
+        description="one-at-a-time: upstream upgrades through every major version in turn, so "
+        "`lares update --major` moves one major at a time",
+    )
     notes: str | None = None
 
     @model_validator(mode="after")

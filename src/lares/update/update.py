@@ -81,14 +81,29 @@ def choose(
     to: str | None,
     major: bool,
     level: Level = "minor",
+    one_major: bool = False,
 ) -> tuple[str | None, Level | None, str]:
     """The version to move to, its step, and why none when there is none (or it is refused).
 
     Without ``to``, the newest tag of the biggest step allowed: ``level`` (patch or minor), or
-    any with ``major``.
+    any with ``major``; with ``one_major`` (an app whose upstream upgrades through every major
+    in turn) a major step goes to the next major only.
     """
     pin = parse(current)
     tags = list(tags)
+    if one_major and pin is not None:
+        wanted = parse(to) if to is not None else None
+        if wanted is not None and wanted.core[0] > pin.core[0] + 1:
+            return (
+                None,
+                "major",
+                (
+                    f"{current} → {to} skips a major version, and this app upgrades one major at a "
+                    f"time: update to a {pin.core[0] + 1}.x version first"
+                ),
+            )
+        # later majors wait until the next one runs
+        tags = [t for t in tags if (v := parse(t)) is None or v.core[0] <= pin.core[0] + 1]
     if to is not None:
         if to not in tags:
             return None, None, f"the registry has no tag {to}"
@@ -184,7 +199,8 @@ def _one(
         tags = reg.tags(ref)
     except RegistryError as exc:
         return AppUpdate(app_id, current, result="failed", why=exc.message)
-    target, step, why = choose(current, tags, to=to, major=major, level=level)
+    one_major = view.app.majors == "one-at-a-time"
+    target, step, why = choose(current, tags, to=to, major=major, level=level, one_major=one_major)
     if target is None:
         result: Result = "up-to-date" if why == "up to date" or to is None else "refused"
         return AppUpdate(app_id, current, level=step, result=result, why=why)
