@@ -89,7 +89,7 @@ def update(
     loaded = load_blueprint(file)
     if level == "major":
         raise UsageError("--level major: use --major, which a scheduled update never takes")
-    names = list(apps or [])
+    exclude: tuple[str, ...] = ()
     if scheduled:
         updates = loaded.blueprint.updates
         if updates is None:
@@ -97,19 +97,15 @@ def update(
                 "--scheduled: the blueprint has no updates: section",
                 hint="add `updates: {schedule: 'Sun *-*-* 03:30:00', level: patch}`",
             )
-        level = updates.level
-        if not names:
-            from lares.plan import make_context
-
-            apps_now = make_context(loaded).system.apps
-            names = [a.id for a in apps_now if a.id not in updates.exclude]
+        level, exclude = updates.level, updates.exclude
     report = run_update(
         loaded,
         StateDir.open(state_dir),
-        names,
+        apps or [],
         to=to,
         major=major and not scheduled,
         level=level,
+        exclude=exclude,
         progress=out.line,
     )
     if as_json:

@@ -139,15 +139,17 @@ def update(
     to: str | None = None,
     major: bool = False,
     level: Level = "minor",
+    exclude: Iterable[str] = (),
     registry: Registry | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> UpdateReport:
-    """Update ``apps`` (every app when none is named; see the module docstring); one app's
-    failure never stops the next."""
+    """Update ``apps`` (every app but ``exclude`` when none is named; see the module
+    docstring); one app's failure never stops the next."""
     from lares.plan import make_context
 
     system = make_context(loaded).system
-    wanted = list(dict.fromkeys(apps)) or [a.id for a in system.apps]
+    skipped = set(exclude)
+    wanted = list(dict.fromkeys(apps)) or [a.id for a in system.apps if a.id not in skipped]
     known = {a.id for a in system.apps}
     unknown = [a for a in wanted if a not in known]
     if unknown:
