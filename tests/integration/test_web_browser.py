@@ -254,7 +254,7 @@ def test_silence_and_acknowledge_from_the_page(lab: WebLab, page: Page) -> None:
     ) as answer:
         alert.locator("button.silence").first.click()
     page.wait_for_load_state()
-    assert answer.value.status in (200, 303), answer.value.status
+    assert answer.value.status in (200, 303), (answer.value.status, page.inner_text("main"))
     found = silences(lab)
     assert len(found) == 1 and (
         victim in json.dumps(found) or "container-unhealthy" in json.dumps(found)

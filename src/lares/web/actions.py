@@ -34,12 +34,14 @@ def silence(
     reason: str = "",
 ) -> dict[str, Any]:
     """Mute notifications about an alert for ``duration`` (30m, 2h, 1d): its app's, else
-    its subject's when that is an app, else its rule's (what ``lares silence`` can name)."""
+    its subject's when that is an app, else its rule's (what ``lares silence`` can name): an
+    alert whose app label names no deployed app (a container left from an earlier blueprint) is
+    silenced by its rule rather than refused."""
     from lares.monitor import actions as monitor
 
     apps = {a.id for a in config.apps}
-    subject = str(alert.get("subject") or "")
-    target = str(alert.get("app") or (subject if subject in apps else alert.get("rule") or ""))
+    named = (str(alert.get("app") or ""), str(alert.get("subject") or ""))
+    target = next((n for n in named if n in apps), str(alert.get("rule") or ""))
     done = monitor.silence(
         config,
         settings.state_dir / "monitor",

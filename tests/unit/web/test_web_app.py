@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -365,3 +366,15 @@ def test_an_oversized_login_form_is_not_read(client: TestClient) -> None:
         follow_redirects=False,
     )
     assert r.status_code == 403  # no field read: not even the CSRF token
+
+
+def test_an_alert_whose_app_is_no_longer_deployed_is_silenced_by_its_rule(tmp_path: Path) -> None:
+    from lares.monitor.config import AppTarget, WatchConfig
+    from lares.web.data import Settings
+
+    config = WatchConfig(host="nas", apps=(AppTarget("immich", "media", ("immich-server",)),))
+    settings = Settings(state_dir=tmp_path)
+    alert = {"rule": "container-unhealthy", "subject": "old-web", "app": "old"}
+    assert actions.silence(settings, config, alert, "1h")["target"] == "container-unhealthy"
+    alert = {"rule": "container-unhealthy", "subject": "immich", "app": "old"}
+    assert actions.silence(settings, config, alert, "1h")["target"] == "immich"
