@@ -201,12 +201,22 @@ class Data:
 
     # -- change detection ------------------------------------------------------------------
 
-    def _file_mark(self) -> float | None:
+    def _file_mark(self) -> tuple[float | None, bool, tuple[str, ...]]:
+        """What the loaded blueprint depends on: the file's time and the stacks ``lares up``
+        has applied (a stack deployed after the dashboard started brings its apps in)."""
+        from lares.deploy import record
+        from lares.state import StateDir
+
         path = self.settings.file or (Path("lares.yaml") if Path("lares.yaml").exists() else None)
         try:
-            return path.stat().st_mtime if path else None
+            stamp = path.stat().st_mtime if path else None
         except OSError:
-            return None
+            stamp = None
+        state = StateDir(self.settings.state_dir)
+        try:
+            return stamp, state.applied.is_dir(), tuple(record.stacks(state))
+        except OSError:
+            return stamp, False, ()
 
     def _open_store(self) -> Store | None:
         from lares.monitor.store import FILENAME, Store

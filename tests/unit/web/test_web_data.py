@@ -1,5 +1,6 @@
 """The dashboard's view: built from the real reference blueprint, rebuilt only when a source
-changes, the blueprint reloaded when its file changes; and `lares serve`'s own options."""
+changes, the blueprint reloaded when its file changes or `lares up` applies a stack; and
+`lares serve`'s own options."""
 
 from __future__ import annotations
 
@@ -96,6 +97,15 @@ def test_the_blueprint_reloads_when_its_file_changes(tmp_path: Path) -> None:
     os.utime(file, (time.time() + 10, time.time() + 10))
     data.refresh()  # keeps the last good blueprint
     assert loads[-1] == "broken" and data.blueprint.host == "nas"
+    # the file stays as it is; what changes is what `lares up` has applied
+    (tmp_path / "applied" / "media").mkdir(parents=True)
+    data.refresh()
+    assert len(loads) == 4
+    (tmp_path / "applied" / "media" / "record.json").write_text("{}")
+    data.refresh()  # a stack deployed after the dashboard started brings its apps in
+    assert len(loads) == 5
+    data.refresh()
+    assert len(loads) == 5
 
 
 def test_redaction(tmp_path: Path) -> None:
