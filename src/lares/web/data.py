@@ -34,6 +34,7 @@ from lares.web.views import (
 if TYPE_CHECKING:
     from lares.monitor.config import WatchConfig
     from lares.monitor.store import Store
+    from lares.state import StateDir
 
 log = logging.getLogger("lares.web")
 
@@ -67,10 +68,16 @@ class Blueprint:
     service_app: Mapping[str, str]
 
 
+def deployed_stacks(state: StateDir) -> list[str] | None:
+    """The stacks ``lares up`` has applied, or None before it ever ran (then every app counts)."""
+    from lares.deploy import record
+
+    return record.stacks(state) if state.applied.is_dir() else None
+
+
 def load_blueprint(settings: Settings, warn: Callable[[str], None] = log.warning) -> Blueprint:
     """Load and resolve the blueprint (the one last applied while the file has errors)."""
     from lares.catalog.web import public_urls, served_urls
-    from lares.deploy import record
     from lares.deploy.applied import load_or_applied
     from lares.monitor.config import build
     from lares.plan import plan
@@ -82,8 +89,7 @@ def load_blueprint(settings: Settings, warn: Callable[[str], None] = log.warning
     loaded = load_or_applied(settings.file, state, warn)
     p = plan(loaded)
     system = p.system
-    deployed = record.stacks(state) if state.applied.is_dir() else None
-    config = build(system, state_dir=str(settings.state_dir), deployed=deployed)
+    config = build(system, state_dir=str(settings.state_dir), deployed=deployed_stacks(state))
     apps = []
     for app in system.apps:
         urls = served_urls(system, app)
@@ -201,10 +207,9 @@ class Data:
 
     # -- change detection ------------------------------------------------------------------
 
-    def _file_mark(self) -> tuple[float | None, bool, tuple[str, ...]]:
+    def _file_mark(self) -> tuple[float | None, tuple[str, ...] | None]:
         """What the loaded blueprint depends on: the file's time and the stacks ``lares up``
         has applied (a stack deployed after the dashboard started brings its apps in)."""
-        from lares.deploy import record
         from lares.state import StateDir
 
         path = self.settings.file or (Path("lares.yaml") if Path("lares.yaml").exists() else None)
@@ -212,11 +217,11 @@ class Data:
             stamp = path.stat().st_mtime if path else None
         except OSError:
             stamp = None
-        state = StateDir(self.settings.state_dir)
         try:
-            return stamp, state.applied.is_dir(), tuple(record.stacks(state))
+            deployed = deployed_stacks(StateDir(self.settings.state_dir))
         except OSError:
-            return stamp, False, ()
+            deployed = None
+        return stamp, None if deployed is None else tuple(deployed)
 
     def _open_store(self) -> Store | None:
         from lares.monitor.store import FILENAME, Store
