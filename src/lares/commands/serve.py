@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lares.cli import app
 from lares.commands.options import FileOpt, StateOpt, printer
 from lares.errors import UsageError
+
+if TYPE_CHECKING:
+    from lares.output import Out
+    from lares.web.auth import Auth
 
 DEFAULT_LISTEN = "127.0.0.1:8765"
 
@@ -36,6 +40,23 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\n")
 
 
+def first_login(auth: Auth, out: Out, *, terminal: bool) -> None:
+    """Generate the admin password and say where it is: on the screen only to a terminal.
+
+    A service's output ends up in the journal, which more people may read than the state
+    folder's owner, so there lares names the 0600 file instead.
+    """
+    from lares.web.auth import USER
+
+    password = auth.generate_password()
+    if terminal:
+        out.ok(f"the dashboard's login is {USER} with the password below (shown only now):")
+        typer.echo(password)
+    else:
+        out.ok(f"the dashboard's login is {USER}; its password is in {auth.initial_file}")
+    out.line("change it with `lares serve --set-password`")
+
+
 @app.command()
 def serve(
     listen: Annotated[
@@ -56,11 +77,12 @@ def serve(
     """Serve the dashboard: home, health, storage, backups, system, and the JSON API.
 
     Every page needs the admin's login (user admin); on first start a password is generated
-    and printed once. The pages read what `lares watch` and `lares backup` record: run the
-    watcher for live health.
+    and printed once on a terminal; run as a service, it is only in
+    `<state>/web/initial-password` (0600) until `--set-password` replaces it. The pages read
+    what `lares watch` and `lares backup` record: run the watcher for live health.
     """
     from lares.state import StateDir
-    from lares.web.auth import USER, Auth
+    from lares.web.auth import Auth
 
     out = printer(False)
     state = StateDir.open(state_dir)
@@ -81,10 +103,7 @@ def serve(
         return
     host, port = parse_listen(listen)
     if not auth.password_set():
-        password = auth.generate_password()
-        out.ok(f"the dashboard's login is {USER} with the password below (shown only now):")
-        typer.echo(password)
-        out.line("change it with `lares serve --set-password`")
+        first_login(auth, out, terminal=sys.stdout.isatty())
     import uvicorn
 
     from lares.web.app import create_app

@@ -5,7 +5,9 @@ Everything lives in ``<state>/web/`` (folder 0700, files 0600):
 * ``admin.scrypt``: ``scrypt$n$r$p$<salt>$<hash>`` (base64) of the admin password, checked
   with the setting it names;
 * ``session.key``: 32 random bytes (hex) that sign session cookies and derive CSRF tokens;
-* ``tokens``: one SHA-256 (hex) of an API token per line; the token itself is shown once.
+* ``tokens``: one SHA-256 (hex) of an API token per line; the token itself is shown once;
+* ``initial-password``: the password generated on first start, until one is set (so that a
+  dashboard started as a service does not write it into the journal).
 
 A session cookie is ``<session id>.<issued>.<signature>``, signed with HMAC-SHA256 over a key
 made of ``session.key`` and the password hash, so setting a new password ends every session.
@@ -36,6 +38,7 @@ SESSION_SECONDS = 7 * 86400
 PASSWORD_FILE = "admin.scrypt"  # noqa: S105 (a file name)
 KEY_FILE = "session.key"
 TOKENS_FILE = "tokens"
+INITIAL_FILE = "initial-password"
 TOKEN_PREFIX = "lares_"  # noqa: S105 (what every token starts with)
 
 # OWASP's scrypt setting for 8 MiB (N=2^13, r=8, p=10): as strong as N=2^17 with p=1, while a
@@ -117,11 +120,18 @@ class Auth:
         """Store the hash of ``password``; every session signed before ends."""
         self._write(PASSWORD_FILE, hash_password(password) + "\n")
         self._key = None
+        self.initial_file.unlink(missing_ok=True)
+
+    @property
+    def initial_file(self) -> Path:
+        """Where a generated password waits (0600) until the admin sets one."""
+        return self.folder / INITIAL_FILE
 
     def generate_password(self) -> str:
-        """Set a new random password and return it (to be shown once)."""
+        """Set a new random password, keep it in :attr:`initial_file` and return it."""
         password = secrets.token_urlsafe(15)
         self.set_password(password)
+        self._write(INITIAL_FILE, password + "\n")
         return password
 
     def check(self, user: str, password: str) -> bool:

@@ -167,3 +167,28 @@ def test_serve_sets_the_password_and_makes_tokens(run_lares: Any, tmp_path: Path
     assert token not in (state / "web" / "tokens").read_text()
     r = run_lares("serve", "--listen", "nowhere")
     assert r.returncode == 2 and "cannot listen on 'nowhere'" in r.stderr + r.stdout
+
+
+def test_a_generated_password_reaches_a_terminal_but_not_a_journal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lares.commands.options import printer
+    from lares.commands.serve import first_login
+    from lares.web.auth import Auth
+
+    auth = Auth(tmp_path / "web")
+    first_login(auth, printer(False), terminal=False)
+    said = capsys.readouterr()
+    kept = auth.initial_file.read_text().strip()
+    assert auth.check("admin", kept)
+    assert kept not in said.out + said.err
+    assert str(auth.initial_file) in said.out + said.err
+    assert stat.S_IMODE(auth.initial_file.stat().st_mode) == 0o600
+
+    auth = Auth(tmp_path / "tty")
+    first_login(auth, printer(False), terminal=True)
+    shown = capsys.readouterr().out
+    assert auth.check("admin", auth.initial_file.read_text().strip())
+    assert auth.initial_file.read_text().strip() in shown
+    auth.set_password("a long enough password")
+    assert not auth.initial_file.exists()
