@@ -175,13 +175,30 @@ def _stamp(ts: float | str | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
-def client_address(request: Request) -> str:
-    """The client's address; behind a proxy on this machine, the one the proxy names."""
+def client_address(request: Request, proxies: tuple[str, ...] = ()) -> str:
+    """The client's address; behind a proxy on this machine, the one the proxy names.
+
+    A proxy is a peer on loopback or on one of ``proxies`` (the Caddy app's networks). Only the
+    last X-Forwarded-For entry counts: it is the one that proxy added; earlier ones are what
+    the client claimed.
+    """
     peer = request.client.host if request.client else "unknown"
     forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and peer in ("127.0.0.1", "::1", "localhost"):
+    if forwarded and _is_proxy(peer, proxies):
         return forwarded.split(",")[-1].strip() or peer
     return peer
+
+
+def _is_proxy(peer: str, proxies: tuple[str, ...]) -> bool:
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return peer == "localhost"
+    return address.is_loopback or any(
+        address in ipaddress.ip_network(net, strict=False) for net in proxies
+    )
 
 
 def _secure(request: Request) -> bool:
@@ -330,7 +347,7 @@ def _login(app: FastAPI, board: Dashboard) -> None:
 
     @app.post("/login", include_in_schema=False, response_class=HTMLResponse)
     async def login(request: Request) -> Response:
-        client = client_address(request)
+        client = client_address(request, board.data.blueprint.proxies)
         wait = board.limit.retry_after(client)
         if wait is not None:
             response = _login_page(board, request, f"{TOO_MANY}: try again later.", 429)

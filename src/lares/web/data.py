@@ -32,6 +32,7 @@ from lares.web.views import (
 )
 
 if TYPE_CHECKING:
+    from lares.catalog.resolve import System
     from lares.monitor.config import WatchConfig
     from lares.monitor.store import Store
     from lares.state import StateDir
@@ -66,6 +67,9 @@ class Blueprint:
     pools: tuple[dict[str, Any], ...]
     repositories: tuple[dict[str, Any], ...]
     service_app: Mapping[str, str]
+    #: networks whose peers may name the client (X-Forwarded-For): those of the Caddy app,
+    #: which reaches ``lares serve`` from its container's address, not from loopback
+    proxies: tuple[str, ...] = ()
 
 
 def deployed_stacks(state: StateDir) -> list[str] | None:
@@ -134,7 +138,18 @@ def load_blueprint(settings: Settings, warn: Callable[[str], None] = log.warning
         pools=pools,
         repositories=repositories,
         service_app={s.name: s.app for s in system.services},
+        proxies=proxy_subnets(system),
     )
+
+
+def proxy_subnets(system: System) -> tuple[str, ...]:
+    """The subnets of the Docker networks the reverse proxy's containers are on."""
+    from lares.catalog.web import PROXY_APP
+
+    view = system.app(PROXY_APP)
+    docker = system.blueprint.network.docker
+    names = {n for s in (view.services if view else ()) for n in s.networks if n in docker}
+    return tuple(sorted(str(docker[n].subnet) for n in names))
 
 
 @dataclass

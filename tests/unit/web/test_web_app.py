@@ -378,3 +378,41 @@ def test_an_alert_whose_app_is_no_longer_deployed_is_silenced_by_its_rule(tmp_pa
     assert actions.silence(settings, config, alert, "1h")["target"] == "container-unhealthy"
     alert = {"rule": "container-unhealthy", "subject": "immich", "app": "old"}
     assert actions.silence(settings, config, alert, "1h")["target"] == "immich"
+
+
+def test_the_client_is_named_by_a_proxy_on_loopback_or_on_caddys_networks() -> None:
+    from starlette.requests import Request
+
+    from lares.web.app import client_address
+
+    def asked(peer: str, forwarded: str | None) -> Request:
+        headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+        scope = {"type": "http", "headers": headers, "client": (peer, 40000)}
+        return Request(scope)
+
+    caddy = ("172.20.3.0/24",)
+    # Caddy in its container: the last entry is the one it added, earlier ones the client's claim
+    assert client_address(asked("172.20.3.7", "10.9.9.9, 192.168.1.77"), caddy) == "192.168.1.77"
+    assert client_address(asked("127.0.0.1", "192.168.1.78")) == "192.168.1.78"
+    # anyone else saying who they are is not believed
+    assert client_address(asked("192.168.1.50", "192.168.1.77"), caddy) == "192.168.1.50"
+    assert client_address(asked("172.20.4.7", "192.168.1.77"), caddy) == "172.20.4.7"
+    assert client_address(asked("172.20.3.7", None), caddy) == "172.20.3.7"
+
+
+def test_caddys_networks_are_the_dashboards_proxies() -> None:
+    from lares.blueprint.load import load_reference
+    from lares.plan import plan
+    from lares.web.data import proxy_subnets
+
+    system = plan(load_reference()).system
+    caddy = system.app("caddy")
+    assert caddy is not None
+    subnets = proxy_subnets(system)
+    docker = system.blueprint.network.docker
+    assert subnets and all(
+        any(str(docker[n].subnet) == s for s in subnets)
+        for svc in caddy.services
+        for n in svc.networks
+        if n in docker
+    )
