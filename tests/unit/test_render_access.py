@@ -10,7 +10,7 @@ import pytest
 
 from lares.blueprint.load import load, load_text
 from lares.catalog.resolve import System
-from lares.catalog.web import public_urls
+from lares.catalog.web import public_urls, source_subnets
 from lares.errors import ConfigError, ConfigErrors
 from lares.plan import make_context, plan
 from lares.render import render_all
@@ -268,3 +268,30 @@ def test_plan_warns_when_newt_cannot_reach_a_public_app() -> None:
         "apub is public, but Newt shares no network with it, so Pangolin cannot reach it"
         in messages
     )
+
+
+def test_a_public_dashboard_is_a_pangolin_resource_behind_sso() -> None:
+    text = BLUEPRINT.read_text() + "dashboard: {exposure: public, listen: 0.0.0.0:8765}\n"
+    system = system_of(text)
+    resources = blueprint_doc(system)["public-resources"]
+    assert list(resources) == ["apub", "lares-dashboard"]
+    res = resources["lares-dashboard"]
+    assert res["full-domain"] == "home.example.org"
+    assert res["auth"] == {"sso-enabled": True}
+    assert res["targets"] == [
+        {"site": "home", "hostname": "192.168.50.2", "port": 8765, "method": "http"}
+    ]
+    assert set(res) <= DOCUMENTED["resource"]
+    assert "https://home.example.org" in public_urls(system)
+    loaded = load_text(text, filename="access.yaml", base_dir=DATA, env={})
+    messages = [f.message for f in plan(loaded, only=["public"]).findings]
+    assert messages == [
+        "2 apps are public through the tunnel: https://apub.example.org, https://home.example.org"
+    ]
+    # the firewall lets Newt's containers reach it as it lets Caddy's
+    newt = source_subnets(system, "newt")
+    allowed = {r.source for r in host_rules(system) if r.port == 8765}
+    assert newt and set(newt) <= allowed
+    lan = system_of(BLUEPRINT.read_text() + "dashboard: {exposure: lan}\n")
+    assert list(blueprint_doc(lan)["public-resources"]) == ["apub"]
+    assert not [r for r in host_rules(lan) if "Newt" in r.comment]

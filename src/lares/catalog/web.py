@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lares.catalog.resolve import AppView, Service, System
+from lares.catalog.resolve import DEFAULT_NETWORK, AppView, Service, System
 
 PROXY_APP = "caddy"
 DNS_APP = "pihole"
 TUNNEL_APP = "newt"
+#: Docker's default address pools, where a stack without a declared network gets its subnet.
+DOCKER_POOL = "172.16.0.0/12"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,21 @@ class WebTarget:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+def source_subnets(system: System, app_id: str) -> list[str]:
+    """The subnets ``app_id``'s containers connect from, in order, each once (none when it does
+    not run): its blueprint networks' subnets, and Docker's pool for a stack's default one."""
+    view = system.app(app_id)
+    docker = system.blueprint.network.docker
+    found: list[str] = []
+    for service in view.services if view is not None else ():
+        for net in service.networks:
+            if net == DEFAULT_NETWORK:
+                found.append(DOCKER_POOL)
+            elif net in docker:
+                found.append(str(docker[net].subnet))
+    return list(dict.fromkeys(found))
 
 
 def reachable(system: System) -> list[AppView]:
@@ -110,7 +127,43 @@ def public_resources(system: System) -> list[PublicResource]:
                 sso=sso,
             )
         )
+    dashboard = dashboard_resource(system)
+    if dashboard is not None:
+        found.append(dashboard)
     return found
+
+
+#: The dashboard's resource key in Pangolin, and its name below the public domain.
+DASHBOARD_KEY = "lares-dashboard"
+DASHBOARD_SUBDOMAIN = "home"
+
+
+def dashboard_resource(system: System) -> PublicResource | None:
+    """The dashboard (``lares serve`` on the host) as a public resource, with exposure public.
+
+    Newt reaches it at the server's LAN address, as Caddy does. Its single sign-on is always
+    on: the ``dashboard`` plan check refuses a public dashboard without it.
+    """
+    bp = system.blueprint
+    tunnel = bp.access.tunnel
+    if bp.dashboard is None or bp.dashboard.exposure != "public" or tunnel is None:
+        return None
+    if not bp.access.domain:
+        return None
+    host = str(bp.network.host_address)
+    address = bp.dashboard.address(bp.network.host_address).replace("0.0.0.0:", f"{host}:")
+    hostname, _, port = address.rpartition(":")
+    return PublicResource(
+        key=DASHBOARD_KEY,
+        app="dashboard",
+        name="lares dashboard",
+        full_domain=f"{DASHBOARD_SUBDOMAIN}.{bp.access.domain}",
+        site=tunnel.site,
+        hostname=hostname,
+        port=int(port),
+        method="http",
+        sso=True,
+    )
 
 
 @dataclass(frozen=True)

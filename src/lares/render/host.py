@@ -31,16 +31,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lares.blueprint.model import Pool
-from lares.catalog.resolve import DEFAULT_NETWORK, System
-from lares.catalog.web import DNS_APP, PROXY_APP, reachable, web_target
+from lares.catalog.resolve import System
+from lares.catalog.web import (
+    DNS_APP,
+    PROXY_APP,
+    TUNNEL_APP,
+    dashboard_resource,
+    reachable,
+    source_subnets,
+    web_target,
+)
 from lares.plan.checks.hostdns import DROPIN, host_dns_servers
 from lares.render._web import header
 from lares.render.bundle import Bundle, File
 
 TARGET = "host"
 SSH_PORT = 22
-#: Docker's default address pools, where a stack without a declared network gets its subnet.
-DOCKER_POOL = "172.16.0.0/12"
 
 #: The hardening the reference system applies to sshd.
 SSHD_SETTINGS = (
@@ -132,28 +138,29 @@ def host_rules(system: System) -> list[Rule]:
             _add(rules, Rule(port.host, port.protocol, lan, f"{service.name}: {what}"))
     caddy = system.app(PROXY_APP)
     if caddy is not None:
-        sources: list[str] = []
-        for service in caddy.services:
-            for net in service.networks:
-                if net == DEFAULT_NETWORK:
-                    sources.append(DOCKER_POOL)
-                elif net in bp.network.docker:
-                    sources.append(str(bp.network.docker[net].subnet))
+        sources = source_subnets(system, PROXY_APP)
         for app in reachable(system):
             target = web_target(system, app)
             if target is None or not target.host_network:
                 continue
-            for source in dict.fromkeys(sources):
+            for source in sources:
                 _add(
                     rules,
                     Rule(target.port, "tcp", source, f"{app.id} web UI, for the Caddy container"),
                 )
         if bp.dashboard is not None:
             serve_port = int(bp.dashboard.address(bp.network.host_address).rsplit(":", 1)[1])
-            for source in dict.fromkeys(sources):
+            for source in sources:
                 _add(
                     rules, Rule(serve_port, "tcp", source, "the dashboard, for the Caddy container")
                 )
+    dashboard = dashboard_resource(system)
+    if dashboard is not None:
+        for source in source_subnets(system, TUNNEL_APP):
+            _add(
+                rules,
+                Rule(dashboard.port, "tcp", source, "the dashboard, for the Newt container"),
+            )
     return rules
 
 

@@ -67,8 +67,8 @@ class Blueprint:
     pools: tuple[dict[str, Any], ...]
     repositories: tuple[dict[str, Any], ...]
     service_app: Mapping[str, str]
-    #: networks whose peers may name the client (X-Forwarded-For): those of the Caddy app,
-    #: which reaches ``lares serve`` from its container's address, not from loopback
+    #: networks whose peers may name the client (X-Forwarded-For): those of Caddy and Newt,
+    #: which reach ``lares serve`` from their containers' addresses, not from loopback
     proxies: tuple[str, ...] = ()
 
 
@@ -143,13 +143,12 @@ def load_blueprint(settings: Settings, warn: Callable[[str], None] = log.warning
 
 
 def proxy_subnets(system: System) -> tuple[str, ...]:
-    """The subnets of the Docker networks the reverse proxy's containers are on."""
-    from lares.catalog.web import PROXY_APP
+    """The subnets Caddy's and Newt's containers connect from: what reaches the dashboard
+    through them comes from there, with the client's address in X-Forwarded-For."""
+    from lares.catalog.web import PROXY_APP, TUNNEL_APP, source_subnets
 
-    view = system.app(PROXY_APP)
-    docker = system.blueprint.network.docker
-    names = {n for s in (view.services if view else ()) for n in s.networks if n in docker}
-    return tuple(sorted(str(docker[n].subnet) for n in names))
+    found = source_subnets(system, PROXY_APP) + source_subnets(system, TUNNEL_APP)
+    return tuple(dict.fromkeys(found))
 
 
 @dataclass

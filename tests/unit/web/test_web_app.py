@@ -400,19 +400,17 @@ def test_the_client_is_named_by_a_proxy_on_loopback_or_on_caddys_networks() -> N
     assert client_address(asked("172.20.3.7", None), caddy) == "172.20.3.7"
 
 
-def test_caddys_networks_are_the_dashboards_proxies() -> None:
+def test_caddys_and_newts_networks_are_the_dashboards_proxies() -> None:
     from lares.blueprint.load import load_reference
     from lares.plan import plan
     from lares.web.data import proxy_subnets
 
     system = plan(load_reference()).system
+    docker = system.blueprint.network.docker
     caddy = system.app("caddy")
     assert caddy is not None
-    subnets = proxy_subnets(system)
-    docker = system.blueprint.network.docker
-    assert subnets and all(
-        any(str(docker[n].subnet) == s for s in subnets)
-        for svc in caddy.services
-        for n in svc.networks
-        if n in docker
-    )
+    on = {n for svc in caddy.services for n in svc.networks}
+    proxies = proxy_subnets(system)
+    assert {str(docker[n].subnet) for n in on if n in docker} <= set(proxies)
+    # a stack's default network is somewhere in Docker's address pool
+    assert ("default" in on) == ("172.16.0.0/12" in proxies)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lares.catalog.web import PROXY_APP
+from lares.catalog.web import DASHBOARD_SUBDOMAIN, PROXY_APP
 from lares.plan.context import PlanContext
 from lares.plan.findings import Finding
 
 ID = "dashboard"
 DESCRIPTION = "the dashboard stays on the LAN unless the tunnel's SSO guards it; Caddy reaches it"
-#: The name the Caddyfile serves the dashboard at, below network.domain.
-SUBDOMAIN = "home"
+#: The name the Caddyfile serves the dashboard at, below network.domain (and the tunnel, below
+#: access.domain).
+SUBDOMAIN = DASHBOARD_SUBDOMAIN
 LOOPBACK_PREFIX = "127."
 
 
