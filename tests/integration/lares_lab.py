@@ -1,5 +1,6 @@
 """What the labs of the integration tests share: ``lares`` run as a person types it against one
-blueprint and state folder, a free loopback port, and Caddy running a rendered Caddyfile.
+blueprint and state folder, a free loopback port, ending a process, and Caddy running a
+rendered Caddyfile.
 
 :mod:`integration.backup_helpers` (``Lab``), :mod:`weblab.lab` (``WebLab``) and
 ``test_access_caddy`` use these; a process they start in the background ends with the test
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 LARES = [sys.executable, "-m", "lares"]
 PR_SET_PDEATHSIG = 1
@@ -32,6 +34,17 @@ def free_port() -> int:
 def die_with_parent() -> None:
     """In the child before exec: SIGTERM when the process that started it dies (Linux)."""
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def stop(proc: subprocess.Popen[Any], *, timeout: float = 15) -> None:
+    """End a process started for a test: SIGTERM, then SIGKILL after ``timeout`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def lares_argv(blueprint: Path, state: Path, *args: str) -> list[str]:
@@ -99,9 +112,4 @@ def running_caddy(config: Path, home: Path) -> Iterator[Path]:
                 time.sleep(0.2)
             yield root
         finally:
-            caddy.terminate()
-            try:
-                caddy.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                caddy.kill()
-                caddy.wait()
+            stop(caddy, timeout=10)
