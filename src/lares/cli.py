@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -39,7 +39,9 @@ EXIT_CODES = {
     130: "interrupted",
 }
 
-app = options.group(
+#: The app (read as ``lares.cli.app``, which puts every command on it first; see __getattr__).
+app: typer.Typer
+_app = options.group(
     "lares",
     "Run a personal cloud from one file: plan, render, deploy, back up and watch it.",
     pretty_exceptions_enable=False,
@@ -56,7 +58,7 @@ def print_version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
+@_app.callback()
 def _options(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log every command lares runs to stderr.")
@@ -124,7 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     options.Requested.as_json = False
     try:
         # standalone: Typer reports usage errors itself and exits 2, and exits 0 when done
-        app(args=argv, prog_name="lares")
+        _register(_command(sys.argv[1:] if argv is None else argv))
+        _app(args=argv, prog_name="lares")
     except LaresError as exc:
         report(exc, as_json=options.Requested.as_json)
         sys.exit(exc.exit_code)
@@ -151,10 +154,41 @@ def report(exc: LaresError, *, as_json: bool) -> None:
         print(text, file=sys.stderr)
 
 
-def _register_commands() -> None:
+class _Registered:
+    """Which commands are on the app: the modules of the commands asked for so far, or all."""
+
+    loading = False
+    everything = False
+
+
+def _register(command: str | None = None) -> None:
+    """Put the commands on the app: the one ``command`` names when its module holds it alone,
+    else every command (see :func:`lares.commands.register`)."""
+    if _Registered.loading or _Registered.everything:
+        return
     from lares.commands import register
 
-    register()
+    _Registered.loading = True
+    try:
+        _Registered.everything = not register(_app, command)
+    finally:
+        _Registered.loading = False
 
 
-_register_commands()
+def _command(argv: list[str]) -> str | None:
+    """The command a command line names: its first word after the global options (which take
+    no value), or None (`lares --help`, no command)."""
+    for word in argv:
+        if word in ("--verbose", "-v"):
+            continue
+        return None if word.startswith("-") else word
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    """``app``: the app with every command on it (imported by the command modules, and by
+    whatever drives the app itself, such as tests)."""
+    if name == "app":
+        _register()
+        return _app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

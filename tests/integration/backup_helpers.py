@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
+from integration.lares_lab import lares_env, run_lares
+
 LARES = str(Path(sys.executable).parent / "lares")
 PG_IMAGE = "lares-test/postgres:15"
 MARIADB_IMAGE = "lares-test/mariadb:10.11"
@@ -179,21 +181,12 @@ class Lab:
     ) -> subprocess.CompletedProcess[str]:
         """``lares <args> -f blueprint --state-dir state`` as a person would type it (``input``
         on its stdin)."""
-        proc = subprocess.run(
-            [LARES, *args, "-f", str(self.blueprint), "--state-dir", str(self.state)],
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            env=self.env(),
+        return run_lares(
+            self.blueprint, self.state, *args, outputs=self.outputs, input=input, timeout=timeout
         )
-        self.outputs += [proc.stdout, proc.stderr]
-        return proc
 
     def env(self) -> dict[str, str]:
-        """The environment lares runs in: its log goes to the test's state folder."""
-        return {**os.environ, "LARES_STATE_DIR": str(self.state)}
+        return lares_env(self.state)
 
     def lares_json(self, *args: str, timeout: float = 240) -> tuple[int, dict[str, Any]]:
         proc = self.lares(*args, "--json", timeout=timeout)

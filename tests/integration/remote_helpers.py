@@ -17,19 +17,11 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from integration.lares_lab import stop
+
 MOTO_S3 = Path(__file__).resolve().parent / "moto_s3.py"
 SSHD = "/usr/sbin/sshd"  # sshd re-executes itself: it must be started by absolute path
 STARTUP = 60.0
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # ── S3 ────────────────────────────────────────────────────────────────────────────────────
@@ -74,7 +66,7 @@ def s3_server(workdir: Path) -> Iterator[S3Server]:
             proc.stdin.close()  # the server stops at the end of its input
             with suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=15)
-        _stop(proc)
+        stop(proc)
         if proc.stdout is not None:
             proc.stdout.close()
 
@@ -164,7 +156,7 @@ def sshd(root: Path) -> Iterator[SshServer]:
                 time.sleep(0.05)
             if proc.poll() is None and "Server listening" in log.read_text():
                 break
-            _stop(proc)
+            stop(proc)
             proc = None
             if "Address already in use" not in log.read_text():
                 raise AssertionError(f"sshd did not start:\n{log.read_text()}")
@@ -176,4 +168,4 @@ def sshd(root: Path) -> Iterator[SshServer]:
         yield SshServer(port, root, root / "client_key", known_hosts, log)
     finally:
         if proc is not None:
-            _stop(proc)
+            stop(proc)

@@ -8,7 +8,6 @@ no answer.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -18,18 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from integration.lares_lab import free_port, running_caddy
 from lares.blueprint.load import load
 from lares.plan import make_context
-from lares.render.proxy import ROOT_CERT, caddyfile, sites
+from lares.render.proxy import caddyfile, sites
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "access"
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def backend(name: str) -> ThreadingHTTPServer:
@@ -84,35 +78,10 @@ def caddy_site(tmp_path: Path) -> Iterator[tuple[int, Path, dict[str, str]]]:
             system, upstreams=upstreams, http_port=http_port, https_port=https_port, admin="off"
         )
     )
-    env = {
-        **os.environ,
-        "HOME": str(tmp_path),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-    }
-    log = (tmp_path / "caddy.log").open("w")
-    proc = subprocess.Popen(
-        ["caddy", "run", "--config", str(config), "--adapter", "caddyfile"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     try:
-        root = tmp_path / "data" / ROOT_CERT
-        deadline = time.monotonic() + 30
-        while not root.exists():
-            assert proc.poll() is None, (tmp_path / "caddy.log").read_text()
-            assert time.monotonic() < deadline, "Caddy made no root certificate in 30 s"
-            time.sleep(0.2)
-        yield https_port, root, {s.app: s.hostname for s in sites(system)}
+        with running_caddy(config, tmp_path) as root:
+            yield https_port, root, {s.app: s.hostname for s in sites(system)}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
         for srv in servers.values():
             srv.shutdown()
             srv.server_close()

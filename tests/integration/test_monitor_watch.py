@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -15,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from integration.lares_lab import LARES, free_port
+
 TESTS = Path(__file__).resolve().parents[1]
-LARES = [sys.executable, "-m", "lares"]
 
 
 @pytest.fixture
@@ -44,12 +43,6 @@ def blueprint(kit: Any, tmp_path: Path) -> Path:
 
 def lares(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*LARES, *args], capture_output=True, text=True, timeout=timeout)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_watch_runs_serves_metrics_and_stops_cleanly(blueprint: Path, tmp_path: Path) -> None:

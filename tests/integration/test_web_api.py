@@ -20,7 +20,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from weblab.lab import Client, WebLab, free_port, running_caddy, running_lab
+from integration.lares_lab import free_port, running_caddy
+from weblab.lab import Client, WebLab, running_lab
 
 if TYPE_CHECKING:
     import docker

@@ -14,6 +14,7 @@ from lares import sqlitecopy
 from lares.backup import hooks
 from lares.backup.hooks import (
     DatabaseHook,
+    Instance,
     SnapshotHook,
     Table,
     btrfs,
@@ -80,7 +81,9 @@ def test_registry_lookup() -> None:
 
 def test_postgres_dump_command() -> None:
     db = DatabaseBackup(container="db", engine="postgres", user="nextcloud", database="nextcloud")
-    cmd = postgres.dump(db, "nextcloud-db", "postgres:16.10-alpine", "nextcloud_db_password")
+    cmd = postgres.dump(
+        Instance(db, "nextcloud-db", "postgres:16.10-alpine", "nextcloud_db_password")
+    )
     assert cmd.argv == (
         "docker",
         "exec",
@@ -97,17 +100,19 @@ def test_postgres_dump_command() -> None:
     assert dict(cmd.secret_env) == {"PGPASSWORD": "nextcloud_db_password"}
     assert cmd.env == {}
     assert "PGPASSWORD=<secret nextcloud_db_password>" in cmd.shown()
-    bare = postgres.dump(db, "nextcloud-db", "postgres:16", None)
+    bare = postgres.dump(Instance(db, "nextcloud-db", "postgres:16", None))
     assert "-e" not in bare.argv and not bare.secret_env
 
 
 def test_mariadb_dump_command_picks_the_tool_of_the_image() -> None:
     db = DatabaseBackup(container="db", engine="mariadb", user="photo", database="photoprism")
-    maria = mariadb.dump(db, "photoprism-db", "mariadb:11.4", "photoprism_db_password")
+    maria = mariadb.dump(Instance(db, "photoprism-db", "mariadb:11.4", "photoprism_db_password"))
     assert maria.argv[:6] == ("docker", "exec", "-e", "MYSQL_PWD", "photoprism-db", "mariadb-dump")
     assert maria.argv[-2:] == ("--databases", "photoprism")
     assert "--single-transaction" in maria.argv
-    mysql = mariadb.dump(db.model_copy(update={"database": None}), "x-db", "mysql:8.4", None)
+    mysql = mariadb.dump(
+        Instance(db.model_copy(update={"database": None}), "x-db", "mysql:8.4", None)
+    )
     assert mysql.argv[3] == "mysqldump"
     assert mysql.argv[-1] == "--all-databases"
 
@@ -115,7 +120,7 @@ def test_mariadb_dump_command_picks_the_tool_of_the_image() -> None:
 def test_sqlite_copy_runs_on_the_host_file_behind_the_bind_mount() -> None:
     db = DatabaseBackup(container="kuma", engine="sqlite", path="/app/data/kuma.db")
     volumes = ("/srv/appdata/kuma:/app/data:rw", "/srv/appdata/kuma/x:/app/data/x")
-    cmd = sqlite.dump(db, "uptime-kuma", "louislam/uptime-kuma:1", None, volumes=volumes)
+    cmd = sqlite.dump(Instance(db, "uptime-kuma", "louislam/uptime-kuma:1", None, volumes))
     assert cmd.argv == (
         sys.executable,
         "-m",
@@ -124,7 +129,7 @@ def test_sqlite_copy_runs_on_the_host_file_behind_the_bind_mount() -> None:
         "/srv/appdata/kuma/kuma.db",
     )
     with pytest.raises(LaresError, match=r"/app/data/kuma\.db of uptime-kuma is not on a bind"):
-        sqlite.dump(db, "uptime-kuma", "img:1", None, volumes=("kuma-data:/app/data",))
+        sqlite.dump(Instance(db, "uptime-kuma", "img:1", None, ("kuma-data:/app/data",)))
 
 
 @pytest.mark.parametrize(

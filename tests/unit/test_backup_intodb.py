@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from lares.backup.dumps import _Lines
-from lares.backup.hooks import postgres
+from lares.backup.hooks import Instance, postgres
 
 DUMP = b'''\
 CREATE ROLE app;
@@ -66,8 +66,7 @@ def test_lines_cut_anywhere_give_the_same_stream() -> None:
 def test_load_command_has_no_password_in_argv() -> None:
     from lares.catalog.model import DatabaseBackup
 
-    load = postgres.load(
-        DatabaseBackup(container="db", engine="postgres", user="app"), "x-db", "img", "x_pw"
-    )
+    db = DatabaseBackup(container="db", engine="postgres", user="app")
+    load = postgres.load(Instance(db, "x-db", "img", "x_pw"))
     assert load.restore.secret_env == {"PGPASSWORD": "x_pw"}
     assert "x_pw" not in load.restore.argv and "-e" in load.restore.argv

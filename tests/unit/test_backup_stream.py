@@ -9,7 +9,8 @@ from pathlib import Path
 
 from lares.backup.command import Command
 from lares.backup.features import Features
-from lares.backup.restic import Repo, Restic, Status, write_all
+from lares.backup.restic import Repo, Restic, Status
+from lares.run import write_all
 
 FAKE_RESTIC = """
 import json, pathlib, signal, sys

@@ -3,11 +3,15 @@ traceback of an internal error goes."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 import stat
+import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -95,3 +99,48 @@ def test_an_unknown_check_is_a_usage_error_for_plan_and_doctor(lares: Lares) -> 
 def test_the_exit_codes_are_in_the_help(lares: Lares) -> None:
     proc = lares("--help")
     assert "Exit codes: 0 done" in proc.stdout and "2 bad usage" in proc.stdout
+
+
+COMMAND_LINES = """\
+import contextlib, io, json, sys
+from lares.cli import main
+
+def run(*argv):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            main(list(argv))
+        except SystemExit:
+            pass
+    return out.getvalue()
+
+plan = run("plan", "--json")
+loaded = sorted(m for m in sys.modules if m.startswith("lares.commands."))
+run("backup", "--help")
+run("capacity", "--help")
+print(json.dumps({"plan": plan, "loaded": loaded, "help": run("--help")}))
+"""
+
+
+def test_a_command_imports_its_own_module_and_help_lists_every_command_in_order(
+    run_lares: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """`lares plan` registers only commands/plan.py; after single commands, `lares --help`
+    in the same process lists every command as a fresh `lares --help` does."""
+    env = {**os.environ, "LARES_STATE_DIR": str(tmp_path / "state")}
+    proc = subprocess.run(
+        [sys.executable, "-c", COMMAND_LINES],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = json.loads(proc.stdout)
+    assert json.loads(found["plan"])["findings"] is not None
+    assert found["loaded"] == ["lares.commands.options", "lares.commands.plan"]
+    fresh = run_lares("--help")
+    assert fresh.returncode == 0
+    assert found["help"] == fresh.stdout
+    assert "backup" in fresh.stdout and "capacity" in fresh.stdout

@@ -16,7 +16,6 @@ response it got, so a test can grep them all for secrets.
 
 from __future__ import annotations
 
-import ctypes
 import html
 import os
 import random
@@ -24,10 +23,8 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,13 +35,19 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from integration.lares_lab import (
+    die_with_parent,
+    free_port,
+    lares_argv,
+    lares_env,
+    run_lares,
+)
+
 if TYPE_CHECKING:
     import docker
 
-LARES = [sys.executable, "-m", "lares"]
 INTERVAL = 2.0  # the watcher's interval, seconds (monitor.interval in the blueprint)
 PASSWORD_LEN = 20
-PR_SET_PDEATHSIG = 1
 HIDDEN_RE = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
 ATTR_RE = re.compile(r'([a-zA-Z_:-]+)\s*=\s*"([^"]*)"')
 META_CSRF_RE = re.compile(r'<meta\s+name="csrf-token"\s+content="([^"]*)"', re.IGNORECASE)
@@ -117,17 +120,6 @@ monitor:
   thresholds: {{pending_samples: 1}}
 dashboard: {{listen: "127.0.0.1:{port}"}}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the process that started it dies (Linux)."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_subnet() -> str:
@@ -204,31 +196,24 @@ class WebLab:
         return f"{self.backed_up_app}-db"
 
     def argv(self, *args: str) -> list[str]:
-        return [*LARES, *args, "-f", str(self.blueprint), "--state-dir", str(self.state)]
+        return lares_argv(self.blueprint, self.state, *args)
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "LARES_STATE_DIR": str(self.state), "COLUMNS": "200"}
+        return lares_env(self.state)
 
     def lares(
         self, *args: str, input: str | None = None, timeout: float = 240, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         """``lares ARGS -f blueprint --state-dir state``; raises with its output on failure."""
-        proc = subprocess.run(
-            self.argv(*args),
+        return run_lares(
+            self.blueprint,
+            self.state,
+            *args,
+            outputs=self.outputs,
             input=input,
-            capture_output=True,
-            text=True,
             timeout=timeout,
-            check=False,
-            env=self.env(),
+            check=check,
         )
-        self.outputs += [proc.stdout, proc.stderr]
-        if check and proc.returncode != 0:
-            raise AssertionError(
-                f"lares {' '.join(args)} exited {proc.returncode}\n"
-                f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-            )
-        return proc
 
     # ── set-up ──────────────────────────────────────────────────────────────────────────
 
@@ -310,7 +295,7 @@ class WebLab:
             text=True,
             env=self.env(),
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         log.close()
 
@@ -477,36 +462,3 @@ def running_lab(client: docker.DockerClient) -> Iterator[WebLab]:
         yield lab
     finally:
         lab.close(client)
-
-
-@contextmanager
-def running_caddy(config: Path, home: Path) -> Iterator[Path]:
-    """Caddy running ``config`` with its data under ``home`` (log: ``home/caddy.log``); yields
-    the path of its internal CA's root certificate once it exists, stops Caddy on the way out."""
-    from lares.render.proxy import ROOT_CERT
-
-    env = {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data")}
-    env["XDG_CONFIG_HOME"] = str(home / "config")
-    with (home / "caddy.log").open("w") as log:
-        caddy = subprocess.Popen(
-            ["caddy", "run", "--config", str(config), "--adapter", "caddyfile"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
-        )
-        try:
-            root = home / "data" / ROOT_CERT
-            deadline = time.monotonic() + 30
-            while not root.exists():
-                assert caddy.poll() is None, (home / "caddy.log").read_text()
-                assert time.monotonic() < deadline, "Caddy made no root certificate in 30 s"
-                time.sleep(0.2)
-            yield root
-        finally:
-            caddy.terminate()
-            try:
-                caddy.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                caddy.kill()
-                caddy.wait()

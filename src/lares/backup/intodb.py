@@ -143,7 +143,7 @@ def load(ctx: BackupContext, target: Target, *, progress: Callable[[str], None])
     hook = hooks.database(target.db.engine)
     db, service = target.db, target.service
     password = secret_id(target.app.id, db.password_secret) if db.password_secret else None
-    plan = hook.load(db, service.name, service.image, password, volumes=service.volumes)
+    plan = hook.load(hooks.Instance(db, service.name, service.image, password, service.volumes))
     if not plan.stop_database and not _running(service.name):
         raise LaresError(
             f"the database container {service.name} is not running; nothing was changed",

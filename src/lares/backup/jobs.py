@@ -246,7 +246,9 @@ def _app_job(ctx: BackupContext, repo_name: str, app: AppView, now: datetime) ->
                 key=key,
                 db=db,
                 container=service.name,
-                dump=hook.dump(db, service.name, service.image, password, volumes=service.volumes),
+                dump=hook.dump(
+                    hooks.Instance(db, service.name, service.image, password, service.volumes)
+                ),
                 backup=backup_command(
                     repo,
                     host=ctx.host,

@@ -24,6 +24,19 @@ from lares.errors import LaresError
 
 
 @dataclass(frozen=True)
+class Instance:
+    """The database a hook dumps or loads: its catalog entry, the container that serves it (by
+    name and image), the secret id of its password (None: no password) and the container's
+    volumes (where a database kept in a file is on the host)."""
+
+    db: DatabaseBackup
+    container: str
+    image: str
+    password_secret: str | None = None
+    volumes: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
 class Table:
     """A table a dump creates, with the rows it loads into it (None: not countable)."""
 
@@ -165,15 +178,7 @@ class DatabaseHook(Protocol):
     ENGINE: str
     EXTENSION: str
 
-    def dump(
-        self,
-        db: DatabaseBackup,
-        container: str,
-        image: str,
-        password_secret: str | None,
-        *,
-        volumes: Sequence[str] = (),
-    ) -> Command: ...
+    def dump(self, at: Instance) -> Command: ...
 
     def missing(self, db: DatabaseBackup, volumes: Sequence[str]) -> str | None:
         """Why there is nothing to dump yet (a database file the app has not made), or None."""
@@ -185,15 +190,7 @@ class DatabaseHook(Protocol):
 
     def count_sql(self, table: Table) -> str: ...
 
-    def load(
-        self,
-        db: DatabaseBackup,
-        container: str,
-        image: str,
-        password_secret: str | None,
-        *,
-        volumes: Sequence[str] = (),
-    ) -> Load: ...
+    def load(self, at: Instance) -> Load: ...
 
 
 class SnapshotHook(Protocol):

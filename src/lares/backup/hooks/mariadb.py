@@ -16,13 +16,13 @@ elsewhere) has no row count, and the drill only checks that it can be counted.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lares.backup.command import Command
 from lares.backup.hooks import (
     DumpFacts,
+    Instance,
     LineInspector,
     Load,
     Scratch,
@@ -61,27 +61,20 @@ def _client(image: str) -> str:
 missing = in_server
 
 
-def dump(
-    db: DatabaseBackup,
-    container: str,
-    image: str,
-    password_secret: str | None,
-    *,
-    volumes: Sequence[str] = (),
-) -> Command:
+def dump(at: Instance) -> Command:
     """``docker exec <container> mariadb-dump`` (or ``mysqldump``) as the catalog's user."""
-    tool = "mysqldump" if _is_mysql(image) else "mariadb-dump"
-    argv, secret_env = exec_into(container, "MYSQL_PWD", password_secret)
+    tool = "mysqldump" if _is_mysql(at.image) else "mariadb-dump"
+    argv, secret_env = exec_into(at.container, "MYSQL_PWD", at.password_secret)
     argv += [
         tool,
-        f"--user={db.user}",
+        f"--user={at.db.user}",
         "--single-transaction",
         "--routines",
         "--events",
         "--triggers",
     ]
-    argv += ["--databases", db.database] if db.database else ["--all-databases"]
-    return Command(tuple(argv), what=f"dump {ENGINE} in {container}", secret_env=secret_env)
+    argv += ["--databases", at.db.database] if at.db.database else ["--all-databases"]
+    return Command(tuple(argv), what=f"dump {ENGINE} in {at.container}", secret_env=secret_env)
 
 
 @dataclass
@@ -224,20 +217,13 @@ def count_sql(table: Table) -> str:
     return f"SELECT count(*) FROM {prefix}{table.name}"  # noqa: S608 - a name the dump itself quoted
 
 
-def load(
-    db: DatabaseBackup,
-    container: str,
-    image: str,
-    password_secret: str | None,
-    *,
-    volumes: Sequence[str] = (),
-) -> Load:
+def load(at: Instance) -> Load:
     """``docker exec -i <container> mariadb`` as the catalog's user: the dump drops and
     recreates each table it holds (``DROP TABLE IF EXISTS``), so it loads into the running
     server as it is."""
-    argv, secret_env = exec_into(container, "MYSQL_PWD", password_secret, interactive=True)
-    client = _client(image)
-    argv += [client, f"--user={db.user}"]
+    container, client = at.container, _client(at.image)
+    argv, secret_env = exec_into(container, "MYSQL_PWD", at.password_secret, interactive=True)
+    argv += [client, f"--user={at.db.user}"]
     return Load(
         Command(
             tuple(argv),

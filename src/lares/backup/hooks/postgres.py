@@ -19,12 +19,13 @@ than the dump's older hash.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 from lares.backup.command import Command
 from lares.backup.hooks import (
     DumpFacts,
+    Instance,
     LineInspector,
     Load,
     Scratch,
@@ -52,20 +53,13 @@ _PASSWORD = re.compile(rb" PASSWORD '(?:[^']|'')*'")
 missing = in_server
 
 
-def dump(
-    db: DatabaseBackup,
-    container: str,
-    image: str,
-    password_secret: str | None,
-    *,
-    volumes: Sequence[str] = (),
-) -> Command:
+def dump(at: Instance) -> Command:
     """``docker exec <container> pg_dumpall`` as the catalog's user."""
-    argv, secret_env = exec_into(container, "PGPASSWORD", password_secret)
-    argv += ["pg_dumpall", "--username", db.user or "postgres", "--no-password"]
-    if db.database:
-        argv += ["--database", db.database]
-    return Command(tuple(argv), what=f"dump PostgreSQL in {container}", secret_env=secret_env)
+    argv, secret_env = exec_into(at.container, "PGPASSWORD", at.password_secret)
+    argv += ["pg_dumpall", "--username", at.db.user or "postgres", "--no-password"]
+    if at.db.database:
+        argv += ["--database", at.db.database]
+    return Command(tuple(argv), what=f"dump PostgreSQL in {at.container}", secret_env=secret_env)
 
 
 class Inspector(LineInspector):
@@ -223,17 +217,10 @@ def rewrite(user: str) -> Callable[[bytes], bytes]:
     return line
 
 
-def load(
-    db: DatabaseBackup,
-    container: str,
-    image: str,
-    password_secret: str | None,
-    *,
-    volumes: Sequence[str] = (),
-) -> Load:
+def load(at: Instance) -> Load:
     """``docker exec -i <container> psql`` as the catalog's user, stopping at the first error."""
-    user = db.user or "postgres"
-    argv, secret_env = exec_into(container, "PGPASSWORD", password_secret, interactive=True)
+    user, container = at.db.user or "postgres", at.container
+    argv, secret_env = exec_into(container, "PGPASSWORD", at.password_secret, interactive=True)
     argv += ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"]
     argv += ["--username", user, "--dbname", "postgres"]
     return Load(

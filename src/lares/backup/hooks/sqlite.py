@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lares.backup.command import Command
-from lares.backup.hooks import DumpFacts, Load, Scratch, Table
+from lares.backup.hooks import DumpFacts, Instance, Load, Scratch, Table
 from lares.catalog.model import DatabaseBackup
 from lares.errors import LaresError
 from lares.sqlitecopy import MAGIC, NOTE
@@ -68,25 +68,18 @@ def _worker(*args: str) -> tuple[str, ...]:
     return (sys.executable, "-m", "lares.sqlitecopy", *args)
 
 
-def dump(
-    db: DatabaseBackup,
-    container: str,
-    image: str,
-    password_secret: str | None,
-    *,
-    volumes: Sequence[str] = (),
-) -> Command:
+def dump(at: Instance) -> Command:
     """``python -m lares.sqlitecopy image <the database file on the host>``."""
-    path = db.path or ""
-    found = host_file(volumes, path)
+    path = at.db.path or ""
+    found = host_file(at.volumes, path)
     if found is None:
         raise LaresError(
-            f"the SQLite database {path} of {container} is not on a bind mount",
+            f"the SQLite database {path} of {at.container} is not on a bind mount",
             hint="lares copies SQLite databases from the host: mount the folder holding it "
             "from the app's data folder",
             code="backup-sqlite",
         )
-    return Command(_worker("image", found), what=f"copy SQLite {path} of {container}")
+    return Command(_worker("image", found), what=f"copy SQLite {path} of {at.container}")
 
 
 class Inspector:
@@ -160,16 +153,9 @@ def count_sql(table: Table) -> str:
 RESTORING = ".lares-restore"
 
 
-def load(
-    db: DatabaseBackup,
-    container: str,
-    image: str,
-    password_secret: str | None,
-    *,
-    volumes: Sequence[str] = (),
-) -> Load:
+def load(at: Instance) -> Load:
     """Write the copy beside the database file on the host, then replace the file with it."""
-    live = dump(db, container, image, None, volumes=volumes).argv[-1]
+    live = dump(at).argv[-1]
     staged = live + RESTORING
 
     def finish() -> None:

@@ -18,40 +18,23 @@ snapshot, while an orphaned one reading a dump from a closed pipe would save a t
 The package follows the adapter's parts: :mod:`.repo` (a repository and its secrets),
 :mod:`.commands` (the commands, pure), :mod:`.errors` (a failure classified), :mod:`.output`
 (``--json`` answers parsed), :mod:`.locks` (stale locks), :mod:`.paths` (restore safety) and
-:mod:`.adapter` (:class:`Restic`, which runs them). Every name is importable from here.
+:mod:`.adapter` (:class:`Restic`, which runs them). What the rest of lares uses is importable
+from here; the parts' other names from their modules.
 """
 
 from __future__ import annotations
 
-from lares.backup.restic.adapter import (
-    STOPPED,
-    BackupResult,
-    Feed,
-    Restic,
-    Source,
-    guard,
-    stop,
-)
+from lares.backup.restic.adapter import Restic, Source, guard
 from lares.backup.restic.commands import (
-    ABORT_GRACE,
-    LONG,
-    RESTIC,
-    SHORT,
     Keep,
     backup_command,
-    cat_lock_command,
     check_command,
     copy_command,
     dump_command,
-    exists_command,
     forget_command,
-    forget_ids_command,
     init_command,
-    list_locks_command,
-    ls_command,
     restore_command,
     snapshots_command,
-    stats_command,
     tag_command,
     unlock_command,
 )
@@ -69,20 +52,12 @@ from lares.backup.restic.errors import (
     classify,
     error_text,
 )
-from lares.backup.restic.locks import (
-    RESTIC_STALE_AFTER,
-    STALE_AFTER,
-    Lock,
-    restic_would_remove,
-    stale_reason,
-)
+from lares.backup.restic.locks import Lock, restic_would_remove, stale_reason
 from lares.backup.restic.output import (
-    Event,
     ItemError,
     Snapshot,
     Status,
     Summary,
-    Usage,
     disk_usage,
     parse_event,
     parse_forget,
@@ -91,42 +66,19 @@ from lares.backup.restic.output import (
     parse_stats,
     parse_time,
 )
-from lares.backup.restic.paths import (
-    check_include,
-    check_target,
-    unsafe_node,
-)
-from lares.backup.restic.repo import (
-    MissingSecrets,
-    Repo,
-    credentials,
-    display_url,
-    nonempty,
-    option_flags,
-    require_password,
-)
-from lares.run import close_pipes, drain, pid_alive, write_all
+from lares.backup.restic.paths import check_include, check_target, unsafe_node
+from lares.backup.restic.repo import MissingSecrets, Repo, credentials, display_url
 
 __all__ = [
-    "ABORT_GRACE",
     "ACCESS_DENIED",
     "DISK_FULL",
     "FAILED",
     "INCOMPLETE",
     "INTERRUPTED",
     "LOCKED",
-    "LONG",
     "REPOSITORY_MISSING",
-    "RESTIC",
-    "RESTIC_STALE_AFTER",
-    "SHORT",
-    "STALE_AFTER",
-    "STOPPED",
     "UNREACHABLE",
     "WRONG_PASSWORD",
-    "BackupResult",
-    "Event",
-    "Feed",
     "ItemError",
     "Keep",
     "Lock",
@@ -138,46 +90,31 @@ __all__ = [
     "Source",
     "Status",
     "Summary",
-    "Usage",
     "backup_command",
-    "cat_lock_command",
     "check_command",
     "check_include",
     "check_target",
     "classify",
-    "close_pipes",
     "copy_command",
     "credentials",
     "disk_usage",
     "display_url",
-    "drain",
     "dump_command",
     "error_text",
-    "exists_command",
     "forget_command",
-    "forget_ids_command",
     "guard",
     "init_command",
-    "list_locks_command",
-    "ls_command",
-    "nonempty",
-    "option_flags",
     "parse_event",
     "parse_forget",
     "parse_prune",
     "parse_snapshots",
     "parse_stats",
     "parse_time",
-    "pid_alive",
-    "require_password",
     "restic_would_remove",
     "restore_command",
     "snapshots_command",
     "stale_reason",
-    "stats_command",
-    "stop",
     "tag_command",
     "unlock_command",
     "unsafe_node",
-    "write_all",
 ]

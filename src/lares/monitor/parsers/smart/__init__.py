@@ -32,12 +32,10 @@ from __future__ import annotations
 
 from lares.monitor.parsers.smart.models import (
     CRITICAL_ATTRIBUTES,
-    Attribute,
     ExitFlag,
     NvmeLog,
     ScanDevice,
     ScsiCounters,
-    SelfTestFailure,
     SmartHealth,
     SmartReport,
 )
@@ -51,12 +49,10 @@ from lares.monitor.parsers.smart.parse import (
 
 __all__ = [
     "CRITICAL_ATTRIBUTES",
-    "Attribute",
     "ExitFlag",
     "NvmeLog",
     "ScanDevice",
     "ScsiCounters",
-    "SelfTestFailure",
     "SmartHealth",
     "SmartReport",
     "command",
