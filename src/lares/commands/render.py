@@ -26,7 +26,7 @@ def render(
             "--target",
             "-t",
             help="home: the server's stacks; host: firewall, sshd, storage, timers; edge: the "
-            "VPS; kubernetes: manifests for a cluster.",
+            "VPS; kubernetes: manifests for a cluster; swarm: stack files for docker stack deploy.",
         ),
     ] = "home",
 ) -> None:

@@ -15,7 +15,7 @@ from lares.catalog.resolve import System
 from lares.errors import UsageError
 from lares.render.bundle import Bundle
 
-TARGETS = ("home", "host", "edge", "kubernetes")
+TARGETS = ("home", "host", "edge", "kubernetes", "swarm")
 
 
 class Renderer(Protocol):
