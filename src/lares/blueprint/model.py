@@ -12,6 +12,7 @@ and every name is re-exported here: ``from lares.blueprint.model import X`` work
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from ipaddress import IPv4Address
 from typing import Literal
 
@@ -298,6 +299,10 @@ class Blueprint(Model):
 
         A blueprint without ``hosts:`` has one: ``host:`` at ``network.host_address``.
         """
+        return self._nodes
+
+    @cached_property
+    def _nodes(self) -> tuple[Node, ...]:
         main = next((n for n in self.hosts if n.name == self.host.name), None)
         first = Node(
             name=self.host.name,
@@ -323,6 +328,18 @@ class Blueprint(Model):
     def placed_on(self, settings: AppSettings) -> tuple[str, ...]:
         """The names of the hosts an app may run on: the one it names, those with all its
         labels, or ``host:`` when it has no placement."""
+        return self._hosts_by_settings.get(id(settings)) or self._place(settings)
+
+    @cached_property
+    def _hosts_by_settings(self) -> dict[int, tuple[str, ...]]:
+        # by the identity of the blueprint's own (frozen) settings: plan asks for each app often
+        return {
+            id(settings): self._place(settings)
+            for stack in self.stacks.values()
+            for settings in stack.apps.values()
+        }
+
+    def _place(self, settings: AppSettings) -> tuple[str, ...]:
         placement = settings.placement
         if placement is None:
             return (self.host.name,)

@@ -169,6 +169,11 @@ class System:
     def services(self) -> list[Service]:
         return [s for stack in self.stacks for s in stack.services]
 
+    def placed_on(self, what: AppView | Service) -> tuple[str, ...]:
+        """The hosts an app (or a container, by its app) may run on: see ``Blueprint.placed_on``."""
+        app = what.id if isinstance(what, AppView) else what.app
+        return self.blueprint.placed_on(self.blueprint.stacks[what.stack].apps[app])
+
     def app(self, app_id: str) -> AppView | None:
         return next((a for a in self.apps if a.id == app_id), None)
 

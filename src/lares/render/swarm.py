@@ -71,12 +71,6 @@ DROPPED = (
 )
 
 
-def hosts_of(bp: Blueprint, service: Service) -> tuple[str, ...]:
-    """The hosts a container may run on (those of its app)."""
-    stack = bp.stacks[service.stack]
-    return bp.placed_on(stack.apps[service.app])
-
-
 def constraints(bp: Blueprint, service: Service) -> list[str]:
     settings = bp.stacks[service.stack].apps[service.app]
     placement = settings.placement
@@ -231,7 +225,6 @@ def _configs(
 def network_hosts(system: System) -> dict[str, set[str]]:
     """Each overlay network (blueprint networks by name, a stack's own as ``<stack>_default``)
     → the hosts its containers may run on."""
-    bp = system.blueprint
     out: dict[str, set[str]] = {}
     for service in system.services:
         if service.network_mode:
@@ -240,7 +233,7 @@ def network_hosts(system: System) -> dict[str, set[str]]:
             nets = list(service.networks)
         for net in nets:
             key = f"{service.stack}_default" if net == DEFAULT_NETWORK else net
-            out.setdefault(key, set()).update(hosts_of(bp, service))
+            out.setdefault(key, set()).update(system.placed_on(service))
     return out
 
 
