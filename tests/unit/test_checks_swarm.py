@@ -41,7 +41,7 @@ def test_quick_sync_lost_is_a_warning(kit: BlueprintKit) -> None:
     found = _by_message(_findings(kit, "[tgpu]", host=QUICKSYNC_HOST))
     gpu = found[
         "Swarm ignores devices: tgpu does not get /dev/dri:/dev/dri (Quick Sync), so it "
-        "transcodes on the CPU"
+        "transcodes on the CPU (nor group_add, which lets it open them)"
     ]
     assert gpu.severity == "warning"
 

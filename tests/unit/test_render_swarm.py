@@ -64,8 +64,17 @@ def test_docker_stack_config_loads_every_file(which: str, tmp_path: Path) -> Non
         )
         assert proc.returncode == 0, proc.stderr
         assert "unsupported" not in proc.stderr.lower(), proc.stderr
-        loaded = safe_load(proc.stdout)
-        assert set(loaded["services"]) == set(_stacks(which)[stack]["services"])
+        loaded = safe_load(proc.stdout)["services"]
+        rendered = _stacks(which)[stack]["services"]
+        assert set(loaded) == set(rendered)
+        for name, service in rendered.items():
+            # nothing lares writes is lost on the way in (env_file is read into environment,
+            # read_only: false is the default, not written back)
+            kept = {k for k, v in service.items() if v is not False} - {"env_file"}
+            assert kept <= set(loaded[name]), name
+            tmpfs = [v for v in service.get("volumes", []) if isinstance(v, dict)]
+            assert tmpfs == [v for v in loaded[name].get("volumes", []) if v["type"] == "tmpfs"]
+            assert service["deploy"]["placement"] == loaded[name]["deploy"]["placement"]
 
 
 def test_one_file_per_stack_in_deploy_order() -> None:
@@ -157,7 +166,15 @@ def test_hardening_kept_and_tmpfs_in_long_syntax() -> None:
     svc = _services("reference")["sonarr"]
     assert svc["read_only"] is True and svc["cap_drop"] == ["ALL"] and svc["user"] == "1000:1000"
     assert "init" not in svc  # s6-overlay is its own PID 1
-    assert {"type": "tmpfs", "target": "/run", "tmpfs": {"mode": 0o1777}} in svc["volumes"]
+    # docker stack deploy's tmpfs has a size and nothing else (its loader drops a mode)
+    assert {"type": "tmpfs", "target": "/run"} in svc["volumes"]
+    assert "tmpfs" not in svc and "security_opt" not in svc
+    # shm_size never reaches a Swarm service: a tmpfs on /dev/shm of that size does
+    db = _services("reference")["immich-db"]
+    assert "shm_size" not in db
+    assert {"type": "tmpfs", "target": "/dev/shm", "tmpfs": {"size": 128 * 1024**2}} in db[
+        "volumes"
+    ]
     db = _services("swarm")["sw-db"]
     assert {"type": "tmpfs", "target": "/tmp"} in db["volumes"]
     assert db["init"] is True

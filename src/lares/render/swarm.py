@@ -54,8 +54,12 @@ HEADER = (
     "#   docker stack deploy -c {stack}.yaml {stack}\n"
     "# Edit lares.yaml and run `lares render --target swarm`; changes here are replaced.\n"
 )
-#: compose keys Swarm ignores or rejects, dropped here (what they did is in NOTES.txt)
+#: compose keys Swarm ignores or rejects, dropped here (what they did is in NOTES.txt);
+#: group_add and shm_size pass docker stack config, but the CLI's conversion to a service spec
+#: has no place for them (docker/cli cli/compose/convert/service.go), so they vanish unsaid
 DROPPED = (
+    "group_add",
+    "shm_size",
     "container_name",
     "restart",
     "security_opt",
@@ -97,30 +101,24 @@ def update_order(service: Service) -> str:
 
 
 def tmpfs_mount(entry: str) -> dict[str, Any]:
-    """A short-form tmpfs (path[:options]) in the long syntax Swarm applies (size, mode)."""
+    """A short-form tmpfs (path[:options]) in the long syntax Swarm applies.
+
+    docker stack deploy's long syntax carries only the size (its loader drops ``mode``): the
+    mount is then Docker's default, mode 1777 and noexec, nosuid, nodev.
+    """
     path, _, options = entry.partition(":")
     mount: dict[str, Any] = {"type": "tmpfs", "target": path}
-    opts: dict[str, str] = {}
     for option in filter(None, options.split(",")):
         key, _, value = option.partition("=")
-        opts[key] = value
-    tmpfs: dict[str, Any] = {}
-    if opts.get("size"):
-        tmpfs["size"] = parse_size(opts["size"])
-    if opts.get("mode"):
-        tmpfs["mode"] = int(opts["mode"], 8)
-    elif "uid" in opts or "gid" in opts:
-        # the long syntax has no owner: a sticky, world-writable folder lets the user write
-        tmpfs["mode"] = 0o1777
-    if tmpfs:
-        mount["tmpfs"] = tmpfs
+        if key == "size":
+            mount["tmpfs"] = {"size": parse_size(value)}
     return mount
 
 
 def lost_tmpfs_options(entry: str) -> list[str]:
-    """The options of a short tmpfs that the long syntax cannot carry."""
+    """The options of a short tmpfs that the long syntax cannot carry (all but the size)."""
     _, _, options = entry.partition(":")
-    return [o for o in options.split(",") if o and o.split("=", 1)[0] not in ("size", "mode")]
+    return [o for o in options.split(",") if o and o.split("=", 1)[0] != "size"]
 
 
 def _deploy(bp: Blueprint, service: Service) -> dict[str, Any]:
@@ -178,6 +176,11 @@ def service_block(
         ]
     volumes: list[Any] = [v for v in out.pop("volumes", []) if not v.startswith("./")]
     volumes.extend(tmpfs_mount(t) for t in service.tmpfs)
+    if service.spec.shm_size:
+        # shm_size does not reach the service; a tmpfs of that size on /dev/shm does the same
+        volumes.append(
+            {"type": "tmpfs", "target": "/dev/shm", "tmpfs": {"size": service.spec.shm_size}}
+        )
     if volumes:
         out["volumes"] = volumes
     if configs:
@@ -323,6 +326,8 @@ def dropped(service: Service) -> list[str]:
         out.append("privileged")
     if service.devices:
         out.append("devices " + ", ".join(service.devices))
+    if service.group_add:
+        out.append("group_add " + ", ".join(map(str, service.group_add)))
     for entry in service.tmpfs:
         lost = lost_tmpfs_options(entry)
         if lost:
@@ -366,6 +371,8 @@ def render(system: System, source: str = "lares.yaml") -> Bundle:
         "- security_opt no-new-privileges: set it on every node, in /etc/docker/daemon.json:\n"
         '  "no-new-privileges": true\n'
         "- folders: bind-mount sources must exist on the node that runs the app\n"
+        "- changing a secret: Swarm secrets cannot change in place; after `lares secret set`,\n"
+        "  remove the stack (docker stack rm) before deploying it again\n"
     )
     text += "".join(f"- {n}\n" for n in notes)
     files[f"{DIR}/NOTES.txt"] = File(f"{DIR}/NOTES.txt", text)

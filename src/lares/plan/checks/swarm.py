@@ -69,7 +69,8 @@ def _app_findings(ctx: PlanContext, app: AppView) -> Iterator[Finding]:
             yield finding(
                 "warning",
                 f"Swarm ignores devices: {s.name} does not get {', '.join(gpu)} (Quick Sync), "
-                "so it transcodes on the CPU",
+                "so it transcodes on the CPU"
+                + (" (nor group_add, which lets it open them)" if s.group_add else ""),
                 "acceptable for a few streams; for hardware transcoding keep this app on "
                 "Docker Compose (`lares up` on the machine with the GPU)",
             )
@@ -86,7 +87,7 @@ def _app_findings(ctx: PlanContext, app: AppView) -> Iterator[Finding]:
                 yield finding(
                     "warning",
                     f"{s.name}'s tmpfs {path} loses {','.join(lost)}: Swarm's tmpfs mount "
-                    "carries only size and mode, so it is noexec and owned by root (mode 1777)",
+                    "carries only its size, so it is noexec and owned by root (mode 1777)",
                     "an image whose init runs from it (s6-overlay on /run) may not start; "
                     "check the app after `docker stack deploy`, or keep it on Docker Compose",
                 )
