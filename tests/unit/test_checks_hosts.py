@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import DATA, BlueprintKit
+from conftest import DATA, BlueprintKit, Lares
 from lares.blueprint.load import load_text
 from lares.plan import plan
 from lares.plan.findings import Finding
@@ -146,3 +146,58 @@ def test_the_swarm_blueprint_plans_clean(tmp_path: Path) -> None:
     result = plan(load_file(DATA / "swarm" / "lares.yaml", env={}), target="swarm")
     assert [f.render() for f in result.findings if f.severity != "warning"] == []
     assert {f.id for f in result.findings} == {"swarm"}
+
+
+def test_ports_of_an_app_are_on_the_address_of_its_host(kit: BlueprintKit) -> None:
+    text = _text(kit, "    tport: {placement: {host: small}}\n    tport2: {}\n")
+    ports = {s.name: [p.compose() for p in s.ports] for s in kit.plan(text).system.services}
+    assert ports["tport"][0] == "192.168.50.3:8080:80/tcp"
+    assert ports["tport2"][0].startswith("192.168.50.2:")
+
+
+def test_plan_shows_each_host(lares: Lares) -> None:
+    proc = lares("plan", "-f", str(DATA / "swarm" / "lares.yaml"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [line.rstrip() for line in proc.stdout.splitlines()]
+    at = lines.index("Hosts")
+    assert lines[at + 1].split() == [
+        "host",
+        "address",
+        "for",
+        "containers",
+        "reserved",
+        "limits",
+        "apps",
+    ]
+    assert lines[at + 2].split() == [
+        "lt-node1",
+        "10.199.20.1",
+        "1.2",
+        "GB",
+        "0.0",
+        "GB",
+        "0.1",
+        "GB",
+        "sw-web,",
+        "sw-other",
+    ]
+    assert lines[at + 3].split() == [
+        "lt-node2",
+        "10.199.20.2",
+        "1.2",
+        "GB",
+        "0.1",
+        "GB",
+        "0.2",
+        "GB",
+        "sw-db",
+    ]
+    assert "Memory of lt-node1" in lines
+    data = lares("plan", "-f", str(DATA / "swarm" / "lares.yaml"), "--json").json
+    assert [(h["name"], h["apps"]) for h in data["hosts"]] == [
+        ("lt-node1", ["sw-web", "sw-other"]),
+        ("lt-node2", ["sw-db"]),
+    ]
+    assert data["hosts"][1]["containers_reserved"] == 64 * 1024**2
+    # one host: no hosts section, as before
+    assert "hosts" not in lares("plan", "--json").json
