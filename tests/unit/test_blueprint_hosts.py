@@ -28,9 +28,12 @@ def _stacks(apps: str) -> str:
 
 
 def _error(kit: BlueprintKit, text: str) -> str:
+    """The one error loading ``text`` gives; it names the place and is located there."""
     with pytest.raises(ConfigErrors) as caught:
         kit.load(text)
     [error] = caught.value.errors
+    assert error.location is not None and error.location.line is not None
+    assert error.location.path  # hosts…, or stacks.….placement
     return error.message
 
 
@@ -91,30 +94,29 @@ def test_host_missing_from_hosts_is_added_first(kit: BlueprintKit) -> None:
             "\n- {name: media, address: 192.168.50.3, memory: 8GiB}\n"
             "- {name: other, address: 192.168.50.3, memory: 8GiB}\n",
             "    tweb: {}\n",
-            "hosts[1] (other) and hosts[0] (media) have the same address 192.168.50.3; "
-            "each machine has its own",
+            "hosts[1] (other) and hosts[0] (media) have the same address "
+            "192.168.50.3; each machine has its own",
         ),
         (
             "\n- {name: media, address: 192.168.50.3}\n",
             "    tweb: {}\n",
-            "hosts[0] (media): memory is required",
+            "hosts[0].memory is required for media: only host: may leave it out",
         ),
         (
             "\n- {name: testhost, address: 192.168.50.9}\n",
             "    tweb: {}\n",
-            "hosts[0] (testhost) is host:, whose address is network.host_address "
-            "192.168.50.2, not 192.168.50.9",
+            "hosts[0].address 192.168.50.9 is not network.host_address 192.168.50.2, and "
+            "testhost is host:",
         ),
         (
             "\n- {name: media, address: 192.168.50.3, memory: 8GiB, reach: [nas]}\n",
             "    tweb: {}\n",
-            "hosts[0].reach names unknown host 'nas'",
+            "hosts[0].reach: 'nas' is not one of hosts:",
         ),
         (
             "\n- {name: media, address: 192.168.50.3, memory: 8GiB}\n",
             "    tweb: {placement: {host: nas}}\n",
-            "stacks.main.apps.tweb.placement.host names 'nas', which hosts: does not define "
-            "(hosts: testhost, media)",
+            "stacks.main.apps.tweb.placement.host: 'nas' is not one of hosts: (testhost, media)",
         ),
         (
             "\n- {name: media, address: 192.168.50.3, memory: 8GiB}\n",
@@ -134,7 +136,7 @@ def test_a_placement_is_a_host_or_labels_not_both(kit: BlueprintKit) -> None:
         hosts="\n- {name: media, address: 192.168.50.3, memory: 8GiB, labels: {a: b}}\n",
         stacks=_stacks("    tweb: {placement: {host: media, labels: {a: b}}}\n"),
     )
-    assert _error(kit, text) == "give either host: NAME or labels: {key: value}"
+    assert _error(kit, text) == ("give either host: NAME or labels: {key: value}")
 
 
 def test_schema_describes_hosts_and_placement() -> None:
@@ -148,3 +150,16 @@ def test_schema_describes_hosts_and_placement() -> None:
     placement = schema["$defs"]["Placement"]
     assert set(placement["properties"]) == {"host", "labels"}
     assert "placement" in schema["$defs"]["AppSettings"]["properties"]
+
+
+def test_an_error_across_sections_points_at_the_entry(kit: BlueprintKit) -> None:
+    text = kit.text(
+        hosts="\n- {name: media, address: 192.168.50.3, memory: 8GiB}\n",
+        stacks=_stacks("    tweb: {placement: {host: nas}}\n"),
+    )
+    with pytest.raises(ConfigErrors) as caught:
+        kit.load(text)
+    [error] = caught.value.errors
+    assert error.location is not None
+    # at the key, as for any other error of a value
+    assert (error.location.line, error.location.column) == kit.where(text, "host: nas}")

@@ -243,15 +243,17 @@ class Blueprint(Model):
         nodes = {n.name: n for n in self.nodes()}
         for i, entry in enumerate(self.hosts):
             if entry.name != self.host.name and entry.memory is None:
-                raise ValueError(f"hosts[{i}] ({entry.name}): memory is required")
+                raise ValueError(
+                    f"hosts[{i}].memory is required for {entry.name}: only host: may leave it out"
+                )
             if entry.name == self.host.name and entry.address != self.network.host_address:
                 raise ValueError(
-                    f"hosts[{i}] ({entry.name}) is host:, whose address is "
-                    f"network.host_address {self.network.host_address}, not {entry.address}"
+                    f"hosts[{i}].address {entry.address} is not network.host_address "
+                    f"{self.network.host_address}, and {entry.name} is host:"
                 )
             for other in entry.reach:
                 if other not in nodes:
-                    raise ValueError(f"hosts[{i}].reach names unknown host {other!r}")
+                    raise ValueError(f"hosts[{i}].reach: {other!r} is not one of hosts:")
         for stack_name, stack in self.stacks.items():
             for app, settings in stack.apps.items():
                 where = f"stacks.{stack_name}.apps.{app}.placement"
@@ -260,8 +262,8 @@ class Blueprint(Model):
                     continue
                 if placement.host is not None and placement.host not in nodes:
                     raise ValueError(
-                        f"{where}.host names {placement.host!r}, which hosts: does not define "
-                        f"(hosts: {', '.join(nodes)})"
+                        f"{where}.host: {placement.host!r} is not one of hosts: "
+                        f"({', '.join(nodes)})"
                     )
                 if placement.labels and not self.placed_on(settings):
                     wanted = ", ".join(f"{k}={v}" for k, v in placement.labels.items())
