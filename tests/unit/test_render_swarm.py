@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import DATA
+from conftest import DATA, Lares
 from lares.blueprint.load import load_file, load_reference
 from lares.catalog.resolve import System
 from lares.plan import make_context
@@ -238,3 +238,20 @@ def test_rendered_app_files_become_configs() -> None:
         == home["infrastructure/caddy/Caddyfile"].content
     )
     assert not any(v.startswith("./") for v in caddy["volumes"] if isinstance(v, str))
+
+
+def test_render_for_swarm_stops_on_what_swarm_breaks(lares: Lares, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    refused = lares("render", "-t", "swarm", "-o", str(out))
+    assert refused.returncode == 1
+    assert (
+        "error [swarm] Swarm ignores qbittorrent's network_mode" in refused.stdout + refused.stderr
+    )
+    assert not out.exists()
+    forced = lares("render", "-t", "swarm", "-o", str(out), "--force", "--json")
+    assert forced.returncode == 0, forced.stderr
+    assert "swarm/media.yaml" in forced.json["files"]
+    lab = lares("render", "-f", str(SWARM_DATA), "-t", "swarm", "-o", str(tmp_path / "lab"))
+    assert lab.returncode == 0, lab.stdout + lab.stderr
+    assert (tmp_path / "lab" / "swarm" / "lt-sw-data.yaml").is_file()
+    assert (tmp_path / "lab" / "secrets" / "sw-db" / "sw-db_password").stat().st_size > 0
