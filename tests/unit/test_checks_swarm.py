@@ -86,5 +86,9 @@ def test_the_reference_for_swarm(lares: Lares) -> None:
     assert sonarr + "uid=1000,gid=1000,exec" in out
     assert out.count("Swarm ignores security_opt") == 25  # one per app
     assert out.count("error [swarm]") == 2
+    assert (
+        "stacks.infrastructure.apps.watchtower: warning [swarm] watchtower uses the Docker "
+        "socket of the node it runs on"
+    ) in out
     unknown = lares("plan", "--target", "nomad")
     assert unknown.returncode == 2 and "unknown render target 'nomad'" in unknown.stderr

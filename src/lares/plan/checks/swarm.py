@@ -101,6 +101,16 @@ def _app_findings(ctx: PlanContext, app: AppView) -> Iterator[Finding]:
             "only people with access to the Swarm manager's Docker socket see them; prefer "
             "images that read *_FILE secrets",
         )
+    socket = [s for s in services if s.spec.docker_socket]
+    if socket:
+        yield finding(
+            "warning",
+            f"{_names(socket)} {'uses' if len(socket) == 1 else 'use'} the Docker socket of the "
+            "node it runs on: it sees that node's containers only, and the ones it recreates "
+            "are Swarm's tasks, which Swarm replaces",
+            "under Swarm, change versions in the blueprint and deploy the stack again, or keep "
+            "this app on Docker Compose",
+        )
     loopback = [s for s in services if any(p.bind == "loopback" for p in s.ports)]
     if loopback:
         yield finding(
