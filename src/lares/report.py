@@ -43,7 +43,8 @@ def memory_table(out: Out, p: Plan) -> None:
     data = memory_rows(p)
     b = data["budget"]
     apps = data["apps"]
-    out.heading("Memory")
+    several = len(p.system.blueprint.nodes()) > 1
+    out.heading(f"Memory of {p.system.blueprint.host.name}" if several else "Memory")
     lines = [
         f"Total RAM: {gb(b.total)}",
         f"├─ OS & System:        {gb(b.os):>9}",
@@ -64,6 +65,53 @@ def memory_table(out: Out, p: Plan) -> None:
     lines.append(f"└─ Cache & Buffer:     {gb(b.cache):>9}")
     for line in lines:
         out.line(line)
+
+
+def host_rows(p: Plan) -> list[dict[str, Any]]:
+    """Each machine of a blueprint with several hosts: its address and the memory budget of the
+    apps placed there (an app placed by labels counts on every host it may land on)."""
+    from lares.plan.checks.memory import budget
+
+    nodes = p.system.blueprint.nodes()
+    if len(nodes) < 2:
+        return []
+    rows = []
+    for node in nodes:
+        b = budget(p.context, node)
+        rows.append(
+            {
+                "name": node.name,
+                "address": str(node.address),
+                "labels": dict(node.labels),
+                "available": b.available,
+                "containers_reserved": b.reservations,
+                "containers_limit": b.limits,
+                "apps": [row[1] for row in b.by_app],
+            }
+        )
+    return rows
+
+
+def hosts_table(out: Out, p: Plan) -> None:
+    rows = host_rows(p)
+    if not rows:
+        return
+    out.heading("Hosts")
+    out.rows(
+        ("host", "address", "for containers", "reserved", "limits", "apps"),
+        [
+            (
+                r["name"],
+                r["address"],
+                gb(r["available"]),
+                gb(r["containers_reserved"]),
+                gb(r["containers_limit"]),
+                ", ".join(r["apps"]) or "—",
+            )
+            for r in rows
+        ],
+        right=("for containers", "reserved", "limits"),
+    )
 
 
 def storage_table(out: Out, bp: Blueprint) -> None:
@@ -146,6 +194,7 @@ def plan_json(p: Plan, source: str) -> dict[str, Any]:
             s.name: {a.id: [svc.name for svc in a.services] for a in s.apps}
             for s in p.system.stacks
         },
+        **({"hosts": hosts} if (hosts := host_rows(p)) else {}),
         "urls": {
             a.id: {
                 "exposure": a.exposure,
@@ -179,6 +228,7 @@ def plan_report(out: Out, p: Plan, source: str) -> None:
         ],
         right=("containers",),
     )
+    hosts_table(out, p)
     memory_table(out, p)
     storage_table(out, bp)
     public_table(out, p)

@@ -370,8 +370,11 @@ def validate(model: type[T], data: Any, *, filename: str | None, what: str = "fi
             # pydantic adds the union member name ("str", "int", "Notify") to the path; drop
             # steps that are not in the data so the location stays right.
             loc = _data_path(data, loc)
-            location = locate(data, loc, filename)
             message = _message(err)
+            if not loc:
+                # a check across sections names where it failed first: "stacks.a.apps.b.x …"
+                loc = _named_path(data, message)
+            location = locate(data, loc, filename)
             if is_key and loc:
                 message = f"the name '{loc[-1]}' is not allowed: {message}"
             hint = None
@@ -387,6 +390,32 @@ def validate(model: type[T], data: Any, *, filename: str | None, what: str = "fi
                 message = f"'{loc[-1]}' is required but missing"
             errors.append(ConfigError(message, location=location, hint=hint, code="schema"))
         raise ConfigErrors(errors, omitted=len(found) - len(errors)) from None
+
+
+_PATH_STEP = re.compile(r"^([a-z0-9_-]+)((?:\[\d+\])*)$")
+
+
+def _named_path(data: Any, message: str) -> list[Any]:
+    """The data path a message starts with (``a.b[0].c`` then a space), or the part of it the
+    data has; [] when it starts with none."""
+    head, _, rest = message.partition(" ")
+    if ("." not in head and "[" not in head) or not rest:
+        return []
+    path: list[Any] = []
+    for step in head.rstrip(":").split("."):
+        match = _PATH_STEP.match(step)
+        if match is None:
+            return []
+        path.append(match.group(1))
+        path.extend(int(i) for i in re.findall(r"\[(\d+)\]", match.group(2)))
+    node = data
+    for depth, step in enumerate(path):
+        in_map = isinstance(node, Mapping) and step in node
+        in_list = isinstance(node, list) and isinstance(step, int) and step < len(node)
+        if not (in_map or in_list):
+            return path[:depth]  # a key the data lacks: its parent
+        node = node[step]
+    return path
 
 
 def _data_path(data: Any, loc: Sequence[Any]) -> list[Any]:

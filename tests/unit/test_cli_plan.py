@@ -200,7 +200,7 @@ def test_schema(lares: Lares) -> None:
     schema = json.loads(proc.stdout)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["title"] == "lares.yaml"
-    assert {"host", "paths", "network", "stacks"} <= set(schema["properties"])
+    assert {"host", "hosts", "paths", "network", "stacks"} <= set(schema["properties"])
     assert {"host", "paths", "network", "stacks"} <= set(schema["required"])
     assert schema["additionalProperties"] is False
 

@@ -2,7 +2,8 @@
 
 ``tests/golden/reference/`` holds every file of ``render_all(plan(load_reference()).system)``;
 ``tests/golden/reference.bundle.json`` the secrets, secret copies, env files and folders the
-render asks for (never a value); ``tests/golden/plan-reference.txt`` the text of `lares plan`.
+render asks for (never a value); ``tests/golden/plan-reference.txt`` the text of `lares plan`;
+``tests/golden/swarm/`` the reference rendered with ``--target swarm``.
 
 After an intended change, regenerate them and review the diff before committing:
 
@@ -32,6 +33,7 @@ GOLDEN = TESTS / "golden"
 REFERENCE_DIR = GOLDEN / "reference"
 BUNDLE_JSON = GOLDEN / "reference.bundle.json"
 PLAN_TEXT = GOLDEN / "plan-reference.txt"
+SWARM_DIR = GOLDEN / "swarm"
 GOLDEN_FILES = sorted(
     p.relative_to(REFERENCE_DIR).as_posix() for p in REFERENCE_DIR.rglob("*") if p.is_file()
 )
@@ -62,11 +64,11 @@ def _manifest(bundle: Bundle) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def _write_tree(bundle: Bundle) -> None:
-    if REFERENCE_DIR.exists():
-        shutil.rmtree(REFERENCE_DIR)
+def _write_tree(bundle: Bundle, root: Path = REFERENCE_DIR, prefix: str = "") -> None:
+    if root.exists():
+        shutil.rmtree(root)
     for path, file in bundle.files.items():
-        target = REFERENCE_DIR / path
+        target = root / path.removeprefix(prefix)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(file.content, encoding="utf-8")
 
@@ -147,3 +149,23 @@ def test_golden_files_hold_no_secret_value(bundle: Bundle, tmp_path: Path) -> No
     assert values
     golden = "".join(p.read_text(encoding="utf-8") for p in GOLDEN.rglob("*") if p.is_file())
     assert not [v for v in values if v in golden]
+
+
+@pytest.fixture(scope="module")
+def swarm_bundle() -> Bundle:
+    bundle = render_all(plan(load_reference()).system, target="swarm")
+    if UPDATE:
+        _write_tree(bundle, SWARM_DIR, "swarm/")
+    return bundle
+
+
+def test_reference_for_swarm_matches_golden(swarm_bundle: Bundle) -> None:
+    on_disk = sorted(
+        p.relative_to(SWARM_DIR).as_posix() for p in SWARM_DIR.rglob("*") if p.is_file()
+    )
+    assert on_disk, "no golden files: run with LARES_UPDATE_GOLDEN=1 once"
+    assert sorted(p.removeprefix("swarm/") for p in swarm_bundle.files) == on_disk
+    for path in on_disk:
+        expected = (SWARM_DIR / path).read_text(encoding="utf-8")
+        actual = swarm_bundle.files[f"swarm/{path}"].content
+        assert actual == expected, _diff(expected, actual, f"swarm/{path}")

@@ -270,7 +270,7 @@ def test_render_all_merges_the_renderers_of_a_target(kit: BlueprintKit) -> None:
     with pytest.raises(UsageError) as caught:
         render_all(system, target="cloud")
     assert caught.value.message == "unknown render target 'cloud'"
-    assert caught.value.hint == "use one of: home, host, edge, kubernetes"
+    assert caught.value.hint == "use one of: home, host, edge, kubernetes, swarm"
 
 
 def test_rendering_is_deterministic(kit: BlueprintKit) -> None:

@@ -63,6 +63,40 @@ class Host(Model):
     )
 
 
+#: A Swarm node label's key (``docker node update --label-add KEY=VALUE``).
+LABEL_KEY_RE = r"^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$"
+
+
+class Node(Model):
+    """One machine under ``hosts:``, for a blueprint that spans several (Docker Swarm).
+
+    The machine ``host:`` describes is the first and default one: an entry with its name takes
+    its memory, CPU and reserve from ``host:`` unless given here, and an app without
+    ``placement:`` runs there.
+    """
+
+    name: Name = Field(description="the node's hostname, as `docker node ls` shows it")
+    address: IPv4Address = Field(description="the node's LAN address")
+    memory: HostMemory | None = Field(None, description="required for every host but host:")
+    cpu: Cpu | None = None
+    reserved: Reserved | None = None
+    labels: dict[Annotated[str, Field(pattern=LABEL_KEY_RE)], str] = Field(
+        default_factory=dict,
+        description="Swarm node labels that `placement: {labels: ...}` selects on",
+    )
+    paths: tuple[RootPath, ...] | None = Field(
+        None,
+        description="the folders that exist on this machine (its disks' mount points); bind "
+        "mounts of the apps placed here must be inside one. Default: paths.appdata and "
+        "paths.pool",
+    )
+    reach: tuple[Name, ...] = Field(
+        (),
+        description="other hosts this one reaches although its address is outside network.lan "
+        "(a routed subnet, a VPN between sites)",
+    )
+
+
 # ── paths and storage ──────────────────────────────────────────────────────────────────────
 
 DEFAULT_FOLDERS = {

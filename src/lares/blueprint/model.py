@@ -12,11 +12,13 @@ and every name is re-exported here: ``from lares.blueprint.model import X`` work
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from ipaddress import IPv4Address
 from typing import Literal
 
 from pydantic import (
     Field,
+    field_validator,
     model_validator,
 )
 
@@ -67,6 +69,7 @@ from lares.blueprint.machine import (
     Mac,
     MdadmLevel,
     Network,
+    Node,
     Paths,
     Pool,
     Reserved,
@@ -82,6 +85,7 @@ from lares.blueprint.stacks import (
     AppSettings,
     ContainerOverride,
     MemoryOverride,
+    Placement,
     Proxy,
     Stack,
     Tunnel,
@@ -127,9 +131,11 @@ __all__ = [
     "Monitor",
     "Name",
     "Network",
+    "Node",
     "Notify",
     "OffsiteStorage",
     "Paths",
+    "Placement",
     "Pool",
     "Power",
     "Proxy",
@@ -191,6 +197,11 @@ class Blueprint(Model):
 
     version: Literal[1] = 1
     host: Host
+    hosts: tuple[Node, ...] = Field(
+        (),
+        description="the machines of a blueprint that spans several (Docker Swarm); host: is "
+        "the first and default one, listed here by its name or added first when missing",
+    )
     paths: Paths
     storage: Storage = Storage()
     network: Network
@@ -205,6 +216,59 @@ class Blueprint(Model):
     catalog: tuple[str, ...] = Field(
         (), description="extra folders of app definitions, relative to this file"
     )
+
+    @field_validator("hosts")
+    @classmethod
+    def _distinct_hosts(cls, hosts: tuple[Node, ...]) -> tuple[Node, ...]:
+        names: dict[str, int] = {}
+        addresses: dict[IPv4Address, int] = {}
+        for i, node in enumerate(hosts):
+            if node.name in names:
+                raise ValueError(
+                    f"hosts[{i}] and hosts[{names[node.name]}] are both named {node.name!r}; "
+                    "give each machine its own name"
+                )
+            if node.address in addresses:
+                raise ValueError(
+                    f"hosts[{i}] ({node.name}) and hosts[{addresses[node.address]}] "
+                    f"({hosts[addresses[node.address]].name}) have the same address "
+                    f"{node.address}; each machine has its own"
+                )
+            names[node.name] = i
+            addresses[node.address] = i
+        return hosts
+
+    @model_validator(mode="after")
+    def _placements(self) -> Blueprint:
+        nodes = {n.name: n for n in self.nodes()}
+        for i, entry in enumerate(self.hosts):
+            if entry.name != self.host.name and entry.memory is None:
+                raise ValueError(
+                    f"hosts[{i}].memory is required for {entry.name}: only host: may leave it out"
+                )
+            if entry.name == self.host.name and entry.address != self.network.host_address:
+                raise ValueError(
+                    f"hosts[{i}].address {entry.address} is not network.host_address "
+                    f"{self.network.host_address}, and {entry.name} is host:"
+                )
+            for other in entry.reach:
+                if other not in nodes:
+                    raise ValueError(f"hosts[{i}].reach: {other!r} is not one of hosts:")
+        for stack_name, stack in self.stacks.items():
+            for app, settings in stack.apps.items():
+                where = f"stacks.{stack_name}.apps.{app}.placement"
+                placement = settings.placement
+                if placement is None:
+                    continue
+                if placement.host is not None and placement.host not in nodes:
+                    raise ValueError(
+                        f"{where}.host: {placement.host!r} is not one of hosts: "
+                        f"({', '.join(nodes)})"
+                    )
+                if placement.labels and not self.placed_on(settings):
+                    wanted = ", ".join(f"{k}={v}" for k, v in placement.labels.items())
+                    raise ValueError(f"{where}.labels: no host has the labels {wanted}")
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> Blueprint:
@@ -231,6 +295,63 @@ class Blueprint(Model):
                 "which backup.repositories does not define"
             )
         return self
+
+    def nodes(self) -> tuple[Node, ...]:
+        """Every machine, ``host:`` first, each with its memory, CPU and reserve filled in.
+
+        A blueprint without ``hosts:`` has one: ``host:`` at ``network.host_address``.
+        """
+        return self._nodes
+
+    @cached_property
+    def _nodes(self) -> tuple[Node, ...]:
+        main = next((n for n in self.hosts if n.name == self.host.name), None)
+        first = Node(
+            name=self.host.name,
+            address=self.network.host_address,
+            labels=main.labels if main else {},
+            paths=main.paths if main else None,
+            reach=main.reach if main else (),
+            memory=main.memory if main and main.memory else self.host.memory,
+            cpu=main.cpu if main and main.cpu else self.host.cpu,
+            reserved=main.reserved if main and main.reserved else self.host.reserved,
+        )
+        others = tuple(
+            n
+            if n.cpu and n.reserved
+            else n.model_copy(
+                update={"cpu": n.cpu or self.host.cpu, "reserved": n.reserved or Reserved()}
+            )
+            for n in self.hosts
+            if n.name != self.host.name
+        )
+        return (first, *others)
+
+    def placed_on(self, settings: AppSettings) -> tuple[str, ...]:
+        """The names of the hosts an app may run on: the one it names, those with all its
+        labels, or ``host:`` when it has no placement."""
+        return self._hosts_by_settings.get(id(settings)) or self._place(settings)
+
+    @cached_property
+    def _hosts_by_settings(self) -> dict[int, tuple[str, ...]]:
+        # by the identity of the blueprint's own (frozen) settings: plan asks for each app often
+        return {
+            id(settings): self._place(settings)
+            for stack in self.stacks.values()
+            for settings in stack.apps.values()
+        }
+
+    def _place(self, settings: AppSettings) -> tuple[str, ...]:
+        placement = settings.placement
+        if placement is None:
+            return (self.host.name,)
+        if placement.host is not None:
+            return (placement.host,)
+        return tuple(
+            n.name
+            for n in self.nodes()
+            if all(n.labels.get(k) == v for k, v in placement.labels.items())
+        )
 
     def app_stack(self) -> dict[str, str]:
         """App id → the stack it is in."""

@@ -59,6 +59,20 @@ class ContainerOverride(Model):
     command: tuple[str, ...] | None = None
 
 
+class Placement(Model):
+    """Where an app runs when the blueprint has several ``hosts:``: one host by name, or any host
+    whose labels include all of ``labels``. Every container of the app runs there."""
+
+    host: Name | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Placement:
+        if (self.host is None) == (not self.labels):
+            raise ValueError("give either host: NAME or labels: {key: value}")
+        return self
+
+
 class AppSettings(ContainerOverride):
     """A catalog app placed in a stack, with the person's changes.
 
@@ -70,6 +84,9 @@ class AppSettings(ContainerOverride):
     exposure: Exposure | None = None
     subdomain: str | None = Field(None, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
     containers: dict[Name, ContainerOverride] = Field(default_factory=dict)
+    placement: Placement | None = Field(
+        None, description="which of hosts: runs the app (default: the host: machine)"
+    )
 
 
 class Stack(Model):

@@ -169,11 +169,23 @@ class System:
     def services(self) -> list[Service]:
         return [s for stack in self.stacks for s in stack.services]
 
+    def placed_on(self, what: AppView | Service) -> tuple[str, ...]:
+        """The hosts an app (or a container, by its app) may run on: see ``Blueprint.placed_on``."""
+        app = what.id if isinstance(what, AppView) else what.app
+        return self.blueprint.placed_on(self.blueprint.stacks[what.stack].apps[app])
+
     def app(self, app_id: str) -> AppView | None:
         return next((a for a in self.apps if a.id == app_id), None)
 
     def stack(self, name: str) -> StackView:
         return next(s for s in self.stacks if s.name == name)
+
+
+def _lan_address(bp: Blueprint, stack: str, app: str) -> str:
+    """The LAN address an app's ports are on: that of the one host it is placed on."""
+    hosts = bp.placed_on(bp.stacks[stack].apps[app])
+    node = next((n for n in bp.nodes() if (n.name,) == hosts), None)
+    return str(node.address if node else bp.network.host_address)
 
 
 def secret_id(app: str, name: str) -> str:
@@ -448,7 +460,11 @@ def _service(
     elif spec.network_mode:
         network_mode = "service:" + app.service_name(spec.network_mode.split(":", 1)[1])
 
-    address = {"lan": str(bp.network.host_address), "loopback": "127.0.0.1", "all": "0.0.0.0"}  # noqa: S104
+    address = {
+        "lan": _lan_address(bp, stack_name, app.id),
+        "loopback": "127.0.0.1",
+        "all": "0.0.0.0",  # noqa: S104
+    }
     ports = tuple(
         PortBinding(address[p.bind], p.host_port, p.container, p.protocol, p.bind)
         for p in spec.ports

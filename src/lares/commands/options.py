@@ -56,6 +56,15 @@ StateOpt = Annotated[
         envvar="LARES_STATE_DIR",
     ),
 ]
+TargetOpt = Annotated[
+    str,
+    typer.Option(
+        "--target",
+        "-t",
+        help="home: the server's stacks; host: firewall, sshd, storage, timers; edge: the "
+        "VPS; kubernetes: manifests for a cluster; swarm: stack files for docker stack deploy.",
+    ),
+]
 CheckOpt = Annotated[
     list[str] | None, typer.Option("--check", help="Run only this check (repeatable).")
 ]

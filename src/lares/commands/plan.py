@@ -11,6 +11,7 @@ from lares.commands.options import (
     FileOpt,
     JsonOpt,
     StateOpt,
+    TargetOpt,
     load_blueprint,
     printer,
     source_name,
@@ -28,21 +29,26 @@ def plan(
     as_json: JsonOpt = False,
     check: CheckOpt = None,
     state_dir: StateOpt = None,
+    target: TargetOpt = "home",
 ) -> None:
     """Check the blueprint and show what it would run: findings, memory, storage, public URLs.
 
     Also names the stacks `lares up` applied that the blueprint no longer has.
 
     Secrets you must provide are looked up by name in the state folder (never read).
+
+    With --target swarm, also what Docker Swarm does not apply of each app.
     """
     loaded = load_blueprint(file)
     from lares.plan import plan as run_plan
     from lares.plan import secrets_set_in
+    from lares.render import known_target
     from lares.report import plan_report
     from lares.state import default_root
 
     have = secrets_set_in((state_dir or default_root()) / "secrets")
-    result = run_plan(loaded, only=check or (), secrets_set=have)
+    known_target(target)
+    result = run_plan(loaded, only=check or (), secrets_set=have, target=target)
     out = printer(as_json)
     plan_report(out, result, source_name(loaded))
     if not as_json:

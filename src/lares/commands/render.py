@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, load_blueprint, printer, source_name
+from lares.commands.options import (
+    FileOpt,
+    JsonOpt,
+    TargetOpt,
+    load_blueprint,
+    printer,
+    source_name,
+)
 from lares.errors import Failed
 
 
@@ -20,15 +27,7 @@ def render(
     force: Annotated[
         bool, typer.Option("--force", help="Render even when the plan has errors.")
     ] = False,
-    target: Annotated[
-        str,
-        typer.Option(
-            "--target",
-            "-t",
-            help="home: the server's stacks; host: firewall, sshd, storage, timers; edge: the "
-            "VPS; kubernetes: manifests for a cluster.",
-        ),
-    ] = "home",
+    target: TargetOpt = "home",
 ) -> None:
     """Render the Compose stacks and configuration into a folder (secrets generated once)."""
     loaded = load_blueprint(file)
@@ -37,7 +36,7 @@ def render(
     from lares.render import render_all
     from lares.text import counted
 
-    result = run_plan(loaded)
+    result = run_plan(loaded, target=target)
     out = printer(as_json)
     if result.errors and not force:
         from lares.report import findings_report

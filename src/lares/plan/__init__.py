@@ -38,7 +38,10 @@ def catalog_for(loaded: Loaded) -> Catalog:
 
 
 def make_context(
-    loaded: Loaded, catalog: Catalog | None = None, secrets_set: Iterable[str] | None = None
+    loaded: Loaded,
+    catalog: Catalog | None = None,
+    secrets_set: Iterable[str] | None = None,
+    target: str = "home",
 ) -> PlanContext:
     catalog = catalog or catalog_for(loaded)
     have = frozenset(secrets_set) if secrets_set is not None else None
@@ -46,7 +49,7 @@ def make_context(
 
     lock = lock_beside(loaded.base_dir)
     system = resolve(loaded.blueprint, catalog, lock.pins, lock.images)
-    return PlanContext(loaded, catalog, system, have)
+    return PlanContext(loaded, catalog, system, have, target)
 
 
 def plan(
@@ -55,11 +58,13 @@ def plan(
     catalog: Catalog | None = None,
     only: Iterable[str] = (),
     secrets_set: Iterable[str] | None = None,
+    target: str = "home",
 ) -> Plan:
     """Run the checks (all, or those in ``only``) and return the findings, worst first.
 
     ``secrets_set`` names the secrets already set (see :func:`secrets_set_in`); with it, a
-    secret the person must provide that is not set is an error.
+    secret the person must provide that is not set is an error. ``target`` is the render target
+    the plan is for: with ``swarm``, the ``swarm`` check says what Docker Swarm does not apply.
 
     Raises :class:`~lares.errors.UnknownCheck` when ``only`` names a check that does not exist.
     """
@@ -70,7 +75,7 @@ def plan(
     unknown = sorted(wanted - set(checks))
     if unknown:
         raise UnknownCheck(unknown, checks)
-    ctx = make_context(loaded, catalog, secrets_set)
+    ctx = make_context(loaded, catalog, secrets_set, target)
     findings: list[Finding] = []
     for check_id, check in checks.items():
         if wanted and check_id not in wanted:

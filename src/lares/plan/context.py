@@ -21,6 +21,8 @@ class PlanContext:
     # ids of the secrets already set in the state folder (names only, never values); None when
     # the plan is made without one (render), so what the person provides is not checked
     secrets_set: frozenset[str] | None = None
+    # what the plan is for: the render target (`lares plan --target swarm` adds what Swarm loses)
+    target: str = "home"
 
     @property
     def blueprint(self) -> Blueprint:

@@ -15,7 +15,7 @@ from lares.catalog.resolve import System
 from lares.errors import UsageError
 from lares.render.bundle import Bundle
 
-TARGETS = ("home", "host", "edge", "kubernetes")
+TARGETS = ("home", "host", "edge", "kubernetes", "swarm")
 
 
 class Renderer(Protocol):
@@ -29,6 +29,15 @@ def renderers() -> dict[str, Renderer]:
     return {name: cast(Renderer, module) for name, module in found.items()}
 
 
+def known_target(target: str) -> str:
+    """``target`` when it is one of :data:`TARGETS`; raises :class:`UsageError` otherwise."""
+    if target not in TARGETS:
+        raise UsageError(
+            f"unknown render target {target!r}", hint="use one of: " + ", ".join(TARGETS)
+        )
+    return target
+
+
 def render_all(system: System, *, source: str = "lares.yaml", target: str = "home") -> Bundle:
     """Everything lares renders for ``target``.
 
@@ -36,10 +45,7 @@ def render_all(system: System, *, source: str = "lares.yaml", target: str = "hom
     a system folder (the ``paths`` plan check's errors): unlike other plan errors, no --force
     writes those into a compose file.
     """
-    if target not in TARGETS:
-        raise UsageError(
-            f"unknown render target {target!r}", hint="use one of: " + ", ".join(TARGETS)
-        )
+    known_target(target)
     _refuse_escaping_paths(system)
     bundle = Bundle()
     for module in renderers().values():
