@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from lares.catalog.model import FLOATING_TAGS
 from lares.importer import service
 from lares.importer.load import Project
 from lares.importer.mapping import (
@@ -41,20 +42,26 @@ def custom_app(
         name, tag = service.split_image(str(spec.get("image") or ""))
         c: dict[str, Any] = {"image": name, "version": tag}
         digest = digests.get(str(spec.get("image") or ""))
+        ex: dict[str, str] = {}
         if not name:
             imp.review = (
                 f"{svc}: it is built from a Dockerfile and names no image (build and tag it, "
                 "write the tag as its image, then move the file into the catalog folder)"
             )
-        elif tag in service.UNPINNED and digest:
-            c["version"] = f"{tag or 'latest'}@{digest}"
-            imp.note(svc, "image", "pinned to the digest of the copy the engine runs")
-        elif tag in service.UNPINNED:
-            imp.review = (
-                f"{svc}: the image {name} is not pinned to a "
-                "version (pin it, then move the file into the catalog folder)"
+        elif tag in service.UNPINNED or tag in FLOATING_TAGS:
+            c["version"] = tag or "latest"
+            ex["floating_tag"] = (
+                f"{REVIEW}: the original runs {name}:{c['version']}, a tag that moves; "
+                "lares runs it by the digest lares.lock records (choose a release to leave it)"
             )
-        ex: dict[str, str] = {}
+            if digest:
+                imp.digests[f"{name}:{c['version']}"] = digest
+            imp.note(
+                svc,
+                "image",
+                f"{c['version']} is pinned by digest in lares.lock: "
+                + ("the copy the engine runs" if digest else "the one `lares up` pulls first"),
+            )
         if spec.get("user"):
             c["user"] = str(spec["user"])
         else:

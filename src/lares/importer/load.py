@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ class Source:
     files: tuple[Path, ...]
     workdir: Path
     name: str | None = None
+    images: tuple[tuple[str, str], ...] = ()  # (service, image id) of its running containers
 
     @property
     def label(self) -> str:
@@ -117,16 +118,22 @@ def running_sources(containers: Iterable[dict[str, Any]]) -> list[Source]:
     """The projects the engine's containers were started from, by their compose labels
     (project, working folder, config files); containers without them are not compose's."""
     seen: dict[str, Source] = {}
+    images: dict[str, dict[str, str]] = {}
     for item in containers:
         labels = item.get("Labels") or {}
         project = labels.get(f"{_LABEL}.project")
-        if not project or "io.lares.stack" in labels or project in seen:
+        if not project or "io.lares.stack" in labels:
+            continue
+        service, image = labels.get(f"{_LABEL}.service"), item.get("ImageID")
+        if service and image and item.get("State") == "running":
+            images.setdefault(project, {})[str(service)] = str(image)
+        if project in seen:
             continue
         workdir = Path(labels.get(f"{_LABEL}.project.working_dir") or ".")
         files = labels.get(f"{_LABEL}.project.config_files") or ""
         paths = tuple(Path(f) for f in files.split(",") if f)
         seen[project] = Source(paths, workdir, project)
-    return [seen[k] for k in sorted(seen)]
+    return [replace(seen[k], images=tuple(sorted(images.get(k, {}).items()))) for k in sorted(seen)]
 
 
 def _argv(source: Source) -> list[str]:

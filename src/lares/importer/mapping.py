@@ -53,6 +53,7 @@ class Imported:
     secrets: dict[str, str] = field(default_factory=dict)  # secret name → value
     changes: dict[tuple[str, str], str] = field(default_factory=dict)  # (service, field) → why
     findings: list[str] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)  # repository:tag → digest, for lares.lock
     review: str | None = None  # why the app could not be made clean (it is left out)
 
     def note(self, svc: str, what: str, why: str) -> None:

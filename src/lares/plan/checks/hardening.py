@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lares.blueprint.model import is_secret_like
+from lares.catalog.model import FLOATING_TAGS
 from lares.catalog.resolve import Service
 from lares.plan.context import PlanContext
 from lares.plan.findings import Finding, Severity
@@ -51,7 +52,20 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
                     hint=f"{hint}; or declare exceptions.{exception} in the app definition",
                 )
         tag = service.image.rsplit(":", 1)[-1] if ":" in service.image.rsplit("/", 1)[-1] else ""
-        if tag in ("", "latest", "stable", "edge", "nightly", "main", "master"):
+        if tag in FLOATING_TAGS and "floating_tag" in service.spec.exceptions:
+            pinned = (
+                f"pinned by digest {service.digest[:19]}… in lares.lock"
+                if service.digest
+                else "pinned by digest at first `lares up`"
+            )
+            yield ctx.finding(
+                ID,
+                "warning",
+                f"{service.name}: image {service.image} is a floating tag, {pinned}",
+                *service.path,
+                hint="run `lares outdated` and choose a version: set `version:` to a release tag",
+            )
+        elif tag == "" or tag in FLOATING_TAGS:
             yield ctx.finding(
                 ID,
                 "error",
