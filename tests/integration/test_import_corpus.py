@@ -182,3 +182,23 @@ def test_a_floating_tag_plans_with_a_warning_and_pins_by_digest(tmp_path: Path) 
     assert [f.render() for f in planned.errors] == []
     warned = [f.message for f in planned.findings if "floating tag" in f.message]
     assert any("traefik" in w and "pinned by digest at first `lares up`" in w for w in warned)
+
+
+def test_the_python_reading_as_written_is_what_compose_prints(tmp_path: Path) -> None:
+    """Where the import reads a project as written in Python (instead of a second Compose run),
+    each service's environment (all it reads from it) is the one `--no-interpolate` gives."""
+    from lares.importer.load import _config, _written, find
+
+    native = 0
+    for i, file in enumerate(FILES):
+        [source] = find([prepare(file, tmp_path / str(i))])
+        written = _written(source)
+        if written is None:
+            continue
+        native += 1
+        compose = _config(source, "--no-interpolate")["services"]
+        assert set(written["services"]) == set(compose), file.name
+        for name, spec in compose.items():
+            mine = service.environment(written["services"][name])
+            assert mine == service.environment(spec), (file.name, name)
+    assert native >= 10, native  # 10 of the 18: one file, no env_file, plain values
