@@ -109,6 +109,10 @@ def test_corpus_file_imports_plans_and_renders_back(file: Path, tmp_path: Path) 
             assert field.status == "equal" or field.why, (trip.service, field)
         assert trip.hardening, f"{trip.service}: no hardening change listed"
     for a in report.apps:
+        if a.catalog:
+            for key, svc in a.services.items():
+                _kept_as_overrides(_resolved(tmp_path / "project")[svc], a.id, key, rendered)
+    for a in report.apps:
         if a.catalog or a.review:
             continue
         project_services = _resolved(tmp_path / "project")
@@ -122,6 +126,28 @@ def _resolved(folder: Path) -> dict[str, dict[str, object]]:
 
     [source] = find([folder])
     return load_one(source).services
+
+
+def _kept_as_overrides(before: dict, app_id: str, key: str, rendered: dict) -> None:  # type: ignore[type-arg]
+    """A catalog app keeps, as overrides, the folders the original mounts (in place of the
+    catalog's own for the same path) and the ports it publishes, but for its web port and
+    80 and 443 (the proxy's), and a container that shares another's network."""
+    from lares.catalog.load import load_catalog
+
+    app = load_catalog(())[app_id]
+    name = app.service_name(key)
+    after = rendered[name]
+    mounted = {(hostpaths.normal(v.source), v.target.rstrip("/")) for v in service.volumes(after)}
+    for v in service.volumes(before):
+        if v.kind == "bind" and not v.socket and not hostpaths.declared_problem(v.source):
+            assert (hostpaths.normal(v.source), v.target.rstrip("/")) in mounted, (name, v)
+    if app.containers[key].network_mode is not None:
+        return
+    web = app.web.port if app.web is not None and app.web.container == key else None
+    published = {(p.host or p.container, p.container, p.protocol) for p in service.ports(after)}
+    for p in service.ports(before):
+        if p.container != web and (p.host or p.container) not in (80, 443):
+            assert (p.host or p.container, p.container, p.protocol) in published, (name, p)
 
 
 def _same_service(before: dict, after: dict, store: SecretStore, app: str) -> None:  # type: ignore[type-arg]

@@ -142,3 +142,26 @@ def test_a_second_copy_of_a_catalog_app_becomes_a_custom_app() -> None:
 def test_a_service_built_from_a_dockerfile_is_for_review() -> None:
     [app] = map_project(_project({"site": {"build": {"context": "."}}}), INDEX, "s", PATHS, set())
     assert app.review is not None and "built from a Dockerfile" in app.review
+
+
+def test_a_catalog_apps_volume_and_ports_are_kept_as_overrides() -> None:
+    """Its data folder mapped elsewhere stays where it is, in place of the catalog's; another
+    published port is kept; the web port is the proxy's."""
+    project = _project(
+        {
+            "vw": {
+                "image": "vaultwarden/server:1.36.0",
+                "volumes": [{"type": "bind", "source": "/mnt/pool/vault", "target": "/data"}],
+                "ports": [
+                    {"target": 8080, "published": "8443", "protocol": "tcp"},
+                    {"target": 3012, "published": "3012", "protocol": "tcp"},
+                ],
+            }
+        }
+    )
+    [app] = map_project(project, INDEX, "home", PATHS, set())
+    assert app.catalog and app.id == "vaultwarden"
+    assert app.settings["volumes"] == ["/mnt/pool/vault:/data"]
+    assert app.settings["ports"] == [{"container": 3012}]
+    assert "stays mounted at /data" in app.changes[("vw", "volumes")]
+    assert "8443/tcp is not published: the proxy serves it" in app.changes[("vw", "ports")]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from lares.blueprint.model import Blueprint, ContainerOverride
+from lares.catalog import overrides
 from lares.catalog.model import App
 from lares.catalog.resolve import AppView, Service, System
 from lares.hostpaths import DOCKER_SOCKETS, device_problem, normal, refused, under
@@ -164,13 +165,14 @@ def _service_problems(bp: Blueprint, view: AppView, service: Service) -> Iterato
     override: ContainerOverride | None = (
         view.settings if service.is_main else view.settings.containers.get(service.key)
     )
-    theirs = override.volumes if override is not None else ()
     declared = {**spec.host_paths, **(override.host_paths if override is not None else {})}
     socket = "docker_socket" in spec.exceptions
     here: tuple[str | int, ...] = ("containers", service.key)
     mine: tuple[str | int, ...] = () if service.is_main else ("containers", service.key)
-    written = [(t, "catalog", (*here, "volumes", i)) for i, t in enumerate(spec.volumes)]
-    written += [(t, "blueprint", (*mine, "volumes", i)) for i, t in enumerate(theirs)]
+    written = [
+        (t, origin, (*(here if origin == "catalog" else mine), "volumes", i))
+        for t, origin, i in overrides.volumes(spec.volumes, override)
+    ]
     for (template, origin, where), filled in zip(written, service.volumes, strict=False):
         found = judge(
             source_of(template),
@@ -182,7 +184,7 @@ def _service_problems(bp: Blueprint, view: AppView, service: Service) -> Iterato
             socket=socket,
         )
         if found:
-            yield MountProblem(app.id, service.name, origin, where, *found)  # type: ignore[arg-type]
+            yield MountProblem(app.id, service.name, origin, where, *found)
     devices = [((*here, "devices", i), d) for i, d in enumerate(spec.devices)]
     if spec.quicksync is not None:
         devices += [

@@ -19,6 +19,7 @@ from lares.importer.mapping import (
     env_value,
     literal_credentials,
     mount,
+    port_spec,
     renames,
 )
 
@@ -172,7 +173,7 @@ def custom_app(
         else:
             ex["no_healthcheck"] = f"{REVIEW}: the original has no healthcheck"
         if ports and mode != "host":
-            c["ports"] = [_port(imp, svc, p) for p in ports]
+            c["ports"] = [port_spec(imp, svc, p) for p in ports]
         deps = {
             app_id(d) if owner.get(d, (None, ""))[0] is imp else "": cond
             for d, cond in service.depends_on(spec).items()
@@ -230,21 +231,3 @@ def _database_network(imp: Imported, containers: dict[str, Any]) -> None:
                 )
         elif "network_mode" not in c:
             c["networks"] = ["stack", "database"]
-
-
-def _port(imp: Imported, svc: str, p: service.Published) -> dict[str, Any]:
-    out: dict[str, Any] = {"container": p.container}
-    if p.host and p.host != p.container:
-        out["host"] = p.host
-    if p.protocol != "tcp":
-        out["protocol"] = p.protocol
-    if p.host_ip in ("127.0.0.1", "::1"):
-        out["bind"] = "loopback"
-    elif p.host_ip in ("", "0.0.0.0", "::"):  # noqa: S104 (reading what it was published on)
-        imp.note(
-            svc,
-            "ports",
-            f"{p.host or p.container}/{p.protocol} "
-            "listens on the LAN address, not on every interface",
-        )
-    return out

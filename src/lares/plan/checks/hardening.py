@@ -30,12 +30,15 @@ _RULES: list[tuple[str, str, Severity, str]] = [
 
 def _departures(service: Service) -> set[str]:
     """What the container does, as the catalog model counts it, plus what the blueprint's
-    overrides add: a Docker socket among its volumes, a {secret:…} in its env."""
+    overrides add: a Docker socket among its volumes, a {secret:…} in its env, a port on every
+    interface."""
     found = service.spec.departures()
     if any("docker.sock" in v for v in service.volumes):
         found.add("docker_socket")
     if service.env_secrets:
         found.add("plain_env_secret")
+    if any(p.bind == "all" for p in service.ports):
+        found.add("all_interfaces")
     return found
 
 
