@@ -1,6 +1,6 @@
 """A running service on a floating tag, imported from the engine: lares.lock pins the digest
-of the image the container runs (not the newer copy pulled since under the same tag), and the
-blueprint plans with a warning, not an error."""
+of the image the container runs (not the newer copy pulled since under the same tag), the
+blueprint plans with a warning, not an error, and `lares up` runs that digest."""
 
 from __future__ import annotations
 
@@ -66,6 +66,14 @@ def test_a_running_floating_tag_is_pinned_to_the_digest_it_runs(
             assert planned.returncode == 0, planned.stdout + planned.stderr
             said = planned.stdout + planned.stderr
             assert f"is a floating tag, pinned by digest {ran[:19]}… in lares.lock" in said
+            _run([*compose_argv(), "-p", token, "down"], cwd=folder)
+            applied = _run([*lares, "up", "--yes", "-f", str(out / "lares.yaml"),
+                            "--state-dir", str(state)], env=env)  # fmt: skip
+            assert applied.returncode == 0, applied.stdout + applied.stderr
+            compose = (state / "applied").rglob("compose.yaml")
+            assert any(f"{image}:latest@{ran}" in f.read_text() for f in compose)
+            running = _run(["docker", "inspect", "-f", "{{.Image}}", app["id"]]).stdout.strip()
+            assert running == first_id  # the digest it ran, not the newer latest
         finally:
             _run([*compose_argv(), "-p", token, "down"], cwd=folder)
             if first_id:
