@@ -96,3 +96,20 @@ def test_the_backup_follows_a_moved_volume(kit: BlueprintKit) -> None:
     assert moved_data(view, ["/srv/appdata/tdb"]) == ["/srv/pool/pg"]
     assert moved_data(view, ["/srv/appdata/tdb/files"]) == []  # it backed up none of it
     assert moved_data(view, ["/srv/appdata/tdb", "/srv/pool"]) == []  # already covered
+
+
+@pytest.mark.parametrize(
+    ("volume", "target"),
+    [
+        ("{appdata}/www:/www", "/www"),
+        ("{folder:media}/tv:/tv/:ro", "/tv"),
+        ("{secret_file:db}:/run/db:ro", "/run/db"),
+        ("/srv/x:/", "/"),
+        ("named", None),
+        ("a:relative", None),
+    ],
+)
+def test_the_container_path_of_a_volume(volume: str, target: str | None) -> None:
+    from lares.hostpaths import volume_target
+
+    assert volume_target(volume) == target

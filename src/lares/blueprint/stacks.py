@@ -20,6 +20,7 @@ from lares.blueprint.fields import (
     Model,
     Name,
 )
+from lares.hostpaths import volume_target
 from lares.units import ContainerMemory
 
 # ── apps and stacks ────────────────────────────────────────────────────────────────────────
@@ -81,8 +82,6 @@ class ContainerOverride(Model):
 
     @model_validator(mode="after")
     def _once_each(self) -> ContainerOverride:
-        from lares.catalog.overrides import volume_target
-
         seen: set[tuple[int, str]] = set()
         for p in self.ports:
             if (p.container, p.protocol) in seen:

@@ -28,7 +28,14 @@ from lares.blueprint.model import Blueprint, ContainerOverride
 from lares.catalog import overrides
 from lares.catalog.model import App
 from lares.catalog.resolve import AppView, Service, System
-from lares.hostpaths import DOCKER_SOCKETS, device_problem, normal, refused, under
+from lares.hostpaths import (
+    DOCKER_SOCKETS,
+    device_problem,
+    normal,
+    refused,
+    under,
+    volume_parts,
+)
 
 _ROOT = re.compile(r"^\{(appdata|pool|folder:([a-z0-9_-]+))\}")
 
@@ -48,15 +55,7 @@ class MountProblem:
 
 def source_of(volume: str) -> str:
     """The host side of a short-syntax volume (``SRC:DST[:MODE]``), placeholders kept whole."""
-    depth = 0
-    for i, char in enumerate(volume):
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth = max(depth - 1, 0)
-        elif char == ":" and depth == 0:
-            return volume[:i]
-    return volume
+    return volume_parts(volume)[0]
 
 
 def _read_only(volume: str) -> bool:

@@ -12,18 +12,10 @@ from collections.abc import Sequence
 from typing import Literal
 
 from lares.blueprint.model import ContainerOverride, PortOverride
-from lares.catalog.model import PLACEHOLDER_RE, Port
+from lares.catalog.model import Port
+from lares.hostpaths import volume_target
 
 Origin = Literal["catalog", "blueprint"]
-
-
-def volume_target(volume: str) -> str | None:
-    """The container path of a short-syntax volume (``SRC:DST[:MODE]``; placeholders may hold
-    colons), without a trailing slash; None when it names none."""
-    parts = PLACEHOLDER_RE.sub("x", volume).split(":")
-    if len(parts) < 2 or not parts[1].startswith("/"):
-        return None
-    return parts[1].rstrip("/") or "/"
 
 
 def volumes(

@@ -17,7 +17,7 @@ from typing import Any
 from lares import hostpaths
 from lares.catalog.load import Catalog
 from lares.catalog.model import PLACEHOLDER_RE, App, Port
-from lares.catalog.overrides import volume_target
+from lares.hostpaths import volume_target
 from lares.importer import credentials, service
 from lares.importer.load import Project
 
