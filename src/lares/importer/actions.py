@@ -237,7 +237,7 @@ def _write(
     """The blueprint, the custom app files, the files to review, then the secrets; a secret
     the store already holds with another value is refused (before anything is written)."""
     from lares.catalog.resolve import secret_id
-    from lares.fsutil import atomic_write
+    from lares.fsutil import atomic_write, sync_dirs
     from lares.secrets import SecretStore
     from lares.update.lock import NAME, Lock
     from lares.yamlio import dump_yaml
@@ -270,11 +270,12 @@ def _write(
             files[f"review/{a.id}.yaml"] = f"# not in the blueprint: {a.review}\n" + dump_yaml(
                 a.custom
             )
-    for rel, text in files.items():
+    for rel, text in files.items():  # each file whole; the folders synced once, after
         path = out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, text, mode=0o644)
+        atomic_write(path, text, mode=0o644, sync_dir=False)
         report.written.append(rel)
+    sync_dirs({(out / rel).parent for rel in files})
     pinned = {i: d for a in report.apps if a.review is None for i, d in a.digests.items()}
     if pinned:  # what the person runs under a floating tag, pinned from the first `lares up`
         lock = Lock.beside(out)
