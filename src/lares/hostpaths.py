@@ -118,3 +118,27 @@ def device_problem(host: str) -> str | None:
     if path == "/dev":
         return "/dev is a system folder, which lares never mounts as a whole"
     return None if under(path, "/dev") else refused(path)
+
+
+def volume_parts(volume: str) -> list[str]:
+    """A short-syntax volume (``SRC:DST[:MODE]``) split at its colons, a ``{placeholder:…}``
+    kept whole."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(volume):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth = max(depth - 1, 0)
+        elif char == ":" and depth == 0:
+            parts.append(volume[start:i])
+            start = i + 1
+    return [*parts, volume[start:]]
+
+
+def volume_target(volume: str) -> str | None:
+    """The container path of a short-syntax volume, without a trailing slash; None when it
+    names none."""
+    parts = volume_parts(volume)
+    if len(parts) < 2 or not parts[1].startswith("/"):
+        return None
+    return parts[1].rstrip("/") or "/"

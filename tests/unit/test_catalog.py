@@ -239,3 +239,47 @@ def test_database_keys_tell_apart_several_databases_of_one_container() -> None:
     assert [spec.key(d) for d in spec.databases] == ["db", "emby-library", "emby-us-ers"]
     with pytest.raises(ValueError, match="would both be named 'emby-library'"):
         BackupSpec(databases=(sqlite("/a/library.db"), sqlite("/b/library.db")))
+
+
+_FLOATING = (
+    "id: floats\nname: Floats\ndescription: runs what the person ran\ncategory: tools\n"
+    "containers:\n  floats:\n    image: busybox\n    version: latest\n"
+    "    user: '1000:1000'\n    memory: {reservation: 16MiB, limit: 32MiB}\n"
+)
+
+
+def test_an_own_app_may_float_only_when_it_says_so(tmp_path: Path) -> None:
+    (tmp_path / "floats.yaml").write_text(_FLOATING)
+    with pytest.raises(ConfigErrors) as caught:
+        load_catalog([tmp_path])
+    [error] = caught.value.errors
+    assert "pin a version; 'latest' changes under you (or declare exceptions.floating_tag" in (
+        error.message
+    )
+    declared = _FLOATING + "    exceptions: {floating_tag: the person runs latest on purpose}\n"
+    (tmp_path / "floats.yaml").write_text(declared)
+    spec = load_catalog([tmp_path])["floats"].containers["floats"]
+    assert spec.version == "latest" and "floating_tag" in spec.departures()
+
+
+def test_the_embedded_catalog_never_floats() -> None:
+    from lares.catalog.load import _parse
+
+    declared = _FLOATING + "    exceptions: {floating_tag: the person runs latest on purpose}\n"
+    with pytest.raises(ConfigErrors) as caught:
+        _parse("catalog/apps/floats.yaml", declared, trusted=True)
+    [error] = caught.value.errors
+    assert error.message == (
+        "floats: container floats runs a floating tag (latest); the catalog pins releases"
+    )
+    assert _parse("floats.yaml", declared, trusted=False)[0].id == "floats"
+
+
+def test_an_unused_floating_tag_exception_is_refused(tmp_path: Path) -> None:
+    text = _FLOATING.replace("version: latest", "version: '1.36'")
+    (tmp_path / "floats.yaml").write_text(text + "    exceptions: {floating_tag: not floating}\n")
+    with pytest.raises(ConfigErrors) as caught:
+        load_catalog([tmp_path])
+    assert "exceptions.floating_tag is declared, but the container does not use it" in (
+        caught.value.errors[0].message
+    )

@@ -3,7 +3,11 @@ are pinned, and no secret is written into the blueprint."""
 
 from __future__ import annotations
 
-from conftest import BlueprintKit
+from pathlib import Path
+
+from conftest import BlueprintKit, load_test_catalog
+from lares.catalog.load import Catalog
+from lares.plan import plan
 
 ID = "hardening"
 
@@ -184,3 +188,53 @@ def test_secret_in_plain_text_for_a_side_container(kit: BlueprintKit) -> None:
     assert finding.message == "tdb: POSTGRES_PASSWORD carries a secret in plain text"
     assert kit.at(finding) == kit.pos(text, "POSTGRES_PASSWORD: hunter2")
     assert finding.subject == "stacks.main.apps.tdb.containers.db.env.POSTGRES_PASSWORD"
+
+
+def _floating_catalog() -> Catalog:
+    """The test catalog with tweb running busybox:latest, declared (as `lares import` writes
+    a custom app that runs a floating tag)."""
+    base = load_test_catalog()
+    spec = (
+        base["tweb"]
+        .containers["tweb"]
+        .model_copy(
+            update={"version": "latest", "exceptions": {"floating_tag": "the person runs latest"}}
+        )
+    )
+    app = base["tweb"].model_copy(update={"containers": {"tweb": spec}})
+    return Catalog({**base.apps, "tweb": app}, base.sources, base.data)
+
+
+def test_a_declared_floating_tag_is_a_warning_pinned_at_first_up(
+    kit: BlueprintKit, tmp_path: Path
+) -> None:
+    kit = BlueprintKit(base_dir=tmp_path)  # beside its own lares.lock
+    text = kit.text()
+    found = [f for f in plan(kit.load(text), catalog=_floating_catalog()).findings if f.id == ID]
+    assert [(f.severity, f.message, f.hint) for f in found] == [
+        (
+            "warning",
+            "tweb: image lares-test/busybox:latest is a floating tag, "
+            "pinned by digest at first `lares up`",
+            "run `lares outdated` and choose a version: set `version:` to a release tag",
+        )
+    ]
+    digest = "sha256:" + "ab" * 32
+    (tmp_path / "lares.lock").write_text(
+        f"format: 1\nimages:\n  lares-test/busybox:latest: '{digest}'\n"
+    )
+    [warned] = [f for f in plan(kit.load(text), catalog=_floating_catalog()).findings if f.id == ID]
+    assert warned.severity == "warning"
+    assert warned.message.endswith(f"pinned by digest {digest[:19]}… in lares.lock")
+
+
+def test_the_floating_tag_exception_does_not_cover_a_catalog_app(kit: BlueprintKit) -> None:
+    """Only the container that declares it may float: another app set to latest still errs."""
+    text = kit.text(
+        stacks="\nmain:\n  network: apps\n  apps:\n    tweb: {}\n    tdb: {version: latest}\n"
+    )
+    found = [f for f in plan(kit.load(text), catalog=_floating_catalog()).findings if f.id == ID]
+    assert [(f.severity, f.message.split(":")[0]) for f in found] == [
+        ("error", "tdb"),
+        ("warning", "tweb"),
+    ]

@@ -110,14 +110,26 @@ def test_a_custom_service_declares_what_it_really_uses_for_review() -> None:
     assert all(r.startswith("imported: review") for r in c["exceptions"].values())
 
 
-def test_an_unpinned_custom_image_is_for_review_unless_the_engine_pins_it() -> None:
-    project = _project({"tool": {"image": "example/tool"}})
-    [app] = map_project(project, INDEX, "home", PATHS, set())
-    assert app.review is not None and "not pinned" in app.review
-    [pinned] = map_project(project, INDEX, "home", PATHS, set(), {"example/tool": "sha256:ab"})
-    assert pinned.review is None
+def test_an_untagged_custom_image_is_kept_floating_and_pinned_by_digest() -> None:
+    """It runs what the person runs (latest), declared; the engine's digest goes to the lock."""
+    project = _project({"tool": {"image": "example/tool"}, "web": {"image": "nginx:stable"}})
+    apps = map_project(project, INDEX, "home", PATHS, set())
+    assert [a.review for a in apps] == [None, None]
+    tool = next(a for a in apps if a.id == "tool")
+    assert tool.custom is not None
+    c = tool.custom["containers"]["tool"]
+    assert c["version"] == "latest"
+    assert c["exceptions"]["floating_tag"].startswith("imported: review: the original runs")
+    assert tool.digests == {}
+    assert "the one `lares up` pulls first" in tool.changes[("tool", "image")]
+    web = next(a for a in apps if a.id == "web")
+    assert web.custom is not None and web.custom["containers"]["web"]["version"] == "stable"
+    digest = "sha256:" + "ab" * 32
+    [pinned, _] = map_project(project, INDEX, "home", PATHS, set(), {"example/tool": digest})
     assert pinned.custom is not None
-    assert pinned.custom["containers"]["tool"]["version"] == "latest@sha256:ab"
+    assert pinned.custom["containers"]["tool"]["version"] == "latest"
+    assert pinned.digests == {"example/tool:latest": digest}
+    assert "the copy the engine runs" in pinned.changes[("tool", "image")]
 
 
 def test_a_second_copy_of_a_catalog_app_becomes_a_custom_app() -> None:
@@ -130,3 +142,26 @@ def test_a_second_copy_of_a_catalog_app_becomes_a_custom_app() -> None:
 def test_a_service_built_from_a_dockerfile_is_for_review() -> None:
     [app] = map_project(_project({"site": {"build": {"context": "."}}}), INDEX, "s", PATHS, set())
     assert app.review is not None and "built from a Dockerfile" in app.review
+
+
+def test_a_catalog_apps_volume_and_ports_are_kept_as_overrides() -> None:
+    """Its data folder mapped elsewhere stays where it is, in place of the catalog's; another
+    published port is kept; the web port is the proxy's."""
+    project = _project(
+        {
+            "vw": {
+                "image": "vaultwarden/server:1.36.0",
+                "volumes": [{"type": "bind", "source": "/mnt/pool/vault", "target": "/data"}],
+                "ports": [
+                    {"target": 8080, "published": "8443", "protocol": "tcp"},
+                    {"target": 3012, "published": "3012", "protocol": "tcp"},
+                ],
+            }
+        }
+    )
+    [app] = map_project(project, INDEX, "home", PATHS, set())
+    assert app.catalog and app.id == "vaultwarden"
+    assert app.settings["volumes"] == ["/mnt/pool/vault:/data"]
+    assert app.settings["ports"] == [{"container": 3012}]
+    assert "stays mounted at /data" in app.changes[("vw", "volumes")]
+    assert "8443/tcp is not published: the proxy serves it" in app.changes[("vw", "ports")]

@@ -64,6 +64,22 @@ def host_path(bp: Blueprint, app: str, text: str) -> str:
     return PLACEHOLDER_RE.sub(one, text)
 
 
+def moved_data(app: AppView, paths: list[str]) -> list[str]:
+    """The host folders the blueprint mounts in place of a catalog volume whose data
+    ``paths`` back up: that data lives there now, and is backed up there."""
+    from lares.catalog.mounts import source_of
+    from lares.hostpaths import under
+
+    out: list[str] = []
+    for service in app.services:
+        for old, new in service.moved:
+            was, now = source_of(old), source_of(new)
+            covered = any(under(was, p) for p in paths)
+            if covered and now.startswith("/") and not any(under(now, p) for p in [*paths, *out]):
+                out.append(now)
+    return out
+
+
 # ── the plan ──────────────────────────────────────────────────────────────────────────────
 
 
@@ -262,6 +278,7 @@ def _app_job(ctx: BackupContext, repo_name: str, app: AppView, now: datetime) ->
 
     # files, frozen first where the filesystem can
     live_paths = [host_path(bp, app.id, p) for p in spec.paths]
+    live_paths += moved_data(app, live_paths)
     existing = [p for p in live_paths if Path(p).exists()]
     for p in live_paths:
         if p not in existing:

@@ -20,6 +20,7 @@ from lares.blueprint.fields import (
     Model,
     Name,
 )
+from lares.hostpaths import volume_target
 from lares.units import ContainerMemory
 
 # ── apps and stacks ────────────────────────────────────────────────────────────────────────
@@ -40,8 +41,24 @@ class MemoryOverride(Model):
         return self
 
 
+class PortOverride(Model):
+    """A port the container publishes: in place of the catalog's binding of the same container
+    port and protocol, or besides them."""
+
+    container: int = Field(ge=1, le=65535)
+    host: int | None = Field(None, ge=1, le=65535, description="defaults to the container port")
+    protocol: Literal["tcp", "udp"] = "tcp"
+    bind: Literal["lan", "loopback", "all"] = "lan"
+
+    @property
+    def host_port(self) -> int:
+        return self.host if self.host is not None else self.container
+
+
 class ContainerOverride(Model):
-    """Per-container changes to a catalog app."""
+    """Per-container changes to a catalog app. A volume for a container path the catalog
+    mounts replaces that mount, and a port for a container port it publishes replaces that
+    binding; the others are added."""
 
     image: str | None = None
     version: str | None = None
@@ -57,6 +74,24 @@ class ContainerOverride(Model):
         "/mnt/usb/media: the old media library on a USB disk",
     )
     command: tuple[str, ...] | None = None
+    ports: tuple[PortOverride, ...] = Field(
+        (),
+        description="published ports: one for a container port the catalog publishes replaces "
+        "its binding (another host port, or loopback), others are published besides",
+    )
+
+    @model_validator(mode="after")
+    def _once_each(self) -> ContainerOverride:
+        seen: set[tuple[int, str]] = set()
+        for p in self.ports:
+            if (p.container, p.protocol) in seen:
+                raise ValueError(f"ports: {p.container}/{p.protocol} is given twice")
+            seen.add((p.container, p.protocol))
+        targets = [t for v in self.volumes if (t := volume_target(v)) is not None]
+        twice = sorted({t for t in targets if targets.count(t) > 1})
+        if twice:
+            raise ValueError(f"volumes: two volumes mount the container path {twice[0]}")
+        return self
 
 
 class Placement(Model):

@@ -65,6 +65,20 @@ def _parse(name: str, text: str, *, trusted: bool) -> tuple[App, Any]:
                 )
             ]
         )
+    if trusted:
+        floating = [k for k, c in app.containers.items() if "floating_tag" in c.exceptions]
+        if floating:  # lares's own apps name releases; only a person's file may float
+            raise ConfigErrors(
+                [
+                    ConfigError(
+                        f"{app.id}: container {floating[0]} runs a floating tag "
+                        f"({app.containers[floating[0]].version}); the catalog pins releases",
+                        location=Location(name, 1, 1, "containers"),
+                        hint="set version: to a release tag and drop exceptions.floating_tag",
+                        code="catalog",
+                    )
+                ]
+            )
     return app, data
 
 

@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lares.blueprint.model import HostPaths
+from lares.catalog.capabilities import CAPABILITIES
 from lares.units import ByteSize, ContainerMemory, Duration
 
 NAME_RE = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -73,6 +74,7 @@ ExceptionKind = Literal[
     "bridges_stacks",  # joins the networks of other stacks
     "all_interfaces",  # publishes a port on every interface
     "own_init",  # the image's own init is PID 1 (s6-overlay must be): no Docker init (tini)
+    "floating_tag",  # runs a tag that moves (latest): pinned by its digest in lares.lock
 ]
 NetworkRole = Literal["stack", "database", "vpn", "proxied"]
 
@@ -91,54 +93,13 @@ EXCEPTION_USE: dict[str, str] = {
     "bridges_stacks": "joins the `proxied` networks",
     "all_interfaces": "publishes a port with `bind: all`",
     "own_init": "sets `init: false` (its image's own init is PID 1)",
+    "floating_tag": "has a `version` that moves (latest, stable, …)",
 }
+#: Tags that name no release: what they run changes under you. The embedded catalog never uses
+#: one; a person's app file may, declaring ``exceptions.floating_tag``, and then ``lares up``
+#: pins the digest it pulled in lares.lock (every later up runs that digest).
+FLOATING_TAGS = frozenset({"latest", "stable", "edge", "nightly", "main", "master"})
 
-#: Linux capability names (capabilities(7)), to find the ones a reason names.
-CAPABILITIES = frozenset(
-    (
-        "AUDIT_CONTROL",
-        "AUDIT_READ",
-        "AUDIT_WRITE",
-        "BLOCK_SUSPEND",
-        "BPF",
-        "CHECKPOINT_RESTORE",
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "DAC_READ_SEARCH",
-        "FOWNER",
-        "FSETID",
-        "IPC_LOCK",
-        "IPC_OWNER",
-        "KILL",
-        "LEASE",
-        "LINUX_IMMUTABLE",
-        "MAC_ADMIN",
-        "MAC_OVERRIDE",
-        "MKNOD",
-        "NET_ADMIN",
-        "NET_BIND_SERVICE",
-        "NET_BROADCAST",
-        "NET_RAW",
-        "PERFMON",
-        "SETFCAP",
-        "SETGID",
-        "SETPCAP",
-        "SETUID",
-        "SYSLOG",
-        "SYS_ADMIN",
-        "SYS_BOOT",
-        "SYS_CHROOT",
-        "SYS_MODULE",
-        "SYS_NICE",
-        "SYS_PACCT",
-        "SYS_PTRACE",
-        "SYS_RAWIO",
-        "SYS_RESOURCE",
-        "SYS_TIME",
-        "SYS_TTY_CONFIG",
-        "WAKE_ALARM",
-    )
-)
 _CAP_WORD = re.compile(r"\b(?:CAP_)?([A-Z][A-Z_]*[A-Z])\b")
 
 
@@ -231,7 +192,10 @@ class Need(Model):
 
 class Container(Model):
     image: str = Field(pattern=r"^[a-z0-9][a-z0-9._/-]*(:\d+/[a-z0-9._/-]+)?$")
-    version: str = Field(min_length=1, description="image tag; never 'latest'")
+    version: str = Field(
+        min_length=1,
+        description="image tag; a floating one (latest) only with exceptions.floating_tag",
+    )
     role: Literal["app", "database", "cache", "worker", "sidecar"] = "app"
     command: tuple[str, ...] | None = None
     entrypoint: tuple[str, ...] | None = Field(
@@ -325,8 +289,11 @@ class Container(Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Container:
-        if self.version == "latest":
-            raise ValueError("pin a version; 'latest' changes under you")
+        if self.version in FLOATING_TAGS and "floating_tag" not in self.exceptions:
+            raise ValueError(
+                f"pin a version; {self.version!r} changes under you (or declare "
+                "exceptions.floating_tag: lares then pins its digest in lares.lock)"
+            )
         if any("$$" in t for t in self.texts()):
             raise ValueError(
                 "write $ as the container should see it: lares escapes it for Compose ($$)"
@@ -396,6 +363,8 @@ class Container(Model):
             found.add("all_interfaces")
         if not self.init:
             found.add("own_init")
+        if self.version in FLOATING_TAGS:
+            found.add("floating_tag")
         return found
 
     def _capability_reasons(self) -> None:

@@ -25,9 +25,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 from lares.blueprint.model import Blueprint, ContainerOverride
+from lares.catalog import overrides
 from lares.catalog.model import App
 from lares.catalog.resolve import AppView, Service, System
-from lares.hostpaths import DOCKER_SOCKETS, device_problem, normal, refused, under
+from lares.hostpaths import (
+    DOCKER_SOCKETS,
+    device_problem,
+    normal,
+    refused,
+    under,
+    volume_parts,
+)
 
 _ROOT = re.compile(r"^\{(appdata|pool|folder:([a-z0-9_-]+))\}")
 
@@ -47,15 +55,7 @@ class MountProblem:
 
 def source_of(volume: str) -> str:
     """The host side of a short-syntax volume (``SRC:DST[:MODE]``), placeholders kept whole."""
-    depth = 0
-    for i, char in enumerate(volume):
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth = max(depth - 1, 0)
-        elif char == ":" and depth == 0:
-            return volume[:i]
-    return volume
+    return volume_parts(volume)[0]
 
 
 def _read_only(volume: str) -> bool:
@@ -164,13 +164,14 @@ def _service_problems(bp: Blueprint, view: AppView, service: Service) -> Iterato
     override: ContainerOverride | None = (
         view.settings if service.is_main else view.settings.containers.get(service.key)
     )
-    theirs = override.volumes if override is not None else ()
     declared = {**spec.host_paths, **(override.host_paths if override is not None else {})}
     socket = "docker_socket" in spec.exceptions
     here: tuple[str | int, ...] = ("containers", service.key)
     mine: tuple[str | int, ...] = () if service.is_main else ("containers", service.key)
-    written = [(t, "catalog", (*here, "volumes", i)) for i, t in enumerate(spec.volumes)]
-    written += [(t, "blueprint", (*mine, "volumes", i)) for i, t in enumerate(theirs)]
+    written = [
+        (t, origin, (*(here if origin == "catalog" else mine), "volumes", i))
+        for t, origin, i in overrides.volumes(spec.volumes, override)
+    ]
     for (template, origin, where), filled in zip(written, service.volumes, strict=False):
         found = judge(
             source_of(template),
@@ -182,7 +183,7 @@ def _service_problems(bp: Blueprint, view: AppView, service: Service) -> Iterato
             socket=socket,
         )
         if found:
-            yield MountProblem(app.id, service.name, origin, where, *found)  # type: ignore[arg-type]
+            yield MountProblem(app.id, service.name, origin, where, *found)
     devices = [((*here, "devices", i), d) for i, d in enumerate(spec.devices)]
     if spec.quicksync is not None:
         devices += [

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from lares.blueprint.model import AppSettings, Blueprint, ContainerOverride
+from lares.catalog import overrides
 from lares.catalog.load import Catalog
 from lares.catalog.model import (
     LIST_SEPARATORS,
@@ -82,6 +83,8 @@ class Service:
     depends_on: Mapping[str, str]  # service name → condition
     path: tuple[str | int, ...]  # where in the blueprint this came from
     digest: str | None = None  # the digest lares.lock holds for ``image``: what Compose runs
+    # (catalog volume, the blueprint's in its place), filled: the mounts an override moved
+    moved: tuple[tuple[str, str], ...] = ()
 
     @property
     def quicksync(self) -> bool:
@@ -467,8 +470,17 @@ def _service(
     }
     ports = tuple(
         PortBinding(address[p.bind], p.host_port, p.container, p.protocol, p.bind)
-        for p in spec.ports
+        for p, _ in overrides.ports(spec.ports, override)
     )
+    if override is not None and override.ports and spec.network_mode is not None:
+        filler.problems.append(
+            Problem(
+                (*path, *(() if key == app.id else ("containers", key)), "ports"),
+                f"{app.service_name(key)} shares another's network (network_mode "
+                f"{spec.network_mode}): it publishes no ports of its own",
+                hint="publish the port on the container whose network it shares",
+            )
+        )
 
     environment: dict[str, str] = {}
     env_secrets: dict[str, str] = {}
@@ -489,8 +501,11 @@ def _service(
         else:
             environment[var] = value
     volumes = tuple(
-        filler.fill(v, f"{where}, volumes")
-        for v in (*spec.volumes, *(override.volumes if override else ()))
+        filler.fill(v, f"{where}, volumes") for v, _, _ in overrides.volumes(spec.volumes, override)
+    )
+    relocated = tuple(
+        (filler.fill(old, f"{where}, volumes"), filler.fill(new, f"{where}, volumes"))
+        for old, new in overrides.replaced(spec.volumes, override)
     )
     tmpfs = tuple(filler.fill(t, f"{where}, tmpfs") for t in spec.tmpfs)
     command = override.command if override and override.command else spec.command
@@ -551,6 +566,7 @@ def _service(
         cpus=override.cpus if override and override.cpus else spec.cpus,
         depends_on={app.service_name(k): v for k, v in spec.depends_on.items()},
         path=cpath,
+        moved=relocated,
     )
 
 

@@ -119,32 +119,35 @@ def sources_for(
 
 
 def local_digests(projects: Sequence[Project], api: Any = None) -> dict[str, str]:
-    """For each unpinned image the services name (``latest``, no tag), the repository digest
-    of the copy the engine has, when it has one: what the person really runs. Empty when the
-    engine does not answer."""
+    """For each image the services name by a tag that moves (``latest``, no tag), the registry
+    digest of what the person runs: the image of the running container (imported with
+    ``--running``), else the copy the engine has (what `docker compose up` starts). Empty when
+    the engine does not answer."""
     from urllib.parse import quote
 
+    from lares.catalog.model import FLOATING_TAGS
     from lares.dockerapi import DockerAPI, EngineDown
     from lares.importer import service
 
-    refs = sorted(
-        {
-            str(spec.get("image") or "")
-            for p in projects
-            for spec in p.services.values()
-            if service.split_image(str(spec.get("image") or ""))[1] in service.UNPINNED
-        }
-        - {""}
-    )
-    if not refs:
+    wanted: dict[str, str] = {}  # image reference → what to inspect (a running image's id)
+    for p in projects:
+        running = dict(p.source.images)
+        for name, spec in sorted(p.services.items()):
+            ref = str(spec.get("image") or "")
+            tag = service.split_image(ref)[1]
+            if ref and (tag in service.UNPINNED or tag in FLOATING_TAGS):
+                wanted.setdefault(ref, running.get(name, ref))
+    if not wanted:
         return {}
     own = api is None
     out: dict[str, str] = {}
     try:
         api = api or DockerAPI(timeout=5)
-        for ref in refs:
-            image = api.get(f"/images/{quote(ref, safe='')}/json") or {}
-            digests = [d for d in image.get("RepoDigests") or () if "@" in d]
+        for ref, what in sorted(wanted.items()):
+            image = api.get(f"/images/{quote(what, safe='')}/json") or {}
+            repo = service.split_image(ref)[0]
+            digests = [str(d) for d in image.get("RepoDigests") or () if "@" in str(d)]
+            digests.sort(key=lambda d: service.split_image(d.split("@")[0])[0] != repo)
             if digests:
                 out[ref] = digests[0].split("@", 1)[1]
     except EngineDown:
@@ -234,8 +237,9 @@ def _write(
     """The blueprint, the custom app files, the files to review, then the secrets; a secret
     the store already holds with another value is refused (before anything is written)."""
     from lares.catalog.resolve import secret_id
-    from lares.fsutil import atomic_write
+    from lares.fsutil import atomic_write, sync_dirs
     from lares.secrets import SecretStore
+    from lares.update.lock import NAME, Lock
     from lares.yamlio import dump_yaml
 
     values = {
@@ -266,11 +270,19 @@ def _write(
             files[f"review/{a.id}.yaml"] = f"# not in the blueprint: {a.review}\n" + dump_yaml(
                 a.custom
             )
-    for rel, text in files.items():
+    for rel, text in files.items():  # each file whole; the folders synced once, after
         path = out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, text, mode=0o644)
+        atomic_write(path, text, mode=0o644, sync_dir=False)
         report.written.append(rel)
+    sync_dirs({(out / rel).parent for rel in files})
+    pinned = {i: d for a in report.apps if a.review is None for i, d in a.digests.items()}
+    if pinned:  # what the person runs under a floating tag, pinned from the first `lares up`
+        lock = Lock.beside(out)
+        for image, digest in sorted(pinned.items()):
+            lock.record(image, digest)
+        lock.save()
+        report.written.append(NAME)
     if store is not None:
         for ident, value in sorted(values.items()):
             store.set(ident, value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from lares.catalog.model import FLOATING_TAGS
 from lares.importer import service
 from lares.importer.load import Project
 from lares.importer.mapping import (
@@ -18,6 +19,7 @@ from lares.importer.mapping import (
     env_value,
     literal_credentials,
     mount,
+    port_spec,
     renames,
 )
 
@@ -41,20 +43,26 @@ def custom_app(
         name, tag = service.split_image(str(spec.get("image") or ""))
         c: dict[str, Any] = {"image": name, "version": tag}
         digest = digests.get(str(spec.get("image") or ""))
+        ex: dict[str, str] = {}
         if not name:
             imp.review = (
                 f"{svc}: it is built from a Dockerfile and names no image (build and tag it, "
                 "write the tag as its image, then move the file into the catalog folder)"
             )
-        elif tag in service.UNPINNED and digest:
-            c["version"] = f"{tag or 'latest'}@{digest}"
-            imp.note(svc, "image", "pinned to the digest of the copy the engine runs")
-        elif tag in service.UNPINNED:
-            imp.review = (
-                f"{svc}: the image {name} is not pinned to a "
-                "version (pin it, then move the file into the catalog folder)"
+        elif tag in service.UNPINNED or tag in FLOATING_TAGS:
+            c["version"] = tag or "latest"
+            ex["floating_tag"] = (
+                f"{REVIEW}: the original runs {name}:{c['version']}, a tag that moves; "
+                "lares runs it by the digest lares.lock records (choose a release to leave it)"
             )
-        ex: dict[str, str] = {}
+            if digest:
+                imp.digests[f"{name}:{c['version']}"] = digest
+            imp.note(
+                svc,
+                "image",
+                f"{c['version']} is pinned by digest in lares.lock: "
+                + ("the copy the engine runs" if digest else "the one `lares up` pulls first"),
+            )
         if spec.get("user"):
             c["user"] = str(spec["user"])
         else:
@@ -165,7 +173,7 @@ def custom_app(
         else:
             ex["no_healthcheck"] = f"{REVIEW}: the original has no healthcheck"
         if ports and mode != "host":
-            c["ports"] = [_port(imp, svc, p) for p in ports]
+            c["ports"] = [port_spec(imp, svc, p) for p in ports]
         deps = {
             app_id(d) if owner.get(d, (None, ""))[0] is imp else "": cond
             for d, cond in service.depends_on(spec).items()
@@ -223,21 +231,3 @@ def _database_network(imp: Imported, containers: dict[str, Any]) -> None:
                 )
         elif "network_mode" not in c:
             c["networks"] = ["stack", "database"]
-
-
-def _port(imp: Imported, svc: str, p: service.Published) -> dict[str, Any]:
-    out: dict[str, Any] = {"container": p.container}
-    if p.host and p.host != p.container:
-        out["host"] = p.host
-    if p.protocol != "tcp":
-        out["protocol"] = p.protocol
-    if p.host_ip in ("127.0.0.1", "::1"):
-        out["bind"] = "loopback"
-    elif p.host_ip in ("", "0.0.0.0", "::"):  # noqa: S104 (reading what it was published on)
-        imp.note(
-            svc,
-            "ports",
-            f"{p.host or p.container}/{p.protocol} "
-            "listens on the LAN address, not on every interface",
-        )
-    return out

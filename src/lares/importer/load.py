@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ class Source:
     files: tuple[Path, ...]
     workdir: Path
     name: str | None = None
+    images: tuple[tuple[str, str], ...] = ()  # (service, image id) of its running containers
 
     @property
     def label(self) -> str:
@@ -117,16 +118,22 @@ def running_sources(containers: Iterable[dict[str, Any]]) -> list[Source]:
     """The projects the engine's containers were started from, by their compose labels
     (project, working folder, config files); containers without them are not compose's."""
     seen: dict[str, Source] = {}
+    images: dict[str, dict[str, str]] = {}
     for item in containers:
         labels = item.get("Labels") or {}
         project = labels.get(f"{_LABEL}.project")
-        if not project or "io.lares.stack" in labels or project in seen:
+        if not project or "io.lares.stack" in labels:
+            continue
+        service, image = labels.get(f"{_LABEL}.service"), item.get("ImageID")
+        if service and image and item.get("State") == "running":
+            images.setdefault(project, {})[str(service)] = str(image)
+        if project in seen:
             continue
         workdir = Path(labels.get(f"{_LABEL}.project.working_dir") or ".")
         files = labels.get(f"{_LABEL}.project.config_files") or ""
         paths = tuple(Path(f) for f in files.split(",") if f)
         seen[project] = Source(paths, workdir, project)
-    return [seen[k] for k in sorted(seen)]
+    return [replace(seen[k], images=tuple(sorted(images.get(k, {}).items()))) for k in sorted(seen)]
 
 
 def _argv(source: Source) -> list[str]:
@@ -173,8 +180,9 @@ def _project(source: Source, resolved: dict[str, Any], raw: dict[str, Any]) -> P
 def load(sources: Sequence[Source]) -> list[Project]:
     """Every project, each loaded twice, all in parallel; the ones that fail are reported
     together and none is returned then."""
+    written = {s: _written(s) for s in sources if _interpolates(s)}
     runs: list[tuple[Source, tuple[str, ...]]] = [(s, ()) for s in sources]
-    runs += [(s, ("--no-interpolate",)) for s in sources if _interpolates(s)]
+    runs += [(s, ("--no-interpolate",)) for s, w in written.items() if w is None]
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda r: _try(r[0], *r[1]), runs))
     errors: list[str] = []
@@ -191,6 +199,7 @@ def load(sources: Sequence[Source]) -> list[Project]:
         for (src, extra), r in zip(runs, results, strict=True)
         if isinstance(r, dict)
     }
+    models.update({(s, True): w for s, w in written.items() if w is not None})
     return [
         _project(s, models[(s, False)], models.get((s, True), models[(s, False)])) for s in sources
     ]
@@ -208,6 +217,40 @@ def _interpolates(source: Source) -> bool:
         if "$" in text or re.search(r"^\s*(include|extends)\s*:", text, re.M):
             return True
     return not source.files
+
+
+def _written(source: Source) -> dict[str, Any] | None:
+    """The project as written, read in Python by the audit's reader where it reads it as
+    Compose's ``--no-interpolate`` does (the corpus test compares the two): one file that pulls
+    in no other (no ``include``, ``extends`` or ``env_file``), whose variables' values are
+    text, numbers or nothing. None when only Compose reads it so."""
+    import yaml
+
+    from lares.audit.native import NeedsCompose, native_model
+    from lares.yamlio import safe_load
+
+    if len(source.files) != 1:
+        return None
+    try:
+        text = source.files[0].read_text(encoding="utf-8")
+        data = safe_load(text)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+        return None  # Compose says what is wrong with it
+    if re.search(r"^\s*(include|extends|env_file)\s*:", text, re.M) or not isinstance(data, dict):
+        return None
+    if not isinstance(data.get("services"), dict):
+        return None
+    for spec in data["services"].values():
+        env = (spec or {}).get("environment") if isinstance(spec, dict) else None
+        values = env.values() if isinstance(env, dict) else ()
+        if any(
+            not isinstance(v, str | int) or isinstance(v, bool) for v in values if v is not None
+        ):
+            return None  # Compose prints a YAML true as it is written (True), Python as true
+    try:
+        return native_model(data, source.workdir, as_written=True)
+    except NeedsCompose:
+        return None
 
 
 def _try(source: Source, *extra: str) -> dict[str, Any] | ImportInputError:

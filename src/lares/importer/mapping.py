@@ -16,7 +16,8 @@ from typing import Any
 
 from lares import hostpaths
 from lares.catalog.load import Catalog
-from lares.catalog.model import PLACEHOLDER_RE, App
+from lares.catalog.model import PLACEHOLDER_RE, App, Port
+from lares.hostpaths import volume_target
 from lares.importer import credentials, service
 from lares.importer.load import Project
 
@@ -53,6 +54,7 @@ class Imported:
     secrets: dict[str, str] = field(default_factory=dict)  # secret name → value
     changes: dict[tuple[str, str], str] = field(default_factory=dict)  # (service, field) → why
     findings: list[str] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)  # repository:tag → digest, for lares.lock
     review: str | None = None  # why the app could not be made clean (it is left out)
 
     def note(self, svc: str, what: str, why: str) -> None:
@@ -273,13 +275,60 @@ def carry(
             imp.note(svc, "environment", f"{var} names the other services as lares names them")
 
 
+def port_spec(imp: Imported, svc: str, p: service.Published) -> dict[str, Any]:
+    """A published port as lares writes it: on the LAN address, or loopback as it was."""
+    out: dict[str, Any] = {"container": p.container}
+    if p.host and p.host != p.container:
+        out["host"] = p.host
+    if p.protocol != "tcp":
+        out["protocol"] = p.protocol
+    if p.host_ip in ("127.0.0.1", "::1"):
+        out["bind"] = "loopback"
+    elif p.host_ip in ("", "0.0.0.0", "::"):  # noqa: S104 (reading what it was published on)
+        imp.note(
+            svc,
+            "ports",
+            f"{p.host or p.container}/{p.protocol} "
+            "listens on the LAN address, not on every interface",
+        )
+    return out
+
+
 # ── catalog apps: only the differences ─────────────────────────────────────────────────────
 
 
 def _catalog_targets(volumes: Iterable[str]) -> set[str]:
     """The container folders a catalog container mounts (placeholders hold colons too)."""
-    plain = (PLACEHOLDER_RE.sub("x", v) for v in volumes)
-    return {v.split(":")[1] for v in plain if v.count(":") >= 1}
+    return {t for v in volumes if (t := volume_target(v)) is not None}
+
+
+def _ports(imp: Imported, app: App, key: str, spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ports the original publishes that the catalog container does not, or not so: as
+    overrides (each replaces the catalog's binding of its container port). The app's web port
+    is reached through the proxy, and 80 and 443 are the proxy's."""
+    cat = app.containers[key]
+    theirs: dict[tuple[int, str], Port] = {(p.container, p.protocol): p for p in cat.ports}
+    web = app.web.port if app.web is not None and app.web.container == key else None
+    svc = imp.services[key]
+    out = []
+    for p in service.ports(spec):
+        host = p.host or p.container
+        have = theirs.get((p.container, p.protocol))
+        if have is None and (p.container == web or host in (80, 443)):
+            imp.note(svc, "ports", f"{host}/{p.protocol} is not published: the proxy serves it")
+            continue
+        if cat.network_mode == "host":
+            imp.note(svc, "ports", f"{p.container}/{p.protocol}: it runs on the host's network")
+            continue
+        if cat.network_mode is not None:
+            imp.note(svc, "ports", f"{host}/{p.protocol}: it shares another container's network")
+            continue
+        want = port_spec(imp, svc, p)
+        if have is not None and have.host_port == host and have.bind == want.get("bind", "lan"):
+            continue  # the catalog publishes it so
+        imp.note(svc, "ports", f"{host}/{p.protocol} is kept as published, as an override")
+        out.append(want)
+    return out
 
 
 def _secret_vars(env: Mapping[str, str]) -> dict[str, str]:
@@ -374,8 +423,12 @@ def _overrides(
         host: dict[str, str] = {}
         vols = []
         for vol in service.volumes(spec):
-            if vol.target in targets:
-                if vol.kind != "tmpfs":
+            if vol.target.rstrip("/") in targets:
+                kept = mount(imp, svc, vol, paths, host) if vol.kind == "bind" else None
+                if kept:  # the data stays where it is: the catalog's mount is replaced
+                    imp.note(svc, "volumes", f"{vol.source} stays mounted at {vol.target}")
+                    vols.append(kept)
+                elif vol.kind != "tmpfs":
                     imp.note(
                         svc,
                         "volumes",
@@ -397,6 +450,9 @@ def _overrides(
             out["volumes"] = vols
         if host:
             out["host_paths"] = host
+        published = _ports(imp, app, key, spec)
+        if published:
+            out["ports"] = published
         if key == app.id:
             imp.settings.update(out)
         elif out:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lares.blueprint.model import is_secret_like
+from lares.catalog.model import FLOATING_TAGS
 from lares.catalog.resolve import Service
 from lares.plan.context import PlanContext
 from lares.plan.findings import Finding, Severity
@@ -29,12 +30,15 @@ _RULES: list[tuple[str, str, Severity, str]] = [
 
 def _departures(service: Service) -> set[str]:
     """What the container does, as the catalog model counts it, plus what the blueprint's
-    overrides add: a Docker socket among its volumes, a {secret:…} in its env."""
+    overrides add: a Docker socket among its volumes, a {secret:…} in its env, a port on every
+    interface."""
     found = service.spec.departures()
     if any("docker.sock" in v for v in service.volumes):
         found.add("docker_socket")
     if service.env_secrets:
         found.add("plain_env_secret")
+    if any(p.bind == "all" for p in service.ports):
+        found.add("all_interfaces")
     return found
 
 
@@ -51,7 +55,20 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
                     hint=f"{hint}; or declare exceptions.{exception} in the app definition",
                 )
         tag = service.image.rsplit(":", 1)[-1] if ":" in service.image.rsplit("/", 1)[-1] else ""
-        if tag in ("", "latest", "stable", "edge", "nightly", "main", "master"):
+        if tag in FLOATING_TAGS and "floating_tag" in service.spec.exceptions:
+            pinned = (
+                f"pinned by digest {service.digest[:19]}… in lares.lock"
+                if service.digest
+                else "pinned by digest at first `lares up`"
+            )
+            yield ctx.finding(
+                ID,
+                "warning",
+                f"{service.name}: image {service.image} is a floating tag, {pinned}",
+                *service.path,
+                hint="run `lares outdated` and choose a version: set `version:` to a release tag",
+            )
+        elif tag == "" or tag in FLOATING_TAGS:
             yield ctx.finding(
                 ID,
                 "error",
