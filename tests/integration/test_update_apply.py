@@ -1,10 +1,11 @@
 """`lares update` on the test engine, against a real registry on loopback.
 
-The app's image is pushed under 1.0.0, 1.0.1, 1.2.0 and 2.0.0 (the PostgreSQL test image, which
-has psql, with a few variables set per version): 1.2.0 adds a column to the app's table and its
-healthcheck never passes. An update to 1.0.1 is backed up first and comes up; 2.0.0 needs
---major; 1.2.0 is put back: the old image runs again and the database is what it was before the
-update, rows and schema.
+The app's image is pushed under 1.0.0, 1.0.1, 1.1.0, 1.2.0 and 2.0.0 (the PostgreSQL test image,
+which has psql, with a few variables set per version): 1.2.0 adds a column to the app's table and
+its healthcheck never passes; 1.1.0 turns healthy but deletes a row, which the app's own check
+(the blueprint's drill query) notices. An update to 1.0.1 is backed up first and comes up; 2.0.0
+needs --major; 1.2.0 and 1.1.0 are put back: the old image runs again and the database is what
+it was before the update, rows and schema.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ PSQL += ("-d", "app")
 VERSIONS = {
     "1.0.0": {},
     "1.0.1": {},
+    "1.1.0": {"LT_LOSE": "1"},
     "1.2.0": {"LT_MIGRATE": "1", "LT_BROKEN": "1"},
     "2.0.0": {},
 }
@@ -202,6 +204,18 @@ def test_update_backs_up_proves_health_or_puts_the_old_version_and_data_back(lab
         "FROM information_schema.columns WHERE table_name = 'items'"
     )
     assert columns == "id,name", "the migration's column is gone with the rollback"
+
+    # 1.1.0 comes up healthy, but the app's own check finds its row gone: put back the same way
+    code, report = lab.update("lu-app", "--to", "1.1.0")
+    assert code == 1, report
+    (app,) = report["apps"]
+    assert app["result"] == "rolled-back", app
+    assert "its check on db failed" in app["why"], app
+    assert "SELECT name FROM items WHERE id = 1" in app["why"], app
+    assert app["restored"] == ["db"], app
+    assert lab.running_image() == f"{lab.image}:1.0.1"
+    assert Lock.beside(lab.dir).pins == {"lu-app/lu-app": "1.0.1"}
+    assert lab.psql("SELECT string_agg(name, ',' ORDER BY id) FROM items") == "one,two,three"
     # what runs is what lares.yaml and lares.lock say: `up` has nothing to do
     again = json.loads(lab.ok("up", "--yes", "--json").stdout)
     assert [s["action"] for s in again["stacks"]] == ["none"], again

@@ -6,11 +6,12 @@ For each app asked for, in the blueprint's order (a stack after the stacks it de
    variant, a patch or minor step unless ``--major`` allows a major one;
 2. back the app up now, files and databases, through the backup every night runs; a failed
    backup stops here, nothing changed;
-3. pin the new version in ``lares.lock``, render and apply the app's stack, and wait for its
-   health as ``lares up`` does;
-4. when it does not come up: pin the old version again, apply it (the old image runs), and load
-   each database back from the dump taken in step 2, since a migration the new version ran is
-   one-way; report what happened and why.
+3. pin the new version in ``lares.lock``, render and apply the app's stack, wait for its
+   health as ``lares up`` does, then run the app's own check: every drill query the blueprint
+   asks of its databases (``backup.drill.queries``), against the live database now;
+4. when it does not come up, or its check does not answer as expected: pin the old version
+   again, apply it (the old image runs), and load each database back from the dump taken in
+   step 2, since a migration the new version ran is one-way; report what happened and why.
 
 The containers of the app that carry the main container's version (Immich's server and machine
 learning) move together; its database and cache keep theirs, which the catalog pins apart.
@@ -226,6 +227,8 @@ def _one(
         lock.pin(app_id, key, target)
     lock.save()
     outcome = _apply(loaded, state, view.stack, progress)
+    if outcome is None:
+        outcome = _app_check(loaded, state, view, progress)
     if outcome is None:  # `up` recorded the new image's digest in lares.lock
         return _with(base, "updated", "", snapshots=tuple(s.snapshot for s in snapshots))
 
@@ -323,6 +326,49 @@ def _apply(
         return exc.message
     failed = [a for a in (result.outcome.apps if result.outcome else []) if a.status == "failed"]
     return "; ".join(f"{a.app}: {a.why}" for a in failed) or None
+
+
+def _app_check(
+    loaded: Loaded, state: StateDir, view: AppView, progress: Callable[[str], None]
+) -> str | None:
+    """Ask the app's running databases the drill queries the blueprint sets for it; None when
+    each answers exactly as expected, else what did not."""
+    from lares import run
+    from lares.backup import hooks, open_context
+    from lares.backup.command import environment
+    from lares.catalog.resolve import secret_id
+
+    queries = loaded.blueprint.backup.drill.queries.get(view.id) or []
+    spec = view.app.backup
+    if not queries or spec is None or not spec.databases:
+        return None
+    store = open_context(loaded, state.root).store
+    progress(f"{view.id}: asking its databases the drill queries ({len(queries)})")
+    for db in spec.databases:
+        key = spec.key(db)
+        service = next(s for s in view.services if s.key == db.container)
+        password = secret_id(view.id, db.password_secret) if db.password_secret else None
+        for query in (q for q in queries if q.db in (None, key)):
+            hook = hooks.database(db.engine)
+            cmd = hook.live_query(
+                db,
+                service.name,
+                service.image,
+                password,
+                query.database,
+                query.sql,
+                volumes=service.volumes,
+            )
+            env, secrets = environment(cmd, store.read)
+            result = run.run(cmd.argv, env=env, secrets=secrets, check=False, timeout=120)
+            got = result.stdout.splitlines() if result.ok else None
+            if got != list(query.expect):
+                answer = f"error: {run.tail(result.stderr, 3)}" if got is None else got
+                return (
+                    f"its check on {key} failed: {query.sql!r} returned {answer!r}, "
+                    f"expected {list(query.expect)!r}"
+                )
+    return None
 
 
 def _restore(

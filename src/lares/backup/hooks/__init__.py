@@ -185,6 +185,21 @@ class DatabaseHook(Protocol):
 
     def count_sql(self, table: Table) -> str: ...
 
+    def live_query(
+        self,
+        db: DatabaseBackup,
+        container: str,
+        image: str,
+        password_secret: str | None,
+        database: str | None,
+        sql: str,
+        *,
+        volumes: Sequence[str] = (),
+    ) -> Command:
+        """A read-only ``sql`` against the app's own running database (the update's check),
+        printing one row a line as the drill's query does."""
+        ...
+
     def load(
         self,
         db: DatabaseBackup,

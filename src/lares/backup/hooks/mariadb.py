@@ -219,6 +219,25 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
     )
 
 
+def live_query(
+    db: DatabaseBackup,
+    container: str,
+    image: str,
+    password_secret: str | None,
+    database: str | None,
+    sql: str,
+    *,
+    volumes: Sequence[str] = (),
+) -> Command:
+    """``docker exec <container> mariadb --batch`` as the catalog's user."""
+    argv, secret_env = exec_into(container, "MYSQL_PWD", password_secret)
+    argv += [_client(image), f"--user={db.user}", "--batch", "--skip-column-names"]
+    if database or db.database:
+        argv.append(f"--database={database or db.database}")
+    argv += ["--execute", sql]
+    return Command(tuple(argv), what=f"query {ENGINE} in {container}", secret_env=secret_env)
+
+
 def count_sql(table: Table) -> str:
     prefix = f"`{table.database.replace('`', '``')}`." if table.database else ""
     return f"SELECT count(*) FROM {prefix}{table.name}"  # noqa: S608 - a name the dump itself quoted

@@ -185,6 +185,24 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
     )
 
 
+def live_query(
+    db: DatabaseBackup,
+    container: str,
+    image: str,
+    password_secret: str | None,
+    database: str | None,
+    sql: str,
+    *,
+    volumes: Sequence[str] = (),
+) -> Command:
+    """``docker exec <container> psql -At`` as the catalog's user."""
+    argv, secret_env = exec_into(container, "PGPASSWORD", password_secret)
+    argv += ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "--no-password"]
+    argv += ["--username", db.user or "postgres"]
+    argv += ["--dbname", database or db.database or "postgres", "--command", sql]
+    return Command(tuple(argv), what=f"query PostgreSQL in {container}", secret_env=secret_env)
+
+
 def count_sql(table: Table) -> str:
     return f"SELECT count(*) FROM {table.name}"  # noqa: S608 - a name the dump itself quoted
 

@@ -153,6 +153,21 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
     )
 
 
+def live_query(
+    db: DatabaseBackup,
+    container: str,
+    image: str,
+    password_secret: str | None,
+    database: str | None,
+    sql: str,
+    *,
+    volumes: Sequence[str] = (),
+) -> Command:
+    """``python -m lares.sqlitecopy query`` on the database file on the host, opened read-only."""
+    found = dump(db, container, image, None, volumes=volumes).argv[-1]
+    return Command(_worker("query", found, sql), what=f"query SQLite {db.path} of {container}")
+
+
 def count_sql(table: Table) -> str:
     return f"SELECT count(*) FROM {table.name}"  # noqa: S608 - a name the copy itself gave
 
