@@ -230,3 +230,54 @@ def test_update_backs_up_proves_health_or_puts_the_old_version_and_data_back(lab
     assert lab.container_image_id() == running
     compose = (lab.state / "live" / "lu-apps" / "compose.yaml").read_text()
     assert f"{lab.image}:1.0.1@sha256:" in compose
+
+
+def test_a_scheduled_update_keeps_to_its_level_and_exclusions_and_names_no_unknown_app(
+    lab: Lab, docker_client: docker.DockerClient
+) -> None:
+    blueprint = lab.dir / "lares.yaml"
+    text = blueprint.read_text()
+
+    def schedule(section: str) -> None:
+        blueprint.write_text(text + section)
+
+    # a misspelt exclusion: said where it is written, and nothing is updated
+    schedule("updates:\n  level: patch\n  exclude:\n    - lu-ap\n")
+    run = lab.lares("update", "--scheduled")
+    assert run.returncode == 2, run.stdout + run.stderr
+    line = (text + "updates:\n  level: patch\n  exclude:\n").count("\n") + 1
+    assert f"lares.yaml:{line}:" in run.stderr, run.stderr
+    assert "updates.exclude names 'lu-ap', which is no app of the blueprint" in run.stderr
+    assert "did you mean 'lu-app'?" in run.stderr
+    assert "Traceback" not in run.stderr
+    plan = lab.lares("plan")
+    assert plan.returncode != 0 and "updates.exclude names 'lu-ap'" in plan.stdout + plan.stderr
+    # …and on the command line, an app or --exclude that is no app of the blueprint
+    for args in (("lu-ap",), ("--exclude", "lu-ap")):
+        run = lab.lares("update", *args)
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert "no app named lu-ap in" in run.stderr and "did you mean 'lu-app'?" in run.stderr
+    assert not (lab.dir / "lares.lock").exists()
+    assert not docker_client.containers.list(
+        all=True, filters={"label": f"com.docker.compose.project={STACK}"}
+    )
+
+    # the only app excluded: the schedule has nothing to do
+    schedule("updates:\n  level: patch\n  exclude: [lu-app]\n")
+    code, report = lab.update("--scheduled")
+    assert (code, report) == (0, {"ok": True, "apps": []})
+
+    # not excluded: the scheduled step is a patch (1.0.1, not the newer minor 1.2.0), and it
+    # goes through the pre-update backup, which fails here (no repository yet): nothing changed
+    schedule("updates:\n  level: patch\n")
+    code, report = lab.update("--scheduled", "--major")
+    assert code == 1, report
+    (app,) = report["apps"]
+    assert (app["app"], app["target"], app["level"], app["result"]) == (
+        "lu-app",
+        "1.0.1",
+        "patch",
+        "failed",
+    ), app
+    assert app["why"].startswith("the pre-update backup failed, nothing changed"), app
+    assert not (lab.dir / "lares.lock").exists()

@@ -102,7 +102,7 @@ def test_a_scheduled_level_limits_the_step() -> None:
 def test_the_update_schedule_is_a_timer_and_a_crontab_line(kit: BlueprintKit) -> None:
     from lares.render import render_all
 
-    text = kit.text(updates="schedule: Sun *-*-* 03:30:00\nlevel: patch\nexclude: [vaultwarden]\n")
+    text = kit.text(updates="schedule: Sun *-*-* 03:30:00\nlevel: patch\nexclude: [tweb]\n")
     result = kit.plan(text)
     assert result.errors == [], [f.render() for f in result.errors]
     files = render_all(result.system, target="host").files

@@ -66,6 +66,10 @@ def update(
     level: Annotated[
         Level, typer.Option("--level", help="The biggest step without --to: patch or minor.")
     ] = "minor",
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", metavar="APP", help="Not this app (repeatable)."),
+    ] = None,
     scheduled: Annotated[
         bool,
         typer.Option(
@@ -89,23 +93,15 @@ def update(
     loaded = load_blueprint(file)
     if level == "major":
         raise UsageError("--level major: use --major, which a scheduled update never takes")
-    exclude: tuple[str, ...] = ()
-    if scheduled:
-        updates = loaded.blueprint.updates
-        if updates is None:
-            raise UsageError(
-                "--scheduled: the blueprint has no updates: section",
-                hint="add `updates: {schedule: 'Sun *-*-* 03:30:00', level: patch}`",
-            )
-        level, exclude = updates.level, updates.exclude
     report = run_update(
         loaded,
         StateDir.open(state_dir),
         apps or [],
         to=to,
-        major=major and not scheduled,
+        major=major,
         level=level,
-        exclude=exclude,
+        exclude=exclude or (),
+        scheduled=scheduled,
         progress=out.line,
     )
     if as_json:

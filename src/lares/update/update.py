@@ -141,31 +141,65 @@ def update(
     major: bool = False,
     level: Level = "minor",
     exclude: Iterable[str] = (),
+    scheduled: bool = False,
     registry: Registry | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> UpdateReport:
-    """Update ``apps`` (every app but ``exclude`` when none is named; see the module
-    docstring); one app's failure never stops the next."""
+    """Update ``apps`` (every app when none is named) but ``exclude`` (see the module
+    docstring); one app's failure never stops the next. ``scheduled``: as the blueprint's
+    ``updates:`` section says, its level and its exclusions too, and never a major step.
+
+    Raises UsageError, before anything changes, for a name that is no app of the blueprint.
+    """
     from lares.plan import make_context
 
     system = make_context(loaded).system
-    skipped = set(exclude)
-    wanted = list(dict.fromkeys(apps)) or [a.id for a in system.apps if a.id not in skipped]
-    known = {a.id for a in system.apps}
-    unknown = [a for a in wanted if a not in known]
+    known = [a.id for a in system.apps]
+    exclude = tuple(exclude)
+    if scheduled:
+        level, listed = _schedule(loaded, known)
+        exclude, major = (*listed, *exclude), False
+    unknown = [a for a in dict.fromkeys([*apps, *exclude]) if a not in known]
     if unknown:
         raise UsageError(
-            f"no app named {', '.join(unknown)} in the blueprint",
-            hint="name apps as `lares plan` lists them",
+            f"no app named {', '.join(unknown)} in {loaded.filename}",
+            hint=_name_apps(unknown[0], known),
         )
-    if to is not None and len(wanted) != 1:
+    wanted = set(apps) or set(known)
+    order = [a for a in known if a in wanted and a not in exclude]
+    if to is not None and len(order) != 1:
         raise UsageError("--to names one version: update one app with it")
-    order = [a.id for a in system.apps if a.id in wanted]
     results: list[AppUpdate] = []
     with registry or Registry() as reg:
         for app_id in order:
             results.append(_one(loaded, state, app_id, to, major, level, reg, progress))
     return UpdateReport(tuple(results))
+
+
+def _schedule(loaded: Loaded, known: list[str]) -> tuple[Level, tuple[str, ...]]:
+    """The level and exclusions of the blueprint's ``updates:`` section, each exclusion an app."""
+    updates = loaded.blueprint.updates
+    if updates is None:
+        raise UsageError(
+            "--scheduled: the blueprint has no updates: section",
+            location=loaded.locate(),
+            hint="add `updates: {schedule: 'Sun *-*-* 03:30:00', level: patch}`",
+        )
+    for i, name in enumerate(updates.exclude):
+        if name not in known:
+            raise UsageError(
+                f"updates.exclude names {name!r}, which is no app of the blueprint; "
+                "nothing was updated",
+                location=loaded.locate("updates", "exclude", i),
+                hint=_name_apps(name, known),
+            )
+    return updates.level, updates.exclude
+
+
+def _name_apps(name: str, known: list[str]) -> str:
+    from lares.catalog.resolve import suggest
+
+    return suggest(name, known) or "name apps as `lares plan` lists them"
 
 
 def _system(loaded: Loaded) -> System:
