@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,21 @@ def test_update_backs_up_proves_health_or_puts_the_old_version_and_data_back(lab
     assert lab.running_image() == f"{lab.image}:1.0.0"
     # the first pull's digest is recorded, and from then on Compose runs that digest
     first = Lock.beside(lab.dir).images[f"{lab.image}:1.0.0"]
+    # …and the day it was built, from which `lares plan` tells a pin older than updates.max_age
+    built = Lock.beside(lab.dir).built[f"{lab.image}:1.0.0"]
+    assert built == datetime.now(UTC).date().isoformat()
+    later = (datetime.now(UTC) + timedelta(days=400)).date().isoformat()
+    plan = subprocess.run(
+        [sys.executable, "-m", "lares", "plan", "--json", "-f", str(lab.dir / "lares.yaml")],
+        capture_output=True,
+        text=True,
+        env={**lab.env, "LARES_TODAY": later},
+        check=False,
+    )
+    old = [f for f in json.loads(plan.stdout)["findings"] if f["id"] == "lifecycle"]
+    assert [f["message"] for f in old] == [
+        f"lu-app runs {lab.image}:1.0.0, built {built} (13 months ago): older than 12 months"
+    ]
     compose = (lab.state / "live" / "lu-apps" / "compose.yaml").read_text()
     assert "@sha256:" not in compose  # rendered before the pull: the next render has it
 

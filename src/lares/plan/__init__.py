@@ -46,7 +46,7 @@ def make_context(
 
     lock = lock_beside(loaded.base_dir)
     system = resolve(loaded.blueprint, catalog, lock.pins, lock.images)
-    return PlanContext(loaded, catalog, system, have)
+    return PlanContext(loaded, catalog, system, have, lock.built)
 
 
 def plan(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from lares.blueprint.load import Loaded
@@ -21,6 +22,8 @@ class PlanContext:
     # ids of the secrets already set in the state folder (names only, never values); None when
     # the plan is made without one (render), so what the person provides is not checked
     secrets_set: frozenset[str] | None = None
+    # repository:tag → the day the image was built, as lares.lock recorded it when pulled
+    built: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def blueprint(self) -> Blueprint:
