@@ -189,6 +189,7 @@ def test_update_backs_up_proves_health_or_puts_the_old_version_and_data_back(lab
         "patch",
     )
     assert app["snapshots"], "a pre-update snapshot"
+    assert app["release_notes"] == "https://lu-app.example/changes/1.0.1.html"
     assert lab.running_image() == f"{lab.image}:1.0.1"
     lock = Lock.beside(lab.dir)
     assert lock.pins == {"lu-app/lu-app": "1.0.1"}

@@ -24,6 +24,7 @@ id: lt-web
 name: Web
 description: a pinned test image from the local registry
 category: tools
+release_notes: https://lt-web.example/releases/v{{version}}
 containers:
   lt-web:
     image: {image}
@@ -94,6 +95,9 @@ def test_newer_tags_of_the_same_scheme_by_step(registry: tuple, tmp_path: Path) 
         "major": "2.0.0",
     }
     assert row["level"] == "major"
+    assert row["release_notes"] == {
+        tag: f"https://lt-web.example/releases/v{tag}" for tag in ("1.0.1", "1.2.0", "2.0.0")
+    }
     assert row["moved"] is False and row["error"] is None
     assert data["outdated"] == 1
 
@@ -101,6 +105,8 @@ def test_newer_tags_of_the_same_scheme_by_step(registry: tuple, tmp_path: Path) 
     assert text.returncode == 0, text.stderr
     assert "1.0.1" in text.stdout and "2.0.0" in text.stdout
     assert "1 of 1 images have newer versions" in text.stdout
+    notes = f"release notes of {reg.address}/{REPO}:2.0.0: https://lt-web.example/releases/v2.0.0"
+    assert notes in text.stdout
 
 
 def test_a_re_pushed_tag_is_reported_as_moved(

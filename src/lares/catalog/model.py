@@ -522,6 +522,14 @@ class App(Model):
     backup: BackupSpec | None = None
     replaces: tuple[Replaces, ...] = ()
     requires: tuple[Literal["quicksync", "tun", "docker"], ...] = ()
+    release_notes: str | None = Field(
+        None,
+        pattern=r"^https://[^\s{}]+(\{(version|tag)\}[^\s{}]*)+$",
+        description="the upstream page of a release, {version} its number (33.0.7 of "
+        "33.0.7-apache or of v33.0.7) and {tag} the image tag as is, e.g. "
+        "https://github.com/nextcloud/server/releases/tag/v{version}; shown by lares outdated "
+        "and lares update for the version they offer",
+    )
     majors: Literal["any", "one-at-a-time"] = Field(
         "any",
         description="one-at-a-time: upstream upgrades through every major version in turn, so "

@@ -56,6 +56,9 @@ def outdated(
         built = f"{row.age} ago" if row.age else ""
         t.add_row(row.image, built, *steps, ", ".join(filter(None, notes)))
     out.table(t)
+    for row in report.rows:
+        for tag, url in row.notes.items():
+            out.line(f"release notes of {row.image.rsplit(':', 1)[0]}:{tag}: {url}")
     out.line(
         f"{len(report.outdated)} of {len(report.rows)} images have newer versions"
         + (f"; {len(report.too_old)} built over {max_age} ago" if report.too_old else "")
@@ -126,5 +129,7 @@ def update(
                 out.ok(line)
             else:
                 out.warn(line)
+            if a.release_notes:
+                out.line(f"  release notes of {a.target}: {a.release_notes}")
     if not report.ok:
         raise typer.Exit(1)

@@ -19,7 +19,7 @@ from lares.catalog.resolve import System
 from lares.update import age
 from lares.update.lock import Lock
 from lares.update.registry import Reference, Registry, RegistryError
-from lares.update.versions import Newer, newer
+from lares.update.versions import LEVELS, Newer, newer, release_notes
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Row:
     built: date | None = None  # when the pinned version was built (its config's `created`)
     age: str | None = None  # how long ago, as a person says it
     too_old: bool = False  # built longer ago than max_age
+    notes: dict[str, str] = field(default_factory=dict)  # newer tag → its release notes
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -47,6 +48,7 @@ class Row:
             "built": self.built.isoformat() if self.built else None,
             "age": self.age,
             "too_old": self.too_old,
+            "release_notes": dict(self.notes),
             "error": self.error,
         }
 
@@ -113,7 +115,7 @@ def outdated(
     images = images_of(system, only)
     with registry or Registry() as reg, ThreadPoolExecutor(WORKERS) as pool:
         asked = [
-            pool.submit(_row, reg, image, services, lock, max_age, today)
+            pool.submit(_row, reg, image, services, lock, max_age, today, _notes(system, image))
             for image, services in images.items()
         ]
         rows: list[Row] = []
@@ -131,6 +133,7 @@ def _row(
     lock: Lock,
     max_age: str,
     today: date,
+    notes: str | None = None,
 ) -> Row:
     ref = Reference.parse(image)
     try:
@@ -151,4 +154,18 @@ def _row(
         built=built,
         age=age.describe(built, today),
         too_old=age.too_old(built, max_age, today),
+        notes={
+            tag: url
+            for level in LEVELS
+            if found and (tag := found.at(level)) and (url := release_notes(notes, tag))
+        },
     )
+
+
+def _notes(system: System, image: str) -> str | None:
+    """The release-notes template of the app whose main container runs ``image``."""
+    for service in system.services:
+        if service.image == image and service.key == service.app:
+            view = system.app(service.app)
+            return view.app.release_notes if view is not None else None
+    return None

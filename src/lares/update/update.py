@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from lares.errors import LaresError, UsageError
 from lares.update.lock import Lock
 from lares.update.registry import Reference, Registry, RegistryError
-from lares.update.versions import Level, allowed, newer, parse
+from lares.update.versions import Level, allowed, newer, parse, release_notes
 
 if TYPE_CHECKING:
     from lares.blueprint.load import Loaded
@@ -48,6 +48,7 @@ class AppUpdate:
     containers: tuple[str, ...] = ()  # the containers that moved (or would have)
     snapshots: tuple[str, ...] = ()  # the pre-update snapshots
     restored: tuple[str, ...] = ()  # the databases loaded back from them
+    release_notes: str | None = None  # the upstream page of the target version
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +61,7 @@ class AppUpdate:
             "containers": list(self.containers),
             "snapshots": list(self.snapshots),
             "restored": list(self.restored),
+            "release_notes": self.release_notes,
         }
 
 
@@ -246,8 +248,11 @@ def _one(
         for s in view.services
         if s.version == current and (s.key == app_id or _has(reg, s, target))
     )
-    base = AppUpdate(app_id, current, target, step, containers=moving)
-    progress(f"{app_id}: {current} → {target} ({step})")
+    notes = release_notes(view.app.release_notes, target)
+    base = AppUpdate(app_id, current, target, step, containers=moving, release_notes=notes)
+    progress(
+        f"{app_id}: {current} → {target} ({step})" + (f", release notes: {notes}" if notes else "")
+    )
 
     try:
         snapshots = _back_up(loaded, state, view, progress)
