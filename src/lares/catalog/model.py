@@ -300,9 +300,10 @@ class Container(Model):
     )
     auto_update: bool = Field(
         False,
-        description="Watchtower may pull a rebuild of the pinned tag and recreate the container "
-        "(it watches only containers that opt in): for images whose publisher rebuilds the "
-        "same tag with base-image fixes, never for a server the LAN depends on",
+        description="Watchtower, when deployed, reports a rebuild of the pinned tag (and, told "
+        "to update, pulls it and recreates the container; it watches only containers that opt "
+        "in): for images whose publisher rebuilds the same tag with base-image fixes, never "
+        "for a server the LAN depends on",
     )
     peer: str | None = Field(
         None,
