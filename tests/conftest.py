@@ -79,13 +79,15 @@ def split_sections(text: str) -> tuple[str, dict[str, str]]:
 
 
 def solo_blueprint_text(app_id: str, network: str = "media") -> str:
-    """The reference blueprint with its stacks replaced by one stack holding ``app_id`` alone."""
+    """The reference blueprint with its stacks replaced by one stack holding ``app_id`` alone
+    (and without its scheduled updates)."""
     from lares.blueprint.load import reference_text
 
     head, sections = split_sections(reference_text())
     sections["stacks"] = (
         f"stacks:\n  solo:\n    network: {network}\n    apps:\n      {app_id}: {{}}\n"
     )
+    sections.pop("updates", None)  # its exclusions name apps of the whole reference
     return head + "".join(sections.values())
 
 

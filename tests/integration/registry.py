@@ -3,11 +3,15 @@
 Started with its own config and storage under a tmp folder, on a free port; dockerd allows
 plain HTTP to 127.0.0.0/8 registries, so `docker push` needs no TLS. Images to push are made
 from the busybox test image with `docker commit`, each with its own label, so every tag has its
-own digest.
+own digest. ``created`` gives a pushed image another build date: its config is rewritten
+with it and pushed as a new blob under a new manifest, through the Registry API as any image
+tool does it (the layers stay), so the registry serves an image that says it was built then.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import socket
 import subprocess
@@ -39,9 +43,10 @@ class LocalRegistry:
         *,
         label: str | None = None,
         env: dict[str, str] | None = None,
+        created: str | None = None,
     ) -> str:
-        """Push a variant of ``base`` as ``repository:tag`` (with ``env`` set in the image);
-        returns the pushed digest."""
+        """Push a variant of ``base`` as ``repository:tag`` (with ``env`` set in the image,
+        built at ``created``, RFC 3339, when given); returns the pushed digest."""
         target = f"{self.address}/{repository}:{tag}"
         cid = subprocess.run(
             ["docker", "create", base, "true"], capture_output=True, text=True, check=True
@@ -55,11 +60,40 @@ class LocalRegistry:
             subprocess.run(["docker", "rm", "-f", cid], capture_output=True, check=False)
         subprocess.run(["docker", "push", target], capture_output=True, check=True, timeout=120)
         self.pushed.append(target)
+        if created is not None:
+            return self._rebuilt_at(repository, tag, created)
         response = httpx.head(
             f"http://{self.address}/v2/{repository}/manifests/{tag}",
             headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
         )
         return response.headers["docker-content-digest"]
+
+    def _rebuilt_at(self, repository: str, tag: str, created: str) -> str:
+        api = f"http://{self.address}/v2/{repository}"
+        kind = "application/vnd.docker.distribution.manifest.v2+json"
+        manifest = httpx.get(f"{api}/manifests/{tag}", headers={"Accept": kind}).json()
+        assert manifest["mediaType"] == kind, manifest
+        config = httpx.get(f"{api}/blobs/{manifest['config']['digest']}").json()
+        config["created"] = created
+        body = json.dumps(config).encode()
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        upload = httpx.post(f"{api}/blobs/uploads/")
+        assert upload.status_code == 202, upload.text
+        location = upload.headers["location"]
+        location = location if location.startswith("http") else f"http://{self.address}{location}"
+        location += ("&" if "?" in location else "?") + f"digest={digest}"
+        put = httpx.put(
+            location, content=body, headers={"Content-Type": "application/octet-stream"}
+        )
+        assert put.status_code == 201, put.text
+        manifest["config"] = {**manifest["config"], "digest": digest, "size": len(body)}
+        put = httpx.put(
+            f"{api}/manifests/{tag}",
+            content=json.dumps(manifest).encode(),
+            headers={"Content-Type": kind},
+        )
+        assert put.status_code == 201, put.text
+        return str(put.headers["docker-content-digest"])
 
     def cleanup(self) -> None:
         for image in self.pushed:

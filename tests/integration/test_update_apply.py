@@ -1,10 +1,11 @@
 """`lares update` on the test engine, against a real registry on loopback.
 
-The app's image is pushed under 1.0.0, 1.0.1, 1.2.0 and 2.0.0 (the PostgreSQL test image, which
-has psql, with a few variables set per version): 1.2.0 adds a column to the app's table and its
-healthcheck never passes. An update to 1.0.1 is backed up first and comes up; 2.0.0 needs
---major; 1.2.0 is put back: the old image runs again and the database is what it was before the
-update, rows and schema.
+The app's image is pushed under 1.0.0, 1.0.1, 1.1.0, 1.2.0 and 2.0.0 (the PostgreSQL test image,
+which has psql, with a few variables set per version): 1.2.0 adds a column to the app's table and
+its healthcheck never passes; 1.1.0 turns healthy but deletes a row, which the app's own check
+(the blueprint's drill query) notices. An update to 1.0.1 is backed up first and comes up; 2.0.0
+needs --major; 1.2.0 and 1.1.0 are put back: the old image runs again and the database is what
+it was before the update, rows and schema.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ PSQL += ("-d", "app")
 VERSIONS = {
     "1.0.0": {},
     "1.0.1": {},
+    "1.1.0": {"LT_LOSE": "1"},
     "1.2.0": {"LT_MIGRATE": "1", "LT_BROKEN": "1"},
     "2.0.0": {},
 }
@@ -157,6 +160,21 @@ def test_update_backs_up_proves_health_or_puts_the_old_version_and_data_back(lab
     assert lab.running_image() == f"{lab.image}:1.0.0"
     # the first pull's digest is recorded, and from then on Compose runs that digest
     first = Lock.beside(lab.dir).images[f"{lab.image}:1.0.0"]
+    # …and the day it was built, from which `lares plan` tells a pin older than updates.max_age
+    built = Lock.beside(lab.dir).built[f"{lab.image}:1.0.0"]
+    assert built == datetime.now(UTC).date().isoformat()
+    later = (datetime.now(UTC) + timedelta(days=400)).date().isoformat()
+    plan = subprocess.run(
+        [sys.executable, "-m", "lares", "plan", "--json", "-f", str(lab.dir / "lares.yaml")],
+        capture_output=True,
+        text=True,
+        env={**lab.env, "LARES_TODAY": later},
+        check=False,
+    )
+    old = [f for f in json.loads(plan.stdout)["findings"] if f["id"] == "lifecycle"]
+    assert [f["message"] for f in old] == [
+        f"lu-app runs {lab.image}:1.0.0, built {built} (13 months ago): older than 12 months"
+    ]
     compose = (lab.state / "live" / "lu-apps" / "compose.yaml").read_text()
     assert "@sha256:" not in compose  # rendered before the pull: the next render has it
 
@@ -171,6 +189,7 @@ def test_update_backs_up_proves_health_or_puts_the_old_version_and_data_back(lab
         "patch",
     )
     assert app["snapshots"], "a pre-update snapshot"
+    assert app["release_notes"] == "https://lu-app.example/changes/1.0.1.html"
     assert lab.running_image() == f"{lab.image}:1.0.1"
     lock = Lock.beside(lab.dir)
     assert lock.pins == {"lu-app/lu-app": "1.0.1"}
@@ -202,6 +221,18 @@ def test_update_backs_up_proves_health_or_puts_the_old_version_and_data_back(lab
         "FROM information_schema.columns WHERE table_name = 'items'"
     )
     assert columns == "id,name", "the migration's column is gone with the rollback"
+
+    # 1.1.0 comes up healthy, but the app's own check finds its row gone: put back the same way
+    code, report = lab.update("lu-app", "--to", "1.1.0")
+    assert code == 1, report
+    (app,) = report["apps"]
+    assert app["result"] == "rolled-back", app
+    assert "its check on db failed" in app["why"], app
+    assert "SELECT name FROM items WHERE id = 1" in app["why"], app
+    assert app["restored"] == ["db"], app
+    assert lab.running_image() == f"{lab.image}:1.0.1"
+    assert Lock.beside(lab.dir).pins == {"lu-app/lu-app": "1.0.1"}
+    assert lab.psql("SELECT string_agg(name, ',' ORDER BY id) FROM items") == "one,two,three"
     # what runs is what lares.yaml and lares.lock say: `up` has nothing to do
     again = json.loads(lab.ok("up", "--yes", "--json").stdout)
     assert [s["action"] for s in again["stacks"]] == ["none"], again
@@ -216,3 +247,54 @@ def test_update_backs_up_proves_health_or_puts_the_old_version_and_data_back(lab
     assert lab.container_image_id() == running
     compose = (lab.state / "live" / "lu-apps" / "compose.yaml").read_text()
     assert f"{lab.image}:1.0.1@sha256:" in compose
+
+
+def test_a_scheduled_update_keeps_to_its_level_and_exclusions_and_names_no_unknown_app(
+    lab: Lab, docker_client: docker.DockerClient
+) -> None:
+    blueprint = lab.dir / "lares.yaml"
+    text = blueprint.read_text()
+
+    def schedule(section: str) -> None:
+        blueprint.write_text(text + section)
+
+    # a misspelt exclusion: said where it is written, and nothing is updated
+    schedule("updates:\n  level: patch\n  exclude:\n    - lu-ap\n")
+    run = lab.lares("update", "--scheduled")
+    assert run.returncode == 2, run.stdout + run.stderr
+    line = (text + "updates:\n  level: patch\n  exclude:\n").count("\n") + 1
+    assert f"lares.yaml:{line}:" in run.stderr, run.stderr
+    assert "updates.exclude names 'lu-ap', which is no app of the blueprint" in run.stderr
+    assert "did you mean 'lu-app'?" in run.stderr
+    assert "Traceback" not in run.stderr
+    plan = lab.lares("plan")
+    assert plan.returncode != 0 and "updates.exclude names 'lu-ap'" in plan.stdout + plan.stderr
+    # …and on the command line, an app or --exclude that is no app of the blueprint
+    for args in (("lu-ap",), ("--exclude", "lu-ap")):
+        run = lab.lares("update", *args)
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert "no app named lu-ap in" in run.stderr and "did you mean 'lu-app'?" in run.stderr
+    assert not (lab.dir / "lares.lock").exists()
+    assert not docker_client.containers.list(
+        all=True, filters={"label": f"com.docker.compose.project={STACK}"}
+    )
+
+    # the only app excluded: the schedule has nothing to do
+    schedule("updates:\n  level: patch\n  exclude: [lu-app]\n")
+    code, report = lab.update("--scheduled")
+    assert (code, report) == (0, {"ok": True, "apps": []})
+
+    # not excluded: the scheduled step is a patch (1.0.1, not the newer minor 1.2.0), and it
+    # goes through the pre-update backup, which fails here (no repository yet): nothing changed
+    schedule("updates:\n  level: patch\n")
+    code, report = lab.update("--scheduled", "--major")
+    assert code == 1, report
+    (app,) = report["apps"]
+    assert (app["app"], app["target"], app["level"], app["result"]) == (
+        "lu-app",
+        "1.0.1",
+        "patch",
+        "failed",
+    ), app
+    assert app["why"].startswith("the pre-update backup failed, nothing changed"), app
+    assert not (lab.dir / "lares.lock").exists()

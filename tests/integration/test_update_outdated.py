@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ id: lt-web
 name: Web
 description: a pinned test image from the local registry
 category: tools
+release_notes: https://lt-web.example/releases/v{{version}}
 containers:
   lt-web:
     image: {image}
@@ -93,6 +95,9 @@ def test_newer_tags_of_the_same_scheme_by_step(registry: tuple, tmp_path: Path) 
         "major": "2.0.0",
     }
     assert row["level"] == "major"
+    assert row["release_notes"] == {
+        tag: f"https://lt-web.example/releases/v{tag}" for tag in ("1.0.1", "1.2.0", "2.0.0")
+    }
     assert row["moved"] is False and row["error"] is None
     assert data["outdated"] == 1
 
@@ -100,6 +105,8 @@ def test_newer_tags_of_the_same_scheme_by_step(registry: tuple, tmp_path: Path) 
     assert text.returncode == 0, text.stderr
     assert "1.0.1" in text.stdout and "2.0.0" in text.stdout
     assert "1 of 1 images have newer versions" in text.stdout
+    notes = f"release notes of {reg.address}/{REPO}:2.0.0: https://lt-web.example/releases/v2.0.0"
+    assert notes in text.stdout
 
 
 def test_a_re_pushed_tag_is_reported_as_moved(
@@ -130,3 +137,46 @@ def test_an_unreachable_registry_is_reported_not_fatal(tmp_path: Path) -> None:
     assert row["newer"] is None
     assert "cannot reach the registry" in row["error"]
     assert json.loads(run.stdout)["unreachable"] == 1
+
+
+def test_how_old_a_pin_is_comes_from_its_image_config_and_max_age_flags_it(
+    registry: tuple, tmp_path: Path, test_images: dict[str, str]
+) -> None:
+    reg, _ = registry
+    built = "2025-01-31T10:00:00.123456789Z"
+    reg.push(test_images["busybox"], "lt/old", "3.1.0", created=built)
+    reg.push(test_images["busybox"], "lt/old", "3.1.1")
+    blueprint = _blueprint(tmp_path, reg)
+    catalog = tmp_path / "catalog" / "lt-web.yaml"
+    catalog.write_text(catalog.read_text().replace(REPO, "lt/old").replace('"1.0.0"', '"3.1.0"'))
+    blueprint.write_text(BLUEPRINT + "updates:\n  max_age: 6 months\n")
+    image = f"{reg.address}/lt/old:3.1.0"
+    # what the registry serves is what the engine reads once it pulls the image
+    subprocess.run(["docker", "pull", "-q", image], capture_output=True, check=True)
+    inspect = ["docker", "image", "inspect", "--format", "{{.Created}}", image]
+    engine = subprocess.run(inspect, capture_output=True, text=True, check=True).stdout
+    assert engine.startswith("2025-01-31T10:00:00.123456789Z"), engine
+
+    def outdated(today: str, *args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "lares", "outdated", "-f", str(blueprint), *args]
+        env = {**os.environ, "LARES_TODAY": today, "COLUMNS": "200"}
+        run = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+        assert run.returncode == 0, run.stderr
+        return run
+
+    data = json.loads(outdated("2025-08-01", "--json").stdout)
+    (row,) = data["images"]
+    assert (row["image"], row["built"], row["age"], row["too_old"]) == (
+        image,
+        "2025-01-31",
+        "6 months",
+        True,
+    )
+    assert row["newer"]["patch"] == "3.1.1"
+    assert (data["max_age"], data["too_old"]) == ("6 months", 1)
+    text = outdated("2025-08-01").stdout
+    assert "6 months ago" in text and "older than 6 months" in text, text
+    assert "1 built over 6 months ago" in text
+    # the last day within six months: six months old, not older
+    data = json.loads(outdated("2025-07-31", "--json").stdout)
+    assert (data["images"][0]["age"], data["images"][0]["too_old"]) == ("6 months", False)

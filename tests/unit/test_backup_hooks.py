@@ -132,6 +132,40 @@ def test_sqlite_copy_runs_on_the_host_file_behind_the_bind_mount() -> None:
         sqlite.dump(Instance(db, "uptime-kuma", "img:1", None, ("kuma-data:/app/data",)))
 
 
+def test_a_live_query_asks_the_running_database_with_the_password_by_secret_id() -> None:
+    pg = DatabaseBackup(container="db", engine="postgres", user="nextcloud", database="nextcloud")
+    cmd = postgres.live_query(
+        Instance(pg, "nextcloud-db", "postgres:16", "nc_db_password"), None, "SELECT 1"
+    )
+    assert cmd.argv[:5] == ("docker", "exec", "-e", "PGPASSWORD", "nextcloud-db")
+    assert cmd.argv[-6:] == (
+        "--username",
+        "nextcloud",
+        "--dbname",
+        "nextcloud",
+        "--command",
+        "SELECT 1",
+    )
+    assert "-At" in cmd.argv and dict(cmd.secret_env) == {"PGPASSWORD": "nc_db_password"}
+    other = postgres.live_query(Instance(pg, "nextcloud-db", "postgres:16"), "other", "SELECT 2")
+    assert other.secret_env == {} and other.argv[-3] == "other"
+    maria = DatabaseBackup(container="db", engine="mariadb", user="pp", database="photoprism")
+    cmd = mariadb.live_query(Instance(maria, "pp-db", "mariadb:11.4", "pp_pw"), None, "SELECT 1")
+    assert cmd.argv[:6] == ("docker", "exec", "-e", "MYSQL_PWD", "pp-db", "mariadb")
+    assert cmd.argv[6:] == (
+        "--user=pp",
+        "--batch",
+        "--skip-column-names",
+        "--database=photoprism",
+        "--execute",
+        "SELECT 1",
+    )
+    kuma = DatabaseBackup(container="kuma", engine="sqlite", path="/app/data/kuma.db")
+    at = Instance(kuma, "kuma", "img:1", None, ("/srv/kuma:/app/data",))
+    cmd = sqlite.live_query(at, None, "SELECT 1")
+    assert cmd.argv[-3:] == ("query", "/srv/kuma/kuma.db", "SELECT 1")
+
+
 @pytest.mark.parametrize(
     ("path", "expected"),
     [

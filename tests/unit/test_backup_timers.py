@@ -19,12 +19,15 @@ def _system(text: str | None = None) -> System:
 
 def test_a_timer_and_service_per_repository_plus_check_and_drill() -> None:
     bundle = render(_system(), "/etc/lares/lares.yaml")
-    units = sorted(p for p in bundle.files if p.startswith("systemd/"))
+    units = sorted(p for p in bundle.files if p.startswith("systemd/lares-backup"))
     assert units == [
         f"systemd/lares-backup-{name}.{ext}"
         for name in ("check", "drill", "local", "offsite", "usb")
         for ext in ("service", "timer")
     ]
+    # the reference's scheduled update is the only other timer
+    others = sorted(p for p in bundle.files if p.startswith("systemd/") and p not in units)
+    assert others == ["systemd/lares-update.service", "systemd/lares-update.timer"]
     timer = bundle.files["systemd/lares-backup-usb.timer"].content
     assert "OnCalendar=Sun *-*-* 04:00:00\n" in timer
     assert "Persistent=true\n" in timer

@@ -426,7 +426,6 @@ def test_reference_is_the_seed_homelab() -> None:
             "newt",
             "dockge",
             "syncthing",
-            "watchtower",
             "uptime-kuma",
         ],
         "media": [

@@ -3,7 +3,8 @@
 Each expectation comes from the image source recorded in the app's ``verified:`` list: the
 LinuxServer.io images that support ``--user`` and ``--read-only`` run that way with ``/run`` a tmpfs
 owned by the user; the ones that do not keep root with the capabilities their init uses;
-Syncthing is on the host network; Watchtower updates only the containers that opt in.
+Syncthing is on the host network; Watchtower, which the reference leaves to lares's own
+updates, reports only on the containers that opt in and updates none unless told to.
 """
 
 from __future__ import annotations
@@ -36,10 +37,17 @@ def _plain(data: Any) -> Any:
     return data
 
 
+def with_watchtower(app: str = "watchtower: {}") -> str:
+    text = reference_text()
+    assert "watchtower" not in text  # the reference updates with `updates:`
+    return text.replace("      uptime-kuma: {}", f"      {app}\n      uptime-kuma: {{}}")
+
+
 @pytest.fixture(scope="module")
 def services() -> dict[str, dict[str, Any]]:
-    """Every rendered Compose service of the reference homelab, with the host user 1001:1002."""
-    text = reference_text()
+    """Every rendered Compose service of the reference homelab with Watchtower added, with the
+    host user 1001:1002."""
+    text = with_watchtower()
     text, n_uid = re.subn(r"(?m)^(\s+)puid: 1000\b", rf"\g<1>puid: {PUID}", text)
     text, n_gid = re.subn(r"(?m)^(\s+)pgid: 1000\b", rf"\g<1>pgid: {PGID}", text)
     assert (n_uid, n_gid) == (1, 1)
@@ -174,14 +182,14 @@ def test_firewall_opens_syncthing_to_the_lan_and_its_gui_to_caddy_only() -> None
     assert [(p, s) for p, proto, s in rules if proto == "udp" and p == 67] == [(67, None)]
 
 
-def test_watchtower_updates_only_opted_in_containers_and_is_healthy_at_once(
+def test_watchtower_reports_only_on_opted_in_containers_and_is_healthy_at_once(
     services: dict[str, dict[str, Any]],
 ) -> None:
     svc = services["watchtower"]
     env = svc["environment"]
     assert svc["labels"][WATCHTOWER_ENABLE] == "false"  # it does not replace itself
     assert env["WATCHTOWER_LABEL_ENABLE"] == "true"
-    assert env["WATCHTOWER_MONITOR_ONLY"] == "false"
+    assert env["WATCHTOWER_MONITOR_ONLY"] == "true"  # notify-only: lares's updates update
     hc = svc["healthcheck"]
     assert hc["test"] == ["CMD", "/watchtower", "--health-check"]
     # Compose waits for the first passing check: it comes after one interval
@@ -193,17 +201,13 @@ def test_watchtower_updates_only_opted_in_containers_and_is_healthy_at_once(
     assert all(s["labels"][WATCHTOWER_ENABLE] in ("true", "false") for s in services.values())
 
 
-def test_monitor_only_is_an_override_in_the_blueprint() -> None:
-    text = reference_text().replace(
-        "      watchtower: {}",
-        '      watchtower: {env: {WATCHTOWER_MONITOR_ONLY: "true"}}',
-    )
-    assert "WATCHTOWER_MONITOR_ONLY" in text
+def test_updating_is_an_override_in_the_blueprint() -> None:
+    text = with_watchtower('watchtower: {env: {WATCHTOWER_MONITOR_ONLY: "false"}}')
     result = plan(load_text(text, filename="lares.yaml", base_dir=None, env={}))
     assert result.errors == [], [f.render() for f in result.errors]
     compose = render_all(result.system).files["infrastructure/compose.yaml"].content
     env = _plain(load_yaml(compose, filename="compose.yaml"))["services"]["watchtower"]
-    assert env["environment"]["WATCHTOWER_MONITOR_ONLY"] == "true"
+    assert env["environment"]["WATCHTOWER_MONITOR_ONLY"] == "false"
 
 
 @pytest.mark.parametrize("app", [*NON_ROOT_READ_ONLY, *ROOT_WITH_INIT, "syncthing", "watchtower"])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
+from conftest import BlueprintKit
 from lares.blueprint.load import load_reference
 from lares.catalog.lifecycle import end_of_life
 from lares.plan import plan
@@ -49,3 +51,34 @@ def test_a_release_past_its_end_is_a_warning_and_not_before(
     assert not [f for f in plan(load_reference()).findings if f.id == "lifecycle"]
     monkeypatch.delenv("LARES_TODAY")
     assert lifecycle.today() == date.today()
+
+
+def test_a_pin_built_longer_ago_than_max_age_is_a_warning(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kit: BlueprintKit
+) -> None:
+    from conftest import load_test_catalog
+    from lares.blueprint.load import load_text
+    from lares.catalog.resolve import resolve
+
+    text = kit.text(updates="\nmax_age: 6 months\n")
+    loaded = load_text(text, filename="test.yaml", base_dir=tmp_path)
+    catalog = load_test_catalog()
+    image = next(s.image for s in resolve(loaded.blueprint, catalog).services if s.app == "tweb")
+    (tmp_path / "lares.lock").write_text(f"format: 1\nbuilt: {{'{image}': '2025-01-31'}}\n")
+
+    def found(today: str, blueprint: str = text) -> list[str]:
+        monkeypatch.setenv("LARES_TODAY", today)
+        loaded = load_text(blueprint, filename="test.yaml", base_dir=tmp_path)
+        return [
+            f.message
+            for f in plan(loaded, catalog=catalog, only=["lifecycle"]).findings
+            if "built" in f.message
+        ]
+
+    # six months after 31 January is the end of July
+    assert found("2025-07-31") == []
+    [message] = found("2025-08-01")
+    assert message == f"tweb runs {image}, built 2025-01-31 (6 months ago): older than 6 months"
+    # without an updates: section the limit is a year
+    assert found("2025-08-01", kit.text()) == []
+    assert found("2026-02-01", kit.text())[0].endswith("(12 months ago): older than 12 months")

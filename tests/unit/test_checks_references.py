@@ -221,3 +221,15 @@ def test_drill_queries_name_a_database_of_an_enabled_app(kit: BlueprintKit) -> N
     assert finding.message == "tdb backs up no database 'dbx'"
     assert finding.hint == "its databases: db"
     assert kit.at(finding) == kit.pos(wrong, "db: dbx")
+
+
+def test_an_update_exclusion_that_names_no_app_is_an_error_where_it_is_written(
+    kit: BlueprintKit,
+) -> None:
+    text = kit.text(updates="\nlevel: patch\nexclude:\n  - tweb\n  - twebb\n")
+    [finding] = kit.findings(text, ID)
+    assert finding.severity == "error"
+    assert finding.message.startswith("updates.exclude names 'twebb', which is no enabled app")
+    assert finding.hint == "did you mean 'tweb'?"
+    assert kit.at(finding) == kit.pos(text, "twebb")
+    assert kit.findings(kit.text(updates="\nexclude: [tweb]\n"), ID) == []

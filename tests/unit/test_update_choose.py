@@ -102,7 +102,7 @@ def test_a_scheduled_level_limits_the_step() -> None:
 def test_the_update_schedule_is_a_timer_and_a_crontab_line(kit: BlueprintKit) -> None:
     from lares.render import render_all
 
-    text = kit.text(updates="schedule: Sun *-*-* 03:30:00\nlevel: patch\nexclude: [vaultwarden]\n")
+    text = kit.text(updates="schedule: Sun *-*-* 03:30:00\nlevel: patch\nexclude: [tweb]\n")
     result = kit.plan(text)
     assert result.errors == [], [f.render() for f in result.errors]
     files = render_all(result.system, target="host").files
@@ -133,3 +133,49 @@ def test_nextcloud_is_such_an_app() -> None:
     apps = load_catalog().apps
     assert apps["nextcloud"].majors == "one-at-a-time"
     assert apps["vaultwarden"].majors == "any"
+
+
+def test_release_notes_are_the_catalogs_page_for_the_version() -> None:
+    from lares.update.versions import release_notes
+
+    page = "https://github.com/nextcloud/server/releases/tag/v{version}"
+    assert release_notes(page, "33.0.8-apache") == f"{page[:-9]}33.0.8"
+    assert (
+        release_notes("https://x.example/{version}", "v2026.07.2") == "https://x.example/2026.07.2"
+    )
+    assert (
+        release_notes("https://x.example/{tag}", "v1.2-alpine") == "https://x.example/v1.2-alpine"
+    )
+    assert release_notes(page, "latest") is None
+    assert release_notes(None, "1.0.0") is None
+
+
+def test_every_catalog_release_notes_page_names_its_current_version() -> None:
+    from lares.catalog.load import load_catalog
+    from lares.update.versions import release_notes
+
+    catalog = load_catalog([])
+    pages = {}
+    for app_id in catalog.ids():
+        app = catalog[app_id]
+        if app.release_notes:
+            pages[app_id] = release_notes(app.release_notes, app.containers[app_id].version)
+    assert pages["nextcloud"] == "https://github.com/nextcloud/server/releases/tag/v33.0.7"
+    assert pages["immich"] == "https://github.com/immich-app/immich/releases/tag/v3.3.1"  # v3.3.1
+    assert pages["pihole"] == "https://github.com/pi-hole/docker-pi-hole/releases/tag/2026.07.2"
+    assert len(pages) >= 15 and all(p and p.startswith("https://") for p in pages.values())
+
+
+def test_a_release_notes_page_must_be_https_with_a_placeholder() -> None:
+    from pydantic import ValidationError
+
+    from lares.catalog.load import load_catalog
+    from lares.catalog.model import App
+
+    memos = load_catalog([])["memos"].model_dump(mode="json")
+    for bad in ("http://x.example/{version}", "https://x.example/releases", "https://x/{v}"):
+        with pytest.raises(ValidationError) as caught:
+            App.model_validate({**memos, "release_notes": bad})
+        assert [e["loc"] for e in caught.value.errors()] == [("release_notes",)]
+    good = App.model_validate({**memos, "release_notes": "https://x.example/{tag}"})
+    assert good.release_notes == "https://x.example/{tag}"

@@ -91,6 +91,8 @@ from lares.blueprint.stacks import (
     Stack,
     Tunnel,
 )
+from lares.update.age import DEFAULT as AGE_DEFAULT
+from lares.update.age import PATTERN as AGE_PATTERN
 
 __all__ = [
     "BTRFS_PROFILES",
@@ -181,6 +183,12 @@ class Updates(Model):
         "patch", description="the biggest step a scheduled update takes; majors stay manual"
     )
     exclude: tuple[Name, ...] = Field((), description="apps the schedule never updates")
+    max_age: str = Field(
+        AGE_DEFAULT,
+        pattern=AGE_PATTERN,
+        description="a pinned image built longer ago than this (e.g. 6 months) is reported by "
+        "lares plan and lares outdated",
+    )
 
 
 class Dashboard(Model):

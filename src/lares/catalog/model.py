@@ -264,9 +264,10 @@ class Container(Model):
     )
     auto_update: bool = Field(
         False,
-        description="Watchtower may pull a rebuild of the pinned tag and recreate the container "
-        "(it watches only containers that opt in): for images whose publisher rebuilds the "
-        "same tag with base-image fixes, never for a server the LAN depends on",
+        description="Watchtower, when deployed, reports a rebuild of the pinned tag (and, told "
+        "to update, pulls it and recreates the container; it watches only containers that opt "
+        "in): for images whose publisher rebuilds the same tag with base-image fixes, never "
+        "for a server the LAN depends on",
     )
     peer: str | None = Field(
         None,
@@ -491,6 +492,14 @@ class App(Model):
     backup: BackupSpec | None = None
     replaces: tuple[Replaces, ...] = ()
     requires: tuple[Literal["quicksync", "tun", "docker"], ...] = ()
+    release_notes: str | None = Field(
+        None,
+        pattern=r"^https://[^\s{}]+(\{(version|tag)\}[^\s{}]*)+$",
+        description="the upstream page of a release, {version} its number (33.0.7 of "
+        "33.0.7-apache or of v33.0.7) and {tag} the image tag as is, e.g. "
+        "https://github.com/nextcloud/server/releases/tag/v{version}; shown by lares outdated "
+        "and lares update for the version they offer",
+    )
     majors: Literal["any", "one-at-a-time"] = Field(
         "any",
         description="one-at-a-time: upstream upgrades through every major version in turn, so "

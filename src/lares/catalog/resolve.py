@@ -308,7 +308,7 @@ def _image(spec: Container, override: ContainerOverride | None) -> str:
     return f"{image}:{version}"
 
 
-def _suggest(name: str, known: list[str]) -> str | None:
+def suggest(name: str, known: list[str]) -> str | None:
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
 
@@ -345,7 +345,7 @@ def resolve(
                     Problem(
                         path,
                         f"there is no app {app_id!r} in the catalog",
-                        hint=_suggest(app_id, catalog.ids())
+                        hint=suggest(app_id, catalog.ids())
                         or "add its definition to a folder listed under `catalog:`",
                     )
                 )
@@ -359,7 +359,7 @@ def resolve(
                         Problem(
                             (*path, "containers", key),
                             f"app {app_id} has no container {key!r}",
-                            hint=_suggest(key, list(app.containers))
+                            hint=suggest(key, list(app.containers))
                             or "containers: " + ", ".join(app.containers),
                         )
                     )

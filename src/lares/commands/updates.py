@@ -20,11 +20,15 @@ def outdated(
     """Ask each image's registry for newer tags of the same scheme and variant.
 
     patch, minor and major are the newest tag of each step; "tag moved" means the registry now
-    serves another digest for the pinned tag than lares.lock records. A registry that cannot be
-    reached is reported, and the others are still asked. Exits 0 either way: outdated is a report.
+    serves another digest for the pinned tag than lares.lock records; "built" is how long ago
+    the pinned version was built, flagged when older than updates.max_age. A registry that
+    cannot be reached is reported, and the others are still asked. Exits 0 either way:
+    outdated is a report.
     """
+    from lares.blueprint.model import Updates
     from lares.output import table
     from lares.plan import make_context
+    from lares.update.age import today
     from lares.update.lock import Lock
     from lares.update.outdated import outdated as ask
     from lares.update.versions import LEVELS
@@ -32,21 +36,32 @@ def outdated(
     loaded = load_blueprint(file)
     ctx = make_context(loaded)
     out = printer(as_json)
-    report = ask(ctx.system, Lock.beside(loaded.base_dir), only=apps or ())
+    max_age = (loaded.blueprint.updates or Updates()).max_age
+    lock = Lock.beside(loaded.base_dir)
+    report = ask(ctx.system, lock, only=apps or (), max_age=max_age, today=today())
     if as_json:
         out.json(report.to_dict())
         return
-    t = table("image", "patch", "minor", "major", "note")
+    t = table("image", "built", "patch", "minor", "major", "note")
     for row in report.rows:
         if row.error:
-            t.add_row(row.image, "?", "?", "?", f"unreachable: {row.error}")
+            t.add_row(row.image, "?", "?", "?", "?", f"unreachable: {row.error}")
             continue
         steps = [row.newer.at(level) or "" if row.newer else "" for level in LEVELS]
-        notes = ["tag moved" if row.moved else "", "not a version tag" if row.unversioned else ""]
-        t.add_row(row.image, *steps, ", ".join(filter(None, notes)))
+        notes = [
+            f"older than {max_age}" if row.too_old else "",
+            "tag moved" if row.moved else "",
+            "not a version tag" if row.unversioned else "",
+        ]
+        built = f"{row.age} ago" if row.age else ""
+        t.add_row(row.image, built, *steps, ", ".join(filter(None, notes)))
     out.table(t)
+    for row in report.rows:
+        for tag, url in row.notes.items():
+            out.line(f"release notes of {row.image.rsplit(':', 1)[0]}:{tag}: {url}")
     out.line(
         f"{len(report.outdated)} of {len(report.rows)} images have newer versions"
+        + (f"; {len(report.too_old)} built over {max_age} ago" if report.too_old else "")
         + (f"; {len(report.moved)} tags moved" if report.moved else "")
         + (f"; {len(report.errors)} registries not reached" if report.errors else "")
     )
@@ -66,6 +81,10 @@ def update(
     level: Annotated[
         Level, typer.Option("--level", help="The biggest step without --to: patch or minor.")
     ] = "minor",
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", metavar="APP", help="Not this app (repeatable)."),
+    ] = None,
     scheduled: Annotated[
         bool,
         typer.Option(
@@ -89,23 +108,15 @@ def update(
     loaded = load_blueprint(file)
     if level == "major":
         raise UsageError("--level major: use --major, which a scheduled update never takes")
-    exclude: tuple[str, ...] = ()
-    if scheduled:
-        updates = loaded.blueprint.updates
-        if updates is None:
-            raise UsageError(
-                "--scheduled: the blueprint has no updates: section",
-                hint="add `updates: {schedule: 'Sun *-*-* 03:30:00', level: patch}`",
-            )
-        level, exclude = updates.level, updates.exclude
     report = run_update(
         loaded,
         StateDir.open(state_dir),
         apps or [],
         to=to,
-        major=major and not scheduled,
+        major=major,
         level=level,
-        exclude=exclude,
+        exclude=exclude or (),
+        scheduled=scheduled,
         progress=out.line,
     )
     if as_json:
@@ -118,5 +129,7 @@ def update(
                 out.ok(line)
             else:
                 out.warn(line)
+            if a.release_notes:
+                out.line(f"  release notes of {a.target}: {a.release_notes}")
     if not report.ok:
         raise typer.Exit(1)

@@ -49,7 +49,7 @@ def make_context(
 
     lock = lock_beside(loaded.base_dir)
     system = resolve(loaded.blueprint, catalog, lock.pins, lock.images)
-    return PlanContext(loaded, catalog, system, have, target)
+    return PlanContext(loaded, catalog, system, have, target, lock.built)
 
 
 def plan(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from lares.blueprint.load import Loaded
@@ -23,6 +24,8 @@ class PlanContext:
     secrets_set: frozenset[str] | None = None
     # what the plan is for: the render target (`lares plan --target swarm` adds what Swarm loses)
     target: str = "home"
+    # repository:tag → the day the image was built, as lares.lock recorded it when pulled
+    built: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def blueprint(self) -> Blueprint:

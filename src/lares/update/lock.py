@@ -6,7 +6,9 @@ replace the catalog's version when lares resolves the blueprint, and a ``version
 ``lares.yaml`` always wins over them (update refuses to move an app pinned there). ``images``
 (``repository:tag`` → digest) are the digests seen when first pulled: a tag is a name that can be
 moved (re-pushed) under you, a digest is the content, so ``lares outdated`` says "tag moved"
-when a registry no longer serves the recorded digest.
+when a registry no longer serves the recorded digest. ``built`` (``repository:tag`` → date) is
+when each image was built, as the engine read it from the image's config at that pull, for
+``lares plan`` to tell a pin older than ``updates.max_age``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ NAME = "lares.lock"
 FORMAT = 1
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _PIN = re.compile(r"^[a-z0-9][a-z0-9_-]*/[a-z0-9][a-z0-9_-]*$")
+_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 HEADER = (
     "# lares.lock: the versions `lares update` chose and the digest of each image as first\n"
@@ -35,6 +38,7 @@ class Lock:
     path: Path
     images: dict[str, str] = field(default_factory=dict)  # repository:tag → digest
     pins: dict[str, str] = field(default_factory=dict)  # app/container → version
+    built: dict[str, str] = field(default_factory=dict)  # repository:tag → YYYY-MM-DD
 
     @classmethod
     def beside(cls, blueprint_dir: Path) -> Lock:
@@ -47,17 +51,23 @@ class Lock:
             raise _bad(path, f"{NAME} is not a lock file lares {FORMAT} wrote", None)
         images = _mapping(path, data, "images", _DIGEST, "a sha256 digest")
         pins = _mapping(path, data, "pins", _TAG, "an image tag")
+        built = _mapping(path, data, "built", _DATE, "a date (YYYY-MM-DD)")
         for key in pins:
             if not _PIN.match(key):
                 raise _bad(path, f"pins: {key!r} is not app/container", f"pins.{key}")
-        return cls(path, images, pins)
+        return cls(path, images, pins, built)
 
-    def record(self, image: str, digest: str) -> bool:
-        """Record ``image``'s digest unless one is recorded; True when that changed the lock."""
-        if image in self.images or not _DIGEST.match(digest):
-            return False
-        self.images[image] = digest
-        return True
+    def record(self, image: str, digest: str, built: str | None = None) -> bool:
+        """Record ``image``'s digest unless one is recorded, and the date it was built
+        (YYYY-MM-DD) unless one is; True when that changed the lock."""
+        changed = False
+        if image not in self.images and _DIGEST.match(digest):
+            self.images[image] = digest
+            changed = True
+        if built and image not in self.built and _DATE.match(built):
+            self.built[image] = built
+            changed = True
+        return changed
 
     def pin(self, app: str, container: str, version: str | None) -> None:
         """Pin ``app/container`` at ``version``, or drop its pin with None."""
@@ -72,6 +82,8 @@ class Lock:
         if self.pins:
             doc["pins"] = dict(sorted(self.pins.items()))
         doc["images"] = dict(sorted(self.images.items()))
+        if self.built:
+            doc["built"] = dict(sorted(self.built.items()))
         atomic_write(self.path, (HEADER + dump_yaml(doc)).encode(), mode=0o644)
 
 

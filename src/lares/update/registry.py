@@ -14,8 +14,11 @@ through pages forever) and every failure is a :class:`RegistryError` that names 
 from __future__ import annotations
 
 import json
+import platform
 import re
+import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lares.errors import LaresError
@@ -36,6 +39,8 @@ MANIFEST_TYPES = ", ".join(
         "application/vnd.docker.distribution.manifest.v2+json",
     )
 )
+_TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 _NEXT = re.compile(r"<([^>]+)>\s*;\s*rel=\"?next\"?")
 
@@ -85,10 +90,12 @@ class Reference:
 
 @dataclass
 class Registry:
-    """A client for one or more registries; keeps each repository's token for the session."""
+    """A client for one or more registries; keeps each repository's token for the session.
+    Its methods may be called from several threads at once."""
 
     client: httpx.Client | None = None
     tokens: dict[str, str] = field(default_factory=dict)
+    _opening: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __enter__(self) -> Registry:
         return self
@@ -98,11 +105,12 @@ class Registry:
             self.client.close()
 
     def _http(self) -> httpx.Client:
-        if self.client is None:
-            import httpx
+        with self._opening:  # one client for every thread of `lares outdated`
+            if self.client is None:
+                import httpx
 
-            self.client = httpx.Client(timeout=TIMEOUT, follow_redirects=True)
-        return self.client
+                self.client = httpx.Client(timeout=TIMEOUT, follow_redirects=True)
+            return self.client
 
     def tags(self, ref: Reference) -> list[str]:
         """Every tag of the repository, following the registry's pages."""
@@ -132,6 +140,29 @@ class Registry:
                 hint="the registry did not send Docker-Content-Digest",
             )
         return digest
+
+    def created(self, ref: Reference, tag: str | None = None) -> datetime:
+        """When the image the tag points at was built: the ``created`` of its image config
+        (manifest → config blob), of this machine's platform in a multi-platform index."""
+        name = tag or ref.tag
+        manifest = self._manifest(ref, name)
+        if isinstance(manifest.get("manifests"), list):
+            chosen = _platform(manifest["manifests"])
+            if chosen is None:
+                raise RegistryError(f"{ref.registry}: {ref.name}:{name} has no linux image")
+            manifest = self._manifest(ref, chosen)
+        config = (manifest.get("config") or {}).get("digest")
+        if not isinstance(config, str) or not re.fullmatch(r"sha256:[0-9a-f]{64}", config):
+            raise RegistryError(f"{ref.registry}: the manifest of {ref.name}:{name} has no config")
+        _, body = self._get(ref, f"{ref.base_url}/v2/{ref.repository}/blobs/{config}")
+        when = _timestamp(_json(ref, body).get("created"))
+        if when is None:
+            raise RegistryError(f"{ref.registry}: {ref.name}:{name} does not say when it was built")
+        return when
+
+    def _manifest(self, ref: Reference, tag_or_digest: str) -> dict[str, Any]:
+        url = f"{ref.base_url}/v2/{ref.repository}/manifests/{tag_or_digest}"
+        return _json(ref, self._get(ref, url, accept=MANIFEST_TYPES)[1])
 
     def _get(
         self, ref: Reference, url: str, *, method: str = "GET", accept: str | None = None
@@ -189,6 +220,34 @@ class Registry:
         if not isinstance(token, str) or not token:
             raise RegistryError(f"{ref.registry}: the token service sent no token")
         return token
+
+
+def _platform(manifests: list[Any]) -> str | None:
+    """The digest of this machine's image in an index (else the first linux one); attestation
+    manifests (``unknown/unknown``) are never chosen."""
+    arch = _ARCH.get(platform.machine(), platform.machine())
+    linux = [
+        m
+        for m in manifests
+        if isinstance(m, dict)
+        and isinstance(m.get("digest"), str)
+        and (m.get("platform") or {}).get("os") == "linux"
+    ]
+    mine = [m for m in linux if (m.get("platform") or {}).get("architecture") == arch]
+    return str((mine or linux)[0]["digest"]) if mine or linux else None
+
+
+def _timestamp(value: object) -> datetime | None:
+    """An image config's ``created`` (RFC 3339, nanoseconds allowed) as an aware datetime."""
+    match = _TIMESTAMP.match(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    seconds, fraction, zone = match.groups()
+    text = seconds + (fraction or "")[:7] + ("+00:00" if zone == "Z" else zone)
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except ValueError:
+        return None
 
 
 def _scope(ref: Reference) -> str:

@@ -6,11 +6,12 @@ For each app asked for, in the blueprint's order (a stack after the stacks it de
    variant, a patch or minor step unless ``--major`` allows a major one;
 2. back the app up now, files and databases, through the backup every night runs; a failed
    backup stops here, nothing changed;
-3. pin the new version in ``lares.lock``, render and apply the app's stack, and wait for its
-   health as ``lares up`` does;
-4. when it does not come up: pin the old version again, apply it (the old image runs), and load
-   each database back from the dump taken in step 2, since a migration the new version ran is
-   one-way; report what happened and why.
+3. pin the new version in ``lares.lock``, render and apply the app's stack, wait for its
+   health as ``lares up`` does, then run the app's own check: every drill query the blueprint
+   asks of its databases (``backup.drill.queries``), against the live database now;
+4. when it does not come up, or its check does not answer as expected: pin the old version
+   again, apply it (the old image runs), and load each database back from the dump taken in
+   step 2, since a migration the new version ran is one-way; report what happened and why.
 
 The containers of the app that carry the main container's version (Immich's server and machine
 learning) move together; its database and cache keep theirs, which the catalog pins apart.
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from lares.errors import LaresError, UsageError
 from lares.update.lock import Lock
 from lares.update.registry import Reference, Registry, RegistryError
-from lares.update.versions import Level, allowed, newer, parse
+from lares.update.versions import Level, allowed, newer, parse, release_notes
 
 if TYPE_CHECKING:
     from lares.blueprint.load import Loaded
@@ -47,6 +48,7 @@ class AppUpdate:
     containers: tuple[str, ...] = ()  # the containers that moved (or would have)
     snapshots: tuple[str, ...] = ()  # the pre-update snapshots
     restored: tuple[str, ...] = ()  # the databases loaded back from them
+    release_notes: str | None = None  # the upstream page of the target version
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +61,7 @@ class AppUpdate:
             "containers": list(self.containers),
             "snapshots": list(self.snapshots),
             "restored": list(self.restored),
+            "release_notes": self.release_notes,
         }
 
 
@@ -140,31 +143,65 @@ def update(
     major: bool = False,
     level: Level = "minor",
     exclude: Iterable[str] = (),
+    scheduled: bool = False,
     registry: Registry | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> UpdateReport:
-    """Update ``apps`` (every app but ``exclude`` when none is named; see the module
-    docstring); one app's failure never stops the next."""
+    """Update ``apps`` (every app when none is named) but ``exclude`` (see the module
+    docstring); one app's failure never stops the next. ``scheduled``: as the blueprint's
+    ``updates:`` section says, its level and its exclusions too, and never a major step.
+
+    Raises UsageError, before anything changes, for a name that is no app of the blueprint.
+    """
     from lares.plan import make_context
 
     system = make_context(loaded).system
-    skipped = set(exclude)
-    wanted = list(dict.fromkeys(apps)) or [a.id for a in system.apps if a.id not in skipped]
-    known = {a.id for a in system.apps}
-    unknown = [a for a in wanted if a not in known]
+    known = [a.id for a in system.apps]
+    exclude = tuple(exclude)
+    if scheduled:
+        level, listed = _schedule(loaded, known)
+        exclude, major = (*listed, *exclude), False
+    unknown = [a for a in dict.fromkeys([*apps, *exclude]) if a not in known]
     if unknown:
         raise UsageError(
-            f"no app named {', '.join(unknown)} in the blueprint",
-            hint="name apps as `lares plan` lists them",
+            f"no app named {', '.join(unknown)} in {loaded.filename}",
+            hint=_name_apps(unknown[0], known),
         )
-    if to is not None and len(wanted) != 1:
+    wanted = set(apps) or set(known)
+    order = [a for a in known if a in wanted and a not in exclude]
+    if to is not None and len(order) != 1:
         raise UsageError("--to names one version: update one app with it")
-    order = [a.id for a in system.apps if a.id in wanted]
     results: list[AppUpdate] = []
     with registry or Registry() as reg:
         for app_id in order:
             results.append(_one(loaded, state, app_id, to, major, level, reg, progress))
     return UpdateReport(tuple(results))
+
+
+def _schedule(loaded: Loaded, known: list[str]) -> tuple[Level, tuple[str, ...]]:
+    """The level and exclusions of the blueprint's ``updates:`` section, each exclusion an app."""
+    updates = loaded.blueprint.updates
+    if updates is None:
+        raise UsageError(
+            "--scheduled: the blueprint has no updates: section",
+            location=loaded.locate(),
+            hint="add `updates: {schedule: 'Sun *-*-* 03:30:00', level: patch}`",
+        )
+    for i, name in enumerate(updates.exclude):
+        if name not in known:
+            raise UsageError(
+                f"updates.exclude names {name!r}, which is no app of the blueprint; "
+                "nothing was updated",
+                location=loaded.locate("updates", "exclude", i),
+                hint=_name_apps(name, known),
+            )
+    return updates.level, updates.exclude
+
+
+def _name_apps(name: str, known: list[str]) -> str:
+    from lares.catalog.resolve import suggest
+
+    return suggest(name, known) or "name apps as `lares plan` lists them"
 
 
 def _system(loaded: Loaded) -> System:
@@ -211,8 +248,11 @@ def _one(
         for s in view.services
         if s.version == current and (s.key == app_id or _has(reg, s, target))
     )
-    base = AppUpdate(app_id, current, target, step, containers=moving)
-    progress(f"{app_id}: {current} → {target} ({step})")
+    notes = release_notes(view.app.release_notes, target)
+    base = AppUpdate(app_id, current, target, step, containers=moving, release_notes=notes)
+    progress(
+        f"{app_id}: {current} → {target} ({step})" + (f", release notes: {notes}" if notes else "")
+    )
 
     try:
         snapshots = _back_up(loaded, state, view, progress)
@@ -226,6 +266,8 @@ def _one(
         lock.pin(app_id, key, target)
     lock.save()
     outcome = _apply(loaded, state, view.stack, progress)
+    if outcome is None:
+        outcome = _app_check(loaded, state, view, progress)
     if outcome is None:  # `up` recorded the new image's digest in lares.lock
         return _with(base, "updated", "", snapshots=tuple(s.snapshot for s in snapshots))
 
@@ -323,6 +365,42 @@ def _apply(
         return exc.message
     failed = [a for a in (result.outcome.apps if result.outcome else []) if a.status == "failed"]
     return "; ".join(f"{a.app}: {a.why}" for a in failed) or None
+
+
+def _app_check(
+    loaded: Loaded, state: StateDir, view: AppView, progress: Callable[[str], None]
+) -> str | None:
+    """Ask the app's running databases the drill queries the blueprint sets for it; None when
+    each answers exactly as expected, else what did not."""
+    from lares import run
+    from lares.backup import hooks, open_context
+    from lares.backup.command import environment
+    from lares.catalog.resolve import secret_id
+
+    queries = loaded.blueprint.backup.drill.queries.get(view.id) or []
+    spec = view.app.backup
+    if not queries or spec is None or not spec.databases:
+        return None
+    store = open_context(loaded, state.root).store
+    progress(f"{view.id}: asking its databases the drill queries ({len(queries)})")
+    for db in spec.databases:
+        key = spec.key(db)
+        service = next(s for s in view.services if s.key == db.container)
+        password = secret_id(view.id, db.password_secret) if db.password_secret else None
+        for query in (q for q in queries if q.db in (None, key)):
+            hook = hooks.database(db.engine)
+            at = hooks.Instance(db, service.name, service.image, password, service.volumes)
+            cmd = hook.live_query(at, query.database, query.sql)
+            env, secrets = environment(cmd, store.read)
+            result = run.run(cmd.argv, env=env, secrets=secrets, check=False, timeout=120)
+            got = result.stdout.splitlines() if result.ok else None
+            if got != list(query.expect):
+                answer = f"error: {run.tail(result.stderr, 3)}" if got is None else got
+                return (
+                    f"its check on {key} failed: {query.sql!r} returned {answer!r}, "
+                    f"expected {list(query.expect)!r}"
+                )
+    return None
 
 
 def _restore(

@@ -158,3 +158,13 @@ def newer(current: str, tags: Iterable[str]) -> Newer | None:
 def allowed(step: Level, limit: Level) -> bool:
     """Whether an update of size ``step`` is within ``limit`` (patch < minor < major)."""
     return LEVELS.index(step) <= LEVELS.index(limit)
+
+
+def release_notes(template: str | None, tag: str) -> str | None:
+    """The catalog's release-notes page (``template``) for ``tag``: ``{version}`` is the tag's
+    number without a ``v`` or a variant, ``{tag}`` the tag as is; None without a template or
+    for a tag that is no version."""
+    if template is None or parse(tag) is None:
+        return None
+    number = _TAG.match(tag)["core"]  # type: ignore[index]  # as written: 2026.07.2
+    return template.replace("{version}", number).replace("{tag}", tag)

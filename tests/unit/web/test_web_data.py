@@ -22,7 +22,7 @@ from web.webkit import SECRET, blueprint, fill_store
 
 def test_the_reference_blueprint_gives_every_app_a_tile(tmp_path: Path) -> None:
     bp = load_blueprint(Settings(state_dir=tmp_path))
-    assert len(bp.apps) == 25 and len(bp.service_app) >= 38
+    assert len(bp.apps) == 24 and len(bp.service_app) >= 37
     assert {"nextcloud", "immich", "emby"} <= {a["id"] for a in bp.apps}
     nextcloud = next(a for a in bp.apps if a["id"] == "nextcloud")
     assert nextcloud["lan_url"] and nextcloud["lan_url"].startswith("https://")

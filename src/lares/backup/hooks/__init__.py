@@ -190,6 +190,11 @@ class DatabaseHook(Protocol):
 
     def count_sql(self, table: Table) -> str: ...
 
+    def live_query(self, at: Instance, database: str | None, sql: str) -> Command:
+        """A read-only ``sql`` against the app's own running database (the update's check),
+        printing one row a line as the drill's query does."""
+        ...
+
     def load(self, at: Instance) -> Load: ...
 
 

@@ -212,6 +212,16 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
     )
 
 
+def live_query(at: Instance, database: str | None, sql: str) -> Command:
+    """``docker exec <container> mariadb --batch`` as the catalog's user."""
+    argv, secret_env = exec_into(at.container, "MYSQL_PWD", at.password_secret)
+    argv += [_client(at.image), f"--user={at.db.user}", "--batch", "--skip-column-names"]
+    if database or at.db.database:
+        argv.append(f"--database={database or at.db.database}")
+    argv += ["--execute", sql]
+    return Command(tuple(argv), what=f"query {ENGINE} in {at.container}", secret_env=secret_env)
+
+
 def count_sql(table: Table) -> str:
     prefix = f"`{table.database.replace('`', '``')}`." if table.database else ""
     return f"SELECT count(*) FROM {prefix}{table.name}"  # noqa: S608 - a name the dump itself quoted

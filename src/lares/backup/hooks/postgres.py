@@ -179,6 +179,15 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
     )
 
 
+def live_query(at: Instance, database: str | None, sql: str) -> Command:
+    """``docker exec <container> psql -At`` as the catalog's user."""
+    argv, secret_env = exec_into(at.container, "PGPASSWORD", at.password_secret)
+    argv += ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "--no-password"]
+    argv += ["--username", at.db.user or "postgres"]
+    argv += ["--dbname", database or at.db.database or "postgres", "--command", sql]
+    return Command(tuple(argv), what=f"query PostgreSQL in {at.container}", secret_env=secret_env)
+
+
 def count_sql(table: Table) -> str:
     return f"SELECT count(*) FROM {table.name}"  # noqa: S608 - a name the dump itself quoted
 

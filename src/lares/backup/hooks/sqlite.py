@@ -146,6 +146,14 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
     )
 
 
+def live_query(at: Instance, database: str | None, sql: str) -> Command:
+    """``python -m lares.sqlitecopy query`` on the database file on the host, opened read-only."""
+    found = dump(at).argv[-1]
+    return Command(
+        _worker("query", found, sql), what=f"query SQLite {at.db.path} of {at.container}"
+    )
+
+
 def count_sql(table: Table) -> str:
     return f"SELECT count(*) FROM {table.name}"  # noqa: S608 - a name the copy itself gave
 

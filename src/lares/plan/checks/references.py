@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from lares.catalog.resolve import suggest
 from lares.plan.context import PlanContext
 from lares.plan.findings import Finding
 
@@ -40,6 +41,26 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
                 )
             subdomains[app.subdomain] = app.id
     yield from _drill_queries(ctx)
+    yield from _update_exclusions(ctx)
+
+
+def _update_exclusions(ctx: PlanContext) -> Iterator[Finding]:
+    """``updates.exclude`` names apps of the blueprint: a misspelt one would be updated."""
+    if ctx.blueprint.updates is None:
+        return
+    known = [a.id for a in ctx.system.apps]
+    for i, name in enumerate(ctx.blueprint.updates.exclude):
+        if name not in known:
+            yield ctx.finding(
+                ID,
+                "error",
+                f"updates.exclude names {name!r}, which is no enabled app; the scheduled "
+                "update would not leave out the app meant",
+                "updates",
+                "exclude",
+                i,
+                hint=suggest(name, known) or "remove it, or name an app as `lares plan` lists it",
+            )
 
 
 def _drill_queries(ctx: PlanContext) -> Iterator[Finding]:
