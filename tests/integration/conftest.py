@@ -181,6 +181,9 @@ def _leftovers_removed() -> Iterator[None]:
         except BlockingIOError:
             fcntl.flock(fd, fcntl.LOCK_SH)  # another run is going on: nothing is a leftover
         else:
+            from integration.swarmlab import sweep_leftovers
+
+            sweep_leftovers()  # first: a killed swarm lab's engines still use their folders
             cleanup_host_leftovers()
             if _engine_problem() is None:  # without an engine, docker_client says so
                 _remove_docker_leftovers()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from lares.deploy.orphans import Orphan
     from lares.deploy.outcome import Outcome
     from lares.deploy.stackplan import StackPlan
+    from lares.deploy.swarmup import SwarmUpResult
     from lares.output import Out
     from lares.state import StateDir
 
@@ -48,6 +49,14 @@ VolumesOpt = Annotated[
     bool,
     typer.Option(
         "--volumes", help="Also remove named volumes (asks you to type 'delete volumes')."
+    ),
+]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="compose: each stack a Compose project on this engine; swarm: each stack a "
+        "`docker stack deploy` to the Swarm manager DOCKER_HOST names.",
     ),
 ]
 PreviousOpt = Annotated[
@@ -234,6 +243,28 @@ def up(
     fresh_secrets: FreshOpt = None,
     as_json: JsonOpt = False,
     prune: PruneOpt = False,
+    engine: EngineOpt = "compose",
+    force: Annotated[
+        bool, typer.Option("--force", help="swarm: deploy although the plan has errors.")
+    ] = False,
+    resolve_image: Annotated[
+        str,
+        typer.Option(
+            "--resolve-image",
+            help="swarm: ask the registry for each image's digest (always, changed, never).",
+        ),
+    ] = "always",
+    plain_overlays: Annotated[
+        bool,
+        typer.Option(
+            "--plain-overlays",
+            help="swarm: overlay networks without IPsec encryption (for nodes whose kernel "
+            "lacks it); their traffic crosses the LAN unencrypted.",
+        ),
+    ] = False,
+    wait: Annotated[
+        float, typer.Option("--wait", help="swarm: seconds to wait for the services to run.")
+    ] = 300.0,
 ) -> None:
     """Deploy: check, render, show what changes, ask, then apply stack by stack.
 
@@ -248,6 +279,25 @@ def up(
 
     out = printer(as_json)
     view = HealthView(out)
+    if engine == "swarm":
+        _refuse_compose_only(dry_run=dry_run, prune=prune, fresh=bool(fresh_secrets))
+        try:
+            with _plan_checked(out):
+                swarm_done = _swarm_up(
+                    out, view, stacks, file, state_dir, force, resolve_image, plain_overlays, wait
+                )
+        finally:
+            view.close()
+        _show_swarm(out, swarm_done.to_dict())
+        if not swarm_done.ok:
+            out.fail(
+                "not every service runs all its replicas"
+                + (f" after {wait:.0f} s" if swarm_done.timed_out else ""),
+                hint="`docker service ps --no-trunc <stack>_<service>` says why",
+            )
+            raise typer.Exit(1)
+        return
+    _engine_known(engine)
 
     def show(preview: Preview) -> None:
         if not as_json:
@@ -274,6 +324,81 @@ def up(
     _show_up(out, done)
     if not done.ok:
         raise typer.Exit(1)
+
+
+def _engine_known(engine: str) -> None:
+    if engine not in ("compose", "swarm"):
+        from lares.errors import UsageError
+
+        raise UsageError(
+            f"--engine {engine!r} is not one lares drives", hint="use compose or swarm"
+        )
+
+
+def _refuse_compose_only(*, dry_run: bool, prune: bool, fresh: bool) -> None:
+    given = [
+        n
+        for n, on in (("--dry-run", dry_run), ("--prune", prune), ("--fresh-secrets", fresh))
+        if on
+    ]
+    if given:
+        from lares.errors import UsageError
+
+        raise UsageError(
+            f"{', '.join(given)} applies to Compose stacks, not to --engine swarm",
+            hint="leave it out (Swarm removes the services a stack file no longer has itself)",
+        )
+
+
+def _swarm_up(
+    out: Out,
+    view: HealthView,
+    stacks: list[str] | None,
+    file: Path | None,
+    state_dir: Path | None,
+    force: bool,
+    resolve_image: str,
+    plain_overlays: bool,
+    wait: float,
+) -> SwarmUpResult:
+    from lares.deploy import swarmup
+
+    return swarmup.up(
+        _state(state_dir),
+        file,
+        stacks or (),
+        force=force,
+        resolve_image=resolve_image,
+        plain_overlays=plain_overlays,
+        timeout=wait,
+        progress=out.line,
+        on_states=view,
+        warn=out.warn,
+    )
+
+
+def _show_swarm(out: Out, report: dict[str, Any]) -> None:
+    """Each service of each stack: its state, replicas, the nodes that run it and why a task
+    does not run (as the swarm says it)."""
+    if out.as_json:
+        out.json(report)
+        return
+    from lares.output import table
+
+    colour = {"running": "green", "starting": "yellow", "updating": "yellow"}
+    t = table("stack", "service", "state", "replicas", "nodes")
+    for entry in report["stacks"]:
+        for s in entry["services"]:
+            t.add_row(
+                entry["stack"],
+                s["service"],
+                f"[{colour.get(s['state'], 'red')}]{s['state']}[/]",
+                f"{s['running']}/{s['desired']}",
+                ", ".join(s["nodes"]) or "-",
+            )
+            for e in s["errors"]:
+                t.add_row("", "", "", "", f"[red]{e}[/]")
+    out.console.print(t)
 
 
 @app.command()
@@ -351,12 +476,20 @@ def down(
 def ps(
     stacks: StacksArg = None,
     as_json: JsonOpt = False,
+    engine: EngineOpt = "compose",
 ) -> None:
-    """The containers lares manages: state, health, uptime, restarts, ports."""
+    """The containers lares manages: state, health, uptime, restarts, ports (with --engine
+    swarm: each service's state, replicas and nodes)."""
     from lares.deploy import actions
     from lares.report import containers_table
 
     out = printer(as_json)
+    _engine_known(engine)
+    if engine == "swarm":
+        from lares.deploy import swarmup
+
+        _show_swarm(out, swarmup.ps(stacks or ()).to_dict())
+        return
     done = actions.ps(stacks)
     if as_json:
         out.json(done.to_dict()["containers"])
