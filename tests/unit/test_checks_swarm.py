@@ -63,6 +63,16 @@ def test_a_loopback_port_opens_on_every_address(kit: BlueprintKit) -> None:
     assert local.severity == "warning"
 
 
+def test_a_service_name_over_63_characters_is_an_error(kit: BlueprintKit) -> None:
+    stack = "s" * 55
+    text = kit.text(stacks=f"\n{stack}:\n  network: apps\n  apps: [tvpn]\n")
+    result = plan(kit.load(text), catalog=load_test_catalog(), only=[ID], target="swarm")
+    long = [f for f in result.findings if "characters" in f.message]
+    assert long and all(f.severity == "error" for f in long)
+    assert f"{stack}_tvpn-client" in " ".join(f.message for f in long)
+    assert not [f for f in _findings(kit, "[tvpn]") if "characters" in f.message]
+
+
 def test_the_reference_for_swarm(lares: Lares) -> None:
     plain = lares("plan")
     assert "[swarm]" not in plain.stdout

@@ -22,6 +22,8 @@ COMPOSE_WAY_OUT = (
     "keep this app on Docker Compose: run its stack with `lares up` on one machine, outside "
     "the Swarm blueprint"
 )
+#: The longest name Swarm gives a service (``<stack>_<service>``): a DNS label.
+SERVICE_NAME_MAX = 63
 DAEMON_JSON = (
     'set "no-new-privileges": true in /etc/docker/daemon.json on every node and restart '
     "Docker: the daemon then applies it to every container"
@@ -111,6 +113,15 @@ def _app_findings(ctx: PlanContext, app: AppView) -> Iterator[Finding]:
             "under Swarm, change versions in the blueprint and deploy the stack again, or keep "
             "this app on Docker Compose",
         )
+    for s in services:
+        full = f"{app.stack}_{s.name}"
+        if len(full) > SERVICE_NAME_MAX:
+            yield finding(
+                "error",
+                f"Swarm names {s.name}'s service {full}, {len(full)} characters: "
+                f"`docker stack deploy` refuses names over {SERVICE_NAME_MAX}",
+                f"give stack {app.stack} or app {app.id} a shorter name",
+            )
     loopback = [s for s in services if any(p.bind == "loopback" for p in s.ports)]
     if loopback:
         yield finding(
