@@ -74,7 +74,10 @@ class Lab:
     def update(self, *args: str) -> tuple[int, dict[str, Any]]:
         run = self.lares("update", *args, "--json")
         assert run.stdout.strip(), run.stderr
-        return run.returncode, json.loads(run.stdout)
+        report = json.loads(run.stdout)
+        if run.returncode:  # what lares said on the way, for the assertion that follows
+            report["stderr"] = run.stderr[-4000:]
+        return run.returncode, report
 
     def psql(self, sql: str) -> str:
         proc = subprocess.run(
