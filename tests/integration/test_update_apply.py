@@ -205,6 +205,20 @@ def test_update_backs_up_proves_health_or_puts_the_old_version_and_data_back(lab
     assert "--major" in report["apps"][0]["why"]
     assert lab.running_image() == f"{lab.image}:1.0.1"
 
+    # a version the registry does not have: said so, and nothing is backed up or changed
+    snapshots = len(lab.restic_snapshots("pre-update"))
+    code, report = lab.update("lu-app", "--to", "9.9.9")
+    assert code == 1, report
+    (app,) = report["apps"]
+    assert (app["result"], app["why"]) == ("refused", "the registry has no tag 9.9.9"), app
+    assert app["snapshots"] == [] and app["target"] is None, app
+    text = lab.lares("update", "lu-app", "--to", "9.9.9")
+    assert text.returncode == 1 and "the registry has no tag 9.9.9" in text.stdout + text.stderr
+    assert "Traceback" not in text.stderr
+    assert lab.running_image() == f"{lab.image}:1.0.1"
+    assert Lock.beside(lab.dir).pins == {"lu-app/lu-app": "1.0.1"}
+    assert len(lab.restic_snapshots("pre-update")) == snapshots
+
     # 1.2.0 migrates the table, then never turns healthy: the old version and the data return
     lab.psql("INSERT INTO items VALUES (3, 'three')")
     code, report = lab.update("lu-app", "--to", "1.2.0")
