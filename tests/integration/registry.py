@@ -101,7 +101,10 @@ class LocalRegistry:
 
 
 @contextmanager
-def running_registry(root: Path) -> Iterator[LocalRegistry]:
+def running_registry(root: Path, token_realm: str | None = None) -> Iterator[LocalRegistry]:
+    """The registry, anonymous; with ``token_realm``, it asks for a Bearer token from that
+    service and accepts only tokens signed by a key of its own, which no test has — so any
+    token the service gives is refused, as a real registry refuses a bad or expired one."""
     binary = shutil.which("docker-registry")
     if binary is None:
         pytest.fail("docker-registry is not installed; scripts/test installs it", pytrace=False)
@@ -109,11 +112,25 @@ def running_registry(root: Path) -> Iterator[LocalRegistry]:
     config = root / "registry.yml"
     storage = root / "registry-data"
     storage.mkdir(parents=True)
+    auth = ""
+    if token_realm is not None:
+        cert = root / "token.crt"
+        key = root / "token.key"
+        openssl = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        subprocess.run(
+            [*openssl, "-subj", "/CN=lt-token", "-keyout", str(key), "-out", str(cert)],
+            capture_output=True,
+            check=True,
+        )
+        auth = (
+            f"auth: {{token: {{realm: '{token_realm}', service: lt.registry, issuer: lt-token, "
+            f"rootcertbundle: {cert}}}}}\n"
+        )
     config.write_text(
         "version: 0.1\n"
         "log: {level: error}\n"
         f"storage: {{filesystem: {{rootdirectory: {storage}}}, delete: {{enabled: true}}}}\n"
-        f"http: {{addr: '127.0.0.1:{port}'}}\n"
+        f"http: {{addr: '127.0.0.1:{port}'}}\n" + auth
     )
     log = (root / "registry.log").open("wb")
     proc = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log)
@@ -122,7 +139,8 @@ def running_registry(root: Path) -> Iterator[LocalRegistry]:
         deadline = time.monotonic() + 20
         while True:
             try:
-                if httpx.get(f"http://{registry.address}/v2/", timeout=1).status_code == 200:
+                answer = httpx.get(f"http://{registry.address}/v2/", timeout=1)
+                if answer.status_code == (200 if token_realm is None else 401):
                     break
             except httpx.HTTPError:
                 pass

@@ -208,6 +208,20 @@ def test_update_backs_up_proves_health_or_puts_the_old_version_and_data_back(lab
     assert "--major" in report["apps"][0]["why"]
     assert lab.running_image() == f"{lab.image}:1.0.1"
 
+    # a version the registry does not have: said so, and nothing is backed up or changed
+    snapshots = len(lab.restic_snapshots("pre-update"))
+    code, report = lab.update("lu-app", "--to", "9.9.9")
+    assert code == 1, report
+    (app,) = report["apps"]
+    assert (app["result"], app["why"]) == ("refused", "the registry has no tag 9.9.9"), app
+    assert app["snapshots"] == [] and app["target"] is None, app
+    text = lab.lares("update", "lu-app", "--to", "9.9.9")
+    assert text.returncode == 1 and "the registry has no tag 9.9.9" in text.stdout + text.stderr
+    assert "Traceback" not in text.stderr
+    assert lab.running_image() == f"{lab.image}:1.0.1"
+    assert Lock.beside(lab.dir).pins == {"lu-app/lu-app": "1.0.1"}
+    assert len(lab.restic_snapshots("pre-update")) == snapshots
+
     # 1.2.0 migrates the table, then never turns healthy: the old version and the data return
     lab.psql("INSERT INTO items VALUES (3, 'three')")
     code, report = lab.update("lu-app", "--to", "1.2.0")
@@ -301,3 +315,46 @@ def test_a_scheduled_update_keeps_to_its_level_and_exclusions_and_names_no_unkno
     ), app
     assert app["why"].startswith("the pre-update backup failed, nothing changed"), app
     assert not (lab.dir / "lares.lock").exists()
+
+
+def test_an_update_killed_midway_is_put_back_by_the_next_one(lab: Lab) -> None:
+    lab.ok("up", "--yes")
+    lab.ok("backup", "init")
+    lab.psql("CREATE TABLE items (id int PRIMARY KEY, name text)")
+    lab.psql("INSERT INTO items VALUES (1, 'one')")
+    argv = [sys.executable, "-m", "lares", "update", "lu-app", "--to", "1.0.1"]
+    argv += ["--state-dir", str(lab.state), "-f", str(lab.dir / "lares.yaml")]
+    env = {**lab.env, "LARES_TEST_PAUSE_AT": "applied"}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert proc.stderr is not None
+        said = []
+        for line in iter(proc.stderr.readline, b""):
+            said.append(line.decode())
+            if line.startswith(b"lares: paused at applied"):
+                break
+        else:
+            pytest.fail(f"lares update never reached the pause: {''.join(said)}")
+        # the half state: the new version runs, never proved healthy, and writes data
+        assert lab.running_image() == f"{lab.image}:1.0.1"
+        lab.psql("INSERT INTO items VALUES (2, 'written by 1.0.1')")
+    finally:
+        proc.kill()  # SIGKILL: no cleanup of any kind runs
+        proc.wait(30)
+        if proc.stderr is not None:
+            proc.stderr.close()
+    assert (lab.state / "update-journal.json").exists()
+
+    code, report = lab.update("lu-app", "--to", "1.0.0")
+    assert code == 1 and "apps" in report, report
+    first = report["apps"][0]
+    assert first["result"] == "rolled-back", first
+    assert first["why"] == "an update to 1.0.1 was cut short (applied): 1.0.0 is back", first
+    assert first["restored"] == ["db"], first
+    assert report["apps"][1]["why"] == "1.0.0 is not newer than 1.0.0", report
+    assert lab.running_image() == f"{lab.image}:1.0.0"
+    assert Lock.beside(lab.dir).pins == {}
+    assert lab.psql("SELECT string_agg(name, ',' ORDER BY id) FROM items") == "one"
+    assert not (lab.state / "update-journal.json").exists()
+    again = json.loads(lab.ok("up", "--yes", "--json").stdout)
+    assert [s["action"] for s in again["stacks"]] == ["none"], again

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -137,6 +140,58 @@ def test_an_unreachable_registry_is_reported_not_fatal(tmp_path: Path) -> None:
     assert row["newer"] is None
     assert "cannot reach the registry" in row["error"]
     assert json.loads(run.stdout)["unreachable"] == 1
+
+
+class _TokenService(http.server.BaseHTTPRequestHandler):
+    """Hands out a token to anyone; the registry, which trusts only its own signing key,
+    refuses it."""
+
+    asked: ClassVar[list[str]] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.asked.append(self.path)
+        body = json.dumps({"token": "lt-not-signed"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_registry_refusing_the_token_is_a_clear_error_and_nothing_changes(
+    tmp_path: Path, test_images: dict[str, str]
+) -> None:
+    service = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TokenService)
+    thread = threading.Thread(target=service.serve_forever, daemon=True)
+    thread.start()
+    realm = f"http://127.0.0.1:{service.server_port}/token"
+    try:
+        with running_registry(tmp_path / "reg", token_realm=realm) as reg:
+            blueprint = _blueprint(tmp_path, reg)
+            run = _outdated(blueprint, "--json")
+            assert run.returncode == 0, run.stderr
+            (row,) = json.loads(run.stdout)["images"]
+            refused = f"{reg.address}: refused access to {reg.address}/{REPO} after logging in"
+            assert row["error"] == refused
+            assert row["newer"] is None
+            assert _TokenService.asked, "the registry's challenge led to the token service"
+            assert "Traceback" not in run.stderr
+
+            state = tmp_path / "state"
+            argv = [sys.executable, "-m", "lares", "update", "lt-web", "--to", "1.0.1"]
+            argv += ["--json", "--state-dir", str(state), "-f", str(blueprint)]
+            update = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+            assert update.returncode == 1, update.stdout + update.stderr
+            (app,) = json.loads(update.stdout)["apps"]
+            assert app["result"] == "failed"
+            assert app["why"] == row["error"]
+            assert not (tmp_path / "lares.lock").exists(), "nothing pinned"
+            assert "lt-not-signed" not in update.stdout + update.stderr
+    finally:
+        service.shutdown()
+        service.server_close()
 
 
 def test_how_old_a_pin_is_comes_from_its_image_config_and_max_age_flags_it(

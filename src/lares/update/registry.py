@@ -182,7 +182,9 @@ class Registry:
                     f"{ref.registry}: cannot reach the registry ({type(exc).__name__}: {exc})",
                     hint="check the network, or the registry's name in the image",
                 ) from None
-            if response.status_code == 401 and attempt == 1:
+            if response.status_code == 401:
+                if attempt == 2:  # a fresh token, refused too
+                    break
                 self.tokens[_scope(ref)] = self._token(ref, response)
                 continue
             if response.status_code == 404:
@@ -192,7 +194,12 @@ class Registry:
                     f"{ref.registry}: {method} {ref.name} answered HTTP {response.status_code}"
                 )
             return response, body
-        raise RegistryError(f"{ref.registry}: refused access to {ref.name} after logging in")
+        self.tokens.pop(_scope(ref), None)
+        raise RegistryError(
+            f"{ref.registry}: refused access to {ref.name} after logging in",
+            hint="the registry refused the token its own token service gave: the image may be "
+            "private, or the registry's token setup is broken; try again later",
+        )
 
     def _token(self, ref: Reference, response: httpx.Response) -> str:
         challenge = response.headers.get("www-authenticate", "")

@@ -20,10 +20,11 @@ learning) move together; its database and cache keep theirs, which the catalog p
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from lares.errors import LaresError, UsageError
+from lares.update import journal
 from lares.update.lock import Lock
 from lares.update.registry import Reference, Registry, RegistryError
 from lares.update.versions import Level, allowed, newer, parse, release_notes
@@ -172,6 +173,9 @@ def update(
     if to is not None and len(order) != 1:
         raise UsageError("--to names one version: update one app with it")
     results: list[AppUpdate] = []
+    interrupted = journal.read(state)
+    if interrupted is not None:
+        results.append(_recover(loaded, state, interrupted, progress))
     with registry or Registry() as reg:
         for app_id in order:
             results.append(_one(loaded, state, app_id, to, major, level, reg, progress))
@@ -262,13 +266,19 @@ def _one(
         )
     lock = Lock.beside(loaded.base_dir)
     before = {key: lock.pins.get(f"{app_id}/{key}") for key in moving}
+    taken = tuple((s.repo, s.snapshot, s.database) for s in snapshots)
+    entry = journal.Entry(app_id, current, target, "backed-up", before, taken)
+    journal.write(state, entry)
     for key in moving:
         lock.pin(app_id, key, target)
     lock.save()
+    journal.write(state, replace(entry, step="pinned"))
     outcome = _apply(loaded, state, view.stack, progress)
+    journal.write(state, replace(entry, step="applied"))
     if outcome is None:
         outcome = _app_check(loaded, state, view, progress)
     if outcome is None:  # `up` recorded the new image's digest in lares.lock
+        journal.clear(state)
         return _with(base, "updated", "", snapshots=tuple(s.snapshot for s in snapshots))
 
     progress(f"{app_id}: {target} did not come up ({outcome}); putting {current} back")
@@ -281,7 +291,40 @@ def _one(
     why = f"{target} did not come up: {outcome}"
     if again is not None:
         why += f"; {current} is back but not healthy yet: {again}"
+    journal.clear(state)
     return _with(base, "rolled-back", why, tuple(s.snapshot for s in snapshots), restored)
+
+
+def _recover(
+    loaded: Loaded, state: StateDir, entry: journal.Entry, progress: Callable[[str], None]
+) -> AppUpdate:
+    """Put back the old version (and, once the new one may have run, its data) of an update
+    that was cut short; it never proved healthy, so the old version is the one to keep."""
+    progress(
+        f"{entry.app}: the update to {entry.target} was cut short ({entry.step}); putting "
+        f"{entry.current} back"
+    )
+    lock = Lock.beside(loaded.base_dir)
+    for key, pin in entry.before.items():
+        lock.pin(entry.app, key, pin)
+    lock.save()
+    view = _system(loaded).app(entry.app)
+    again = _apply(loaded, state, view.stack, progress) if view is not None else None
+    snapshots = [PreUpdate(r, s, d) for r, s, d in entry.snapshots]
+    restored = _restore(loaded, state, snapshots, progress) if entry.step != "backed-up" else ()
+    why = f"an update to {entry.target} was cut short ({entry.step}): {entry.current} is back"
+    if again is not None:
+        why += f" but not healthy yet: {again}"
+    journal.clear(state)
+    return AppUpdate(
+        entry.app,
+        entry.current,
+        entry.target,
+        result="rolled-back",
+        why=why,
+        snapshots=tuple(s for _, s, _ in entry.snapshots),
+        restored=restored,
+    )
 
 
 def _with(
