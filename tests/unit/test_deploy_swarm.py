@@ -253,3 +253,15 @@ def test_up_swarm_on_an_engine_that_answers_nothing_says_so(lares: Lares, tmp_pa
     assert ran.returncode != 0
     assert "ask the Docker engine about its Swarm" in ran.stderr + ran.stdout
     assert "Traceback" not in ran.stderr
+
+
+def test_up_swarm_refuses_what_swarm_breaks_before_it_asks_the_engine(
+    lares: Lares, tmp_path: Path
+) -> None:
+    # the reference: qBittorrent's VPN-only routing through Gluetun is an error for Swarm only
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/no.sock"}
+    ran = lares("up", "--engine", "swarm", env=env)
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "error [swarm]" in ran.stdout and "qbittorrent" in ran.stdout
+    assert "ask the Docker engine" not in ran.stdout + ran.stderr
+    assert not (tmp_path / "lares-state" / "swarm").exists()

@@ -43,6 +43,11 @@ class Loaded:
         """The file position of a blueprint path such as ("stacks", "media", "apps", "sonarr")."""
         return locate(self.data, path, self.filename)
 
+    @property
+    def source_name(self) -> str:
+        """How output names the blueprint: its file, or "the reference homelab"."""
+        return "the reference homelab" if self.filename.startswith("<") else self.filename
+
 
 def load_text(
     text: str,

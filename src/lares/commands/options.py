@@ -108,4 +108,4 @@ def load_blueprint(file: Path | None) -> Loaded:
 
 def source_name(loaded: Loaded) -> str:
     """How output names the blueprint: its file, or "the reference homelab"."""
-    return "the reference homelab" if loaded.filename.startswith("<") else loaded.filename
+    return loaded.source_name

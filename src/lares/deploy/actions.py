@@ -69,8 +69,15 @@ class Cancelled(DeployError):
     code = "cancelled"
 
 
-def prepare(file: Path | None, state: StateDir | None = None) -> tuple[Plan, Bundle]:
-    """Plan and render; raise :class:`PlanErrors` when the plan has errors.
+def prepare(
+    file: Path | None,
+    state: StateDir | None = None,
+    *,
+    target: str = "home",
+    force: bool = False,
+) -> tuple[Plan, Bundle]:
+    """Plan for ``target`` and render it; raise :class:`PlanErrors` when the plan has errors,
+    unless ``force``.
 
     With ``state``, a secret the person must provide that is not set there is one of them.
     """
@@ -80,11 +87,11 @@ def prepare(file: Path | None, state: StateDir | None = None) -> tuple[Plan, Bun
     from lares.render import render_all
 
     loaded = load(file)
-    result = run_plan(loaded, secrets_set=secrets_set_in(state.secrets) if state else None)
-    if result.errors:
+    secrets_set = secrets_set_in(state.secrets) if state else None
+    result = run_plan(loaded, secrets_set=secrets_set, target=target)
+    if result.errors and not force:
         raise PlanErrors(result.errors)
-    source = "the reference homelab" if loaded.filename.startswith("<") else loaded.filename
-    return result, render_all(result.system, source=source)
+    return result, render_all(result.system, source=loaded.source_name, target=target)
 
 
 def deploying(state: StateDir, stacks: list[str]) -> AbstractContextManager[None]:

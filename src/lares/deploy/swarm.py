@@ -42,14 +42,19 @@ class SwarmError(LaresError):
 # ── commands ───────────────────────────────────────────────────────────────────────────────
 
 
-def deploy_argv(stack: str, file: Path, *, resolve_image: str = "always") -> tuple[str, ...]:
-    """``docker stack deploy`` of one stack file; ``--prune`` removes the services the file no
-    longer has, ``--detach`` returns at once (lares waits for the services itself)."""
+def known_resolve_image(resolve_image: str) -> None:
+    """Raise unless ``resolve_image`` is one of ``docker stack deploy``'s modes."""
     if resolve_image not in RESOLVE_IMAGE:
         raise SwarmError(
             f"--resolve-image {resolve_image!r} is not one Docker knows",
             hint="use one of: " + ", ".join(RESOLVE_IMAGE),
         )
+
+
+def deploy_argv(stack: str, file: Path, *, resolve_image: str = "always") -> tuple[str, ...]:
+    """``docker stack deploy`` of one stack file; ``--prune`` removes the services the file no
+    longer has, ``--detach`` returns at once (lares waits for the services itself)."""
+    known_resolve_image(resolve_image)
     return (
         "docker",
         "stack",

@@ -95,20 +95,11 @@ def up(
     warn: Say | None = None,
 ) -> SwarmUpResult:
     """Deploy the blueprint's stacks (all, or ``stacks``) to the swarm and wait for them."""
-    from lares.blueprint.load import load
-    from lares.deploy.actions import PlanErrors
+    from lares.deploy.actions import prepare
     from lares.deploy.files import prepare_dirs, write_bundle
-    from lares.plan import plan as run_plan
-    from lares.plan import secrets_set_in
-    from lares.render import render_all
 
-    swarm.deploy_argv("-", Path("-"), resolve_image=resolve_image)  # a bad value fails first
-    loaded = load(file)
-    result = run_plan(loaded, secrets_set=secrets_set_in(state.secrets))
-    if result.errors and not force:
-        raise PlanErrors(result.errors)
-    source = "the reference homelab" if loaded.filename.startswith("<") else loaded.filename
-    bundle = render_all(result.system, source=source, target="swarm")
+    swarm.known_resolve_image(resolve_image)  # a bad value fails first
+    result, bundle = prepare(file, state, target="swarm", force=force)
     order = [
         s for s in result.system.blueprint.stack_order() if f"{FOLDER}/{s}.yaml" in bundle.files
     ]
