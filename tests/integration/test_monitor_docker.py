@@ -70,6 +70,15 @@ def watcher_for(tmp_path: Path) -> Iterator[Callable[[WatchConfig, Outbox], Watc
         watcher.store.close()
 
 
+def heard(watcher: Watcher, name: str) -> str:
+    """The health of container ``name`` as the watcher's event-fed view has it."""
+    containers, _ = watcher.ctx.memo("docker")["watch"].snapshot()
+    for data in containers.values():
+        if data["Name"].lstrip("/") == name:
+            return str(((data.get("State") or {}).get("Health") or {}).get("Status") or "")
+    return ""
+
+
 def cycle_in_back_off(watcher: Watcher, docker_client: Any, loop: str) -> Any:
     """A watcher cycle while the looping container waits out a restart's back-off: between two
     restarts it runs for an instant (longer on a loaded machine), and with a short history a
@@ -259,6 +268,8 @@ def test_a_stopped_database_is_one_root_cause_alert(
 
     docker_client.containers.get(db).stop(timeout=0)
     wait_for("the app to notice", lambda: health() == "unhealthy")
+    # the watcher's view follows Docker's event stream, a moment behind inspect
+    wait_for("the watcher to hear of it", lambda: heard(watcher, web) == "unhealthy")
     for _ in range(2):
         result = watcher.cycle(only=["docker"])
     found = {c.key: c for c in result.conditions if c.subject in mine}
