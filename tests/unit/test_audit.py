@@ -90,6 +90,21 @@ def test_an_acceptance_keeps_the_finding_with_its_reason() -> None:
     assert report.open == [] and report.failing("info") == []
 
 
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [
+        ("postgres://nc:hunter2@db:5432/nc", True),
+        ("redis://:hunter2@broker:6379", True),  # Redis: a password with no user
+        ("redis://broker:6379", False),
+        ("http://host:8080/path", False),
+        ("postgres://nc:${DB_PASSWORD}@db/nc", False),  # where it comes from, not the value
+    ],
+)
+def test_a_password_inside_a_url_is_a_credential(value: str, found: bool) -> None:
+    findings = check_containers([_c(environment={"BROKER_URL": value})])
+    assert ("secret-in-env" in {f.rule for f in findings}) is found
+
+
 def test_daemon_rules_read_daemon_json() -> None:
     bare = HostFiles(daemon={}, daemon_source="daemon.json")
     good = HostFiles(

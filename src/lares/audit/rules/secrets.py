@@ -16,7 +16,8 @@ _CREDENTIAL = re.compile(
 #: Keys that name where a secret is, not the secret: POSTGRES_PASSWORD_FILE, *_SECRETFILE.
 _REFERENCE_KEY = re.compile(r"(FILE|_PATH|_DIR|_LOCATION)$")
 _NOT_A_SECRET = re.compile(r"^(yes|no|true|false|on|off|none|null|\d+(\.\d+)?[smhd]?)$", re.I)
-_URL_CREDENTIAL = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:(?P<pw>[^@\s/]+)@", re.I)
+#: user:password@ in a URL; the user may be empty, as in Redis's redis://:password@host.
+_URL_CREDENTIAL = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:(?P<pw>[^@\s/]+)@", re.I)
 
 
 def credential_key(key: str) -> bool:
