@@ -345,6 +345,15 @@ def test_an_update_killed_midway_is_put_back_by_the_next_one(lab: Lab) -> None:
             proc.stderr.close()
     assert (lab.state / "update-journal.json").exists()
 
+    # until an update settles it, `lares up` deploys nothing: neither version is proven on this data
+    refused = lab.lares("up", "--yes", "--json")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    (error,) = json.loads(refused.stdout)["errors"]
+    assert error["id"] == "update-unsettled", error
+    assert "update of lu-app from 1.0.0 to 1.0.1" in error["message"], error
+    assert "run `lares update` first" in error["hint"], error
+    assert lab.running_image() == f"{lab.image}:1.0.1"
+
     code, report = lab.update("lu-app", "--to", "1.0.0")
     assert code == 1 and "apps" in report, report
     first = report["apps"][0]

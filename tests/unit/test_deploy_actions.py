@@ -26,6 +26,23 @@ def test_a_plan_with_errors_stops_up_with_its_findings(tmp_path: Path) -> None:
     assert not (state.root / "live").exists()
 
 
+def test_an_unsettled_update_stops_up_before_anything(tmp_path: Path) -> None:
+    from lares.update import journal
+
+    blueprint = tmp_path / "lares.yaml"
+    blueprint.write_text(solo_blueprint_text("newt"))  # a plan with errors
+    state = StateDir.open(tmp_path / "state")
+    journal.write(state, journal.Entry("nextcloud", "30.0.1", "30.0.2", "pinned", {}, ()))
+    with pytest.raises(actions.UpdateUnsettled) as err:
+        actions.up(state, blueprint, confirm=lambda _: pytest.fail("asked"))
+    assert err.value.message.startswith("an update of nextcloud from 30.0.1 to 30.0.2 is under")
+    assert "after the step 'pinned'" in err.value.message
+    assert not (state.root / "live").exists()
+    journal.clear(state)  # settled: up goes on, here to the plan's own errors
+    with pytest.raises(actions.PlanErrors):
+        actions.up(state, blueprint, confirm=lambda _: pytest.fail("asked"))
+
+
 def test_what_up_asks_and_what_it_reports() -> None:
     new = StackPlan("apps", {}, "r1" * 10, None, {"web": "w"})
     old = Orphan("front", ("web",), 1, True)

@@ -63,6 +63,28 @@ class PlanErrors(DeployError):
         return errors_json(self.findings)
 
 
+class UpdateUnsettled(DeployError):
+    """An update's journal is in the state folder: ``lares update`` is running, or was cut
+    short and has not been settled. Deploying now could run the new image on the old data or
+    the old image on migrated data, so nothing is changed."""
+
+    code = "update-unsettled"
+
+
+def refuse_unsettled_update(state: StateDir) -> None:
+    """Raise :class:`UpdateUnsettled` when an update of an app is not settled."""
+    from lares.update import journal
+
+    entry = journal.read(state)
+    if entry is not None:
+        raise UpdateUnsettled(
+            f"an update of {entry.app} from {entry.current} to {entry.target} is under way, or "
+            f"was cut short after the step {entry.step!r}; nothing was changed",
+            hint="if no `lares update` is running, run `lares update` first: it puts back the "
+            "old version and its data, then `lares up` can deploy",
+        )
+
+
 class Cancelled(DeployError):
     """The person said no when asked; nothing was changed."""
 
@@ -208,14 +230,19 @@ def up(
     progress: Say = _quiet,
     on_states: OnStates | None = None,
     warn: Say | None = None,
+    updating: bool = False,
 ) -> UpResult:
     """Deploy: check, render, compare, show, ask, then apply stack by stack.
 
     Stacks that were applied but are no longer in the blueprint are orphans (removed with
     ``prune`` when this state folder applied them); a stack renamed in the blueprint is moved:
     its old project is taken down first. An app that does not come up leaves ``ok`` False.
+    An update that is not settled is refused, unless ``updating`` (``lares update`` itself).
     """
     from lares.deploy import fastpath
+
+    if not updating:
+        refuse_unsettled_update(state)
 
     source = fastpath.source_of(file)
     fp = fastpath.fingerprint(source, state) if source is not None and not stacks else None

@@ -403,7 +403,7 @@ def _apply(
 
     file = None if loaded.filename == REFERENCE_NAME else Path(loaded.filename)
     try:
-        result = actions.up(state, file, [stack], progress=progress, warn=progress)
+        result = actions.up(state, file, [stack], progress=progress, warn=progress, updating=True)
     except LaresError as exc:
         return exc.message
     failed = [a for a in (result.outcome.apps if result.outcome else []) if a.status == "failed"]
