@@ -52,11 +52,19 @@ def _environment(source: str) -> list[tuple[str, str]]:
     return env
 
 
+def _header(source: str) -> str:
+    return HEADER.format(source=source).rstrip("\n")
+
+
+def _unit(description: str, source: str, *lines: str) -> str:
+    """A unit file: the header, ``[Unit]`` with ``description``, then ``lines``."""
+    return "\n".join([_header(source), "[Unit]", f"Description={description}", *lines, ""])
+
+
 def _service(description: str, commands: list[str], source: str) -> str:
-    lines = [
-        HEADER.format(source=source).rstrip("\n"),
-        "[Unit]",
-        f"Description={description}",
+    return _unit(
+        description,
+        source,
         "Wants=network-online.target",
         "After=network-online.target docker.service",
         "",
@@ -67,16 +75,13 @@ def _service(description: str, commands: list[str], source: str) -> str:
         *(f"ExecStart={c}" for c in commands),
         "Nice=10",
         "IOSchedulingClass=idle",
-        "",
-    ]
-    return "\n".join(lines)
+    )
 
 
 def _timer(description: str, calendar: Calendar, source: str) -> str:
-    lines = [
-        HEADER.format(source=source).rstrip("\n"),
-        "[Unit]",
-        f"Description={description}",
+    return _unit(
+        description,
+        source,
         "",
         "[Timer]",
         f"OnCalendar={calendar.expr}",
@@ -84,9 +89,7 @@ def _timer(description: str, calendar: Calendar, source: str) -> str:
         "",
         "[Install]",
         "WantedBy=timers.target",
-        "",
-    ]
-    return "\n".join(lines)
+    )
 
 
 def render(system: System, source: str = "lares.yaml") -> Bundle:
@@ -103,24 +106,14 @@ def render(system: System, source: str = "lares.yaml") -> Bundle:
         what = f"copy to {name} from {repo.copy_from}" if repo.copy_from else f"back up to {name}"
         jobs.append((f"lares-backup-{name}", f"lares: {what}", calendar, commands))
     if backup.repositories:
-        check = _calendar(backup.check.schedule, "backup", "check", "schedule")
-        drill = _calendar(backup.drill.schedule, "backup", "drill", "schedule")
-        jobs.append(
-            (
-                "lares-backup-check",
-                "lares: check the backup repositories",
-                check,
-                [_lares("backup", "check")],
+        for task, schedule, what in (
+            ("check", backup.check.schedule, "check the backup repositories"),
+            ("drill", backup.drill.schedule, "restore drill of every app"),
+        ):
+            calendar = _calendar(schedule, "backup", task, "schedule")
+            jobs.append(
+                (f"lares-backup-{task}", f"lares: {what}", calendar, [_lares("backup", task)])
             )
-        )
-        jobs.append(
-            (
-                "lares-backup-drill",
-                "lares: restore drill of every app",
-                drill,
-                [_lares("backup", "drill")],
-            )
-        )
     files: dict[str, File] = {}
     groups: list[tuple[str, list[Job]]] = [("lares-backup", jobs)]
     updates = system.blueprint.updates
@@ -132,7 +125,7 @@ def render(system: System, source: str = "lares.yaml") -> Bundle:
         )
     for crontab, group in groups:
         cron: list[str] = [
-            HEADER.format(source=source).rstrip("\n"),
+            _header(source),
             "SHELL=/bin/sh",
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             *(f"{k}={v}" for k, v in _environment(source)),

@@ -145,18 +145,17 @@ def in_server(db: DatabaseBackup, volumes: Sequence[str]) -> str | None:
     return None
 
 
-def exec_into(
-    container: str, var: str, password_secret: str | None, *, interactive: bool = False
-) -> tuple[list[str], dict[str, str]]:
-    """The start of a ``docker exec`` into ``container`` (``--interactive``: the command reads
-    stdin) that hands the client its password in ``var`` when there is one, and the secret
-    environment that carries it: (argv up to the container, variable → secret id)."""
-    argv = ["docker", "exec", *(["--interactive"] if interactive else [])]
+def exec_in(at: Instance, var: str, *args: str, what: str, stdin: bool = False) -> Command:
+    """``docker exec`` of ``args`` in the database's container (``--interactive`` when the
+    command reads ``stdin``), handing the client its password in the environment variable
+    ``var`` when the catalog names one: ``-e var`` in argv, the secret id in the command's
+    secret environment, never the value."""
+    argv = ["docker", "exec", *(["--interactive"] if stdin else [])]
     secret_env: dict[str, str] = {}
-    if password_secret:
+    if at.password_secret:
         argv += ["-e", var]
-        secret_env[var] = password_secret
-    return [*argv, container], secret_env
+        secret_env[var] = at.password_secret
+    return Command((*argv, at.container, *args), what=what, secret_env=secret_env, stdin=stdin)
 
 
 def start_throwaway(name: str, image: str, *options: str, what: str) -> Command:

@@ -27,7 +27,7 @@ from lares.backup.hooks import (
     Load,
     Scratch,
     Table,
-    exec_into,
+    exec_in,
     in_server,
     start_throwaway,
     stop_throwaway,
@@ -38,6 +38,7 @@ KIND = "database"
 ENGINE = "mariadb"
 EXTENSION = "mariadb-dump.sql"
 TRAILER = b"-- Dump completed"
+PASSWORD_VAR = "MYSQL_PWD"  # noqa: S105 - the variable the client reads its password from
 _NAME = rb"`((?:[^`]|``)+)`"
 _USE = re.compile(rb"^USE " + _NAME + rb";")
 _CREATE = re.compile(rb"^CREATE TABLE " + _NAME)
@@ -64,8 +65,7 @@ missing = in_server
 def dump(at: Instance) -> Command:
     """``docker exec <container> mariadb-dump`` (or ``mysqldump``) as the catalog's user."""
     tool = "mysqldump" if _is_mysql(at.image) else "mariadb-dump"
-    argv, secret_env = exec_into(at.container, "MYSQL_PWD", at.password_secret)
-    argv += [
+    argv = [
         tool,
         f"--user={at.db.user}",
         "--single-transaction",
@@ -74,7 +74,7 @@ def dump(at: Instance) -> Command:
         "--triggers",
     ]
     argv += ["--databases", at.db.database] if at.db.database else ["--all-databases"]
-    return Command(tuple(argv), what=f"dump {ENGINE} in {at.container}", secret_env=secret_env)
+    return exec_in(at, PASSWORD_VAR, *argv, what=f"dump {ENGINE} in {at.container}")
 
 
 @dataclass
@@ -214,12 +214,11 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
 
 def live_query(at: Instance, database: str | None, sql: str) -> Command:
     """``docker exec <container> mariadb --batch`` as the catalog's user."""
-    argv, secret_env = exec_into(at.container, "MYSQL_PWD", at.password_secret)
-    argv += [_client(at.image), f"--user={at.db.user}", "--batch", "--skip-column-names"]
+    argv = [_client(at.image), f"--user={at.db.user}", "--batch", "--skip-column-names"]
     if database or at.db.database:
         argv.append(f"--database={database or at.db.database}")
     argv += ["--execute", sql]
-    return Command(tuple(argv), what=f"query {ENGINE} in {at.container}", secret_env=secret_env)
+    return exec_in(at, PASSWORD_VAR, *argv, what=f"query {ENGINE} in {at.container}")
 
 
 def count_sql(table: Table) -> str:
@@ -232,13 +231,13 @@ def load(at: Instance) -> Load:
     recreates each table it holds (``DROP TABLE IF EXISTS``), so it loads into the running
     server as it is."""
     container, client = at.container, _client(at.image)
-    argv, secret_env = exec_into(container, "MYSQL_PWD", at.password_secret, interactive=True)
-    argv += [client, f"--user={at.db.user}"]
     return Load(
-        Command(
-            tuple(argv),
+        exec_in(
+            at,
+            PASSWORD_VAR,
+            client,
+            f"--user={at.db.user}",
             what=f"load the dump into {ENGINE} in {container}",
-            secret_env=secret_env,
             stdin=True,
         ),
         ready=_ping(container, client),

@@ -30,7 +30,7 @@ from lares.backup.hooks import (
     Load,
     Scratch,
     Table,
-    exec_into,
+    exec_in,
     in_server,
     start_throwaway,
     stop_throwaway,
@@ -42,6 +42,7 @@ ENGINE = "postgres"
 EXTENSION = "pg_dumpall.sql"
 SUPERUSER = "lares_drill"
 TRAILER = b"-- PostgreSQL database cluster dump complete"
+PASSWORD_VAR = "PGPASSWORD"  # noqa: S105 - the variable the client reads its password from
 _COPY = re.compile(rb"^COPY (.+?) (?:\(.*\) )?FROM stdin;$")
 _CONNECT_REUSE = re.compile(rb"dbname='((?:[^']|'')*)'")
 _IDENT = rb'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
@@ -55,11 +56,10 @@ missing = in_server
 
 def dump(at: Instance) -> Command:
     """``docker exec <container> pg_dumpall`` as the catalog's user."""
-    argv, secret_env = exec_into(at.container, "PGPASSWORD", at.password_secret)
-    argv += ["pg_dumpall", "--username", at.db.user or "postgres", "--no-password"]
+    argv = ["pg_dumpall", "--username", at.db.user or "postgres", "--no-password"]
     if at.db.database:
         argv += ["--database", at.db.database]
-    return Command(tuple(argv), what=f"dump PostgreSQL in {at.container}", secret_env=secret_env)
+    return exec_in(at, PASSWORD_VAR, *argv, what=f"dump PostgreSQL in {at.container}")
 
 
 class Inspector(LineInspector):
@@ -181,11 +181,10 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
 
 def live_query(at: Instance, database: str | None, sql: str) -> Command:
     """``docker exec <container> psql -At`` as the catalog's user."""
-    argv, secret_env = exec_into(at.container, "PGPASSWORD", at.password_secret)
-    argv += ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "--no-password"]
+    argv = ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "--no-password"]
     argv += ["--username", at.db.user or "postgres"]
     argv += ["--dbname", database or at.db.database or "postgres", "--command", sql]
-    return Command(tuple(argv), what=f"query PostgreSQL in {at.container}", secret_env=secret_env)
+    return exec_in(at, PASSWORD_VAR, *argv, what=f"query PostgreSQL in {at.container}")
 
 
 def count_sql(table: Table) -> str:
@@ -229,14 +228,14 @@ def rewrite(user: str) -> Callable[[bytes], bytes]:
 def load(at: Instance) -> Load:
     """``docker exec -i <container> psql`` as the catalog's user, stopping at the first error."""
     user, container = at.db.user or "postgres", at.container
-    argv, secret_env = exec_into(container, "PGPASSWORD", at.password_secret, interactive=True)
-    argv += ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"]
+    argv = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"]
     argv += ["--username", user, "--dbname", "postgres"]
     return Load(
-        Command(
-            tuple(argv),
+        exec_in(
+            at,
+            PASSWORD_VAR,
+            *argv,
             what=f"load the dump into PostgreSQL in {container}",
-            secret_env=secret_env,
             stdin=True,
         ),
         rewrite=rewrite(user),

@@ -44,7 +44,9 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
                 *app.path,
                 "exposure",
             )
-    if public and not access.domain:
+    if not public:
+        return
+    if not access.domain:
         yield ctx.finding(
             ID,
             "error",
@@ -54,7 +56,7 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
             "access",
             hint="set access.domain to the domain whose DNS points at the VPS",
         )
-    if public and access.tunnel is None:
+    if access.tunnel is None:
         yield ctx.finding(
             ID,
             "error",
@@ -62,7 +64,7 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
             "access",
             hint="add access.tunnel (Pangolin endpoint and site)",
         )
-    if public and access.tunnel is not None and not access.tunnel.sso:
+    elif not access.tunnel.sso:
         yield ctx.finding(
             ID,
             "warning",
@@ -72,7 +74,7 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
             "sso",
             hint="keep sso: true unless every public app has strong login and 2FA",
         )
-    if public and access.domain in PLACEHOLDER_DOMAINS:
+    if access.domain in PLACEHOLDER_DOMAINS:
         yield ctx.finding(
             ID,
             "warning",
