@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from lares.web.views import (
     HEALTHS,
+    STORAGE_COLLECTORS,
     app_tiles,
     backups_view,
     group_alerts,
@@ -42,7 +43,6 @@ log = logging.getLogger("lares.web")
 HISTORY_DAYS = 7
 HISTORY_ROWS = 200
 RECORDS = ("status.json", "drills.json", "run.json", "sizes.json", "failures.json")
-STORAGE_COLLECTORS = ("disks", "btrfs", "mdstat", "smart", "scrub")
 
 
 @dataclass(frozen=True)
@@ -309,7 +309,7 @@ class Data:
             alerts=alerts,
             history=history,
             silences=silences,
-            storage=storage_view(bp, values),
+            storage=storage_view(bp, values, alerts),
             backups=backups_view(bp, self.settings.state_dir, now),
             system=system_view(bp, values),
         )

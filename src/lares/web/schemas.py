@@ -102,6 +102,8 @@ class Reading(_Model):
     subject: str
     at: int
     metrics: dict[str, float]
+    health: str
+    problem: str | None
 
 
 class Pool(_Model):
@@ -118,6 +120,8 @@ class Pool(_Model):
     used: float | None
     used_percent: float | None
     days_until_full: float | None
+    health: str
+    problem: str | None
 
 
 class Storage(_Model):

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from lares.web.data import Blueprint
 
 HEALTHS = ("critical", "warning", "unknown", "ok")
+#: The collectors whose readings and alerts the Storage page shows.
+STORAGE_COLLECTORS = ("disks", "btrfs", "mdstat", "smart", "scrub")
 STALE = 600.0  # seconds after which a container's newest sample says nothing any more
 
 Values = Mapping[tuple[str, str, str], tuple[int, float]]
@@ -169,8 +171,36 @@ def stacks_of(bp: Blueprint, tiles: list[dict[str, Any]]) -> list[dict[str, Any]
     return stacks
 
 
-def readings(values: Values, collector: str) -> list[dict[str, Any]]:
-    """The newest values of one collector, per subject: [{subject, at, metrics}]."""
+Verdicts = dict[tuple[str, str], dict[str, Any]]
+
+
+def verdicts(alerts: Iterable[dict[str, Any]]) -> Verdicts:
+    """The worst firing alert per (collector, subject): what is wrong with a drive, an array,
+    a filesystem. A silenced alert counts: silence quiets the notification, not the fact."""
+    worst: Verdicts = {}
+    for a in _flat(alerts):
+        if a["state"] != "firing" or a["severity"] not in ("critical", "warning"):
+            continue
+        key = (a["source"], a["subject"])
+        if key not in worst or HEALTHS.index(a["severity"]) < HEALTHS.index(worst[key]["severity"]):
+            worst[key] = a
+    return worst
+
+
+def _verdict(found: list[dict[str, Any]]) -> dict[str, Any]:
+    """``health`` (the worst severity, else "ok") and ``problem`` (that alert's message)."""
+    worst = min(found, key=lambda a: HEALTHS.index(a["severity"]), default=None)
+    if worst is None:
+        return {"health": "ok", "problem": None}
+    return {"health": worst["severity"], "problem": worst["message"]}
+
+
+def readings(
+    values: Values, collector: str, judged: Verdicts | None = None
+) -> list[dict[str, Any]]:
+    """The newest values of one collector, per subject: [{subject, at, metrics, health,
+    problem}], the health from the firing alerts of that collector about that subject."""
+    judged = judged or {}
     subjects: dict[str, dict[str, Any]] = {}
     for (c, subject, metric), (ts, value) in sorted(values.items()):
         if c != collector or subject == "collector":
@@ -178,15 +208,24 @@ def readings(values: Values, collector: str) -> list[dict[str, Any]]:
         entry = subjects.setdefault(subject, {"subject": subject, "at": ts, "metrics": {}})
         entry["metrics"][metric] = value
         entry["at"] = max(entry["at"], ts)
+    for subject, entry in subjects.items():
+        found = judged.get((collector, subject))
+        entry.update(_verdict([found] if found else []))
     return list(subjects.values())
 
 
-def storage_view(bp: Blueprint, values: Values) -> dict[str, Any]:
-    mounts = readings(values, "disks")
+def storage_view(
+    bp: Blueprint, values: Values, alerts: Iterable[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """Pools with their use, forecast and verdict (the worst alert of any storage collector
+    about the pool's mount, name or devices), and each collector's readings with theirs."""
+    judged = verdicts(alerts)
+    mounts = readings(values, "disks", judged)
     by_path = {m["subject"]: m["metrics"] for m in mounts}
     pools = []
     for pool in bp.pools:
         found = by_path.get(pool["mount"], {})
+        names = {pool["mount"], pool["name"], *pool["devices"]}
         pools.append(
             {
                 **pool,
@@ -194,15 +233,22 @@ def storage_view(bp: Blueprint, values: Values) -> dict[str, Any]:
                 "used": found.get("used_bytes"),
                 "used_percent": found.get("used_percent"),
                 "days_until_full": found.get("days_until_full"),
+                **_verdict(
+                    [
+                        a
+                        for (source, subject), a in judged.items()
+                        if source in STORAGE_COLLECTORS and subject in names
+                    ]
+                ),
             }
         )
     return {
         "pools": pools,
         "mounts": mounts,
-        "btrfs": readings(values, "btrfs"),
-        "arrays": readings(values, "mdstat"),
-        "drives": readings(values, "smart"),
-        "scrubs": readings(values, "scrub"),
+        "btrfs": readings(values, "btrfs", judged),
+        "arrays": readings(values, "mdstat", judged),
+        "drives": readings(values, "smart", judged),
+        "scrubs": readings(values, "scrub", judged),
     }
 
 

@@ -282,7 +282,8 @@ def test_api_shapes(session: TestClient) -> None:
     assert [a.id for a in apps.apps] == [a.id for a in status.apps]
     storage = schemas.Storage.model_validate(session.get("/api/storage").json())
     assert storage.pools[0].used_percent == 25.0 and storage.pools[0].days_until_full == 120.0
-    assert storage.drives[0].subject == "/dev/sda"
+    assert storage.drives[0].subject == "/dev/sda" and storage.drives[0].health == "ok"
+    assert 'data-subject="/dev/sda" data-health="ok"' in session.get("/storage").text
     system = schemas.System.model_validate(session.get("/api/system").json())
     assert system.cpu_percent == 12.5 and system.public_urls == ["https://nextcloud.example.org"]
     backups = schemas.Backups.model_validate(session.get("/api/backups").json())

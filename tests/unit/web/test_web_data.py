@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 
 from lares.errors import UsageError
+from lares.monitor.alerts import Alert
 from lares.monitor.collectors import Sample
 from lares.monitor.store import Store
 from lares.web.data import Blueprint, Data, Settings, load_blueprint
-from lares.web.views import group_alerts
-from web.webkit import SECRET, blueprint, fill_store
+from lares.web.views import group_alerts, storage_view
+from web.webkit import SECRET, alert, blueprint, fill_store
 
 
 def test_the_reference_blueprint_gives_every_app_a_tile(tmp_path: Path) -> None:
@@ -106,6 +107,37 @@ def test_the_blueprint_reloads_when_its_file_changes(tmp_path: Path) -> None:
     assert len(loads) == 5
     data.refresh()
     assert len(loads) == 5
+
+
+def test_each_drive_and_pool_has_the_verdict_of_its_worst_firing_alert(tmp_path: Path) -> None:
+    values = {
+        ("smart", "/dev/sda", "temperature_celsius"): (1, 35.0),
+        ("smart", "/dev/sdb", "temperature_celsius"): (1, 52.0),
+        ("smart", "/dev/sdc", "temperature_celsius"): (1, 30.0),
+        ("mdstat", "md0", "degraded"): (1, 0.0),
+        ("disks", "/mnt/tank", "used_percent"): (1, 25.0),
+    }
+    alerts = group_alerts(
+        Alert.from_dict(a)
+        for a in [
+            alert("drive-temp:/dev/sdb", source="smart", severity="warning", message="52 °C"),
+            alert("smart:/dev/sdb", source="smart", message="/dev/sdb fails its self-assessment"),
+            # pending, or another collector's subject of the same name: not this drive's verdict
+            alert("smart:/dev/sdc", source="smart", state="pending"),
+            alert("container-down:/dev/sda", source="docker"),
+        ]
+    )
+    view = storage_view(blueprint(tmp_path), values, alerts)
+    drives = {r["subject"]: (r["health"], r["problem"]) for r in view["drives"]}
+    assert drives == {
+        "/dev/sda": ("ok", None),
+        "/dev/sdb": ("critical", "/dev/sdb fails its self-assessment"),
+        "/dev/sdc": ("ok", None),
+    }
+    assert [(r["subject"], r["health"]) for r in view["arrays"]] == [("md0", "ok")]
+    (tank,) = view["pools"]  # its devices are /dev/sda and /dev/sdb
+    assert (tank["health"], tank["problem"]) == ("critical", "/dev/sdb fails its self-assessment")
+    assert storage_view(blueprint(tmp_path), values)["pools"][0]["health"] == "ok"
 
 
 def test_redaction(tmp_path: Path) -> None:
