@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, StateOpt, group, printer
+from lares.commands.options import FileOpt, JsonOpt, StateOpt, group, print_and_exit, printer
 
 if TYPE_CHECKING:
+    from lares.monitor.actions import StatusReport
     from lares.monitor.config import WatchConfig
+    from lares.output import Out
     from lares.state import StateDir
 
 
@@ -52,23 +54,24 @@ def status(
     Exits 1 when anything is wrong (a warning or worse).
     """
     from lares.monitor import actions
-    from lares.monitor.report import status_report
 
     out = printer(as_json)
     config, _ = _config(file, state_dir)
     if not config.apps and not as_json:
         out.warn("no stack is deployed yet: containers and endpoints are not watched")
     result = actions.status(config, containers=containers)
-    if as_json:
-        out.json(result.to_dict())
-    else:
-        status_report(out, result.status)
-        if result.containers is not None:
-            from lares.report import containers_table
+    print_and_exit(out, result, _status_text)
 
-            out.heading("Containers per stack")
-            containers_table(out, result.containers)
-    raise typer.Exit(0 if result.ok else 1)
+
+def _status_text(out: Out, result: StatusReport) -> None:
+    from lares.monitor.report import status_report
+
+    status_report(out, result.status)
+    if result.containers is not None:
+        from lares.report import containers_table
+
+        out.heading("Containers per stack")
+        containers_table(out, result.containers)
 
 
 @app.command()
