@@ -40,6 +40,13 @@ def _config(file: Path | None, state_dir: Path | None) -> tuple[WatchConfig, Sta
     return config, state
 
 
+def _local_time(seconds: float) -> str:
+    """A moment as alerts and silences show it: local date, hours and minutes."""
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
+
+
 @app.command()
 def status(
     file: FileOpt = None,
@@ -148,8 +155,6 @@ def alerts_test(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonO
 @alerts.command("list")
 def alerts_list(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
     """The alerts lares watch has pending or firing, and the last transitions."""
-    import time
-
     from lares.monitor.actions import alerts as current_alerts
     from lares.output import table
     from lares.state import StateDir
@@ -169,7 +174,7 @@ def alerts_list(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonO
             a.state + muted,
             a.severity,
             a.message,
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(a.since)),
+            _local_time(a.since),
         )
     out.table(t)
 
@@ -191,8 +196,6 @@ def silence(
 
     Without TARGET, lists the silences in force.
     """
-    import time
-
     from lares.monitor import actions
 
     out = printer(as_json)
@@ -204,7 +207,7 @@ def silence(
         elif not current:
             out.line("no silence is in force")
         for s in [] if as_json else current:
-            ends = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.until))
+            ends = _local_time(s.until)
             out.line(f"{s.target}: until {ends}" + (f" ({s.reason})" if s.reason else ""))
         return
     if clear:
@@ -220,7 +223,7 @@ def silence(
     if as_json:
         out.json(made.to_dict())
     else:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(made.until))
+        when = _local_time(made.until)
         out.ok(f"{target} is silenced until {when}: alerts are recorded, not sent")
 
 
