@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from lares.cli import FileOpt, JsonOpt, StateOpt, app
-from lares.commands.options import group, printer
+from lares.commands.options import group, print_and_exit, printer
 
 if TYPE_CHECKING:
     from lares.backup import BackupContext
-    from lares.backup.actions import Repositories
+    from lares.backup.actions import Repositories, Row
     from lares.output import Out
 
 backup = group(
@@ -48,6 +48,10 @@ def _size(n: int | None) -> str:
     from lares.units import format_size
 
     return "" if n is None else format_size(n)
+
+
+def _repo_failed(out: Out, row: Row) -> None:
+    out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
 
 
 # ── init ──────────────────────────────────────────────────────────────────────────────────
@@ -81,18 +85,18 @@ def _per_repository(
 ) -> NoReturn:
     """Print a table of ``result`` (a row a repository: its name, then its ``cells``) and its
     failures, or its data under ``--json``; exit 1 when a repository failed."""
-    from lares.output import table
 
-    if out.as_json:
-        out.json(result.to_dict())
-    else:
+    def text(out: Out, result: Repositories) -> None:
+        from lares.output import table
+
         t = table(*columns, right=right)
         for row in result.rows:
             t.add_row(row["repo"], *cells(row))
         out.table(t)
         for row in result.failed():
-            out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
-    raise typer.Exit(0 if result.ok else 1)
+            _repo_failed(out, row)
+
+    print_and_exit(out, result, text)
 
 
 # ── run ───────────────────────────────────────────────────────────────────────────────────
@@ -134,11 +138,7 @@ def run_cmd(
     progress = RichProgress(out) if show_bar else NoProgress()
     with progress if isinstance(progress, RichProgress) else nullcontext():
         report = actions.run(ctx, planned=planned, progress=progress)
-    if as_json:
-        out.json(report.to_dict())
-    else:
-        run_report(out, report)
-    raise typer.Exit(0 if report.ok else 1)
+    print_and_exit(out, report, run_report)
 
 
 # ── forget, prune ─────────────────────────────────────────────────────────────────────────
@@ -204,19 +204,21 @@ def prune(
             default=False,
         )
     result = actions.prune(ctx, preview) if go else preview
-    if as_json:
-        out.json(result.to_dict())
-    else:
-        for row in todo if go else []:
-            if "error" in row:
-                out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
-                continue
-            disk = result.disk_after.get(row["repo"])
-            out.ok(
-                f"{row['repo']}: removed {counted(row['removes'], 'snapshot')}, "
-                f"freed about {_size(row['frees'])}" + (f"; {disk}" if disk else "")
-            )
-    raise typer.Exit(0 if result.ok else 1)
+    print_and_exit(out, result, lambda out, result: _pruned(out, result, todo if go else []))
+
+
+def _pruned(out: Out, result: Repositories, pruned: list[Row]) -> None:
+    from lares.text import counted
+
+    for row in pruned:
+        if "error" in row:
+            _repo_failed(out, row)
+            continue
+        disk = result.disk_after.get(row["repo"])
+        out.ok(
+            f"{row['repo']}: removed {counted(row['removes'], 'snapshot')}, "
+            f"freed about {_size(row['frees'])}" + (f"; {disk}" if disk else "")
+        )
 
 
 def _prune_preview(out: Out, preview: Repositories) -> None:
@@ -234,7 +236,7 @@ def _prune_preview(out: Out, preview: Repositories) -> None:
     out.table(t)
     for row in preview.rows:
         if "error" in row:
-            out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
+            _repo_failed(out, row)
         elif not row["removes"]:
             out.warn(
                 f"{row['repo']}: the retention keeps every snapshot, so pruning frees "
@@ -284,20 +286,20 @@ def unlock(
 
     out = printer(as_json)
     result = actions.unlock(_context(file, state_dir), repo)
-    if as_json:
-        out.json(result.to_dict())
-    else:
-        for row in result.rows:
-            if "error" in row:
-                out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
-                continue
-            for line in row["removed"]:
-                out.ok(f"{row['repo']}: removed {line}")
-            for line in row["kept"]:
-                out.line(f"{row['repo']}: kept {line} (its process may still run)")
-            if not row["removed"] and not row["kept"]:
-                out.line(f"{row['repo']}: no locks")
-    raise typer.Exit(0 if result.ok else 1)
+    print_and_exit(out, result, _unlocked)
+
+
+def _unlocked(out: Out, result: Repositories) -> None:
+    for row in result.rows:
+        if "error" in row:
+            _repo_failed(out, row)
+            continue
+        for line in row["removed"]:
+            out.ok(f"{row['repo']}: removed {line}")
+        for line in row["kept"]:
+            out.line(f"{row['repo']}: kept {line} (its process may still run)")
+        if not row["removed"] and not row["kept"]:
+            out.line(f"{row['repo']}: no locks")
 
 
 # ── drill ─────────────────────────────────────────────────────────────────────────────────
@@ -325,11 +327,7 @@ def drill_cmd(
 
     out = printer(as_json)
     result = actions.drill(_context(file, state_dir), repo, workdir=workdir, swept=out.warn)
-    if as_json:
-        out.json(result.to_dict())
-    else:
-        drill_report(out, result.apps)
-    raise typer.Exit(0 if result.ok else 1)
+    print_and_exit(out, result, lambda out, result: drill_report(out, result.apps))
 
 
 # ── list ──────────────────────────────────────────────────────────────────────────────────
@@ -347,32 +345,33 @@ def list_cmd(
     Exits 1 when a repository could not be listed.
     """
     from lares.backup import actions
-    from lares.output import table
 
     out = printer(as_json)
     result = actions.snapshots(_context(file, state_dir), repo)
-    if as_json:
-        out.json(result.to_dict())
-    else:
-        for entry in result.rows:
-            out.heading(entry["repo"])
-            if "error" in entry:
-                out.fail(entry["error"], entry.get("hint"))
-                continue
-            t = table("ID", "Time", "App", "Item", "Recorded")
-            for s in entry["snapshots"]:
-                item = f"db:{s['db']}" if s["db"] else (s["kind"] or "")
-                t.add_row(
-                    s["id"],
-                    s["time"],
-                    s["app"] or "",
-                    item,
-                    "good" if s["good"] else "not recorded",
-                )
-            for s in entry["state"]:
-                t.add_row(s["id"], s["time"], "lares", "state", "")
-            out.table(t)
-    raise typer.Exit(0 if result.ok else 1)
+    print_and_exit(out, result, _snapshot_tables)
+
+
+def _snapshot_tables(out: Out, result: Repositories) -> None:
+    from lares.output import table
+
+    for entry in result.rows:
+        out.heading(entry["repo"])
+        if "error" in entry:
+            out.fail(entry["error"], entry.get("hint"))
+            continue
+        t = table("ID", "Time", "App", "Item", "Recorded")
+        for s in entry["snapshots"]:
+            item = f"db:{s['db']}" if s["db"] else (s["kind"] or "")
+            t.add_row(
+                s["id"],
+                s["time"],
+                s["app"] or "",
+                item,
+                "good" if s["good"] else "not recorded",
+            )
+        for s in entry["state"]:
+            t.add_row(s["id"], s["time"], "lares", "state", "")
+        out.table(t)
 
 
 # ── restore ───────────────────────────────────────────────────────────────────────────────

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, StateOpt, group, printer
+from lares.commands.options import FileOpt, JsonOpt, StateOpt, group, print_and_exit, printer
 
 if TYPE_CHECKING:
+    from lares.monitor.actions import StatusReport
     from lares.monitor.config import WatchConfig
+    from lares.output import Out
     from lares.state import StateDir
 
 
@@ -38,6 +40,13 @@ def _config(file: Path | None, state_dir: Path | None) -> tuple[WatchConfig, Sta
     return config, state
 
 
+def _local_time(seconds: float) -> str:
+    """A moment as alerts and silences show it: local date, hours and minutes."""
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
+
+
 @app.command()
 def status(
     file: FileOpt = None,
@@ -52,23 +61,24 @@ def status(
     Exits 1 when anything is wrong (a warning or worse).
     """
     from lares.monitor import actions
-    from lares.monitor.report import status_report
 
     out = printer(as_json)
     config, _ = _config(file, state_dir)
     if not config.apps and not as_json:
         out.warn("no stack is deployed yet: containers and endpoints are not watched")
     result = actions.status(config, containers=containers)
-    if as_json:
-        out.json(result.to_dict())
-    else:
-        status_report(out, result.status)
-        if result.containers is not None:
-            from lares.report import containers_table
+    print_and_exit(out, result, _status_text)
 
-            out.heading("Containers per stack")
-            containers_table(out, result.containers)
-    raise typer.Exit(0 if result.ok else 1)
+
+def _status_text(out: Out, result: StatusReport) -> None:
+    from lares.monitor.report import status_report
+
+    status_report(out, result.status)
+    if result.containers is not None:
+        from lares.report import containers_table
+
+        out.heading("Containers per stack")
+        containers_table(out, result.containers)
 
 
 @app.command()
@@ -145,8 +155,6 @@ def alerts_test(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonO
 @alerts.command("list")
 def alerts_list(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
     """The alerts lares watch has pending or firing, and the last transitions."""
-    import time
-
     from lares.monitor.actions import alerts as current_alerts
     from lares.output import table
     from lares.state import StateDir
@@ -166,7 +174,7 @@ def alerts_list(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonO
             a.state + muted,
             a.severity,
             a.message,
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(a.since)),
+            _local_time(a.since),
         )
     out.table(t)
 
@@ -188,8 +196,6 @@ def silence(
 
     Without TARGET, lists the silences in force.
     """
-    import time
-
     from lares.monitor import actions
 
     out = printer(as_json)
@@ -201,7 +207,7 @@ def silence(
         elif not current:
             out.line("no silence is in force")
         for s in [] if as_json else current:
-            ends = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.until))
+            ends = _local_time(s.until)
             out.line(f"{s.target}: until {ends}" + (f" ({s.reason})" if s.reason else ""))
         return
     if clear:
@@ -217,7 +223,7 @@ def silence(
     if as_json:
         out.json(made.to_dict())
     else:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(made.until))
+        when = _local_time(made.until)
         out.ok(f"{target} is silenced until {when}: alerts are recorded, not sent")
 
 

@@ -1,5 +1,5 @@
 """What every command shares: the --file, --json and --state-dir options, loading the blueprint,
-and the :class:`~lares.output.Out` a command prints through.
+the :class:`~lares.output.Out` a command prints through, and printing a result and exiting by it.
 
 A command module imports these and :data:`lares.cli.app`; nothing here imports pydantic, the
 models or Rich, so importing it costs no more than starting the CLI.
@@ -7,8 +7,9 @@ models or Rich, so importing it costs no more than starting the CLI.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Protocol, TypeVar
 
 import typer
 
@@ -88,6 +89,29 @@ def printer(as_json: bool) -> Out:
     from lares.output import Out
 
     return Out(as_json=as_json)
+
+
+class Result(Protocol):
+    """What an action returns for a command to print and exit by: whether all of it went well,
+    and its data as ``--json`` prints it."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=Result)
+
+
+def print_and_exit(out: Out, result: R, text: Callable[[Out, R], None]) -> NoReturn:
+    """Print ``result`` (its data under ``--json``, else ``text(out, result)``), then exit 0 when
+    it is ok and 1 when something in it failed."""
+    if out.as_json:
+        out.json(result.to_dict())
+    else:
+        text(out, result)
+    raise typer.Exit(0 if result.ok else 1)
 
 
 def load_blueprint(file: Path | None) -> Loaded:

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import FileOpt, JsonOpt, StateOpt, app
-from lares.commands.options import printer
+from lares.commands.options import print_and_exit, printer
 
 if TYPE_CHECKING:
     from lares.output import Out
     from lares.recover.kit import Kit
+    from lares.recover.model import Report
 
 
 @app.command("recovery-kit")
@@ -133,27 +134,27 @@ def recover_cmd(
         repo=repo,
         progress=(lambda _: None) if as_json else out.line,
     )
-    if as_json:
-        out.json(report.to_dict())
-    else:
-        for line in report.planned:
-            out.line(f"would {line}")
-        for step in report.steps:
-            if step.skipped:
-                out.line(
-                    f"{step.phase}: {step.app + ' ' if step.app else ''}{step.what}: {step.skipped}"
-                )
-        for warning in report.warnings:
-            out.warn(warning)
-        for result in report.drill:
-            if not result.get("ok"):
-                out.fail(f"drill: {result.get('app')}: {result.get('error') or 'differs'}")
-        if not dry_run:
-            out.ok(
-                f"recovered {', '.join(report.done)} of {report.host} from {report.repo} "
-                f"in {report.seconds:.1f} s"
+    print_and_exit(out, report, lambda out, report: _recovered(out, report, dry_run=dry_run))
+
+
+def _recovered(out: Out, report: Report, *, dry_run: bool) -> None:
+    for line in report.planned:
+        out.line(f"would {line}")
+    for step in report.steps:
+        if step.skipped:
+            out.line(
+                f"{step.phase}: {step.app + ' ' if step.app else ''}{step.what}: {step.skipped}"
             )
-    raise typer.Exit(0 if report.ok else 1)
+    for warning in report.warnings:
+        out.warn(warning)
+    for result in report.drill:
+        if not result.get("ok"):
+            out.fail(f"drill: {result.get('app')}: {result.get('error') or 'differs'}")
+    if not dry_run:
+        out.ok(
+            f"recovered {', '.join(report.done)} of {report.host} from {report.repo} "
+            f"in {report.seconds:.1f} s"
+        )
 
 
 def _typed_kit() -> Kit:
