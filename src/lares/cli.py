@@ -20,14 +20,6 @@ from typing import Annotated, Any
 import typer
 
 from lares.commands import options
-
-# The names command modules imported from here before lares.commands.options held them.
-from lares.commands.options import FileOpt as FileOpt
-from lares.commands.options import JsonOpt as JsonOpt
-from lares.commands.options import StateOpt as StateOpt
-from lares.commands.options import load_blueprint as _load  # noqa: F401
-from lares.commands.options import printer as _out  # noqa: F401
-from lares.commands.options import source_name as _source  # noqa: F401
 from lares.errors import LaresError
 
 #: What `lares` exits with, for every command.

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, StateOpt, app
-from lares.commands.options import group, print_and_exit, printer
+from lares.cli import app
+from lares.commands.options import FileOpt, JsonOpt, StateOpt, group, print_and_exit, printer
 
 if TYPE_CHECKING:
     from lares.backup import BackupContext

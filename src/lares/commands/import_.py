@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lares.cli import JsonOpt, StateOpt, _out, app
+from lares.cli import app
+from lares.commands.options import JsonOpt, StateOpt, printer
 from lares.errors import UsageError
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def import_cmd(
     report = import_projects(
         paths or [], output, running=running, only=project or (), force=force, secrets_dir=secrets
     )
-    out = _out(as_json)
+    out = printer(as_json)
     if as_json:
         out.json(report.to_dict())
     else:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lares.cli import FileOpt, JsonOpt, StateOpt, app
-from lares.commands.options import print_and_exit, printer
+from lares.cli import app
+from lares.commands.options import FileOpt, JsonOpt, StateOpt, print_and_exit, printer
 
 if TYPE_CHECKING:
     from lares.output import Out
