@@ -214,8 +214,43 @@ def docker_health(name: str) -> str:
     return out.strip()
 
 
+RANKS = {"critical": 0, "warning": 1, "unknown": 2, "ok": 3}
+
+
+def home_order(page: Page) -> list[tuple[int, list[tuple[str, str]]]]:
+    """The stacks on Home as they stand: (blueprint order, [(tile name, health)])."""
+    return [
+        (int(order), [(name, health) for name, health in tiles])
+        for order, tiles in page.evaluate(
+            "[...document.querySelectorAll('section.stack')].map(s => [s.dataset.order,"
+            " [...s.querySelectorAll('.tile')].map(t => [t.dataset.name, t.dataset.health])])"
+        )
+    ]
+
+
+def worst_first(stacks: list[tuple[int, list[tuple[str, str]]]]) -> bool:
+    """Tiles by health then name, stacks by their worst tile then the blueprint's order."""
+
+    def tile_key(tile: tuple[str, str]) -> tuple[int, str]:
+        return RANKS[tile[1]], tile[0]
+
+    def stack_key(stack: tuple[int, list[tuple[str, str]]]) -> tuple[int, int]:
+        return min((RANKS[h] for _, h in stack[1]), default=3), stack[0]
+
+    return stacks == sorted(stacks, key=stack_key) and all(
+        tiles == sorted(tiles, key=tile_key) for _, tiles in stacks
+    )
+
+
 def test_an_unhealthy_container_appears_on_health_without_a_reload(lab: WebLab, page: Page) -> None:
     victim = lab.all_apps[-1]
+    home = page.context.new_page()
+    errors: list[str] = []
+    home.on("pageerror", lambda e: errors.append(str(e)))
+    home.goto(lab.url + "/")
+    tile = f'article.tile[data-app="{victim}"]'
+    home.wait_for_selector(f'{tile}[data-health="ok"]', timeout=60_000)  # the lab may be new
+    no_reload_marker(home)
     page.goto(lab.url + "/health")
     alert = f'li.alert[data-rule="container-unhealthy"][data-subject="{victim}"]'
     assert page.locator(alert).count() == 0
@@ -234,6 +269,26 @@ def test_an_unhealthy_container_appears_on_health_without_a_reload(lab: WebLab, 
     assert_not_reloaded(page)
     assert page.locator(alert).get_attribute("data-severity") == "warning"
     shot(page, "health")
+
+    # Home, open all along: the tile says what is wrong, the summary counts it, and the page
+    # keeps what is wrong first as it changes: put in the wrong order, the next update sorts it
+    home.wait_for_selector(f'{tile}[data-health="warning"]', timeout=LIVE_SECONDS * 1000)
+    assert home.locator(f"{tile} .reason").inner_text().strip()
+    assert int(home.locator('.summary [data-count="warning"]').inner_text()) >= 1
+    assert worst_first(home_order(home)), home_order(home)
+    home.evaluate(
+        "() => { const main = document.querySelector('section.stack').parentNode;"
+        " [...main.querySelectorAll('section.stack')].reverse().forEach(s => {"
+        " const box = s.querySelector('.tiles');"
+        " [...box.children].reverse().forEach(t => box.append(t)); main.append(s); }); }"
+    )
+    assert not worst_first(home_order(home)), home_order(home)
+    deadline = time.monotonic() + 2 * LIVE_SECONDS
+    while not worst_first(home_order(home)):
+        assert time.monotonic() < deadline, (home_order(home), errors)
+        time.sleep(0.2)
+    assert_not_reloaded(home)
+    home.close()
 
 
 def silences(lab: WebLab) -> list[dict[str, object]]:

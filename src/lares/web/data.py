@@ -190,6 +190,8 @@ class View:
             "version": self.version,
             "alerts": self.alerts,
             "apps": {a["id"]: a["health"] for a in self.apps},
+            "reasons": {a["id"]: a["reason"] for a in self.apps},
+            "summary": self.summary,
         }
 
 

@@ -161,6 +161,7 @@ def stacks_of(bp: Blueprint, tiles: list[dict[str, Any]]) -> list[dict[str, Any]
     stacks: list[dict[str, Any]] = [
         {
             "name": name,
+            "order": order.index(name),
             "apps": group,
             "health": min((t["health"] for t in group), key=HEALTHS.index, default="ok"),
         }

@@ -231,7 +231,7 @@ def test_a_failing_job_is_failed(session: TestClient, monkeypatch: pytest.Monkey
 def test_home_shows_every_app_grouped_by_stack_worst_first(session: TestClient) -> None:
     html = session.get("/").text
     assert '<input id="search" type="search"' in html
-    stacks = re.findall(r'<section class="stack" data-stack="([^"]+)">', html)
+    stacks = re.findall(r'<section class="stack" data-stack="([^"]+)"', html)
     assert stacks == ["cloud", "media"]
     tiles = re.findall(r'<article class="tile" data-app="([^"]+)" data-health="([^"]+)"', html)
     assert tiles == [

@@ -62,15 +62,60 @@
     return li;
   }
 
+  // Worst first, as the server orders them: tiles by health then name, stacks by their worst
+  // tile then the blueprint's order. Nodes move only when the order changes.
+  const RANK = { critical: 0, warning: 1, unknown: 2, ok: 3 };
+  function rank(node) {
+    const h = node.dataset.health;
+    return h in RANK ? RANK[h] : RANK.unknown;
+  }
+  function reorder(box, nodes, compare) {
+    const sorted = nodes.slice().sort(compare);
+    if (sorted.some(function (n, i) { return n !== nodes[i]; })) box.append.apply(box, sorted);
+  }
+  function resort() {
+    const sections = Array.from(document.querySelectorAll("section.stack"));
+    sections.forEach(function (section) {
+      const box = section.querySelector(".tiles");
+      const tiles = Array.from(box.querySelectorAll(":scope > .tile"));
+      reorder(box, tiles, function (a, b) {
+        const name = a.dataset.name < b.dataset.name ? -1 : a.dataset.name > b.dataset.name ? 1 : 0;
+        return rank(a) - rank(b) || name;
+      });
+      section.dataset.health = Object.keys(RANK)[Math.min.apply(null, tiles.map(rank).concat(3))];
+    });
+    if (!sections.length) return;
+    reorder(sections[0].parentNode, sections, function (a, b) {
+      return rank(a) - rank(b) || Number(a.dataset.order) - Number(b.dataset.order);
+    });
+  }
+
+  function showTile(tile, health, reason) {
+    tile.dataset.health = health;
+    const line = tile.querySelector(".health");
+    if (!line) return;
+    line.querySelector(".word").textContent = health;
+    let why = line.querySelector(".reason");
+    if (reason && !why) {
+      why = el("span", { class: "reason" });
+      line.append(" ", why);
+    }
+    if (why) why.textContent = reason || "";
+  }
+
   function showStatus(data) {
     document.body.dataset.version = data.version;
+    const reasons = data.reasons || {};
     Object.entries(data.apps || {}).forEach(function ([app, health]) {
       document.querySelectorAll('.tile[data-app="' + CSS.escape(app) + '"]').forEach(function (tile) {
-        tile.dataset.health = health;
-        const word = tile.querySelector(".health .word");
-        if (word) word.textContent = health;
+        showTile(tile, health, reasons[app]);
       });
     });
+    Object.entries(data.summary || {}).forEach(function ([health, n]) {
+      const count = document.querySelector('.summary [data-count="' + health + '"]');
+      if (count) count.textContent = String(n);
+    });
+    if (document.querySelector("section.stack")) resort();
     let count = 0;
     (data.alerts || []).forEach(function (a) { count += 1 + (a.children || []).length; });
     const badge = document.getElementById("alert-count");
