@@ -43,9 +43,14 @@ def baselined(metric: str) -> bool:
     return metric.startswith("errors_")
 
 
-def watched_mounts(config: WatchConfig) -> list[str]:
-    """Mount points of the blueprint's btrfs pools, in blueprint order."""
-    return [p.mount for p in config.pools if p.filesystem == "btrfs"]
+def mounted_pools(config: WatchConfig) -> dict[str, str]:
+    """The blueprint's btrfs pools that are mounted as btrfs: mount point → device, in
+    blueprint order. A pool that is not mounted is left out (the disks collector reports it)."""
+    from lares.monitor.collectors.disks import read_mounts
+
+    mounts = read_mounts()
+    pools = [p.mount for p in config.pools if p.filesystem == "btrfs"]
+    return {m: mounts[m][0] for m in pools if m in mounts and mounts[m][1] == "btrfs"}
 
 
 def collect(ctx: Context) -> list[Sample]:
@@ -55,15 +60,10 @@ def collect(ctx: Context) -> list[Sample]:
     ``btrfs device stats -T`` now and then. A pool that is not mounted gives no samples here (the
     disks collector reports it).
     """
-    from lares.monitor.collectors.disks import read_mounts
-
-    mounts = read_mounts()
     memo = ctx.memo(ID)
     out: list[Sample] = []
-    for mount in watched_mounts(ctx.config):
-        if mount not in mounts or mounts[mount][1] != "btrfs":
-            continue
-        uuid = sysfs_uuid(mounts[mount][0])
+    for mount, device in mounted_pools(ctx.config).items():
+        uuid = sysfs_uuid(device)
         devinfo = read_devinfo(uuid) if uuid else {}
         if devinfo:
             names = memo.get(mount)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lares.monitor.collectors import Context
-from lares.monitor.collectors.btrfs import watched_mounts
+from lares.monitor.collectors.btrfs import mounted_pools
 from lares.monitor.parsers.btrfs import (
     DeviceUsageReport,
     FilesystemUsage,
@@ -31,38 +31,28 @@ DEFAULT_INTERVAL: float | None = 3600.0
 
 
 def collect(ctx: Context) -> list[Sample]:
-    from lares import run
-    from lares.monitor.collectors.disks import read_mounts
-
-    mounts = read_mounts()
     out: list[Sample] = []
-    for mount in watched_mounts(ctx.config):
-        if mount not in mounts or mounts[mount][1] != "btrfs":
-            continue
-        hint = "lares reads btrfs scrub status and usage as root; run the watcher as root"
-        status = run.run(
-            ["btrfs", "scrub", "status", mount],
-            timeout=60,
-            what=f"read the scrub status of {mount}",
-            hint=hint,
+    for mount in mounted_pools(ctx.config):
+        status = _btrfs(60, f"the scrub status of {mount}", "scrub", "status", mount)
+        usage = _btrfs(120, f"the allocation of {mount}", "filesystem", "usage", "-b", mount)
+        devices = _btrfs(
+            120, f"the per-device allocation of {mount}", "device", "usage", "-b", mount
         )
-        usage = run.run(
-            ["btrfs", "filesystem", "usage", "-b", mount],
-            timeout=120,
-            what=f"read the allocation of {mount}",
-            hint=hint,
-        )
-        devices = run.run(
-            ["btrfs", "device", "usage", "-b", mount],
-            timeout=120,
-            what=f"read the per-device allocation of {mount}",
-            hint=hint,
-        )
-        out += scrub_samples(mount, parse_scrub_status(status.stdout), now=ctx.now)
-        out += usage_samples(
-            mount, parse_filesystem_usage(usage.stdout), parse_device_usage(devices.stdout)
-        )
+        out += scrub_samples(mount, parse_scrub_status(status), now=ctx.now)
+        out += usage_samples(mount, parse_filesystem_usage(usage), parse_device_usage(devices))
     return out
+
+
+def _btrfs(timeout: float, what: str, *args: str) -> str:
+    """The output of ``btrfs ARGS`` (run as root: scrub status and usage need it)."""
+    from lares import run
+
+    return run.run(
+        ["btrfs", *args],
+        timeout=timeout,
+        what=f"read {what}",
+        hint="lares reads btrfs scrub status and usage as root; run the watcher as root",
+    ).stdout
 
 
 def scrub_samples(mount: str, report: ScrubReport, *, now: float) -> list[Sample]:

@@ -134,7 +134,7 @@ class ScrubStatus(Assessed):
 
 
 @dataclass(frozen=True, slots=True)
-class ScrubReport:
+class ScrubReport(Assessed):
     """Every scrub status block in one output, in order (several with ``-d`` or 4.x history)."""
 
     scrubs: tuple[ScrubStatus, ...] = ()
@@ -146,10 +146,6 @@ class ScrubReport:
         found = [(part.health, reason) for part in parts for reason in part.reasons]
         found += [(part.health, "") for part in parts if not part.reasons]
         return verdict(found, BtrfsHealth.UNKNOWN, "no scrub status was read")
-
-    @property
-    def health(self) -> BtrfsHealth:
-        return self.assessment.health
 
     @property
     def reasons(self) -> tuple[str, ...]:
