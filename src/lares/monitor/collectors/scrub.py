@@ -158,40 +158,26 @@ def scrub(x: Inputs) -> Iterator[Condition]:
         running = x.get("scrub", mount, "scrub_running")
         age = x.value("scrub", mount, "scrub_age_seconds")
         never = running is not None and running.state == "no stats"
+        hint: str | None = None
         if sample.state == "failing":
-            yield Condition(
-                f"btrfs-scrub:{mount}",
-                "btrfs-scrub",
-                "critical",
-                mount,
-                f"the last scrub of {mount} found errors it could not repair: {sample.detail}",
-                "scrub",
-                hint="restore the damaged files from a backup (see dmesg for their paths)",
-            )
+            severity = "critical"
+            message = f"the last scrub of {mount} found errors it could not repair: {sample.detail}"
+            hint = "restore the damaged files from a backup (see dmesg for their paths)"
         elif sample.state == "warning":
-            yield Condition(
-                f"btrfs-scrub:{mount}",
-                "btrfs-scrub",
-                "warning",
-                mount,
-                f"the last scrub of {mount}: {sample.detail}",
-                "scrub",
-            )
+            severity, message = "warning", f"the last scrub of {mount}: {sample.detail}"
         elif never or (age is not None and age > max_age):
             when = (
                 "has never been scrubbed"
                 if never
                 else f"was last scrubbed {fmt_days((age or 0) / 86400)} ago"
             )
-            yield Condition(
-                f"btrfs-scrub:{mount}",
-                "btrfs-scrub",
-                "warning",
-                mount,
-                f"{mount} {when}",
-                "scrub",
-                hint=f"btrfs scrub start {mount} (lares schedules a monthly scrub)",
-            )
+            severity, message = "warning", f"{mount} {when}"
+            hint = f"btrfs scrub start {mount} (lares schedules a monthly scrub)"
+        else:
+            continue
+        yield Condition(
+            f"btrfs-scrub:{mount}", "btrfs-scrub", severity, mount, message, "scrub", hint=hint
+        )
     for sample in x.each("scrub", "usage_health"):
         if sample.state in ("warning", "degraded"):
             yield Condition(
