@@ -129,17 +129,16 @@ def usage_samples(
     for device in devices.devices if devices is not None else ():
         subject = f"{mount}:{device.device}"
         named = {**labels, "device": device.device, "devid": str(device.devid or "")}
-        if device.size is not None:
-            out.append(Sample(ID, subject, "device_size_bytes", float(device.size), labels=named))
-        out.append(
-            Sample(ID, subject, "device_allocated_bytes", float(device.allocated), labels=named)
+        out += readings(
+            ID,
+            subject,
+            (
+                ("device_size_bytes", device.size),
+                ("device_allocated_bytes", device.allocated),
+                ("device_unallocated_bytes", device.unallocated),
+            ),
+            named,
         )
-        if device.unallocated is not None:
-            out.append(
-                Sample(
-                    ID, subject, "device_unallocated_bytes", float(device.unallocated), labels=named
-                )
-            )
     if devices is not None:
         unparsed += devices.unparsed
     out += unparsed_samples(ID, mount, unparsed, metric="unparsed_usage")
