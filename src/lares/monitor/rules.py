@@ -186,6 +186,16 @@ class Inputs:
     def collector(self, collector: str) -> list[Sample]:
         return [s for s in self.samples if s.collector == collector]
 
+    def above_baseline(
+        self, samples: Iterable[Sample], unset: float | None = None
+    ) -> Iterator[tuple[Sample, float]]:
+        """Each counter whose value is above its stored baseline, with that baseline. ``unset``
+        is the baseline of a counter that has none stored (None: such a counter is skipped)."""
+        for sample in samples:
+            base = self.baselines.get(baseline_key(sample), unset)
+            if base is not None and sample.value is not None and sample.value > base:
+                yield sample, base
+
 
 Check = Callable[[Inputs], Iterable[Condition]]
 

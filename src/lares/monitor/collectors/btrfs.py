@@ -21,7 +21,7 @@ from lares.monitor.parsers.btrfs import (
     parse_device_stats,
     parse_error_stats,
 )
-from lares.monitor.rules import Condition, Inputs, baseline_key, rule
+from lares.monitor.rules import Condition, Inputs, rule
 from lares.monitor.sample import Sample, health_sample, unparsed_samples
 from lares.text import counted
 
@@ -207,15 +207,12 @@ def samples(
 @rule("btrfs-errors", "btrfs-missing")
 def btrfs(x: Inputs) -> Iterator[Condition]:
     rising: dict[str, list[str]] = defaultdict(list)
-    for sample in x.collector("btrfs"):
-        if not sample.metric.startswith("errors_") or sample.value is None:
-            continue
-        base = x.baselines.get(baseline_key(sample), 0.0)
-        if sample.value > base:
-            mount = sample.labels.get("mount") or sample.subject
-            device = sample.labels.get("device") or sample.subject
-            counter = sample.metric.removeprefix("errors_")
-            rising[mount].append(f"{device} {counter} {base:g} → {sample.value:g}")
+    counters = [s for s in x.collector("btrfs") if s.metric.startswith("errors_")]
+    for sample, base in x.above_baseline(counters, unset=0.0):
+        mount = sample.labels.get("mount") or sample.subject
+        device = sample.labels.get("device") or sample.subject
+        counter = sample.metric.removeprefix("errors_")
+        rising[mount].append(f"{device} {counter} {base:g} → {sample.value:g}")
     for mount, changes in rising.items():
         yield Condition(
             f"btrfs-errors:{mount}",

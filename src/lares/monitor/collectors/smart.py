@@ -20,7 +20,7 @@ from lares.monitor.parsers.smart import (
     parse_scan,
     scan_command,
 )
-from lares.monitor.rules import Condition, Inputs, baseline_key, rule
+from lares.monitor.rules import Condition, Inputs, rule
 from lares.monitor.sample import Sample, health_sample, readings, unparsed_samples
 from lares.text import counted
 
@@ -165,10 +165,8 @@ def smart(x: Inputs) -> Iterator[Condition]:
         )
     grown: dict[str, list[str]] = defaultdict(list)
     for metric, name in SMART_GROWTH.items():
-        for sample in x.each("smart", metric):
-            base = x.baselines.get(baseline_key(sample))
-            if base is not None and sample.value is not None and sample.value > base:
-                grown[sample.subject].append(f"{name} {base:g} → {sample.value:g}")
+        for sample, base in x.above_baseline(x.each("smart", metric)):
+            grown[sample.subject].append(f"{name} {base:g} → {sample.value:g}")
     for device, changes in grown.items():
         yield Condition(
             f"smart-growth:{device}",
