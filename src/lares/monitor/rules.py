@@ -196,6 +196,18 @@ class Inputs:
             if base is not None and sample.value is not None and sample.value > base:
                 yield sample, base
 
+    def over_limits(
+        self, collector: str, metric: str, warn: float, crit: float
+    ) -> Iterator[tuple[Sample, float, str, float]]:
+        """Each sample of ``metric`` at or above ``warn``: its value (no value counts as 0), the
+        severity it reaches (``critical`` at or above ``crit``) and the limit it reached."""
+        for sample in self.each(collector, metric):
+            value = sample.value or 0.0
+            if value >= crit:
+                yield sample, value, "critical", crit
+            elif value >= warn:
+                yield sample, value, "warning", warn
+
 
 Check = Callable[[Inputs], Iterable[Condition]]
 

@@ -177,14 +177,9 @@ def smart(x: Inputs) -> Iterator[Condition]:
             "smart",
             hint="check the backups, plan a replacement; `lares ack smart` accepts the new counts",
         )
-    for sample in x.each("smart", "temperature_celsius"):
-        temp = sample.value or 0.0
-        if temp >= lim.drive_temp_crit:
-            severity, limit = "critical", lim.drive_temp_crit
-        elif temp >= lim.drive_temp_warn:
-            severity, limit = "warning", lim.drive_temp_warn
-        else:
-            continue
+    for sample, temp, severity, limit in x.over_limits(
+        "smart", "temperature_celsius", lim.drive_temp_warn, lim.drive_temp_crit
+    ):
         yield Condition(
             f"drive-temp:{sample.subject}",
             "drive-temp",
