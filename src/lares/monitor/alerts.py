@@ -64,6 +64,18 @@ class Alert:
     def muted(self) -> bool:
         return self.suppressed_by is not None or self.silenced
 
+    def follow(self, c: Condition, silenced: bool) -> None:
+        """Take this cycle's wording of the condition (its rule, severity, subject, message, app
+        and hint) and its mutes."""
+        self.rule, self.severity, self.subject = c.rule, c.severity, c.subject
+        self.message, self.app, self.hint = c.message, c.app, c.hint
+        self.set_mutes(c, silenced)
+
+    def set_mutes(self, c: Condition, silenced: bool) -> None:
+        """Take the condition's root cause (``suppressed_by``) and whether a silence covers it."""
+        self.suppressed_by = c.suppressed_by
+        self.silenced = silenced
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -124,27 +136,14 @@ class Alerts:
             alert = self.alerts.get(c.key)
             if c.source not in ran:
                 if alert is not None:
-                    alert.suppressed_by = c.suppressed_by
-                    alert.silenced = silenced(c)
+                    alert.set_mutes(c, silenced(c))
                 continue
             if alert is None:
-                alert = Alert(
-                    c.key,
-                    c.rule,
-                    c.severity,
-                    c.subject,
-                    c.message,
-                    c.source,
-                    c.app,
-                    c.hint,
-                    since=now,
+                alert = self.alerts[c.key] = Alert(
+                    c.key, c.rule, c.severity, c.subject, c.message, c.source, since=now
                 )
-                self.alerts[c.key] = alert
                 events.append(Event("pending", alert, now, False))
-            alert.rule, alert.severity, alert.subject = c.rule, c.severity, c.subject
-            alert.message, alert.app, alert.hint = c.message, c.app, c.hint
-            alert.suppressed_by = c.suppressed_by
-            alert.silenced = silenced(c)
+            alert.follow(c, silenced(c))
             alert.count += 1
             if alert.state == "pending":
                 if alert.count >= self.pending_samples or alert.rule in AT_ONCE:

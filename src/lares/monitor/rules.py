@@ -186,6 +186,28 @@ class Inputs:
     def collector(self, collector: str) -> list[Sample]:
         return [s for s in self.samples if s.collector == collector]
 
+    def above_baseline(
+        self, samples: Iterable[Sample], unset: float | None = None
+    ) -> Iterator[tuple[Sample, float]]:
+        """Each counter whose value is above its stored baseline, with that baseline. ``unset``
+        is the baseline of a counter that has none stored (None: such a counter is skipped)."""
+        for sample in samples:
+            base = self.baselines.get(baseline_key(sample), unset)
+            if base is not None and sample.value is not None and sample.value > base:
+                yield sample, base
+
+    def over_limits(
+        self, collector: str, metric: str, warn: float, crit: float
+    ) -> Iterator[tuple[Sample, float, str, float]]:
+        """Each sample of ``metric`` at or above ``warn``: its value (no value counts as 0), the
+        severity it reaches (``critical`` at or above ``crit``) and the limit it reached."""
+        for sample in self.each(collector, metric):
+            value = sample.value or 0.0
+            if value >= crit:
+                yield sample, value, "critical", crit
+            elif value >= warn:
+                yield sample, value, "warning", warn
+
 
 Check = Callable[[Inputs], Iterable[Condition]]
 

@@ -10,7 +10,7 @@ stacks (:mod:`lares.deploying`), their container and endpoint conditions are not
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -74,27 +74,14 @@ def check(
         runs = [run_collector(c, ctx) for c in found.values()]
         samples = [s for r in runs for s in (*r.samples, r.meta())]
         now = time.time()
-        baselines: dict[str, float] = {}
+        if store is not None and record:
+            store.record(samples, now)
+        conditions = judge(samples, config, store, now, record=record)
         alerts: list[Alert] = []
         silences: list[Silence] = []
         if store is not None:
-            if record:
-                store.record(samples, now)
-            baselines = store.baselines()
-            new = first_sight(samples, baselines)
-            if new and record:
-                store.set_baselines(new, acknowledged=False, now=now)
-            baselines.update(new)
             alerts = [Alert.from_dict(a) for a in store.load_alerts().values()]
             silences = store.silences(now=now)
-        conditions = evaluate(
-            samples,
-            config,
-            limits=Limits.from_mapping(config.thresholds),
-            baselines=baselines,
-            history=store,
-            now=now,
-        )
         if config.state_dir:
             conditions = _during_deploy(conditions, config, now)
         return Status(now, config, runs, samples, conditions, alerts, silences)
@@ -102,6 +89,27 @@ def check(
         ctx.close()
         if store is not None:
             store.close()
+
+
+def judge(
+    samples: Sequence[Sample],
+    config: WatchConfig,
+    store: Store | None,
+    now: float,
+    *,
+    limits: Limits | None = None,
+    record: bool = True,
+) -> list[Condition]:
+    """The conditions ``samples`` show, judged with the baselines in ``store``; counters seen for
+    the first time get theirs now (kept in the store when ``record``)."""
+    baselines: dict[str, float] = {}
+    if store is not None:
+        baselines = store.baselines()
+        new = first_sight(samples, baselines)
+        if new and record:
+            store.set_baselines(new, acknowledged=False, now=now)
+        baselines.update(new)
+    return evaluate(samples, config, limits=limits, baselines=baselines, history=store, now=now)
 
 
 def _during_deploy(conditions: list[Condition], config: WatchConfig, now: float) -> list[Condition]:

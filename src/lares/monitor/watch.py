@@ -39,8 +39,9 @@ from lares.errors import LaresError
 from lares.monitor.alerts import Alert, Alerts, Event, Message, compose, silencer
 from lares.monitor.collectors import Collector, CollectorRun, Context, discover, run_collector
 from lares.monitor.config import WatchConfig
-from lares.monitor.rules import Condition, Limits, deploying, evaluate, first_sight
+from lares.monitor.rules import Condition, Limits, deploying
 from lares.monitor.sample import Sample
+from lares.monitor.status import judge
 from lares.monitor.store import Store
 
 log = logging.getLogger("lares.watch")
@@ -201,19 +202,7 @@ class Watcher:
                 self.next_due[run.collector] = clock + self.intervals[run.collector]
         self.store.record(fresh, now)
         samples = [s for group in self.latest.values() for s in group]
-        baselines = self.store.baselines()
-        seen_first = first_sight(samples, baselines)
-        if seen_first:
-            self.store.set_baselines(seen_first, acknowledged=False, now=now)
-            baselines.update(seen_first)
-        conditions = evaluate(
-            samples,
-            self.config,
-            limits=self.limits,
-            baselines=baselines,
-            history=self.store,
-            now=now,
-        )
+        conditions = judge(samples, self.config, self.store, now, limits=self.limits)
         ran = {r.collector for r in runs if r.ok} | {f"collector:{r.collector}" for r in runs}
         muted = silencer(s.target for s in self.store.silences(now=now))
         held = self._deploying(now)

@@ -42,6 +42,7 @@ from lares.monitor.sample import Sample
 if TYPE_CHECKING:
     from lares.monitor.config import WatchConfig
     from lares.monitor.store import Store
+    from lares.state import StateDir
 
 log = logging.getLogger("lares.monitor")
 
@@ -69,6 +70,14 @@ class Context:
 
     def memo(self, collector: str) -> dict[str, Any]:
         return self.memos.setdefault(collector, {})
+
+    def state(self) -> StateDir | None:
+        """lares's state folder (``WatchConfig.state_dir``), or None when there is none."""
+        from pathlib import Path
+
+        from lares.state import StateDir
+
+        return StateDir(Path(self.config.state_dir)) if self.config.state_dir else None
 
     def on_close(self, closer: Callable[[], None]) -> None:
         self.closers.append(closer)

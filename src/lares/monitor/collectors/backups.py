@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from lares.monitor.collectors import Context
@@ -33,11 +32,9 @@ COPIES = "_copies"  # lares.backup.records.COPIES
 
 
 def collect(ctx: Context) -> list[Sample]:
-    from lares.state import StateDir
-
-    if not ctx.config.state_dir:
+    state = ctx.state()
+    if state is None:
         return []
-    state = StateDir(Path(ctx.config.state_dir))
     status = state.read_json("backup/status.json", {}) or {}
     drills = state.read_json("backup/drills.json", {}) or {}
     return samples(ctx.config, status, drills, now=ctx.now)

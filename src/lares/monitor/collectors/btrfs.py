@@ -21,7 +21,7 @@ from lares.monitor.parsers.btrfs import (
     parse_device_stats,
     parse_error_stats,
 )
-from lares.monitor.rules import Condition, Inputs, baseline_key, rule
+from lares.monitor.rules import Condition, Inputs, rule
 from lares.monitor.sample import Sample, health_sample, unparsed_samples
 from lares.text import counted
 
@@ -43,9 +43,14 @@ def baselined(metric: str) -> bool:
     return metric.startswith("errors_")
 
 
-def watched_mounts(config: WatchConfig) -> list[str]:
-    """Mount points of the blueprint's btrfs pools, in blueprint order."""
-    return [p.mount for p in config.pools if p.filesystem == "btrfs"]
+def mounted_pools(config: WatchConfig) -> dict[str, str]:
+    """The blueprint's btrfs pools that are mounted as btrfs: mount point → device, in
+    blueprint order. A pool that is not mounted is left out (the disks collector reports it)."""
+    from lares.monitor.collectors.disks import read_mounts
+
+    mounts = read_mounts()
+    pools = [p.mount for p in config.pools if p.filesystem == "btrfs"]
+    return {m: mounts[m][0] for m in pools if m in mounts and mounts[m][1] == "btrfs"}
 
 
 def collect(ctx: Context) -> list[Sample]:
@@ -55,15 +60,10 @@ def collect(ctx: Context) -> list[Sample]:
     ``btrfs device stats -T`` now and then. A pool that is not mounted gives no samples here (the
     disks collector reports it).
     """
-    from lares.monitor.collectors.disks import read_mounts
-
-    mounts = read_mounts()
     memo = ctx.memo(ID)
     out: list[Sample] = []
-    for mount in watched_mounts(ctx.config):
-        if mount not in mounts or mounts[mount][1] != "btrfs":
-            continue
-        uuid = sysfs_uuid(mounts[mount][0])
+    for mount, device in mounted_pools(ctx.config).items():
+        uuid = sysfs_uuid(device)
         devinfo = read_devinfo(uuid) if uuid else {}
         if devinfo:
             names = memo.get(mount)
@@ -207,15 +207,12 @@ def samples(
 @rule("btrfs-errors", "btrfs-missing")
 def btrfs(x: Inputs) -> Iterator[Condition]:
     rising: dict[str, list[str]] = defaultdict(list)
-    for sample in x.collector("btrfs"):
-        if not sample.metric.startswith("errors_") or sample.value is None:
-            continue
-        base = x.baselines.get(baseline_key(sample), 0.0)
-        if sample.value > base:
-            mount = sample.labels.get("mount") or sample.subject
-            device = sample.labels.get("device") or sample.subject
-            counter = sample.metric.removeprefix("errors_")
-            rising[mount].append(f"{device} {counter} {base:g} → {sample.value:g}")
+    counters = [s for s in x.collector("btrfs") if s.metric.startswith("errors_")]
+    for sample, base in x.above_baseline(counters, unset=0.0):
+        mount = sample.labels.get("mount") or sample.subject
+        device = sample.labels.get("device") or sample.subject
+        counter = sample.metric.removeprefix("errors_")
+        rising[mount].append(f"{device} {counter} {base:g} → {sample.value:g}")
     for mount, changes in rising.items():
         yield Condition(
             f"btrfs-errors:{mount}",

@@ -176,14 +176,9 @@ def disks(x: Inputs) -> Iterator[Condition]:
                 if role == "pool"
                 else "create it, or correct paths.appdata in the blueprint",
             )
-    for sample in x.each("disks", "used_percent"):
-        used = sample.value or 0.0
-        severity = (
-            "critical" if used >= lim.disk_crit else "warning" if used >= lim.disk_warn else None
-        )
-        if severity is None:
-            continue
-        limit = lim.disk_crit if severity == "critical" else lim.disk_warn
+    for sample, used, severity, limit in x.over_limits(
+        "disks", "used_percent", lim.disk_warn, lim.disk_crit
+    ):
         avail = x.value("disks", sample.subject, "avail_bytes")
         free = f", {avail / 1024**3:.1f} GiB left" if avail is not None else ""
         yield Condition(

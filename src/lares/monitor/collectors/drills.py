@@ -10,7 +10,6 @@ restored files taking space, is not left waiting for the next drill. What it rem
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 from lares.monitor.collectors import Context
 from lares.monitor.rules import Condition, Inputs, rule
@@ -23,9 +22,8 @@ DEFAULT_INTERVAL: float | None = 300.0
 
 def collect(ctx: Context) -> list[Sample]:
     from lares import throwaway
-    from lares.state import StateDir
 
-    state = StateDir(Path(ctx.config.state_dir)) if ctx.config.state_dir else None
+    state = ctx.state()
     swept = [str(item) for item in throwaway.sweep(state)]
     return samples([str(item) for item in throwaway.find(state)], swept)
 

@@ -11,7 +11,6 @@ records: ``backup/state.json`` (per repository, the last state snapshot) and ``b
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from lares.monitor.collectors import Context
@@ -25,11 +24,9 @@ STATE_RECORD = "backup/state.json"  # lares.recover.snapshot.RECORD
 
 
 def collect(ctx: Context) -> list[Sample]:
-    from lares.state import StateDir
-
-    if not ctx.config.state_dir:
+    state = ctx.state()
+    if state is None:
         return []
-    state = StateDir(Path(ctx.config.state_dir))
     return samples(
         ctx.config,
         state.read_json(STATE_RECORD, {}) or {},

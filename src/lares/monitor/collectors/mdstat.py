@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from lares.monitor.metrics import Row, gauge
 from lares.monitor.parsers.mdstat import MdstatReport, parse, parse_sysfs, refine
 from lares.monitor.rules import Condition, Inputs, rule
-from lares.monitor.sample import Sample, health_sample, unparsed_samples
+from lares.monitor.sample import Sample, health_sample, readings, unparsed_samples
 
 if TYPE_CHECKING:
     from lares.monitor.collectors import Context
@@ -89,10 +89,9 @@ def samples(report: MdstatReport, *, present: bool = True) -> list[Sample]:
             Sample(ID, array.name, "disks_failed", float(failed), labels=labels),
             Sample(ID, array.name, "disks_spare", float(spare), labels=labels),
         ]
-        if array.expected is not None:
-            out.append(Sample(ID, array.name, "disks_required", float(array.expected)))
-        if array.blocks is not None:
-            out.append(Sample(ID, array.name, "blocks", float(array.blocks)))
+        out += readings(
+            ID, array.name, (("disks_required", array.expected), ("blocks", array.blocks))
+        )
         sync = array.sync
         if sync is not None:
             action = sync.action.value
@@ -106,10 +105,11 @@ def samples(report: MdstatReport, *, present: bool = True) -> list[Sample]:
                     labels={"action": action},
                 )
             )
-            if sync.done is not None:
-                out.append(Sample(ID, array.name, "blocks_synced", float(sync.done)))
-            if sync.finish_minutes is not None:
-                out.append(Sample(ID, array.name, "sync_finish_minutes", sync.finish_minutes))
+            out += readings(
+                ID,
+                array.name,
+                (("blocks_synced", sync.done), ("sync_finish_minutes", sync.finish_minutes)),
+            )
         if array.sysfs is not None and array.sysfs.mismatch_cnt is not None:
             out.append(Sample(ID, array.name, "mismatch_cnt", float(array.sysfs.mismatch_cnt)))
     out += unparsed_samples(ID, MDSTAT_PATH, report.unparsed)

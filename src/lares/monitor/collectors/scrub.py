@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lares.monitor.collectors import Context
-from lares.monitor.collectors.btrfs import watched_mounts
+from lares.monitor.collectors.btrfs import mounted_pools
 from lares.monitor.parsers.btrfs import (
     DeviceUsageReport,
     FilesystemUsage,
@@ -31,38 +31,28 @@ DEFAULT_INTERVAL: float | None = 3600.0
 
 
 def collect(ctx: Context) -> list[Sample]:
-    from lares import run
-    from lares.monitor.collectors.disks import read_mounts
-
-    mounts = read_mounts()
     out: list[Sample] = []
-    for mount in watched_mounts(ctx.config):
-        if mount not in mounts or mounts[mount][1] != "btrfs":
-            continue
-        hint = "lares reads btrfs scrub status and usage as root; run the watcher as root"
-        status = run.run(
-            ["btrfs", "scrub", "status", mount],
-            timeout=60,
-            what=f"read the scrub status of {mount}",
-            hint=hint,
+    for mount in mounted_pools(ctx.config):
+        status = _btrfs(60, f"the scrub status of {mount}", "scrub", "status", mount)
+        usage = _btrfs(120, f"the allocation of {mount}", "filesystem", "usage", "-b", mount)
+        devices = _btrfs(
+            120, f"the per-device allocation of {mount}", "device", "usage", "-b", mount
         )
-        usage = run.run(
-            ["btrfs", "filesystem", "usage", "-b", mount],
-            timeout=120,
-            what=f"read the allocation of {mount}",
-            hint=hint,
-        )
-        devices = run.run(
-            ["btrfs", "device", "usage", "-b", mount],
-            timeout=120,
-            what=f"read the per-device allocation of {mount}",
-            hint=hint,
-        )
-        out += scrub_samples(mount, parse_scrub_status(status.stdout), now=ctx.now)
-        out += usage_samples(
-            mount, parse_filesystem_usage(usage.stdout), parse_device_usage(devices.stdout)
-        )
+        out += scrub_samples(mount, parse_scrub_status(status), now=ctx.now)
+        out += usage_samples(mount, parse_filesystem_usage(usage), parse_device_usage(devices))
     return out
+
+
+def _btrfs(timeout: float, what: str, *args: str) -> str:
+    """The output of ``btrfs ARGS`` (run as root: scrub status and usage need it)."""
+    from lares import run
+
+    return run.run(
+        ["btrfs", *args],
+        timeout=timeout,
+        what=f"read {what}",
+        hint="lares reads btrfs scrub status and usage as root; run the watcher as root",
+    ).stdout
 
 
 def scrub_samples(mount: str, report: ScrubReport, *, now: float) -> list[Sample]:
@@ -139,17 +129,16 @@ def usage_samples(
     for device in devices.devices if devices is not None else ():
         subject = f"{mount}:{device.device}"
         named = {**labels, "device": device.device, "devid": str(device.devid or "")}
-        if device.size is not None:
-            out.append(Sample(ID, subject, "device_size_bytes", float(device.size), labels=named))
-        out.append(
-            Sample(ID, subject, "device_allocated_bytes", float(device.allocated), labels=named)
+        out += readings(
+            ID,
+            subject,
+            (
+                ("device_size_bytes", device.size),
+                ("device_allocated_bytes", device.allocated),
+                ("device_unallocated_bytes", device.unallocated),
+            ),
+            named,
         )
-        if device.unallocated is not None:
-            out.append(
-                Sample(
-                    ID, subject, "device_unallocated_bytes", float(device.unallocated), labels=named
-                )
-            )
     if devices is not None:
         unparsed += devices.unparsed
     out += unparsed_samples(ID, mount, unparsed, metric="unparsed_usage")
@@ -168,40 +157,26 @@ def scrub(x: Inputs) -> Iterator[Condition]:
         running = x.get("scrub", mount, "scrub_running")
         age = x.value("scrub", mount, "scrub_age_seconds")
         never = running is not None and running.state == "no stats"
+        hint: str | None = None
         if sample.state == "failing":
-            yield Condition(
-                f"btrfs-scrub:{mount}",
-                "btrfs-scrub",
-                "critical",
-                mount,
-                f"the last scrub of {mount} found errors it could not repair: {sample.detail}",
-                "scrub",
-                hint="restore the damaged files from a backup (see dmesg for their paths)",
-            )
+            severity = "critical"
+            message = f"the last scrub of {mount} found errors it could not repair: {sample.detail}"
+            hint = "restore the damaged files from a backup (see dmesg for their paths)"
         elif sample.state == "warning":
-            yield Condition(
-                f"btrfs-scrub:{mount}",
-                "btrfs-scrub",
-                "warning",
-                mount,
-                f"the last scrub of {mount}: {sample.detail}",
-                "scrub",
-            )
+            severity, message = "warning", f"the last scrub of {mount}: {sample.detail}"
         elif never or (age is not None and age > max_age):
             when = (
                 "has never been scrubbed"
                 if never
                 else f"was last scrubbed {fmt_days((age or 0) / 86400)} ago"
             )
-            yield Condition(
-                f"btrfs-scrub:{mount}",
-                "btrfs-scrub",
-                "warning",
-                mount,
-                f"{mount} {when}",
-                "scrub",
-                hint=f"btrfs scrub start {mount} (lares schedules a monthly scrub)",
-            )
+            severity, message = "warning", f"{mount} {when}"
+            hint = f"btrfs scrub start {mount} (lares schedules a monthly scrub)"
+        else:
+            continue
+        yield Condition(
+            f"btrfs-scrub:{mount}", "btrfs-scrub", severity, mount, message, "scrub", hint=hint
+        )
     for sample in x.each("scrub", "usage_health"):
         if sample.state in ("warning", "degraded"):
             yield Condition(

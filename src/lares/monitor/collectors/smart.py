@@ -20,7 +20,7 @@ from lares.monitor.parsers.smart import (
     parse_scan,
     scan_command,
 )
-from lares.monitor.rules import Condition, Inputs, baseline_key, rule
+from lares.monitor.rules import Condition, Inputs, rule
 from lares.monitor.sample import Sample, health_sample, readings, unparsed_samples
 from lares.text import counted
 
@@ -165,10 +165,8 @@ def smart(x: Inputs) -> Iterator[Condition]:
         )
     grown: dict[str, list[str]] = defaultdict(list)
     for metric, name in SMART_GROWTH.items():
-        for sample in x.each("smart", metric):
-            base = x.baselines.get(baseline_key(sample))
-            if base is not None and sample.value is not None and sample.value > base:
-                grown[sample.subject].append(f"{name} {base:g} → {sample.value:g}")
+        for sample, base in x.above_baseline(x.each("smart", metric)):
+            grown[sample.subject].append(f"{name} {base:g} → {sample.value:g}")
     for device, changes in grown.items():
         yield Condition(
             f"smart-growth:{device}",
@@ -179,14 +177,9 @@ def smart(x: Inputs) -> Iterator[Condition]:
             "smart",
             hint="check the backups, plan a replacement; `lares ack smart` accepts the new counts",
         )
-    for sample in x.each("smart", "temperature_celsius"):
-        temp = sample.value or 0.0
-        if temp >= lim.drive_temp_crit:
-            severity, limit = "critical", lim.drive_temp_crit
-        elif temp >= lim.drive_temp_warn:
-            severity, limit = "warning", lim.drive_temp_warn
-        else:
-            continue
+    for sample, temp, severity, limit in x.over_limits(
+        "smart", "temperature_celsius", lim.drive_temp_warn, lim.drive_temp_crit
+    ):
         yield Condition(
             f"drive-temp:{sample.subject}",
             "drive-temp",

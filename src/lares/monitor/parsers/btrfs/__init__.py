@@ -32,7 +32,7 @@ The collectors :mod:`lares.monitor.collectors.btrfs` (counters, missing devices)
 
 from __future__ import annotations
 
-from lares.monitor.parsers.btrfs.common import Assessment, BtrfsHealth, parse_size, verdict
+from lares.monitor.parsers.btrfs.common import Assessment, BtrfsHealth, combined, parse_size
 from lares.monitor.parsers.btrfs.scrub import (
     ScrubErrors,
     ScrubReport,
@@ -95,13 +95,5 @@ def assess(
     answer is ``unknown``; an ``unknown`` reading (e.g. never scrubbed) beside ``ok`` ones gives
     ``unknown`` too, so "never checked" is not reported as healthy.
     """
-    found: list[tuple[BtrfsHealth, str]] = []
-    for reading in (stats, scrub, usage, device_usage):
-        if reading is None:
-            continue
-        part = reading.assessment
-        found.extend((part.health, reason) for reason in part.reasons if reason)
-        if not part.reasons:
-            found.append((part.health, ""))
-    overall = verdict(found, BtrfsHealth.UNKNOWN)
-    return Assessment(overall.health, tuple(r for r in overall.reasons if r))
+    readings = (stats, scrub, usage, device_usage)
+    return combined((r.assessment for r in readings if r is not None), BtrfsHealth.UNKNOWN)

@@ -36,6 +36,18 @@ def verdict(
     return Assessment(*worst(found, empty, why_empty))
 
 
+def combined(parts: Iterable[Assessment], empty: BtrfsHealth, why_empty: str = "") -> Assessment:
+    """One verdict of several: the worst level with every part's reasons, in order; ``empty``
+    if there are no parts. A part without reasons still counts with its level."""
+    found: list[tuple[BtrfsHealth, str]] = []
+    for part in parts:
+        found.extend((part.health, reason) for reason in part.reasons if reason)
+        if not part.reasons:
+            found.append((part.health, ""))
+    overall = verdict(found, empty, why_empty)
+    return Assessment(overall.health, tuple(r for r in overall.reasons if r))
+
+
 class Assessed:
     """A report whose ``health`` and ``reasons`` are those of its ``assessment``."""
 

@@ -11,6 +11,7 @@ from lares.monitor.parsers.btrfs.common import (
     Assessed,
     Assessment,
     BtrfsHealth,
+    combined,
     duration,
     lines,
     parse_size,
@@ -134,7 +135,7 @@ class ScrubStatus(Assessed):
 
 
 @dataclass(frozen=True, slots=True)
-class ScrubReport:
+class ScrubReport(Assessed):
     """Every scrub status block in one output, in order (several with ``-d`` or 4.x history)."""
 
     scrubs: tuple[ScrubStatus, ...] = ()
@@ -142,18 +143,8 @@ class ScrubReport:
 
     @property
     def assessment(self) -> Assessment:
-        parts = [scrub.assessment for scrub in self.scrubs]
-        found = [(part.health, reason) for part in parts for reason in part.reasons]
-        found += [(part.health, "") for part in parts if not part.reasons]
-        return verdict(found, BtrfsHealth.UNKNOWN, "no scrub status was read")
-
-    @property
-    def health(self) -> BtrfsHealth:
-        return self.assessment.health
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        return tuple(reason for reason in self.assessment.reasons if reason)
+        parts = (scrub.assessment for scrub in self.scrubs)
+        return combined(parts, BtrfsHealth.UNKNOWN, "no scrub status was read")
 
 
 _SCRUB_HEADER_RE = re.compile(r"(?:UUID:\s+|[Ss]crub (?:status|done) for )(?P<uuid>\S+)")
