@@ -385,6 +385,8 @@ def test_back_up_now_from_the_page_shows_its_progress_live(lab: WebLab, page: Pa
     assert any(lab.backed_up_app in json.dumps(s) for s in snapshots), snapshots
     page.goto(lab.url + "/backups")
     assert lab.backed_up_app in page.content(), "the backed-up app's last success"
+    size = page.locator(f'tr[data-app="{lab.backed_up_app}"] td.size').first.inner_text()
+    assert "B" in size and "new" in size, f"what the backup read and added: {size!r}"
     shot(page, "backups")
 
 

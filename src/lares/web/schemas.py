@@ -146,6 +146,8 @@ class AppBackup(_Model):
     last_success: str | None
     last_failure: str | None
     error: str | None
+    size: int | None
+    added: int | None
     drill: Drill | None
 
 

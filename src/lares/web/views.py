@@ -272,6 +272,18 @@ def system_view(bp: Blueprint, values: Values) -> dict[str, Any]:
     }
 
 
+def _backed_up(entry: Mapping[str, Any]) -> dict[str, int | None]:
+    """What an app's last good backup of each item read (``size``) and added to the repository
+    (``added``), from restic's summaries; None until one is known."""
+    stats = [item["stats"] for item in (entry.get("items") or {}).values() if item.get("stats")]
+    if not stats:
+        return {"size": None, "added": None}
+    return {
+        "size": sum(int(s.get("total_bytes_processed") or 0) for s in stats),
+        "added": sum(int(s.get("data_added") or 0) for s in stats),
+    }
+
+
 def backups_view(bp: Blueprint, state_dir: Path, now: float) -> dict[str, Any]:
     from lares.backup.records import Records, parse_iso
     from lares.oncalendar import parse as parse_calendar
@@ -300,6 +312,7 @@ def backups_view(bp: Blueprint, state_dir: Path, now: float) -> dict[str, Any]:
                     "last_success": entry.get("last_success"),
                     "last_failure": entry.get("last_failure"),
                     "error": entry.get("error"),
+                    **_backed_up(entry),
                     "drill": None
                     if not drill
                     else {

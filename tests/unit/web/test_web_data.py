@@ -17,7 +17,7 @@ from lares.monitor.alerts import Alert
 from lares.monitor.collectors import Sample
 from lares.monitor.store import Store
 from lares.web.data import Blueprint, Data, Settings, load_blueprint
-from lares.web.views import group_alerts, storage_view
+from lares.web.views import backups_view, group_alerts, storage_view
 from web.webkit import SECRET, alert, blueprint, fill_store
 
 
@@ -58,6 +58,8 @@ def test_the_view_is_rebuilt_only_when_the_store_changes(tmp_path: Path) -> None
             "last_success": "2026-12-01T03:00:00+00:00",
             "last_failure": None,
             "error": None,
+            "size": None,  # no restic summary recorded for it
+            "added": None,
             "drill": None,
         }
     ]
@@ -138,6 +140,24 @@ def test_each_drive_and_pool_has_the_verdict_of_its_worst_firing_alert(tmp_path:
     (tank,) = view["pools"]  # its devices are /dev/sda and /dev/sdb
     assert (tank["health"], tank["problem"]) == ("critical", "/dev/sdb fails its self-assessment")
     assert storage_view(blueprint(tmp_path), values)["pools"][0]["health"] == "ok"
+
+
+def test_each_app_shows_what_its_last_backup_read_and_added(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from lares.backup.records import Records
+    from lares.state import StateDir
+
+    records, when = Records(StateDir.open(tmp_path / "state")), datetime.now(UTC)
+    for item, read, added in (("files", 5 * 2**30, 2**20), ("db", 300 * 2**20, 3 * 2**20)):
+        stats = {"total_bytes_processed": read, "data_added": added, "files_new": 1}
+        records.item_done("local", "nextcloud", item, ok=True, when=when, stats=stats)
+    records.item_done("local", "immich", "files", ok=False, when=when, error="disk full")
+    records.app_done("local", "nextcloud", ok=True, when=when, error=None)
+    records.app_done("local", "immich", ok=False, when=when, error="disk full")
+    view = backups_view(blueprint(tmp_path), tmp_path / "state", time.time())
+    apps = {a["app"]: (a["size"], a["added"]) for a in view["repositories"][0]["apps"]}
+    assert apps == {"nextcloud": (5 * 2**30 + 300 * 2**20, 4 * 2**20), "immich": (None, None)}
 
 
 def test_redaction(tmp_path: Path) -> None:
