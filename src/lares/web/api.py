@@ -56,8 +56,14 @@ VIEWS: dict[str, tuple[type[BaseModel], Callable[[View], dict[str, Any]], str]] 
     "apps": (schemas.Apps, lambda v: {"apps": v.apps}, "Every app, what is wrong first"),
     "alerts": (
         schemas.Alerts,
-        lambda v: {"alerts": v.alerts, "history": v.history, "silences": v.silences},
-        "Active alerts grouped by root cause, recent transitions, silences in force",
+        lambda v: {
+            "alerts": v.alerts,
+            "history": v.history,
+            "days": v.days,
+            "silences": v.silences,
+        },
+        "Active alerts grouped by root cause, recent transitions, each of the last 7 days, "
+        "silences in force",
     ),
     "storage": (
         schemas.Storage,

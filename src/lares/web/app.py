@@ -90,6 +90,7 @@ class Dashboard:
         )
         self.env.filters["size"] = _size
         self.env.filters["ago"] = _ago
+        self.env.filters["duration"] = _duration
         self.env.filters["stamp"] = _stamp
 
     # -- who is asking ---------------------------------------------------------------------
@@ -153,6 +154,12 @@ def _size(n: float | None) -> str:
     from lares.units import format_size
 
     return "–" if n is None else format_size(n)
+
+
+def _duration(seconds: float) -> str:
+    from lares.units import format_duration
+
+    return format_duration(seconds)
 
 
 def _ago(ts: float | None, now: float | None = None) -> str:

@@ -25,6 +25,7 @@ from lares.web.views import (
     app_tiles,
     backups_view,
     group_alerts,
+    history_days,
     iso,
     latest,
     stacks_of,
@@ -162,6 +163,7 @@ class View:
     stacks: list[dict[str, Any]]
     alerts: list[dict[str, Any]]
     history: list[dict[str, Any]]
+    days: list[dict[str, Any]]
     silences: list[dict[str, Any]]
     storage: dict[str, Any]
     backups: dict[str, Any]
@@ -286,15 +288,17 @@ class Data:
         values: dict[tuple[str, str, str], tuple[int, float]] = {}
         raw_alerts: list[Any] = []
         history: list[dict[str, Any]] = []
+        days = history_days((), (), now, HISTORY_DAYS)
         silences: list[dict[str, Any]] = []
         if store is not None:
             values = latest(store, ("docker", "host", *STORAGE_COLLECTORS))
             raw_alerts = [Alert.from_dict(a) for a in store.load_alerts().values()]
-            log_rows = store.alert_log(since=now - HISTORY_DAYS * 86400)[-HISTORY_ROWS:]
+            log_rows = store.alert_log(since=now - HISTORY_DAYS * 86400)
             history = [
                 {**row, "notified": bool(row["notified"]), "at": iso(row["ts"])}
-                for row in reversed(log_rows)
+                for row in reversed(log_rows[-HISTORY_ROWS:])
             ]
+            days = history_days(log_rows, raw_alerts, now, HISTORY_DAYS)
             silences = [
                 {"target": s.target, "until": s.until, "reason": s.reason}
                 for s in store.silences(now=now)
@@ -310,6 +314,7 @@ class Data:
             stacks=stacks_of(bp, tiles),
             alerts=alerts,
             history=history,
+            days=days,
             silences=silences,
             storage=storage_view(bp, values, alerts),
             backups=backups_view(bp, self.settings.state_dir, now),

@@ -91,10 +91,18 @@ class Silence(_Model):
     reason: str
 
 
+class Day(_Model):
+    day: str
+    health: str
+    alerts: int
+    seconds: int
+
+
 class Alerts(_Model):
     version: int
     alerts: list[Alert]
     history: list[LogEntry]
+    days: list[Day]
     silences: list[Silence]
 
 

@@ -5,7 +5,7 @@ their inputs, apart from :func:`latest` (one query) and :func:`backups_view` (th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +78,67 @@ def _flat(alerts: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
     for a in alerts:
         yield a
         yield from a["children"]
+
+
+#: The log's kinds that say an alert is firing (and at which severity), and the one that ends it.
+FIRING_KINDS = ("firing", "escalated", "repeat")
+
+
+def history_days(
+    log: Iterable[Mapping[str, Any]], active: Iterable[Any], now: float, days: int = 7
+) -> list[dict[str, Any]]:
+    """The last ``days`` days, oldest first, by the server's local calendar: for each, the worst
+    severity that was firing (``health``, "ok" when nothing was), how many alerts were, and for
+    how long at least one was (``seconds``). An alert's time runs from its first firing entry to
+    its resolved one; one still firing runs to ``now``, from when it fired when the log no longer
+    has that (older than the log's window)."""
+    spans: list[tuple[str, float, float, str]] = []
+    firing: dict[str, tuple[float, str]] = {}
+    last_seen: dict[str, float] = {}
+    for row in sorted(log, key=lambda r: float(r["ts"])):
+        key, ts, severity = str(row["key"]), float(row["ts"]), str(row["severity"])
+        last_seen[key] = ts
+        if row["kind"] in FIRING_KINDS:
+            start, worst = firing.get(key, (ts, severity))
+            firing[key] = (start, min(worst, severity, key=_rank))
+        elif row["kind"] == "resolved" and key in firing:
+            start, worst = firing.pop(key)
+            spans.append((key, start, ts, worst))
+    still = {a.key: a for a in active if a.state == "firing"}
+    for key, (start, worst) in firing.items():
+        spans.append((key, start, now if key in still else last_seen[key], worst))
+    for key, a in still.items():
+        if key not in firing:
+            spans.append((key, float(a.fired_at or a.since), now, str(a.severity)))
+    midnight = (
+        datetime.fromtimestamp(now).astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    )
+    out = []
+    for back in range(days - 1, -1, -1):
+        day = midnight - timedelta(days=back)
+        lo, hi = day.timestamp(), min((day + timedelta(days=1)).timestamp(), now)
+        inside = [
+            (max(a, lo), min(b, hi), key, sev)
+            for key, a, b, sev in spans
+            if a < hi and b > lo and sev in ("critical", "warning")
+        ]
+        covered, reach = 0.0, lo
+        for a, b, _, _ in sorted(inside):
+            covered += max(0.0, b - max(a, reach))
+            reach = max(reach, b)
+        out.append(
+            {
+                "day": day.date().isoformat(),
+                "health": min((sev for *_, sev in inside), key=_rank, default="ok"),
+                "alerts": len({key for _, _, key, _ in inside}),
+                "seconds": round(covered),
+            }
+        )
+    return out
+
+
+def _rank(severity: str) -> int:
+    return HEALTHS.index(severity) if severity in HEALTHS else len(HEALTHS)
 
 
 def iso(ts: float | None) -> str | None:

@@ -261,6 +261,12 @@ def test_health_groups_an_alert_under_its_root_cause(session: TestClient) -> Non
     ]
     assert [c.key for c in alerts.alerts[0].children] == ["endpoint-down:nextcloud"]
     assert alerts.history[0].kind == "firing"
+    # the last 7 days: today has the firing alerts (a minute old), the days before nothing
+    assert [d.health for d in alerts.days[:5]] == ["ok"] * 5
+    assert alerts.days[-1].health == "critical"
+    assert alerts.days[-1].alerts == 3
+    assert html.count("data-day=") == 7
+    assert f'data-day="{alerts.days[-1].day}" data-health="critical"' in html
 
 
 def test_no_secret_value_and_no_secret_path_in_any_answer(

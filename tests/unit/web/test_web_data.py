@@ -17,7 +17,7 @@ from lares.monitor.alerts import Alert
 from lares.monitor.collectors import Sample
 from lares.monitor.store import Store
 from lares.web.data import Blueprint, Data, Settings, load_blueprint
-from lares.web.views import backups_view, group_alerts, storage_view
+from lares.web.views import backups_view, group_alerts, history_days, storage_view
 from web.webkit import SECRET, alert, blueprint, fill_store
 
 
@@ -158,6 +158,43 @@ def test_each_app_shows_what_its_last_backup_read_and_added(tmp_path: Path) -> N
     view = backups_view(blueprint(tmp_path), tmp_path / "state", time.time())
     apps = {a["app"]: (a["size"], a["added"]) for a in view["repositories"][0]["apps"]}
     assert apps == {"nextcloud": (5 * 2**30 + 300 * 2**20, 4 * 2**20), "immich": (None, None)}
+
+
+def test_the_last_days_say_how_bad_and_for_how_long() -> None:
+    from datetime import datetime, timedelta
+
+    midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    today = midnight.timestamp()
+    now, hour = today + 12 * 3600, 3600
+
+    def row(at: float, key: str, kind: str, severity: str = "warning") -> dict[str, Any]:
+        return {"ts": at, "key": key, "kind": kind, "severity": severity, "message": key}
+
+    log = [
+        row(today - 2 * hour, "r:a", "pending"),
+        row(today - hour, "r:a", "firing"),  # from yesterday 23:00 ...
+        row(today + hour, "r:a", "escalated", "critical"),
+        row(today + 2 * hour, "r:a", "resolved"),  # ... to 02:00 today
+        row(today + 1.5 * hour, "r:b", "firing", "critical"),  # still firing
+        row(today + 3 * hour, "r:c", "pending"),  # never fired
+        row(today + 3 * hour, "r:c", "cleared"),
+        row(today + 4 * hour, "r:d", "firing", "info"),  # a note, not a problem
+        row(today + 5 * hour, "r:d", "resolved", "info"),
+    ]
+    active = [Alert.from_dict(alert("r:b", fired_at=today + 1.5 * hour))]
+    days = history_days(log, active, now)
+    assert [d["day"] for d in days] == [
+        (midnight - timedelta(days=n)).date().isoformat() for n in range(6, -1, -1)
+    ]
+    assert days[-2] == {"day": days[-2]["day"], "health": "critical", "alerts": 1, "seconds": hour}
+    # a and b overlap from 01:30 to 02:00: the day was wrong from midnight to noon, once
+    assert days[-1] == {"day": days[-1]["day"], "health": "critical", "alerts": 2, "seconds": 43200}
+    assert {d["health"] for d in days[:-2]} == {"ok"} and {d["alerts"] for d in days[:-2]} == {0}
+
+    # firing since before the log's window: every day of it, from when it fired
+    old = Alert.from_dict(alert("x:old", severity="warning", fired_at=today - 9 * 86400))
+    assert {(d["health"], d["alerts"]) for d in history_days([], [old], now)} == {("warning", 1)}
+    assert history_days([], [old], now)[-1]["seconds"] == 12 * hour
 
 
 def test_redaction(tmp_path: Path) -> None:
