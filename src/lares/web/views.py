@@ -80,7 +80,7 @@ def _flat(alerts: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
         yield from a["children"]
 
 
-#: The log's kinds that say an alert is firing (and at which severity), and the one that ends it.
+#: The alert log's kinds that say an alert is firing, and at which severity ("resolved" ends it).
 FIRING_KINDS = ("firing", "escalated", "repeat")
 
 
@@ -244,14 +244,14 @@ def verdicts(alerts: Iterable[dict[str, Any]]) -> Verdicts:
         if a["state"] != "firing" or a["severity"] not in ("critical", "warning"):
             continue
         key = (a["source"], a["subject"])
-        if key not in worst or HEALTHS.index(a["severity"]) < HEALTHS.index(worst[key]["severity"]):
+        if key not in worst or _rank(a["severity"]) < _rank(worst[key]["severity"]):
             worst[key] = a
     return worst
 
 
 def _verdict(found: list[dict[str, Any]]) -> dict[str, Any]:
     """``health`` (the worst severity, else "ok") and ``problem`` (that alert's message)."""
-    worst = min(found, key=lambda a: HEALTHS.index(a["severity"]), default=None)
+    worst = min(found, key=lambda a: _rank(a["severity"]), default=None)
     if worst is None:
         return {"health": "ok", "problem": None}
     return {"health": worst["severity"], "problem": worst["message"]}
