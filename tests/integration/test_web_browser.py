@@ -288,6 +288,15 @@ def test_an_unhealthy_container_appears_on_health_without_a_reload(lab: WebLab, 
         assert time.monotonic() < deadline, (home_order(home), errors)
         time.sleep(0.2)
     assert_not_reloaded(home)
+    # each dot has its own tile's colour, whatever its stack's worst
+    colours: dict[str, set[str]] = {}
+    for health, colour in home.evaluate(
+        "[...document.querySelectorAll('article.tile')].map(t => [t.dataset.health,"
+        " getComputedStyle(t.querySelector('.dot')).backgroundColor])"
+    ):
+        colours.setdefault(health, set()).add(colour)
+    assert all(len(c) == 1 for c in colours.values()), colours
+    assert len({c for cs in colours.values() for c in cs}) == len(colours), colours
     home.close()
 
 

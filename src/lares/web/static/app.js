@@ -65,9 +65,8 @@
   // Worst first, as the server orders them: tiles by health then name, stacks by their worst
   // tile then the blueprint's order. Nodes move only when the order changes.
   const RANK = { critical: 0, warning: 1, unknown: 2, ok: 3 };
-  function rank(node) {
-    const h = node.dataset.health;
-    return h in RANK ? RANK[h] : RANK.unknown;
+  function rank(health) {
+    return health in RANK ? RANK[health] : RANK.unknown;
   }
   function reorder(box, nodes, compare) {
     const sorted = nodes.slice().sort(compare);
@@ -80,13 +79,14 @@
       const tiles = Array.from(box.querySelectorAll(":scope > .tile"));
       reorder(box, tiles, function (a, b) {
         const name = a.dataset.name < b.dataset.name ? -1 : a.dataset.name > b.dataset.name ? 1 : 0;
-        return rank(a) - rank(b) || name;
+        return rank(a.dataset.health) - rank(b.dataset.health) || name;
       });
-      section.dataset.health = Object.keys(RANK)[Math.min.apply(null, tiles.map(rank).concat(3))];
+      const worst = Math.min.apply(null, tiles.map(function (t) { return rank(t.dataset.health); }));
+      section.dataset.worst = String(Math.min(worst, RANK.ok));
     });
     if (!sections.length) return;
     reorder(sections[0].parentNode, sections, function (a, b) {
-      return rank(a) - rank(b) || Number(a.dataset.order) - Number(b.dataset.order);
+      return a.dataset.worst - b.dataset.worst || a.dataset.order - b.dataset.order;
     });
   }
 
