@@ -272,7 +272,8 @@ def test_an_unhealthy_container_appears_on_health_without_a_reload(lab: WebLab, 
 
     # Home, open all along: the tile says what is wrong, the summary counts it, and the page
     # keeps what is wrong first as it changes: put in the wrong order, the next update sorts it
-    home.wait_for_selector(f'{tile}[data-health="warning"]', timeout=LIVE_SECONDS * 1000)
+    # the same event reaches both pages; a loaded machine may take a moment to handle it
+    home.wait_for_selector(f'{tile}[data-health="warning"]', timeout=3 * LIVE_SECONDS * 1000)
     assert home.locator(f"{tile} .reason").inner_text().strip()
     assert int(home.locator('.summary [data-count="warning"]').inner_text()) >= 1
     assert worst_first(home_order(home)), home_order(home)
@@ -283,7 +284,7 @@ def test_an_unhealthy_container_appears_on_health_without_a_reload(lab: WebLab, 
         " [...box.children].reverse().forEach(t => box.append(t)); main.append(s); }); }"
     )
     assert not worst_first(home_order(home)), home_order(home)
-    deadline = time.monotonic() + 2 * LIVE_SECONDS
+    deadline = time.monotonic() + 6 * LIVE_SECONDS  # the next update, well within this
     while not worst_first(home_order(home)):
         assert time.monotonic() < deadline, (home_order(home), errors)
         time.sleep(0.2)
