@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, load_blueprint, printer, source_name
+from lares.commands.options import FileOpt, JsonOpt, load_blueprint, printer
 from lares.errors import UsageError
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def _audit(paths: list[Path], running: bool, file: Path | None, *, drift: bool) 
         known = file is not None or Path("lares.yaml").is_file()
         return audit_running(_stacks(load_blueprint(file)) if known else None)
     loaded = load_blueprint(file)
-    return audit_stacks(_stacks(loaded), source_name(loaded), drift=drift)
+    return audit_stacks(_stacks(loaded), loaded.source_name, drift=drift)
 
 
 def _stacks(loaded: Loaded) -> Stacks:

@@ -128,8 +128,3 @@ def load_blueprint(file: Path | None) -> Loaded:
     from lares.blueprint.load import load_source
 
     return load_source(source)
-
-
-def source_name(loaded: Loaded) -> str:
-    """How output names the blueprint: its file, or "the reference homelab"."""
-    return loaded.source_name

@@ -14,7 +14,6 @@ from lares.commands.options import (
     TargetOpt,
     load_blueprint,
     printer,
-    source_name,
 )
 from lares.errors import Failed
 
@@ -50,7 +49,7 @@ def plan(
     known_target(target)
     result = run_plan(loaded, only=check or (), secrets_set=have, target=target)
     out = printer(as_json)
-    plan_report(out, result, source_name(loaded))
+    plan_report(out, result, loaded.source_name)
     if not as_json:
         _applied_elsewhere(out, loaded, state_dir)
     if result.errors:

@@ -14,7 +14,6 @@ from lares.commands.options import (
     TargetOpt,
     load_blueprint,
     printer,
-    source_name,
 )
 from lares.errors import Failed
 
@@ -47,7 +46,7 @@ def render(
             hint="fix them (see `lares plan`), or pass --force",
             errors=[f.to_dict() for f in result.errors],
         )
-    bundle = render_all(result.system, source=source_name(loaded), target=target)
+    bundle = render_all(result.system, source=loaded.source_name, target=target)
     written = write_bundle(bundle, output)
     if as_json:
         out.json(
