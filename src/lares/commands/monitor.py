@@ -13,6 +13,7 @@ from lares.commands.options import FileOpt, JsonOpt, StateOpt, group, print_and_
 if TYPE_CHECKING:
     from lares.monitor.actions import StatusReport
     from lares.monitor.config import WatchConfig
+    from lares.notify import Delivery
     from lares.output import Out
     from lares.state import StateDir
 
@@ -135,21 +136,22 @@ def watch(
 def alerts_test(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
     """Send a test notification to every target in monitor.notify."""
     from lares.monitor.actions import notify_test
-    from lares.text import counted
 
     out = printer(as_json)
     config, state = _config(file, state_dir)
-    result = notify_test(config, state.secrets)
-    if as_json:
-        out.json(result.to_dict())
-    elif result.ok:
+    print_and_exit(out, notify_test(config, state.secrets), _test_sent)
+
+
+def _test_sent(out: Out, result: Delivery) -> None:
+    from lares.text import counted
+
+    if result.ok:
         out.ok(f"sent a test notification to {counted(result.targets, 'target')}")
     else:
         out.fail(
             f"the test notification was not sent: {result.error}",
             hint="check the Apprise URL (https://github.com/caronc/apprise/wiki) and the network",
         )
-    raise typer.Exit(0 if result.ok else 1)
 
 
 @alerts.command("list")
