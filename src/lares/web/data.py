@@ -287,22 +287,21 @@ class Data:
         store = self._open_store()
         values: dict[tuple[str, str, str], tuple[int, float]] = {}
         raw_alerts: list[Any] = []
-        history: list[dict[str, Any]] = []
-        days = history_days((), (), now, HISTORY_DAYS)
+        log_rows: list[dict[str, Any]] = []
         silences: list[dict[str, Any]] = []
         if store is not None:
             values = latest(store, ("docker", "host", *STORAGE_COLLECTORS))
             raw_alerts = [Alert.from_dict(a) for a in store.load_alerts().values()]
             log_rows = store.alert_log(since=now - HISTORY_DAYS * 86400)
-            history = [
-                {**row, "notified": bool(row["notified"]), "at": iso(row["ts"])}
-                for row in reversed(log_rows[-HISTORY_ROWS:])
-            ]
-            days = history_days(log_rows, raw_alerts, now, HISTORY_DAYS)
             silences = [
                 {"target": s.target, "until": s.until, "reason": s.reason}
                 for s in store.silences(now=now)
             ]
+        history = [
+            {**row, "notified": bool(row["notified"]), "at": iso(row["ts"])}
+            for row in reversed(log_rows[-HISTORY_ROWS:])
+        ]
+        days = history_days(log_rows, raw_alerts, now, HISTORY_DAYS)
         alerts = group_alerts(raw_alerts)
         tiles = app_tiles(bp, values, alerts, now)
         self.secret_values = self._secrets()
