@@ -90,8 +90,9 @@ def history_days(
     """The last ``days`` days, oldest first, by the server's local calendar: for each, the worst
     severity that was firing (``health``, "ok" when nothing was), how many alerts were, and for
     how long at least one was (``seconds``). An alert's time runs from its first firing entry to
-    its resolved one; one still firing runs to ``now``, from when it fired when the log no longer
-    has that (older than the log's window)."""
+    its resolved one, at the severity of the entry before each moment (an escalation counts from
+    when it was logged); one still firing runs to ``now``, from when it fired when the log no
+    longer has that (older than the log's window)."""
     spans: list[tuple[str, float, float, str]] = []
     firing: dict[str, tuple[float, str]] = {}
     last_seen: dict[str, float] = {}
@@ -99,14 +100,17 @@ def history_days(
         key, ts, severity = str(row["key"]), float(row["ts"]), str(row["severity"])
         last_seen[key] = ts
         if row["kind"] in FIRING_KINDS:
-            start, worst = firing.get(key, (ts, severity))
-            firing[key] = (start, min(worst, severity, key=_rank))
+            start, current = firing.get(key, (ts, severity))
+            if severity != current:  # escalated: the time until now was at the old severity
+                spans.append((key, start, ts, current))
+                start = ts
+            firing[key] = (start, severity)
         elif row["kind"] == "resolved" and key in firing:
-            start, worst = firing.pop(key)
-            spans.append((key, start, ts, worst))
+            start, current = firing.pop(key)
+            spans.append((key, start, ts, current))
     still = {a.key: a for a in active if a.state == "firing"}
-    for key, (start, worst) in firing.items():
-        spans.append((key, start, now if key in still else last_seen[key], worst))
+    for key, (start, current) in firing.items():
+        spans.append((key, start, now if key in still else last_seen[key], current))
     for key, a in still.items():
         if key not in firing:
             spans.append((key, float(a.fired_at or a.since), now, str(a.severity)))
