@@ -19,19 +19,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from lares.backup import hooks
 from lares.backup.command import Command
-from lares.backup.hooks import (
-    DumpFacts,
-    Instance,
-    LineInspector,
-    Load,
-    Scratch,
-    Table,
-    exec_in,
-    in_server,
-    start_throwaway,
-    stop_throwaway,
-)
 from lares.catalog.model import DatabaseBackup
 
 KIND = "database"
@@ -59,10 +48,10 @@ def _client(image: str) -> str:
     return "mysql" if _is_mysql(image) else "mariadb"
 
 
-missing = in_server
+missing = hooks.in_server
 
 
-def dump(at: Instance) -> Command:
+def dump(at: hooks.Instance) -> Command:
     """``docker exec <container> mariadb-dump`` (or ``mysqldump``) as the catalog's user."""
     tool = "mysqldump" if _is_mysql(at.image) else "mariadb-dump"
     argv = [
@@ -74,7 +63,7 @@ def dump(at: Instance) -> Command:
         "--triggers",
     ]
     argv += ["--databases", at.db.database] if at.db.database else ["--all-databases"]
-    return exec_in(at, PASSWORD_VAR, *argv, what=f"dump {ENGINE} in {at.container}")
+    return hooks.exec_in(at, PASSWORD_VAR, *argv, what=f"dump {ENGINE} in {at.container}")
 
 
 @dataclass
@@ -96,7 +85,7 @@ def _tuples(values: bytes) -> tuple[int, bool] | None:
     return bare.count(b"("), bare.rstrip().endswith(b";")
 
 
-class Inspector(LineInspector):
+class Inspector(hooks.LineInspector):
     def __init__(self) -> None:
         super().__init__()
         self.database: str | None = None
@@ -155,20 +144,20 @@ class Inspector(LineInspector):
         if raw.strip() and not raw.startswith(b"--"):
             self.complete = False
 
-    def facts(self) -> DumpFacts:
+    def facts(self) -> hooks.DumpFacts:
         self.finish()
         tables = tuple(
-            Table(t.database, f"`{t.name}`", t.rows if t.readable else None)
+            hooks.Table(t.database, f"`{t.name}`", t.rows if t.readable else None)
             for t in self.tables.values()
         )
-        return DumpFacts(self.complete and self.inserting is None, tables, self.size)
+        return hooks.DumpFacts(self.complete and self.inserting is None, tables, self.size)
 
 
 def inspector() -> Inspector:
     return Inspector()
 
 
-def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch:
+def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> hooks.Scratch:
     """A throwaway MariaDB/MySQL of ``image``, without network, root without a password."""
     client = _client(image)
 
@@ -178,8 +167,8 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
             argv.append(f"--database={database}")
         return Command((*argv, "--execute", sql), what="query the drill database")
 
-    return Scratch(
-        start=start_throwaway(
+    return hooks.Scratch(
+        start=hooks.start_throwaway(
             name,
             image,
             "--env",
@@ -207,32 +196,32 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
             what="restore the dump into the drill database",
             stdin=True,
         ),
-        stop=stop_throwaway(name),
+        stop=hooks.stop_throwaway(name),
         query=query,
     )
 
 
-def live_query(at: Instance, database: str | None, sql: str) -> Command:
+def live_query(at: hooks.Instance, database: str | None, sql: str) -> Command:
     """``docker exec <container> mariadb --batch`` as the catalog's user."""
     argv = [_client(at.image), f"--user={at.db.user}", "--batch", "--skip-column-names"]
     if database or at.db.database:
         argv.append(f"--database={database or at.db.database}")
     argv += ["--execute", sql]
-    return exec_in(at, PASSWORD_VAR, *argv, what=f"query {ENGINE} in {at.container}")
+    return hooks.exec_in(at, PASSWORD_VAR, *argv, what=f"query {ENGINE} in {at.container}")
 
 
-def count_sql(table: Table) -> str:
+def count_sql(table: hooks.Table) -> str:
     prefix = f"`{table.database.replace('`', '``')}`." if table.database else ""
     return f"SELECT count(*) FROM {prefix}{table.name}"  # noqa: S608 - a name the dump itself quoted
 
 
-def load(at: Instance) -> Load:
+def load(at: hooks.Instance) -> hooks.Load:
     """``docker exec -i <container> mariadb`` as the catalog's user: the dump drops and
     recreates each table it holds (``DROP TABLE IF EXISTS``), so it loads into the running
     server as it is."""
     container, client = at.container, _client(at.image)
-    return Load(
-        exec_in(
+    return hooks.Load(
+        hooks.exec_in(
             at,
             PASSWORD_VAR,
             client,

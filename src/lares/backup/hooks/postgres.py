@@ -22,19 +22,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from lares.backup import hooks
 from lares.backup.command import Command
-from lares.backup.hooks import (
-    DumpFacts,
-    Instance,
-    LineInspector,
-    Load,
-    Scratch,
-    Table,
-    exec_in,
-    in_server,
-    start_throwaway,
-    stop_throwaway,
-)
 from lares.catalog.model import DatabaseBackup
 
 KIND = "database"
@@ -51,30 +40,30 @@ _CREATE_DATABASE = re.compile(rb"^CREATE DATABASE (" + _IDENT + rb")[ ;]")
 _PASSWORD = re.compile(rb" PASSWORD '(?:[^']|'')*'")
 
 
-missing = in_server
+missing = hooks.in_server
 
 
-def dump(at: Instance) -> Command:
+def dump(at: hooks.Instance) -> Command:
     """``docker exec <container> pg_dumpall`` as the catalog's user."""
     argv = ["pg_dumpall", "--username", at.db.user or "postgres", "--no-password"]
     if at.db.database:
         argv += ["--database", at.db.database]
-    return exec_in(at, PASSWORD_VAR, *argv, what=f"dump PostgreSQL in {at.container}")
+    return hooks.exec_in(at, PASSWORD_VAR, *argv, what=f"dump PostgreSQL in {at.container}")
 
 
-class Inspector(LineInspector):
+class Inspector(hooks.LineInspector):
     def __init__(self) -> None:
         super().__init__()
         self.database: str | None = None
         self.copying: str | None = None
         self.rows = 0
-        self.tables: list[Table] = []
+        self.tables: list[hooks.Table] = []
         self.complete = False
 
     def line(self, raw: bytes) -> None:
         if self.copying is not None:
             if raw == b"\\.":
-                self.tables.append(Table(self.database, self.copying, self.rows))
+                self.tables.append(hooks.Table(self.database, self.copying, self.rows))
                 self.copying = None
             else:
                 self.rows += 1
@@ -92,9 +81,11 @@ class Inspector(LineInspector):
             # A statement after the trailer means the trailer was not the end.
             self.complete = False
 
-    def facts(self) -> DumpFacts:
+    def facts(self) -> hooks.DumpFacts:
         self.finish()
-        return DumpFacts(self.complete and self.copying is None, tuple(self.tables), self.size)
+        return hooks.DumpFacts(
+            self.complete and self.copying is None, tuple(self.tables), self.size
+        )
 
 
 def _connect_target(arg: bytes) -> str:
@@ -111,7 +102,7 @@ def inspector() -> Inspector:
     return Inspector()
 
 
-def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch:
+def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> hooks.Scratch:
     """A throwaway PostgreSQL of ``image`` named ``name``, without network or password."""
 
     def query(database: str | None, sql: str) -> Command:
@@ -136,8 +127,8 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
             what=f"query the drill database {database or 'postgres'}",
         )
 
-    return Scratch(
-        start=start_throwaway(
+    return hooks.Scratch(
+        start=hooks.start_throwaway(
             name,
             image,
             "--tmpfs",
@@ -174,20 +165,20 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
             what="restore the dump into the drill database",
             stdin=True,
         ),
-        stop=stop_throwaway(name),
+        stop=hooks.stop_throwaway(name),
         query=query,
     )
 
 
-def live_query(at: Instance, database: str | None, sql: str) -> Command:
+def live_query(at: hooks.Instance, database: str | None, sql: str) -> Command:
     """``docker exec <container> psql -At`` as the catalog's user."""
     argv = ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "--no-password"]
     argv += ["--username", at.db.user or "postgres"]
     argv += ["--dbname", database or at.db.database or "postgres", "--command", sql]
-    return exec_in(at, PASSWORD_VAR, *argv, what=f"query PostgreSQL in {at.container}")
+    return hooks.exec_in(at, PASSWORD_VAR, *argv, what=f"query PostgreSQL in {at.container}")
 
 
-def count_sql(table: Table) -> str:
+def count_sql(table: hooks.Table) -> str:
     return f"SELECT count(*) FROM {table.name}"  # noqa: S608 - a name the dump itself quoted
 
 
@@ -225,13 +216,13 @@ def rewrite(user: str) -> Callable[[bytes], bytes]:
     return line
 
 
-def load(at: Instance) -> Load:
+def load(at: hooks.Instance) -> hooks.Load:
     """``docker exec -i <container> psql`` as the catalog's user, stopping at the first error."""
     user, container = at.db.user or "postgres", at.container
     argv = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"]
     argv += ["--username", user, "--dbname", "postgres"]
-    return Load(
-        exec_in(
+    return hooks.Load(
+        hooks.exec_in(
             at,
             PASSWORD_VAR,
             *argv,

@@ -25,8 +25,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from lares.backup import hooks
 from lares.backup.command import Command
-from lares.backup.hooks import DumpFacts, Instance, Load, Scratch, Table
 from lares.catalog.model import DatabaseBackup
 from lares.errors import LaresError
 from lares.sqlitecopy import MAGIC, NOTE
@@ -68,7 +68,7 @@ def _worker(*args: str) -> tuple[str, ...]:
     return (sys.executable, "-m", "lares.sqlitecopy", *args)
 
 
-def dump(at: Instance) -> Command:
+def dump(at: hooks.Instance) -> Command:
     """``python -m lares.sqlitecopy image <the database file on the host>``."""
     path = at.db.path or ""
     found = host_file(at.volumes, path)
@@ -115,27 +115,27 @@ class Inspector:
         pages = int.from_bytes(head[28:32], "big")
         return page_size * pages
 
-    def facts(self) -> DumpFacts:
+    def facts(self) -> hooks.DumpFacts:
         complete = self.expected_size() == self.size and self._tables is not None
         tables = tuple(
-            Table(None, '"' + name.replace('"', '""') + '"', rows)
+            hooks.Table(None, '"' + name.replace('"', '""') + '"', rows)
             for name, rows in (self._tables or {}).items()
         )
-        return DumpFacts(complete, tables, self.size)
+        return hooks.DumpFacts(complete, tables, self.size)
 
 
 def inspector() -> Inspector:
     return Inspector()
 
 
-def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch:
+def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> hooks.Scratch:
     """A database file in the drill's folder, written and queried by :mod:`lares.sqlitecopy`."""
     path = str(workdir / f"{name}.sqlite")
 
     def query(database: str | None, sql: str) -> Command:
         return Command(_worker("query", path, sql), what="query the drill database")
 
-    return Scratch(
+    return hooks.Scratch(
         start=None,
         ready=None,
         restore=Command(
@@ -146,7 +146,7 @@ def scratch(db: DatabaseBackup, image: str, name: str, workdir: Path) -> Scratch
     )
 
 
-def live_query(at: Instance, database: str | None, sql: str) -> Command:
+def live_query(at: hooks.Instance, database: str | None, sql: str) -> Command:
     """``python -m lares.sqlitecopy query`` on the database file on the host, opened read-only."""
     found = dump(at).argv[-1]
     return Command(
@@ -154,14 +154,14 @@ def live_query(at: Instance, database: str | None, sql: str) -> Command:
     )
 
 
-def count_sql(table: Table) -> str:
+def count_sql(table: hooks.Table) -> str:
     return f"SELECT count(*) FROM {table.name}"  # noqa: S608 - a name the copy itself gave
 
 
 RESTORING = ".lares-restore"
 
 
-def load(at: Instance) -> Load:
+def load(at: hooks.Instance) -> hooks.Load:
     """Write the copy beside the database file on the host, then replace the file with it."""
     live = dump(at).argv[-1]
     staged = live + RESTORING
@@ -184,7 +184,7 @@ def load(at: Instance) -> Load:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(staged)
 
-    return Load(
+    return hooks.Load(
         Command(_worker("restore", staged), what=f"write and check the copy of {live}", stdin=True),
         stop_database=True,
         finish=finish,

@@ -25,6 +25,7 @@ from typing import IO, Any, cast
 from lares import run
 from lares.backup.command import Command
 from lares.backup.features import Features
+from lares.backup.restic import output
 from lares.backup.restic.commands import (
     ABORT_GRACE,
     LONG,
@@ -55,17 +56,6 @@ from lares.backup.restic.errors import (
     error_text,
 )
 from lares.backup.restic.locks import STALE_AFTER, Lock, restic_would_remove, stale_reason
-from lares.backup.restic.output import (
-    ItemError,
-    Snapshot,
-    Status,
-    Summary,
-    parse_event,
-    parse_forget,
-    parse_prune,
-    parse_snapshots,
-    parse_stats,
-)
 from lares.backup.restic.paths import check_include, check_target, unsafe_node
 from lares.backup.restic.repo import Repo, credentials, nonempty, require_password
 from lares.errors import UsageError
@@ -81,8 +71,8 @@ def guard(argv: Sequence[str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class BackupResult:
-    summary: Summary | None
-    errors: tuple[ItemError, ...]
+    summary: output.Summary | None
+    errors: tuple[output.ItemError, ...]
     aborted: str | None = None  # why the feed stopped the backup (no snapshot was written)
 
 
@@ -234,9 +224,11 @@ class Restic:
             others=() if chunker_from is None else (chunker_from,),
         )
 
-    def snapshots(self, *, host: str | None = None, tags: Sequence[str] = ()) -> list[Snapshot]:
+    def snapshots(
+        self, *, host: str | None = None, tags: Sequence[str] = ()
+    ) -> list[output.Snapshot]:
         result = self.run(snapshots_command(self.repo, host=host, tags=tags))
-        return parse_snapshots(result.stdout)
+        return output.parse_snapshots(result.stdout)
 
     def forget_ids(self, ids: Sequence[str]) -> None:
         if ids:
@@ -244,20 +236,20 @@ class Restic:
 
     def forget(self, keep: Keep, *, host: str, tag: str) -> tuple[int, int]:
         cmd = forget_command(self.repo, keep, host=host, tag=tag)
-        return parse_forget(self.with_stale_locks_removed(cmd).stdout)
+        return output.parse_forget(self.with_stale_locks_removed(cmd).stdout)
 
     def prune_preview(self, keep: Keep, *, host: str, tag: str) -> tuple[int, int, int]:
         """(kept, removed, bytes freed) that :meth:`forget` would give; changes nothing."""
         cmd = forget_command(self.repo, keep, host=host, tag=tag, dry_run=True)
         out = self.with_stale_locks_removed(cmd).stdout
-        return (*parse_forget(out), parse_prune(out))
+        return (*output.parse_forget(out), output.parse_prune(out))
 
     def check(self, subset: str | None) -> Result:
         return self.with_stale_locks_removed(check_command(self.repo, subset))
 
     def size(self) -> int:
         """The bytes the repository stores (its packs, after deduplication and compression)."""
-        return parse_stats(self.run(stats_command(self.repo), timeout=LONG).stdout)
+        return output.parse_stats(self.run(stats_command(self.repo), timeout=LONG).stdout)
 
     def copy(self, src: Repo, snapshot_ids: Sequence[str]) -> None:
         if snapshot_ids:
@@ -386,7 +378,7 @@ class Restic:
         cmd: Command,
         *,
         feed: Feed | Source | None = None,
-        on_status: Callable[[Status], None] | None = None,
+        on_status: Callable[[output.Status], None] | None = None,
     ) -> BackupResult:
         """Run a ``restic backup --json`` command, reporting progress as it goes.
 
@@ -398,18 +390,18 @@ class Restic:
         :class:`ResticError` when restic fails.
         """
         env, masks = self.prepare(cmd)
-        summary: Summary | None = None
-        errors: list[ItemError] = []
+        summary: output.Summary | None = None
+        errors: list[output.ItemError] = []
 
         def on_line(line: str) -> None:
             nonlocal summary
-            event = parse_event(line)
-            if isinstance(event, Status):
+            event = output.parse_event(line)
+            if isinstance(event, output.Status):
                 if on_status is not None:
                     on_status(event)
-            elif isinstance(event, Summary):
+            elif isinstance(event, output.Summary):
                 summary = event
-            elif isinstance(event, ItemError):
+            elif isinstance(event, output.ItemError):
                 errors.append(event)
 
         source = feed if isinstance(feed, Source) else None
