@@ -10,7 +10,6 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +21,6 @@ from typing import Any
 
 from integration.lares_lab import lares_env, run_lares
 
-LARES = str(Path(sys.executable).parent / "lares")
 PG_IMAGE = "lares-test/postgres:15"
 MARIADB_IMAGE = "lares-test/mariadb:10.11"
 BUSYBOX_IMAGE = "lares-test/busybox:1"

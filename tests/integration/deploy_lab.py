@@ -18,11 +18,12 @@ import random
 import shlex
 import socket
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from integration.lares_lab import LARES, check_exit, lares_process
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 LARES_FLAGS = ("up", "diff", "down", "rollback")  # take --state-dir
@@ -161,15 +162,19 @@ class DeployLab:
 
     # ── lares ──────────────────────────────────────────────────────────────────────────
 
-    def argv(self, *args: str) -> list[str]:
-        """The command line of `lares ARGS` on this lab's blueprint and state folder."""
-        argv = [sys.executable, "-m", "lares", *(self.moved(a) for a in args)]
+    def args(self, *args: str) -> list[str]:
+        """The arguments of `lares ARGS` on this lab's blueprint and state folder."""
+        full = [self.moved(a) for a in args]
         command = args[0] if args else ""
         if self.state_for(command):
-            argv += ["--state-dir", str(self.state)]
+            full += ["--state-dir", str(self.state)]
         if self.file_for(command):
-            argv += ["-f", str(self.blueprint)]
-        return argv
+            full += ["-f", str(self.blueprint)]
+        return full
+
+    def argv(self, *args: str) -> list[str]:
+        """The command line of `lares ARGS` on this lab's blueprint and state folder."""
+        return [*LARES, *self.args(*args)]
 
     def lares(
         self,
@@ -179,22 +184,16 @@ class DeployLab:
         timeout: float | None = None,
         env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            self.argv(*args),
+        proc = lares_process(
+            *self.args(*args),
             cwd=self.cwd,
-            capture_output=True,
-            text=True,
             env=env or self.env,
             input=input,
             timeout=timeout or self.timeout,
-            check=False,
         )
         proc.stdout, proc.stderr = self.unmoved(proc.stdout), self.unmoved(proc.stderr)
-        if check and proc.returncode != 0:
-            raise AssertionError(
-                f"lares {' '.join(args)} exited {proc.returncode}\n"
-                f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-            )
+        if check:
+            check_exit(proc, args)
         return proc
 
     def edit(self, old: str, new: str, file: str = "lares.yaml") -> None:

@@ -1,10 +1,12 @@
-"""What the labs of the integration tests share: ``lares`` run as a person types it against one
-blueprint and state folder, a free loopback port, ending a process, and Caddy running a
+"""What the labs of the integration tests share: ``lares`` run as a person types it
+(:func:`lares_process`, the one way an integration test runs it; :func:`run_lares` against one
+blueprint and state folder), a free loopback port, ending a process, and Caddy running a
 rendered Caddyfile.
 
-:mod:`integration.backup_helpers` (``Lab``), :mod:`weblab.lab` (``WebLab``) and
-``test_access_caddy`` use these; a process they start in the background ends with the test
-process (:func:`die_with_parent`), so a killed run leaves no server behind.
+The labs (:mod:`integration.backup_helpers`, :mod:`integration.deploy_lab`,
+:mod:`weblab.lab`, the Swarm, update and recovery labs) and the tests that run lares use these;
+a process they start in the background ends with the test process (:func:`die_with_parent`),
+so a killed run leaves no server behind.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -47,15 +49,58 @@ def stop(proc: subprocess.Popen[Any], *, timeout: float = 15) -> None:
             proc.wait()
 
 
+def lab_args(blueprint: Path, state: Path, *args: str) -> list[str]:
+    """``ARGS -f blueprint --state-dir state``."""
+    return [*args, "-f", str(blueprint), "--state-dir", str(state)]
+
+
 def lares_argv(blueprint: Path, state: Path, *args: str) -> list[str]:
     """``lares ARGS -f blueprint --state-dir state``."""
-    return [*LARES, *args, "-f", str(blueprint), "--state-dir", str(state)]
+    return [*LARES, *lab_args(blueprint, state, *args)]
 
 
 def lares_env(state: Path) -> dict[str, str]:
     """The environment lares runs in: its log goes to the test's state folder, and a wide
     terminal keeps tables from wrapping."""
     return {**os.environ, "LARES_STATE_DIR": str(state), "COLUMNS": "200"}
+
+
+def lares_process(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    input: str | None = None,
+    timeout: float = 240,
+    check: bool = False,
+    outputs: list[str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``lares ARGS`` as a person types it: ``input`` on its stdin, ``env`` its whole
+    environment (default: this process's). What it printed is added to ``outputs``; with
+    ``check``, a failure raises with its output (:func:`check_exit`)."""
+    proc = subprocess.run(
+        [*LARES, *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
+        cwd=cwd,
+    )
+    if outputs is not None:
+        outputs += [proc.stdout, proc.stderr]
+    if check:
+        check_exit(proc, args)
+    return proc
+
+
+def check_exit(proc: subprocess.CompletedProcess[str], args: Sequence[str]) -> None:
+    """Raise with what ``lares ARGS`` printed when it exited non-zero."""
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"lares {' '.join(args)} exited {proc.returncode}\n"
+            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
 
 
 def run_lares(
@@ -67,24 +112,16 @@ def run_lares(
     timeout: float = 240,
     check: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``lares ARGS`` on ``blueprint`` and ``state`` (``input`` on its stdin) and add what
-    it printed to ``outputs``; with ``check``, raise with its output when it fails."""
-    proc = subprocess.run(
-        lares_argv(blueprint, state, *args),
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+    """``lares ARGS -f blueprint --state-dir state`` in :func:`lares_env` (see
+    :func:`lares_process`)."""
+    return lares_process(
+        *lab_args(blueprint, state, *args),
         env=lares_env(state),
+        input=input,
+        timeout=timeout,
+        check=check,
+        outputs=outputs,
     )
-    outputs += [proc.stdout, proc.stderr]
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"lares {' '.join(args)} exited {proc.returncode}\n"
-            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-        )
-    return proc
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from integration.lares_lab import lares_process
 from lares.audit.actions import audit_files
 from lares.audit.rules import discover
 
@@ -111,14 +112,10 @@ def test_on_the_reference_render_compose_lint_takes_a_secret_file_for_a_secret(
     tmp_path: Path,
 ) -> None:
     import os
-    import sys
 
     repo = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(repo / "src"), LARES_STATE_DIR=str(tmp_path / "s"))
-    subprocess.run(
-        [sys.executable, "-m", "lares", "render", "-o", str(tmp_path / "out")],
-        capture_output=True, check=True, env=env, timeout=120,
-    )  # fmt: skip
+    lares_process("render", "-o", str(tmp_path / "out"), env=env, timeout=120, check=True)
     stacks = sorted((tmp_path / "out").glob("*/compose.yaml"))
     flagged = {(s, r) for _, s, r in compose_lint(stacks)}
     assert ("qbittorrent-gluetun", "CL-0020") in flagged  # WIREGUARD_PRIVATE_KEY_SECRETFILE

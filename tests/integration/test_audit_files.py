@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from integration.lares_lab import lares_process
 from lares.audit.actions import audit_files
 from lares.audit.rules import discover
 from lares.audit.targets import AuditInputError
@@ -116,15 +116,7 @@ def test_bad_files_are_reported_together_and_nothing_is_audited(tmp_path: Path) 
 
 def _lares(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"), LARES_STATE_DIR=str(cwd / "state"))
-    return subprocess.run(
-        [sys.executable, "-m", "lares", "audit", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return lares_process("audit", *args, cwd=cwd, env=env, timeout=120)
 
 
 def test_cli_fail_on_and_formats(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from integration.lares_lab import lares_process
 from lares.audit.engine import check_containers, check_drift
 from lares.audit.model import from_compose
 from lares.audit.targets import load_running
@@ -153,15 +154,11 @@ def test_drift_finds_a_hand_started_container_and_a_changed_setting(
 def test_cli_running_reports_every_container_of_the_engine(started: Any, tmp_path: Path) -> None:
     import json
     import os
-    import sys
 
     prefix, names, _ = started
     repo = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(repo / "src"), LARES_STATE_DIR=str(tmp_path))
-    proc = subprocess.run(
-        [sys.executable, "-m", "lares", "audit", "--running", "--json"],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, check=False,
-    )  # fmt: skip
+    proc = lares_process("audit", "--running", "--json", cwd=tmp_path, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     mine = {(f["container"], f["rule"]) for f in data["findings"]}
@@ -178,7 +175,6 @@ def test_cli_default_target_reports_drift_of_a_lares_stack(
 ) -> None:
     import json
     import os
-    import sys
 
     stack = docker_cleanup.project(f"lt-audit-{uuid.uuid4().hex[:6]}")
     repo = Path(__file__).resolve().parents[2]
@@ -193,10 +189,9 @@ def test_cli_default_target_reports_drift_of_a_lares_stack(
         labels={"com.docker.compose.project": stack, "com.docker.compose.service": "by-hand"},
     )
     env = dict(os.environ, PYTHONPATH=str(repo / "src"), LARES_STATE_DIR=str(tmp_path / "s"))
-    proc = subprocess.run(
-        [sys.executable, "-m", "lares", "audit", "-f", str(blueprint), "--json"],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120, check=False,
-    )  # fmt: skip
+    proc = lares_process(
+        "audit", "-f", str(blueprint), "--json", cwd=tmp_path, env=env, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     found = {(f["rule"], f["container"]) for f in json.loads(proc.stdout)["findings"]}
     assert ("drift-unknown-container", name) in found

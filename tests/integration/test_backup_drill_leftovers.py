@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from integration.backup_helpers import LARES, make_lab, psql, set_secret, start_postgres
+from integration.backup_helpers import make_lab, psql, set_secret, start_postgres
+from integration.lares_lab import lares_argv
 
 DB_PASSWORD = "pg-Drill-7e2c9a4b1d"
 
@@ -51,11 +52,11 @@ def test_a_killed_drill_is_reported_then_swept(
 
     work = tmp_path / "work"
     work.mkdir()
-    argv = [LARES, "backup", "drill", "--workdir", str(work), "-f", str(lab.blueprint)]
+    argv = lares_argv(lab.blueprint, lab.state, "backup", "drill", "--workdir", str(work))
 
     def kill_a_drill() -> tuple[list[str], list[Path]]:
         drill = subprocess.Popen(
-            [*argv, "--state-dir", str(lab.state)],
+            argv,
             env=lab.env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -15,12 +15,12 @@ from typing import Any
 import psutil
 
 from integration.backup_helpers import (
-    LARES,
     Lab,
     make_lab,
     set_secret,
     start_fake_dump_container,
 )
+from integration.lares_lab import lares_argv
 
 SLOW_DUMP = r"""#!/bin/sh
 # a dump that takes a minute, unless /tmp/fast exists
@@ -45,16 +45,7 @@ exit 1
 def _start(lab: Lab, out: Path) -> subprocess.Popen[bytes]:
     with open(out, "wb") as sink:
         return subprocess.Popen(
-            [
-                LARES,
-                "backup",
-                "run",
-                "--json",
-                "-f",
-                str(lab.blueprint),
-                "--state-dir",
-                str(lab.state),
-            ],
+            lares_argv(lab.blueprint, lab.state, "backup", "run", "--json"),
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=lab.env(),

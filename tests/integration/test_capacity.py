@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from integration.lares_lab import lares_process
 from lares.monitor.collectors import Sample
 from lares.monitor.store import Store
 
 TESTS = Path(__file__).resolve().parents[1]
-LARES = [sys.executable, "-m", "lares"]
 
 
 def lares(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*LARES, *args], capture_output=True, text=True, timeout=180)
+    return lares_process(*args, timeout=180)
 
 
 def test_capacity_forecasts_the_app_data_folder_from_the_history(kit: Any, tmp_path: Path) -> None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from integration.conftest import DockerCleanup
+from integration.lares_lab import lares_process
 
 pytestmark = pytest.mark.integration
 
@@ -65,11 +65,8 @@ catalog: [catalog]
 
 
 def _lares(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "lares", *args, "-f", str(root / "lares.yaml")]
-    argv += ["--state-dir", str(root / "state")] if args[0] == "up" else []
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=240, check=False)
-    assert proc.returncode == 0, f"lares {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
-    return proc
+    state = ["--state-dir", str(root / "state")] if args[0] == "up" else []
+    return lares_process(*args, "-f", str(root / "lares.yaml"), *state, timeout=240, check=True)
 
 
 def _exec(name: str, script: str) -> subprocess.CompletedProcess[str]:

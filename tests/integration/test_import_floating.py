@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 import yaml
 
 from integration.conftest import DockerCleanup
+from integration.lares_lab import LARES
 from integration.registry import running_registry
 from lares.audit.targets import compose_argv
 
@@ -48,8 +48,7 @@ def test_a_running_floating_tag_is_pinned_to_the_digest_it_runs(
             assert newer != ran  # the tag moved; the container still runs the first
             env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
             state, out = tmp_path / "state", tmp_path / "out"
-            lares = [sys.executable, "-m", "lares"]
-            imported = _run([*lares, "import", "--running", "-p", token, "-o", str(out),
+            imported = _run([*LARES, "import", "--running", "-p", token, "-o", str(out),
                              "--state-dir", str(state), "--json"], env=env)  # fmt: skip
             assert imported.returncode == 0, imported.stdout + imported.stderr
             report = json.loads(imported.stdout)
@@ -61,13 +60,13 @@ def test_a_running_floating_tag_is_pinned_to_the_digest_it_runs(
             custom = yaml.safe_load((out / "catalog" / f"{app['id']}.yaml").read_text())
             spec = custom["containers"][app["id"]]
             assert spec["version"] == "latest" and "floating_tag" in spec["exceptions"]
-            planned = _run([*lares, "plan", "-f", str(out / "lares.yaml"),
+            planned = _run([*LARES, "plan", "-f", str(out / "lares.yaml"),
                             "--state-dir", str(state)], env=env)  # fmt: skip
             assert planned.returncode == 0, planned.stdout + planned.stderr
             said = planned.stdout + planned.stderr
             assert f"is a floating tag, pinned by digest {ran[:19]}… in lares.lock" in said
             _run([*compose_argv(), "-p", token, "down"], cwd=folder)
-            applied = _run([*lares, "up", "--yes", "-f", str(out / "lares.yaml"),
+            applied = _run([*LARES, "up", "--yes", "-f", str(out / "lares.yaml"),
                             "--state-dir", str(state)], env=env)  # fmt: skip
             assert applied.returncode == 0, applied.stdout + applied.stderr
             compose = (state / "applied").rglob("compose.yaml")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from integration.conftest import DockerCleanup
+from integration.lares_lab import LARES
 from lares.audit.targets import compose_argv
 
 PASSWORD = "Hand-Made-Pw-" + uuid.uuid4().hex[:8]
@@ -87,15 +87,14 @@ def test_a_running_project_is_imported_and_taken_over_by_lares_up(
         _psql(f"{token}-{token}-db-1", made)
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
         state, out = tmp_path / "state", tmp_path / "out"
-        lares = [sys.executable, "-m", "lares"]
-        imported = _run([*lares, "import", "--running", "-p", token, "-o", str(out),
+        imported = _run([*LARES, "import", "--running", "-p", token, "-o", str(out),
                          "--state-dir", str(state), "--json"], env=env)  # fmt: skip
         assert imported.returncode == 0, imported.stdout + imported.stderr
         report = json.loads(imported.stdout)
         assert PASSWORD not in imported.stdout
         assert [a["kind"] for a in report["apps"]] == ["custom"]
         assert report["apps"][0]["secrets"] == ["db_password"]  # one password, one secret
-        applied = _run([*lares, "up", "--yes", "-f", str(out / "lares.yaml"),
+        applied = _run([*LARES, "up", "--yes", "-f", str(out / "lares.yaml"),
                         "--state-dir", str(state)], env=env)  # fmt: skip
         assert applied.returncode == 0, applied.stdout + applied.stderr
         db = f"{token}-web-{token}-db"

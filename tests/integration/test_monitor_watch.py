@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from integration.lares_lab import LARES, free_port
+from integration.lares_lab import LARES, free_port, lares_process
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,7 @@ def blueprint(kit: Any, tmp_path: Path) -> Path:
 
 
 def lares(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*LARES, *args], capture_output=True, text=True, timeout=timeout)
+    return lares_process(*args, timeout=timeout)
 
 
 def test_watch_runs_serves_metrics_and_stops_cleanly(blueprint: Path, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ import pytest
 
 from integration.backup_helpers import grep_tree, make_tree, tree_listing
 from integration.conftest import remove_docker_objects
+from integration.lares_lab import lares_process
 from integration.remote_helpers import S3Server, s3_server
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "recover"
@@ -66,20 +67,15 @@ class Lab:
         env: dict[str, str] | None = None,
         timeout: float = 600,
     ) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-m", "lares", *args]
-        if blueprint:
-            argv += ["-f", str(self.blueprint)]
-        proc = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
+        file = ["-f", str(self.blueprint)] if blueprint else []
+        return lares_process(
+            *args,
+            *file,
             env={**self.env, **(env or {})},
             input=input,
             timeout=timeout,
-            check=False,
+            outputs=self.outputs,
         )
-        self.outputs += [proc.stdout, proc.stderr]
-        return proc
 
     def ok(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         proc = self.lares(*args, **kwargs)

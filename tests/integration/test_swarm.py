@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from integration.lares_lab import lab_args, lares_process
 from integration.swarmlab import Node, SwarmLab, swarm_lab
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "swarm"
@@ -51,26 +51,9 @@ def lares(
     lab: SwarmLab, *args: str, env: dict[str, str] | None = None, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     full = {**lab.env(), "LT_ROOT": str(lab.root / "lt"), **(env or {})}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lares",
-            *args,
-            "-f",
-            str(DATA / "lares.yaml"),
-            "--state-dir",
-            str(lab.root / "state"),
-        ]
-        if args[0] != "ps"
-        else [sys.executable, "-m", "lares", *args],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env=full,
-        input=input,
-        check=False,
-    )
+    if args[0] != "ps":
+        args = (*lab_args(DATA / "lares.yaml", lab.root / "state", *args),)
+    return lares_process(*args, env=full, input=input)
 
 
 def up(lab: SwarmLab, **env: str) -> dict[str, Any]:

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ import docker
 import pytest
 
 from integration.conftest import remove_docker_objects
+from integration.lares_lab import LARES, lares_process
 from integration.registry import LocalRegistry, running_registry
 from lares.update.lock import Lock
 
@@ -60,11 +60,8 @@ class Lab:
 
     def lares(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         state = [] if args[0] == "outdated" else ["--state-dir", str(self.state)]
-        argv = [sys.executable, "-m", "lares", *args, *state]
-        argv += ["-f", str(self.dir / "lares.yaml")]
-        return subprocess.run(
-            argv, capture_output=True, text=True, env=self.env, timeout=timeout, check=False
-        )
+        file = ["-f", str(self.dir / "lares.yaml")]
+        return lares_process(*args, *state, *file, env=self.env, timeout=timeout)
 
     def ok(self, *args: str) -> subprocess.CompletedProcess[str]:
         run = self.lares(*args)
@@ -167,12 +164,8 @@ def test_update_backs_up_proves_health_or_puts_the_old_version_and_data_back(lab
     built = Lock.beside(lab.dir).built[f"{lab.image}:1.0.0"]
     assert built == datetime.now(UTC).date().isoformat()
     later = (datetime.now(UTC) + timedelta(days=400)).date().isoformat()
-    plan = subprocess.run(
-        [sys.executable, "-m", "lares", "plan", "--json", "-f", str(lab.dir / "lares.yaml")],
-        capture_output=True,
-        text=True,
-        env={**lab.env, "LARES_TODAY": later},
-        check=False,
+    plan = lares_process(
+        "plan", "--json", "-f", str(lab.dir / "lares.yaml"), env={**lab.env, "LARES_TODAY": later}
     )
     old = [f for f in json.loads(plan.stdout)["findings"] if f["id"] == "lifecycle"]
     assert [f["message"] for f in old] == [
@@ -322,7 +315,7 @@ def test_an_update_killed_midway_is_put_back_by_the_next_one(lab: Lab) -> None:
     lab.ok("backup", "init")
     lab.psql("CREATE TABLE items (id int PRIMARY KEY, name text)")
     lab.psql("INSERT INTO items VALUES (1, 'one')")
-    argv = [sys.executable, "-m", "lares", "update", "lu-app", "--to", "1.0.1"]
+    argv = [*LARES, "update", "lu-app", "--to", "1.0.1"]
     argv += ["--state-dir", str(lab.state), "-f", str(lab.dir / "lares.yaml")]
     env = {**lab.env, "LARES_TEST_PAUSE_AT": "applied"}
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -6,7 +6,6 @@ import http.server
 import json
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import ClassVar
 
 import pytest
 
+from integration.lares_lab import lares_process
 from integration.registry import LocalRegistry, running_registry
 from lares.update.lock import Lock
 
@@ -78,8 +78,7 @@ def _blueprint(root: Path, reg: LocalRegistry) -> Path:
 
 
 def _outdated(blueprint: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "lares", "outdated", "-f", str(blueprint), *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    return lares_process("outdated", "-f", str(blueprint), *args, timeout=120)
 
 
 def test_newer_tags_of_the_same_scheme_by_step(registry: tuple, tmp_path: Path) -> None:
@@ -180,9 +179,8 @@ def test_a_registry_refusing_the_token_is_a_clear_error_and_nothing_changes(
             assert "Traceback" not in run.stderr
 
             state = tmp_path / "state"
-            argv = [sys.executable, "-m", "lares", "update", "lt-web", "--to", "1.0.1"]
-            argv += ["--json", "--state-dir", str(state), "-f", str(blueprint)]
-            update = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+            argv = ["update", "lt-web", "--to", "1.0.1", "--json", "--state-dir", str(state)]
+            update = lares_process(*argv, "-f", str(blueprint), timeout=120)
             assert update.returncode == 1, update.stdout + update.stderr
             (app,) = json.loads(update.stdout)["apps"]
             assert app["result"] == "failed"
@@ -213,9 +211,8 @@ def test_how_old_a_pin_is_comes_from_its_image_config_and_max_age_flags_it(
     assert engine.startswith("2025-01-31T10:00:00.123456789Z"), engine
 
     def outdated(today: str, *args: str) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-m", "lares", "outdated", "-f", str(blueprint), *args]
         env = {**os.environ, "LARES_TODAY": today, "COLUMNS": "200"}
-        run = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+        run = lares_process("outdated", "-f", str(blueprint), *args, env=env, timeout=120)
         assert run.returncode == 0, run.stderr
         return run
 
