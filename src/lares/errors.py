@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from lares.plain import Plain
+
 
 @dataclass(frozen=True, slots=True)
-class Location:
+class Location(Plain):
     """Where something is: a file position, an object path, or both."""
 
     file: str | None = None
@@ -35,9 +37,6 @@ class Location:
         if self.path:
             parts.append(self.path)
         return ": ".join(parts)
-
-    def to_dict(self) -> dict[str, object]:
-        return {"file": self.file, "line": self.line, "column": self.column, "path": self.path}
 
 
 class LaresError(Exception):

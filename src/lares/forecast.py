@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from lares.plain import Plain
 
 MAX_POINTS = 300
 MIN_POINTS = 3
@@ -24,7 +25,7 @@ Z95 = 1.96
 
 
 @dataclass(frozen=True)
-class Trend:
+class Trend(Plain):
     """Growth per day (amount units), with a low and high bound; ``points`` fitted."""
 
     per_day: float
@@ -32,12 +33,9 @@ class Trend:
     high: float
     points: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"per_day": self.per_day, "low": self.low, "high": self.high, "points": self.points}
-
 
 @dataclass(frozen=True)
-class Forecast:
+class Forecast(Plain):
     """When ``avail`` is used up at the fitted pace.
 
     ``state``: ``growing`` (``days`` set, ``days_low``/``days_high`` its range, ``days_high`` None
@@ -51,16 +49,6 @@ class Forecast:
     days: float | None = None
     days_low: float | None = None
     days_high: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "state": self.state,
-            "avail": self.avail,
-            "trend": self.trend.to_dict() if self.trend else None,
-            "days": self.days,
-            "days_low": self.days_low,
-            "days_high": self.days_high,
-        }
 
 
 def _thin(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lares.deploy.apply import DeployError
+from lares.plain import Plain
 from lares.state import StateDir
 
 if TYPE_CHECKING:
@@ -381,11 +382,8 @@ def diff(state: StateDir, file: Path | None = None, stacks: Sequence[str] = ()) 
 
 
 @dataclass(frozen=True)
-class PsResult:
+class PsResult(Plain):
     containers: list[ContainerState]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"containers": [c.to_dict() for c in self.containers]}
 
 
 def ps(stacks: Sequence[str] | None = None) -> PsResult:
@@ -477,11 +475,8 @@ class RolledBack:
 
 
 @dataclass(frozen=True)
-class RollbackResult:
+class RollbackResult(Plain):
     stacks: list[RolledBack]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"stacks": [s.to_dict() for s in self.stacks]}
 
 
 def rollback(

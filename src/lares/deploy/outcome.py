@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from lares.deploy.status import ContainerState
+from lares.plain import Plain
 
 PEER_LABEL = "io.lares.peer"
 APP_LABEL = "io.lares.app"
@@ -76,7 +77,7 @@ def waiting_on(services: Mapping[str, ServiceSpec]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class ServiceOutcome:
+class ServiceOutcome(Plain):
     service: str
     status: Status
     state: str  # "running, healthy", "exited (3)", "not created", ...
@@ -84,17 +85,6 @@ class ServiceOutcome:
     health: tuple[str, ...] = ()  # the last healthcheck outputs
     logs: tuple[str, ...] = ()  # the last log lines
     compose: tuple[str, ...] = ()  # what Compose said about it
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "service": self.service,
-            "status": self.status,
-            "state": self.state,
-            "why": self.why,
-            "health": list(self.health),
-            "logs": list(self.logs),
-            "compose": list(self.compose),
-        }
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lares.deploy.record import Record
+from lares.plain import Plain
 
 if TYPE_CHECKING:
     from lares.dockerapi import DockerAPI
@@ -20,7 +21,7 @@ COMPOSE_PROJECT = "com.docker.compose.project"
 
 
 @dataclass(frozen=True)
-class ContainerState:
+class ContainerState(Plain):
     stack: str
     app: str
     service: str
@@ -46,10 +47,7 @@ class ContainerState:
         return self.state == "running" and self.health in ("", "healthy")
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["uptime"] = self.uptime
-        data["ports"] = list(self.ports)
-        return data
+        return {**super().to_dict(), "uptime": self.uptime}
 
 
 def _timestamp(text: str | None) -> float | None:

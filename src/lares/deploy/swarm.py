@@ -25,6 +25,7 @@ from typing import Any
 
 from lares import run
 from lares.errors import LaresError
+from lares.plain import Plain
 
 STACK_LABEL = "com.docker.stack.namespace"
 APP_LABEL = "io.lares.app"
@@ -204,7 +205,7 @@ def as_deployed(
 
 
 @dataclass(frozen=True)
-class Task:
+class Task(Plain):
     """One task of a service: where it runs (or was meant to), and in what state."""
 
     slot: str  # "1", or the node id for a global service
@@ -212,15 +213,6 @@ class Task:
     state: str  # lower-cased first word of CurrentState: running, starting, pending, shutdown ...
     desired: str
     error: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "slot": self.slot,
-            "node": self.node,
-            "state": self.state,
-            "desired": self.desired,
-            "error": self.error,
-        }
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol, cast
 
 from lares.catalog.resolve import System
 from lares.errors import LaresError, UnknownCheck
+from lares.plain import Plain
 from lares.severity import rank, render_finding
 
 #: The words of :data:`lares.severity.SCALE` a doctor finding uses.
@@ -26,7 +27,7 @@ Status = Literal["ok", "warning", "error", "unknown"]
 
 
 @dataclass(frozen=True)
-class Finding:
+class Finding(Plain):
     """What one check found about the machine."""
 
     check: str
@@ -37,15 +38,6 @@ class Finding:
 
     def render(self) -> str:
         return render_finding(self.status, self.check, self.message, hint=self.hint)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "check": self.check,
-            "status": self.status,
-            "message": self.message,
-            "hint": self.hint,
-            "data": self.data,
-        }
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from lares.importer import service
 from lares.importer.load import Project
 from lares.importer.mapping import Imported
+from lares.plain import Plain
 
 #: The fields compared, in the order shown.
 FIELDS = ("image", "volumes", "ports", "networks", "environment", "healthcheck", "depends_on")
@@ -39,7 +40,7 @@ class Field:
 
 
 @dataclass
-class RoundTrip:
+class RoundTrip(Plain):
     project: str
     service: str
     app: str
@@ -47,17 +48,6 @@ class RoundTrip:
     rendered: str  # the Compose service lares renders
     fields: list[Field] = field(default_factory=list)
     hardening: list[str] = field(default_factory=list)  # audit rules the render no longer breaks
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "project": self.project,
-            "service": self.service,
-            "app": self.app,
-            "container": self.container,
-            "rendered": self.rendered,
-            "fields": [f.to_dict() for f in self.fields],
-            "hardening": list(self.hardening),
-        }
 
 
 def _image(ref: str) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lares.errors import LaresError, UsageError
+from lares.plain import Plain
 
 if TYPE_CHECKING:
     from lares.deploy.status import ContainerState
@@ -101,13 +102,10 @@ def alerts(monitor: Path, *, now: float | None = None) -> AlertList:
 
 
 @dataclass(frozen=True)
-class Silences:
+class Silences(Plain):
     """The silences in force."""
 
     silences: tuple[Silence, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"silences": [s.to_dict() for s in self.silences]}
 
 
 def silences(monitor: Path) -> Silences:
@@ -118,13 +116,10 @@ def silences(monitor: Path) -> Silences:
 
 
 @dataclass(frozen=True)
-class Silenced:
+class Silenced(Plain):
     target: str
     until: float
     reason: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "until": self.until, "reason": self.reason}
 
 
 def _seconds(duration: str | float) -> float:
@@ -176,12 +171,9 @@ def silence(
 
 
 @dataclass(frozen=True)
-class Unsilenced:
+class Unsilenced(Plain):
     target: str
     cleared: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "cleared": self.cleared}
 
 
 def unsilence(monitor: Path, target: str) -> Unsilenced:

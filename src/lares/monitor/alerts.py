@@ -28,15 +28,16 @@ resolved).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from lares.monitor.rules import AT_ONCE, SEVERITY_RANK, Condition
 from lares.notify import Message
+from lares.plain import Plain
 
 
 @dataclass
-class Alert:
+class Alert(Plain):
     """The state of one alert that is pending or firing."""
 
     key: str
@@ -75,9 +76,6 @@ class Alert:
         """Take the condition's root cause (``suppressed_by``) and whether a silence covers it."""
         self.suppressed_by = c.suppressed_by
         self.silenced = silenced
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Alert:

@@ -11,10 +11,11 @@ pydantic, the YAML loader or the catalog in memory.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from lares.notify import Target as NotifyTarget
+from lares.plain import Plain
 
 if TYPE_CHECKING:
     from lares.catalog.resolve import System
@@ -79,7 +80,7 @@ class RepoTarget:
 
 
 @dataclass(frozen=True)
-class WatchConfig:
+class WatchConfig(Plain):
     host: str
     state_dir: str = ""
     interval: float = 30.0
@@ -117,9 +118,6 @@ class WatchConfig:
     def databases(self) -> dict[str, str]:
         """Database service name → the app it belongs to."""
         return {db: a.id for a in self.apps for db in a.databases}
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WatchConfig:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -23,6 +23,7 @@ from typing import Any
 
 from lares.blueprint.model import Blueprint
 from lares.catalog.model import App
+from lares.plain import Plain
 
 HOURS_PER_YEAR = 24 * 365
 TB = 10**12  # storage is billed per decimal terabyte
@@ -36,11 +37,11 @@ def cents(value: Fraction) -> Decimal:
     )
 
 
-class _Shown:
+class _Shown(Plain):
     """A dataclass whose data is its fields, each exact amount rounded to cents."""
 
     def to_dict(self) -> dict[str, Any]:
-        values = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        values = super().to_dict()
         return {k: cents(v) if isinstance(v, Fraction) else v for k, v in values.items()}
 
 

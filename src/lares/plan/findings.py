@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from lares.errors import Location
+from lares.plain import Plain
 from lares.severity import rank, render_finding
 
 #: The words of :data:`lares.severity.SCALE` a plan finding uses.
@@ -13,7 +14,7 @@ Severity = Literal["error", "warning", "info"]
 
 
 @dataclass(frozen=True)
-class Finding:
+class Finding(Plain):
     """One thing a check found. ``id`` is stable across releases, so people can grep for it."""
 
     id: str
@@ -27,16 +28,6 @@ class Finding:
         return render_finding(
             self.severity, self.id, self.message, location=self.location, hint=self.hint
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "severity": self.severity,
-            "message": self.message,
-            "location": self.location.to_dict() if self.location else None,
-            "hint": self.hint,
-            "subject": self.subject,
-        }
 
 
 def sort_key(finding: Finding) -> tuple[int, str, int, str]:

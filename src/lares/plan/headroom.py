@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lares.forecast import Forecast, Trend, full_in, theil_sen
+from lares.plain import Plain
 from lares.plan.checks.memory import Budget
 
 WINDOW_DAYS = 30  # history the fill forecasts are fitted on
@@ -119,15 +120,12 @@ class Growth:
 
 
 @dataclass(frozen=True)
-class Binding:
+class Binding(Plain):
     """The constraint that runs out first, and what relieves it."""
 
     what: str
     days: float | None  # 0: already; None: nothing runs out at the current pace
     buy: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"what": self.what, "days": self.days, "buy": self.buy}
 
 
 @dataclass(frozen=True)

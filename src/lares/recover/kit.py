@@ -31,6 +31,7 @@ from typing import Any
 
 from lares.catalog.model import SecretSpec
 from lares.errors import LaresError, UsageError
+from lares.plain import Plain
 from lares.secrets import SecretStore
 
 KIT_FORMAT = 1
@@ -45,7 +46,7 @@ def iso(when: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class KitRepo:
+class KitRepo(Plain):
     name: str
     url: str
     password: str
@@ -58,17 +59,6 @@ class KitRepo:
     def offsite(self) -> bool:
         """Whether the repository is likely to survive the machine (not a local folder)."""
         return not self.url.startswith("/")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "url": self.url,
-            "password": self.password,
-            "env": dict(self.env),
-            "secret_env": dict(self.secret_env),
-            "options": dict(self.options),
-            "copy_from": self.copy_from,
-        }
 
 
 @dataclass(frozen=True)

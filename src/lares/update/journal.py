@@ -16,7 +16,9 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
+
+from lares.plain import Plain
 
 if TYPE_CHECKING:
     from lares.state import StateDir
@@ -26,23 +28,13 @@ Step = Literal["backed-up", "pinned", "applied"]
 
 
 @dataclass(frozen=True)
-class Entry:
+class Entry(Plain):
     app: str
     current: str
     target: str
     step: Step
     before: dict[str, str | None]  # container key → its pin in lares.lock before the update
     snapshots: tuple[tuple[str, str, bool], ...]  # (repo, snapshot, is a database dump)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "app": self.app,
-            "current": self.current,
-            "target": self.target,
-            "step": self.step,
-            "before": dict(self.before),
-            "snapshots": [list(s) for s in self.snapshots],
-        }
 
 
 def write(state: StateDir, entry: Entry) -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from lares.errors import LaresError, UsageError
+from lares.plain import Plain
 from lares.update import journal
 from lares.update.lock import Lock
 from lares.update.registry import Reference, Registry, RegistryError
@@ -39,7 +40,7 @@ PRE_UPDATE = "pre-update"
 
 
 @dataclass(frozen=True)
-class AppUpdate:
+class AppUpdate(Plain):
     app: str
     current: str
     target: str | None = None
@@ -50,20 +51,6 @@ class AppUpdate:
     snapshots: tuple[str, ...] = ()  # the pre-update snapshots
     restored: tuple[str, ...] = ()  # the databases loaded back from them
     release_notes: str | None = None  # the upstream page of the target version
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "app": self.app,
-            "current": self.current,
-            "target": self.target,
-            "level": self.level,
-            "result": self.result,
-            "why": self.why,
-            "containers": list(self.containers),
-            "snapshots": list(self.snapshots),
-            "restored": list(self.restored),
-            "release_notes": self.release_notes,
-        }
 
 
 @dataclass(frozen=True)

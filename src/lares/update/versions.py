@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from lares.plain import Plain
+
 Level = Literal["patch", "minor", "major"]
 LEVELS: tuple[Level, ...] = ("patch", "minor", "major")
 Scheme = Literal["semver", "calendar", "build"]
@@ -105,7 +107,7 @@ def parse(tag: str) -> Version | None:
 
 
 @dataclass(frozen=True)
-class Newer:
+class Newer(Plain):
     """The newest tag at each level above a pin (None where there is none)."""
 
     current: str
@@ -123,14 +125,6 @@ class Newer:
             if self.at(level):
                 return level
         return None
-
-    def to_dict(self) -> dict[str, str | None]:
-        return {
-            "current": self.current,
-            "patch": self.patch,
-            "minor": self.minor,
-            "major": self.major,
-        }
 
 
 def newer(current: str, tags: Iterable[str]) -> Newer | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lares.errors import LaresError
+from lares.plain import Plain
 
 log = logging.getLogger("lares.web")
 
@@ -28,7 +29,7 @@ Action = Callable[[Callable[[str], None]], dict[str, Any]]
 
 
 @dataclass
-class Job:
+class Job(Plain):
     id: str
     kind: str
     state: str = "running"  # running | ok | failed
@@ -39,16 +40,7 @@ class Job:
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "state": self.state,
-            "started": self.started,
-            "finished": self.finished,
-            "progress": list(self.progress[-20:]),
-            "result": self.result,
-            "error": self.error,
-        }
+        return {**super().to_dict(), "progress": self.progress[-20:]}
 
 
 class Jobs:

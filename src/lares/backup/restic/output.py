@@ -8,10 +8,12 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+
+from lares.plain import Plain
 
 
 def parse_time(text: str) -> datetime:
@@ -79,7 +81,7 @@ class Status:
 
 
 @dataclass(frozen=True)
-class Summary:
+class Summary(Plain):
     """The last line of ``restic backup --json``."""
 
     files_new: int
@@ -92,9 +94,6 @@ class Summary:
     total_bytes_processed: int
     total_duration: float
     snapshot_id: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
