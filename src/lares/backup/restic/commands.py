@@ -5,7 +5,7 @@ and the secrets it needs by id, so that printing one (``--dry-run``) never shows
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from lares.backup.command import Command
@@ -136,7 +136,8 @@ def snapshots_command(repo: Repo, *, host: str | None = None, tags: Sequence[str
 
 @dataclass(frozen=True)
 class Keep:
-    """Retention: how many snapshots to keep per group."""
+    """Retention: how many snapshots to keep per group; each field is restic's
+    ``--keep-<field>``, in this order."""
 
     last: int | None = None
     daily: int = 0
@@ -146,15 +147,9 @@ class Keep:
 
     def flags(self) -> list[str]:
         out: list[str] = []
-        for flag, value in (
-            ("--keep-last", self.last),
-            ("--keep-daily", self.daily),
-            ("--keep-weekly", self.weekly),
-            ("--keep-monthly", self.monthly),
-            ("--keep-yearly", self.yearly),
-        ):
-            if value:
-                out += [flag, str(value)]
+        for f in fields(self):
+            if value := getattr(self, f.name):
+                out += [f"--keep-{f.name}", str(value)]
         return out
 
 
