@@ -21,13 +21,13 @@ class CertificateMissing(LaresError):
 
 @ca.command("export")
 def ca_export(
-    file: FileOpt = None,
     source: Annotated[
         Path | None,
         typer.Option(
             "--from", help="Read the root certificate from this file instead of Caddy's data."
         ),
     ] = None,
+    file: FileOpt = None,
 ) -> None:
     """Print the root certificate of Caddy's internal CA, for your devices to trust."""
     from lares.plan import make_context
@@ -74,7 +74,7 @@ def _applied_blueprint(state_dir: Path | None, stack: str, path: str) -> object 
 
 
 @app.command("public")
-def public_cmd(file: FileOpt = None, as_json: JsonOpt = False, state_dir: StateOpt = None) -> None:
+def public_cmd(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
     """Show what the tunnel publishes, and resources an earlier apply published that are gone
     from the blueprint (Pangolin keeps them until you remove them)."""
     from lares.catalog.web import public_resources

@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, StateOpt, printer
+from lares.commands.options import (
+    DryRunOpt,
+    EngineOpt,
+    FileOpt,
+    JsonOpt,
+    LockOpt,
+    StacksArg,
+    StateOpt,
+    YesOpt,
+    printer,
+)
 
 if TYPE_CHECKING:
     from lares.deploy.actions import DiffResult, Preview, RolledBack, UpResult
@@ -26,43 +36,6 @@ if TYPE_CHECKING:
     from lares.deploy.swarmup import SwarmUpResult
     from lares.output import Out
     from lares.state import StateDir
-
-StacksArg = Annotated[list[str] | None, typer.Argument(help="Stacks (default: all).")]
-LockOpt = Annotated[
-    float, typer.Option("--lock-timeout", help="Seconds to wait for another lares to finish.")
-]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would change, then stop.")]
-FreshOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--fresh-secrets",
-        metavar="APP",
-        help="Generate new secrets for APP although its data folders hold data (repeat; "
-        "'all' for every app). Its existing data may then be unusable.",
-    ),
-]
-PruneOpt = Annotated[
-    bool,
-    typer.Option("--prune", help="Also remove the applied stacks the blueprint no longer names."),
-]
-VolumesOpt = Annotated[
-    bool,
-    typer.Option(
-        "--volumes", help="Also remove named volumes (asks you to type 'delete volumes')."
-    ),
-]
-EngineOpt = Annotated[
-    str,
-    typer.Option(
-        "--engine",
-        help="compose: each stack a Compose project on this engine; swarm: each stack a "
-        "`docker stack deploy` to the Swarm manager DOCKER_HOST names.",
-    ),
-]
-PreviousOpt = Annotated[
-    bool,
-    typer.Option("--previous", help="Go back one more: the revision before the last good one."),
-]
 
 
 def _state(path: Path | None) -> StateDir:
@@ -234,16 +207,21 @@ def _show_up(out: Out, done: UpResult) -> None:
 
 @app.command()
 def up(
-    stacks: StacksArg = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
-    dry_run: DryRunOpt = False,
-    lock_timeout: LockOpt = 300.0,
-    fresh_secrets: FreshOpt = None,
-    as_json: JsonOpt = False,
-    prune: PruneOpt = False,
-    engine: EngineOpt = "compose",
+    fresh_secrets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fresh-secrets",
+            metavar="APP",
+            help="Generate new secrets for APP although its data folders hold data (repeat; "
+            "'all' for every app). Its existing data may then be unusable.",
+        ),
+    ] = None,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune", help="Also remove the applied stacks the blueprint no longer names."
+        ),
+    ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="swarm: deploy although the plan has errors.")
     ] = False,
@@ -265,6 +243,14 @@ def up(
     wait: Annotated[
         float, typer.Option("--wait", help="swarm: seconds to wait for the services to run.")
     ] = 300.0,
+    stacks: StacksArg = None,
+    engine: EngineOpt = "compose",
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    lock_timeout: LockOpt = 300.0,
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Deploy: check, render, show what changes, ask, then apply stack by stack.
 
@@ -440,12 +426,17 @@ def _show_diff(out: Out, done: DiffResult) -> None:
 
 @app.command()
 def down(
+    volumes: Annotated[
+        bool,
+        typer.Option(
+            "--volumes", help="Also remove named volumes (asks you to type 'delete volumes')."
+        ),
+    ] = False,
     stacks: StacksArg = None,
+    yes: YesOpt = False,
+    lock_timeout: LockOpt = 300.0,
     file: FileOpt = None,
     state_dir: StateOpt = None,
-    volumes: VolumesOpt = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Stop without asking.")] = False,
-    lock_timeout: LockOpt = 300.0,
 ) -> None:
     """Stop and remove the stacks' containers; data folders and volumes are kept.
 
@@ -475,8 +466,8 @@ def down(
 @app.command()
 def ps(
     stacks: StacksArg = None,
-    as_json: JsonOpt = False,
     engine: EngineOpt = "compose",
+    as_json: JsonOpt = False,
 ) -> None:
     """The containers lares manages: state, health, uptime, restarts, ports (with --engine
     swarm: each service's state, replicas and nodes)."""
@@ -517,10 +508,13 @@ def _show_rolled_back(out: Out, step: RolledBack) -> None:
 
 @app.command()
 def rollback(
+    previous: Annotated[
+        bool,
+        typer.Option("--previous", help="Go back one more: the revision before the last good one."),
+    ] = False,
     stacks: StacksArg = None,
-    state_dir: StateOpt = None,
-    previous: PreviousOpt = False,
     lock_timeout: LockOpt = 300.0,
+    state_dir: StateOpt = None,
 ) -> None:
     """Re-apply a stack's last recorded good revision (after a failed `up`).
 

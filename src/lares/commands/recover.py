@@ -79,7 +79,6 @@ def recover_cmd(
             "input. Without it, the repository, password and host are asked for.",
         ),
     ] = None,
-    state_dir: StateOpt = None,
     repo: Annotated[
         str | None, typer.Option("--repo", "-r", help="Recover from this kit repository only.")
     ] = None,
@@ -108,6 +107,7 @@ def recover_cmd(
         typer.Option("--at", help="With --app: the newest snapshots taken by this date/time."),
     ] = None,
     file: FileOpt = None,
+    state_dir: StateOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Rebuild this server on a new machine from its backups: lares's state, every app's files
