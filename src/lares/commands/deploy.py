@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from lares.deploy.orphans import Orphan
     from lares.deploy.outcome import Outcome
     from lares.deploy.stackplan import StackPlan
-    from lares.deploy.swarmup import SwarmUpResult
     from lares.output import Out
     from lares.state import StateDir
 
@@ -42,6 +41,14 @@ def _state(path: Path | None) -> StateDir:
     from lares.state import StateDir
 
     return StateDir.open(path)
+
+
+def _scope(
+    state_dir: Path | None, file: Path | None, stacks: list[str] | None
+) -> tuple[StateDir, Path | None, Sequence[str]]:
+    """What an action of `up`, `diff` and `down` works on, as the command line names it: the
+    state folder, the blueprint, and the stacks (every stack when it names none)."""
+    return _state(state_dir), file, stacks or ()
 
 
 @contextmanager
@@ -60,6 +67,18 @@ def _plan_checked(out: Out) -> Iterator[None]:
             findings_report(out, exc.findings)
         out.fail(exc.message, hint=exc.hint)
         raise typer.Exit(1) from None
+
+
+@contextmanager
+def _applying(out: Out) -> Iterator[HealthView]:
+    """While `up` applies: the services' states shown as they come up (the live table ended
+    after), and a plan's errors shown as `lares plan` shows them (exit 1)."""
+    view = HealthView(out)
+    try:
+        with _plan_checked(out):
+            yield view
+    finally:
+        view.close()
 
 
 def _match(count: int) -> str:
@@ -264,16 +283,21 @@ def up(
     from lares.deploy import actions
 
     out = printer(as_json)
-    view = HealthView(out)
     if engine == "swarm":
+        from lares.deploy import swarmup
+
         _refuse_compose_only(dry_run=dry_run, prune=prune, fresh=bool(fresh_secrets))
-        try:
-            with _plan_checked(out):
-                swarm_done = _swarm_up(
-                    out, view, stacks, file, state_dir, force, resolve_image, plain_overlays, wait
-                )
-        finally:
-            view.close()
+        with _applying(out) as view:
+            swarm_done = swarmup.up(
+                *_scope(state_dir, file, stacks),
+                force=force,
+                resolve_image=resolve_image,
+                plain_overlays=plain_overlays,
+                timeout=wait,
+                progress=out.line,
+                on_states=view,
+                warn=out.warn,
+            )
         _show_swarm(out, swarm_done.to_dict())
         if not swarm_done.ok:
             out.fail(
@@ -289,24 +313,19 @@ def up(
         if not as_json:
             _show_plans(out, preview.plans, preview.orphans)
 
-    try:
-        with _plan_checked(out):
-            done = actions.up(
-                _state(state_dir),
-                file,
-                stacks or (),
-                fresh=fresh_secrets or [],
-                prune=prune,
-                dry_run=dry_run,
-                lock_timeout=lock_timeout,
-                confirm=lambda q: yes or typer.confirm(q, default=False),
-                show=show,
-                progress=out.line,
-                on_states=view,
-                warn=out.warn,
-            )
-    finally:
-        view.close()
+    with _applying(out) as view:
+        done = actions.up(
+            *_scope(state_dir, file, stacks),
+            fresh=fresh_secrets or [],
+            prune=prune,
+            dry_run=dry_run,
+            lock_timeout=lock_timeout,
+            confirm=lambda q: yes or typer.confirm(q, default=False),
+            show=show,
+            progress=out.line,
+            on_states=view,
+            warn=out.warn,
+        )
     _show_up(out, done)
     if not done.ok:
         raise typer.Exit(1)
@@ -334,33 +353,6 @@ def _refuse_compose_only(*, dry_run: bool, prune: bool, fresh: bool) -> None:
             f"{', '.join(given)} applies to Compose stacks, not to --engine swarm",
             hint="leave it out (Swarm removes the services a stack file no longer has itself)",
         )
-
-
-def _swarm_up(
-    out: Out,
-    view: HealthView,
-    stacks: list[str] | None,
-    file: Path | None,
-    state_dir: Path | None,
-    force: bool,
-    resolve_image: str,
-    plain_overlays: bool,
-    wait: float,
-) -> SwarmUpResult:
-    from lares.deploy import swarmup
-
-    return swarmup.up(
-        _state(state_dir),
-        file,
-        stacks or (),
-        force=force,
-        resolve_image=resolve_image,
-        plain_overlays=plain_overlays,
-        timeout=wait,
-        progress=out.line,
-        on_states=view,
-        warn=out.warn,
-    )
 
 
 def _show_swarm(out: Out, report: dict[str, Any]) -> None:
@@ -402,7 +394,7 @@ def diff(
 
     out = printer(as_json)
     with _plan_checked(out):
-        done = actions.diff(_state(state_dir), file, stacks or ())
+        done = actions.diff(*_scope(state_dir, file, stacks))
     _show_diff(out, done)
     raise typer.Exit(1 if done.differs else 0)
 
@@ -452,9 +444,7 @@ def down(
 
     out = printer(False)
     done = actions.down(
-        _state(state_dir),
-        file,
-        stacks or (),
+        *_scope(state_dir, file, stacks),
         volumes=volumes,
         lock_timeout=lock_timeout,
         confirm=confirm,
