@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, StateOpt, load_blueprint, printer
+from lares.commands.options import FileOpt, JsonOpt, StateOpt, group, load_blueprint, printer
 from lares.errors import LaresError
 
-ca = typer.Typer(help="The LAN proxy's certificate authority.", no_args_is_help=True)
+ca = group("ca", "The LAN proxy's certificate authority.")
 app.add_typer(ca, name="ca")
 
 
