@@ -1,6 +1,6 @@
 """The commands: one module per command or group, named after what it serves (``plan.py`` holds
 `lares plan`, ``backup.py`` the `lares backup` group); :mod:`lares.commands.options` holds what
-they share (the --file, --json and --state-dir options, loading the blueprint, printing).
+they share (the options more than one command takes, loading the blueprint, printing).
 
 Each module registers its commands on :data:`lares.cli.app` when imported; :func:`register`
 imports them all, the everyday ones first so that `lares --help` lists them first. A command

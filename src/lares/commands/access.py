@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, StateOpt, load_blueprint, printer
+from lares.commands.options import FileOpt, JsonOpt, StateOpt, group, load_blueprint, printer
 from lares.errors import LaresError
 
-ca = typer.Typer(help="The LAN proxy's certificate authority.", no_args_is_help=True)
+ca = group("ca", "The LAN proxy's certificate authority.")
 app.add_typer(ca, name="ca")
 
 
@@ -21,13 +21,13 @@ class CertificateMissing(LaresError):
 
 @ca.command("export")
 def ca_export(
-    file: FileOpt = None,
     source: Annotated[
         Path | None,
         typer.Option(
             "--from", help="Read the root certificate from this file instead of Caddy's data."
         ),
     ] = None,
+    file: FileOpt = None,
 ) -> None:
     """Print the root certificate of Caddy's internal CA, for your devices to trust."""
     from lares.plan import make_context
@@ -74,7 +74,7 @@ def _applied_blueprint(state_dir: Path | None, stack: str, path: str) -> object 
 
 
 @app.command("public")
-def public_cmd(file: FileOpt = None, as_json: JsonOpt = False, state_dir: StateOpt = None) -> None:
+def public_cmd(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
     """Show what the tunnel publishes, and resources an earlier apply published that are gone
     from the blueprint (Pangolin keeps them until you remove them)."""
     from lares.catalog.web import public_resources

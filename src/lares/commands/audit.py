@@ -44,8 +44,6 @@ def audit_cmd(
     running: Annotated[
         bool, typer.Option("--running", help="Audit every container on the Docker engine.")
     ] = False,
-    file: FileOpt = None,
-    as_json: JsonOpt = False,
     fmt: Annotated[
         str, typer.Option("--format", help="table, json or sarif (SARIF 2.1.0).")
     ] = "table",
@@ -64,6 +62,8 @@ def audit_cmd(
         bool, typer.Option("--no-drift", help="Do not compare lares's stacks with the engine.")
     ] = False,
     rules: Annotated[bool, typer.Option("--rules", help="List the rule table and exit.")] = False,
+    file: FileOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Check containers against one rule table (CIS Docker Benchmark §5, compose-lint's rules,
     the daemon and host files): compose files, the running engine, or lares's own stacks and

@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, StateOpt, group, print_and_exit, printer
+from lares.commands.options import (
+    DryRunOpt,
+    FileOpt,
+    JsonOpt,
+    RepoOpt,
+    StateOpt,
+    YesOpt,
+    group,
+    print_and_exit,
+    printer,
+)
 
 if TYPE_CHECKING:
     from lares.backup import BackupContext
@@ -28,10 +38,6 @@ backup = group(
     "Back up with restic: snapshots, database dumps, retention, checks and restore drills.",
 )
 app.add_typer(backup, name="backup")
-
-RepoOpt = Annotated[
-    str | None, typer.Option("--repo", "-r", help="Only this repository (a name in the blueprint).")
-]
 
 
 def _context(file: Path | None, state_dir: Path | None) -> BackupContext:
@@ -59,9 +65,9 @@ def _repo_failed(out: Out, row: Row) -> None:
 
 @backup.command()
 def init(
+    repo: RepoOpt = None,
     file: FileOpt = None,
     state_dir: StateOpt = None,
-    repo: RepoOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create the blueprint's repositories (passwords generated into the secrets folder).
@@ -104,15 +110,15 @@ def _per_repository(
 
 @backup.command("run")
 def run_cmd(
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    repo: RepoOpt = None,
     due: Annotated[
         bool, typer.Option("--due", help="Only what the repositories' schedules say is due.")
     ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", "-n", help="Print the commands that would run; run none.")
     ] = False,
+    repo: RepoOpt = None,
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Back up every app with a backup spec: snapshot, dump databases, back up files, copy.
@@ -146,9 +152,9 @@ def run_cmd(
 
 @backup.command()
 def forget(
+    repo: RepoOpt = None,
     file: FileOpt = None,
     state_dir: StateOpt = None,
-    repo: RepoOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Apply retention (keep daily/weekly/monthly per app and kind) and prune.
@@ -170,13 +176,11 @@ def forget(
 
 @backup.command()
 def prune(
+    repo: RepoOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     file: FileOpt = None,
     state_dir: StateOpt = None,
-    repo: RepoOpt = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Prune without asking.")] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Only say what pruning would free.")
-    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Free space: say what applying the retention would remove and free, ask, then do it.
@@ -250,9 +254,9 @@ def _prune_preview(out: Out, preview: Repositories) -> None:
 
 @backup.command()
 def check(
+    repo: RepoOpt = None,
     file: FileOpt = None,
     state_dir: StateOpt = None,
-    repo: RepoOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run `restic check` reading the next slice of the data (rotating --read-data-subset).
@@ -273,9 +277,9 @@ def check(
 
 @backup.command()
 def unlock(
+    repo: RepoOpt = None,
     file: FileOpt = None,
     state_dir: StateOpt = None,
-    repo: RepoOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Remove stale locks only: of a dead process on this host, or not refreshed for hours.
@@ -307,15 +311,15 @@ def _unlocked(out: Out, result: Repositories) -> None:
 
 @backup.command("drill")
 def drill_cmd(
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    repo: RepoOpt = None,
     workdir: Annotated[
         Path | None,
         typer.Option(
             "--workdir", help="Where to restore (removed after). Default: the temp folder."
         ),
     ] = None,
+    repo: RepoOpt = None,
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Restore each app's newest snapshot, compare it with its source, test its databases.
@@ -335,9 +339,9 @@ def drill_cmd(
 
 @backup.command("list")
 def list_cmd(
+    repo: RepoOpt = None,
     file: FileOpt = None,
     state_dir: StateOpt = None,
-    repo: RepoOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List the snapshots lares made, and whether each is recorded good.
@@ -396,10 +400,6 @@ def restore(
             "what it holds (asks first).",
         ),
     ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (--into-db).")] = False,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    repo: RepoOpt = None,
     app_id: Annotated[
         str | None,
         typer.Option(
@@ -410,6 +410,10 @@ def restore(
         str | None,
         typer.Option("--item", help="files or db:NAME, when the app has several (latest)."),
     ] = None,
+    repo: RepoOpt = None,
+    yes: YesOpt = False,
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Restore a snapshot (or paths in it) into a folder; nothing is written outside it.

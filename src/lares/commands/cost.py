@@ -17,9 +17,6 @@ if TYPE_CHECKING:
 
 @app.command()
 def cost(
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
     years: Annotated[
         int, typer.Option("--years", min=1, max=50, help="The horizon, in years.")
     ] = 5,
@@ -27,6 +24,9 @@ def cost(
         Path | None,
         typer.Option("--plot", help="Also draw the cumulative curve against SaaS as an SVG file."),
     ] = None,
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Investment, running costs, SaaS replaced, break-even and TCO, from the blueprint's costs.
 

@@ -16,59 +16,39 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, StateOpt, printer
+from lares.commands.options import (
+    DryRunOpt,
+    EngineOpt,
+    FileOpt,
+    JsonOpt,
+    LockOpt,
+    StacksArg,
+    StateOpt,
+    YesOpt,
+    printer,
+)
 
 if TYPE_CHECKING:
     from lares.deploy.actions import DiffResult, Preview, RolledBack, UpResult
     from lares.deploy.orphans import Orphan
     from lares.deploy.outcome import Outcome
     from lares.deploy.stackplan import StackPlan
-    from lares.deploy.swarmup import SwarmUpResult
     from lares.output import Out
     from lares.state import StateDir
-
-StacksArg = Annotated[list[str] | None, typer.Argument(help="Stacks (default: all).")]
-LockOpt = Annotated[
-    float, typer.Option("--lock-timeout", help="Seconds to wait for another lares to finish.")
-]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would change, then stop.")]
-FreshOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--fresh-secrets",
-        metavar="APP",
-        help="Generate new secrets for APP although its data folders hold data (repeat; "
-        "'all' for every app). Its existing data may then be unusable.",
-    ),
-]
-PruneOpt = Annotated[
-    bool,
-    typer.Option("--prune", help="Also remove the applied stacks the blueprint no longer names."),
-]
-VolumesOpt = Annotated[
-    bool,
-    typer.Option(
-        "--volumes", help="Also remove named volumes (asks you to type 'delete volumes')."
-    ),
-]
-EngineOpt = Annotated[
-    str,
-    typer.Option(
-        "--engine",
-        help="compose: each stack a Compose project on this engine; swarm: each stack a "
-        "`docker stack deploy` to the Swarm manager DOCKER_HOST names.",
-    ),
-]
-PreviousOpt = Annotated[
-    bool,
-    typer.Option("--previous", help="Go back one more: the revision before the last good one."),
-]
 
 
 def _state(path: Path | None) -> StateDir:
     from lares.state import StateDir
 
     return StateDir.open(path)
+
+
+def _scope(
+    state_dir: Path | None, file: Path | None, stacks: list[str] | None
+) -> tuple[StateDir, Path | None, Sequence[str]]:
+    """What an action of `up`, `diff` and `down` works on, as the command line names it: the
+    state folder, the blueprint, and the stacks (every stack when it names none)."""
+    return _state(state_dir), file, stacks or ()
 
 
 @contextmanager
@@ -87,6 +67,18 @@ def _plan_checked(out: Out) -> Iterator[None]:
             findings_report(out, exc.findings)
         out.fail(exc.message, hint=exc.hint)
         raise typer.Exit(1) from None
+
+
+@contextmanager
+def _applying(out: Out) -> Iterator[HealthView]:
+    """While `up` applies: the services' states shown as they come up (the live table ended
+    after), and a plan's errors shown as `lares plan` shows them (exit 1)."""
+    view = HealthView(out)
+    try:
+        with _plan_checked(out):
+            yield view
+    finally:
+        view.close()
 
 
 def _match(count: int) -> str:
@@ -234,16 +226,21 @@ def _show_up(out: Out, done: UpResult) -> None:
 
 @app.command()
 def up(
-    stacks: StacksArg = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
-    dry_run: DryRunOpt = False,
-    lock_timeout: LockOpt = 300.0,
-    fresh_secrets: FreshOpt = None,
-    as_json: JsonOpt = False,
-    prune: PruneOpt = False,
-    engine: EngineOpt = "compose",
+    fresh_secrets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fresh-secrets",
+            metavar="APP",
+            help="Generate new secrets for APP although its data folders hold data (repeat; "
+            "'all' for every app). Its existing data may then be unusable.",
+        ),
+    ] = None,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune", help="Also remove the applied stacks the blueprint no longer names."
+        ),
+    ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="swarm: deploy although the plan has errors.")
     ] = False,
@@ -265,6 +262,14 @@ def up(
     wait: Annotated[
         float, typer.Option("--wait", help="swarm: seconds to wait for the services to run.")
     ] = 300.0,
+    stacks: StacksArg = None,
+    engine: EngineOpt = "compose",
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    lock_timeout: LockOpt = 300.0,
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Deploy: check, render, show what changes, ask, then apply stack by stack.
 
@@ -278,16 +283,21 @@ def up(
     from lares.deploy import actions
 
     out = printer(as_json)
-    view = HealthView(out)
     if engine == "swarm":
+        from lares.deploy import swarmup
+
         _refuse_compose_only(dry_run=dry_run, prune=prune, fresh=bool(fresh_secrets))
-        try:
-            with _plan_checked(out):
-                swarm_done = _swarm_up(
-                    out, view, stacks, file, state_dir, force, resolve_image, plain_overlays, wait
-                )
-        finally:
-            view.close()
+        with _applying(out) as view:
+            swarm_done = swarmup.up(
+                *_scope(state_dir, file, stacks),
+                force=force,
+                resolve_image=resolve_image,
+                plain_overlays=plain_overlays,
+                timeout=wait,
+                progress=out.line,
+                on_states=view,
+                warn=out.warn,
+            )
         _show_swarm(out, swarm_done.to_dict())
         if not swarm_done.ok:
             out.fail(
@@ -303,24 +313,19 @@ def up(
         if not as_json:
             _show_plans(out, preview.plans, preview.orphans)
 
-    try:
-        with _plan_checked(out):
-            done = actions.up(
-                _state(state_dir),
-                file,
-                stacks or (),
-                fresh=fresh_secrets or [],
-                prune=prune,
-                dry_run=dry_run,
-                lock_timeout=lock_timeout,
-                confirm=lambda q: yes or typer.confirm(q, default=False),
-                show=show,
-                progress=out.line,
-                on_states=view,
-                warn=out.warn,
-            )
-    finally:
-        view.close()
+    with _applying(out) as view:
+        done = actions.up(
+            *_scope(state_dir, file, stacks),
+            fresh=fresh_secrets or [],
+            prune=prune,
+            dry_run=dry_run,
+            lock_timeout=lock_timeout,
+            confirm=lambda q: yes or typer.confirm(q, default=False),
+            show=show,
+            progress=out.line,
+            on_states=view,
+            warn=out.warn,
+        )
     _show_up(out, done)
     if not done.ok:
         raise typer.Exit(1)
@@ -348,33 +353,6 @@ def _refuse_compose_only(*, dry_run: bool, prune: bool, fresh: bool) -> None:
             f"{', '.join(given)} applies to Compose stacks, not to --engine swarm",
             hint="leave it out (Swarm removes the services a stack file no longer has itself)",
         )
-
-
-def _swarm_up(
-    out: Out,
-    view: HealthView,
-    stacks: list[str] | None,
-    file: Path | None,
-    state_dir: Path | None,
-    force: bool,
-    resolve_image: str,
-    plain_overlays: bool,
-    wait: float,
-) -> SwarmUpResult:
-    from lares.deploy import swarmup
-
-    return swarmup.up(
-        _state(state_dir),
-        file,
-        stacks or (),
-        force=force,
-        resolve_image=resolve_image,
-        plain_overlays=plain_overlays,
-        timeout=wait,
-        progress=out.line,
-        on_states=view,
-        warn=out.warn,
-    )
 
 
 def _show_swarm(out: Out, report: dict[str, Any]) -> None:
@@ -416,7 +394,7 @@ def diff(
 
     out = printer(as_json)
     with _plan_checked(out):
-        done = actions.diff(_state(state_dir), file, stacks or ())
+        done = actions.diff(*_scope(state_dir, file, stacks))
     _show_diff(out, done)
     raise typer.Exit(1 if done.differs else 0)
 
@@ -440,12 +418,17 @@ def _show_diff(out: Out, done: DiffResult) -> None:
 
 @app.command()
 def down(
+    volumes: Annotated[
+        bool,
+        typer.Option(
+            "--volumes", help="Also remove named volumes (asks you to type 'delete volumes')."
+        ),
+    ] = False,
     stacks: StacksArg = None,
+    yes: YesOpt = False,
+    lock_timeout: LockOpt = 300.0,
     file: FileOpt = None,
     state_dir: StateOpt = None,
-    volumes: VolumesOpt = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Stop without asking.")] = False,
-    lock_timeout: LockOpt = 300.0,
 ) -> None:
     """Stop and remove the stacks' containers; data folders and volumes are kept.
 
@@ -461,9 +444,7 @@ def down(
 
     out = printer(False)
     done = actions.down(
-        _state(state_dir),
-        file,
-        stacks or (),
+        *_scope(state_dir, file, stacks),
         volumes=volumes,
         lock_timeout=lock_timeout,
         confirm=confirm,
@@ -475,8 +456,8 @@ def down(
 @app.command()
 def ps(
     stacks: StacksArg = None,
-    as_json: JsonOpt = False,
     engine: EngineOpt = "compose",
+    as_json: JsonOpt = False,
 ) -> None:
     """The containers lares manages: state, health, uptime, restarts, ports (with --engine
     swarm: each service's state, replicas and nodes)."""
@@ -517,10 +498,13 @@ def _show_rolled_back(out: Out, step: RolledBack) -> None:
 
 @app.command()
 def rollback(
+    previous: Annotated[
+        bool,
+        typer.Option("--previous", help="Go back one more: the revision before the last good one."),
+    ] = False,
     stacks: StacksArg = None,
-    state_dir: StateOpt = None,
-    previous: PreviousOpt = False,
     lock_timeout: LockOpt = 300.0,
+    state_dir: StateOpt = None,
 ) -> None:
     """Re-apply a stack's last recorded good revision (after a failed `up`).
 

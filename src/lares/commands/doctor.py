@@ -11,7 +11,7 @@ STATUSES = ("error", "warning", "unknown", "ok")
 
 
 @app.command("doctor")
-def doctor_cmd(file: FileOpt = None, as_json: JsonOpt = False, check: CheckOpt = None) -> None:
+def doctor_cmd(check: CheckOpt = None, file: FileOpt = None, as_json: JsonOpt = False) -> None:
     """Check that this machine is ready for the blueprint: CPU, GPU, memory, Docker, ports,
     kernel, free space, clock, DNS and backups."""
     from lares.host.doctor import doctor, selected

@@ -50,12 +50,12 @@ def _local_time(seconds: float) -> str:
 
 @app.command()
 def status(
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
     containers: Annotated[
         bool, typer.Option("--containers", help="Also list every container, per stack.")
     ] = False,
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Check everything once: what is wrong first, then host, storage, drives, apps, backups.
 
@@ -84,8 +84,6 @@ def _status_text(out: Out, result: StatusReport) -> None:
 
 @app.command()
 def watch(
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
     metrics_port: Annotated[
         int | None,
         typer.Option("--metrics-port", help="Serve Prometheus metrics on this port.", min=0),
@@ -98,6 +96,8 @@ def watch(
         typer.Option("--once", help="Run every collector once as the watcher would, then stop."),
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Watch the homelab: collect on every interval, alert on changes, keep the history.

@@ -1,5 +1,6 @@
-"""What every command shares: the --file, --json and --state-dir options, loading the blueprint,
-the :class:`~lares.output.Out` a command prints through, and printing a result and exiting by it.
+"""What the commands share: the options more than one of them takes (--file, --state-dir and
+--json among them), loading the blueprint, the :class:`~lares.output.Out` a command prints
+through, and printing a result and exiting by it.
 
 A command module imports these and :data:`lares.cli.app`; nothing here imports pydantic, the
 models or Rich, so importing it costs no more than starting the CLI.
@@ -17,16 +18,6 @@ if TYPE_CHECKING:
     from lares.blueprint.load import Loaded
     from lares.output import Out
 
-FileOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--file",
-        "-f",
-        help="The blueprint. Default: ./lares.yaml, else the embedded reference homelab.",
-        envvar="LARES_FILE",
-    ),
-]
-
 
 class Requested:
     """What the command line asked for that :func:`lares.cli.main` needs to print an error:
@@ -40,12 +31,46 @@ def _json_requested(value: bool) -> bool:
     return value
 
 
-JsonOpt = Annotated[
-    bool,
+# The options more than one command takes, each written once. A command's signature lists its
+# own arguments and options first (written inline), then those of these it takes, in the order
+# they are defined here, so that every command's --help lists them the same way.
+
+StacksArg = Annotated[list[str] | None, typer.Argument(help="Stacks (default: all).")]
+RepoOpt = Annotated[
+    str | None, typer.Option("--repo", "-r", help="Only this repository (a name in the blueprint).")
+]
+CheckOpt = Annotated[
+    list[str] | None, typer.Option("--check", help="Run only this check (repeatable).")
+]
+TargetOpt = Annotated[
+    str,
     typer.Option(
-        "--json",
-        help='Print the result as JSON (errors too: {"errors": [...]} on stdout).',
-        callback=_json_requested,
+        "--target",
+        "-t",
+        help="home: the server's stacks; host: firewall, sshd, storage, timers; edge: the "
+        "VPS; kubernetes: manifests for a cluster; swarm: stack files for docker stack deploy.",
+    ),
+]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="compose: each stack a Compose project on this engine; swarm: each stack a "
+        "`docker stack deploy` to the Swarm manager DOCKER_HOST names.",
+    ),
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Go ahead without asking.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would change, then stop.")]
+LockOpt = Annotated[
+    float, typer.Option("--lock-timeout", help="Seconds to wait for another lares to finish.")
+]
+FileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--file",
+        "-f",
+        help="The blueprint. Default: ./lares.yaml, else the embedded reference homelab.",
+        envvar="LARES_FILE",
     ),
 ]
 StateOpt = Annotated[
@@ -57,17 +82,13 @@ StateOpt = Annotated[
         envvar="LARES_STATE_DIR",
     ),
 ]
-TargetOpt = Annotated[
-    str,
+JsonOpt = Annotated[
+    bool,
     typer.Option(
-        "--target",
-        "-t",
-        help="home: the server's stacks; host: firewall, sshd, storage, timers; edge: the "
-        "VPS; kubernetes: manifests for a cluster; swarm: stack files for docker stack deploy.",
+        "--json",
+        help='Print the result as JSON (errors too: {"errors": [...]} on stdout).',
+        callback=_json_requested,
     ),
-]
-CheckOpt = Annotated[
-    list[str] | None, typer.Option("--check", help="Run only this check (repeatable).")
 ]
 
 

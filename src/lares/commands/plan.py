@@ -24,11 +24,11 @@ if TYPE_CHECKING:
 
 @app.command()
 def plan(
-    file: FileOpt = None,
-    as_json: JsonOpt = False,
     check: CheckOpt = None,
-    state_dir: StateOpt = None,
     target: TargetOpt = "home",
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Check the blueprint and show what it would run: findings, memory, storage, public URLs.
 

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, StateOpt, print_and_exit, printer
+from lares.commands.options import (
+    FileOpt,
+    JsonOpt,
+    StateOpt,
+    load_blueprint,
+    print_and_exit,
+    printer,
+)
 
 if TYPE_CHECKING:
     from lares.output import Out
@@ -38,7 +45,6 @@ def recovery_kit(
 
     Without --output or --html the kit is printed. Keep it away from the server.
     """
-    from lares.blueprint.load import load
     from lares.errors import UsageError
     from lares.recover import kit as kits
     from lares.secrets import SecretStore
@@ -50,7 +56,7 @@ def recovery_kit(
             "--json prints no passwords, so it needs --output or --html to write the kit to",
             hint="add --output FILE",
         )
-    loaded = load(file)
+    loaded = load_blueprint(file)
     state = StateDir.open(state_dir)
     store = SecretStore(state.secrets)
     kit = kits.build(loaded.blueprint, store)
@@ -79,7 +85,6 @@ def recover_cmd(
             "input. Without it, the repository, password and host are asked for.",
         ),
     ] = None,
-    state_dir: StateOpt = None,
     repo: Annotated[
         str | None, typer.Option("--repo", "-r", help="Recover from this kit repository only.")
     ] = None,
@@ -108,6 +113,7 @@ def recover_cmd(
         typer.Option("--at", help="With --app: the newest snapshots taken by this date/time."),
     ] = None,
     file: FileOpt = None,
+    state_dir: StateOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Rebuild this server on a new machine from its backups: lares's state, every app's files
@@ -180,11 +186,10 @@ def _recover_app(
 
     from lares.backup import open_context
     from lares.backup.drill import drill_repo
-    from lares.blueprint.load import load
     from lares.errors import UsageError
     from lares.recover.app import recover_app
 
-    ctx = open_context(load(file), state_dir)
+    ctx = open_context(load_blueprint(file), state_dir)
     when = None
     if at is not None:
         try:
@@ -224,10 +229,9 @@ def runbook_cmd(
 ) -> None:
     """The recovery runbook of this system, in Markdown: what to type when an app breaks, a
     drive fails, the OS disk or the whole machine is lost, or the offsite provider goes."""
-    from lares.blueprint.load import REFERENCE_NAME, load
+    from lares.blueprint.load import REFERENCE_NAME
     from lares.errors import UsageError
     from lares.fsutil import atomic_write
-    from lares.output import Out
     from lares.plan import make_context
     from lares.recover import runbook
     from lares.state import StateDir
@@ -237,7 +241,7 @@ def runbook_cmd(
             f"there is no runbook {scenario!r}",
             hint="the scenarios: " + ", ".join(runbook.SCENARIOS),
         )
-    loaded = load(file)
+    loaded = load_blueprint(file)
     state = StateDir.open(state_dir)
     facts = runbook.facts_from(
         state.read_json("backup/drills.json", {}) or {}, state.read_json("recovery.json", {}) or {}
@@ -247,8 +251,9 @@ def runbook_cmd(
         str(state.root),
     )
     text = runbook.render(make_context(loaded).system, where, facts, scenario)
+    out = printer(False)
     if output is None:
-        Out().line(text.rstrip("\n"))
+        out.line(text.rstrip("\n"))
         return
     atomic_write(output, text, mode=0o644)
-    Out().ok(f"wrote the runbook to {output}")
+    out.ok(f"wrote the runbook to {output}")

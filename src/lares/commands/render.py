@@ -21,12 +21,12 @@ from lares.errors import Failed
 @app.command()
 def render(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write into.")],
-    file: FileOpt = None,
-    as_json: JsonOpt = False,
     force: Annotated[
         bool, typer.Option("--force", help="Render even when the plan has errors.")
     ] = False,
     target: TargetOpt = "home",
+    file: FileOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Render the Compose stacks and configuration into a folder (secrets generated once)."""
     loaded = load_blueprint(file)

@@ -72,8 +72,6 @@ def update(
     apps: Annotated[
         list[str] | None, typer.Argument(help="The apps to update (default: every app).")
     ] = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
     to: Annotated[
         str | None, typer.Option("--to", metavar="VERSION", help="This version (one app).")
     ] = None,
@@ -91,6 +89,8 @@ def update(
             "--scheduled", help="As the updates: section says (its level, its exclusions)."
         ),
     ] = False,
+    file: FileOpt = None,
+    state_dir: StateOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Back each app up, move it to a newer version, and prove it healthy — or put it back.
