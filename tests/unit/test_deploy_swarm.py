@@ -4,6 +4,7 @@ reading of `docker service ls` / `service inspect` / `stack ps` into per-service
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 from pathlib import Path
@@ -265,3 +266,17 @@ def test_up_swarm_refuses_what_swarm_breaks_before_it_asks_the_engine(
     assert "error [swarm]" in ran.stdout and "qbittorrent" in ran.stdout
     assert "ask the Docker engine" not in ran.stdout + ran.stderr
     assert not (tmp_path / "lares-state" / "swarm").exists()
+
+
+def test_up_swarm_waits_for_the_state_lock_as_long_as_lock_timeout_says(
+    lares: Lares, tmp_path: Path
+) -> None:
+    state = tmp_path / "lares-state"
+    state.mkdir(mode=0o700)
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/no.sock"}
+    with (state / "lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another lares holds the state
+        ran = lares("up", "--engine", "swarm", "--lock-timeout", "0.5", "-f", str(SWARM), env=env)
+    assert ran.returncode != 0
+    assert "gave up after 0.5 s" in ran.stderr + ran.stdout, ran.stdout + ran.stderr
+    assert "Traceback" not in ran.stderr

@@ -294,6 +294,7 @@ def up(
                 resolve_image=resolve_image,
                 plain_overlays=plain_overlays,
                 timeout=wait,
+                lock_timeout=lock_timeout,
                 progress=out.line,
                 on_states=view,
                 warn=out.warn,
