@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from lares.backup import BackupContext
     from lares.backup.actions import Repositories, Row
     from lares.output import Out
+
+    Render = Callable[[Out, Repositories], None]
 
 backup = group(
     "backup",
@@ -60,39 +62,18 @@ def _repo_failed(out: Out, row: Row) -> None:
     out.fail(f"{row['repo']}: {row['error']}", row.get("hint"))
 
 
-# ── init ──────────────────────────────────────────────────────────────────────────────────
+# ── init, forget, check, unlock, list: one action on every repository ───────────────────
 
 
-@backup.command()
-def init(
-    repo: RepoOpt = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Create the blueprint's repositories (passwords generated into the secrets folder).
-
-    Exits 1 when a repository could not be created (the others still are).
-    """
-    from lares.backup import actions
-
-    out = printer(as_json)
-    result = actions.init(_context(file, state_dir), repo)
-    columns = ("Repository", "URL", "Result")
-    _per_repository(out, result, columns, lambda row: (row.get("url", ""), row["result"]))
-
-
-def _per_repository(
-    out: Out,
-    result: Repositories,
+def _table(
     columns: tuple[str, ...],
-    cells: Callable[[dict[str, Any]], tuple[str, ...]],
+    cells: Callable[[Row], tuple[str, ...]],
     right: tuple[str, ...] = (),
-) -> NoReturn:
-    """Print a table of ``result`` (a row a repository: its name, then its ``cells``) and its
-    failures, or its data under ``--json``; exit 1 when a repository failed."""
+) -> Callable[[Out, Repositories], None]:
+    """A renderer: a table a row a repository (its name, then its ``cells``), then its
+    failures."""
 
-    def text(out: Out, result: Repositories) -> None:
+    def render(out: Out, result: Repositories) -> None:
         from lares.output import table
 
         t = table(*columns, right=right)
@@ -102,7 +83,35 @@ def _per_repository(
         for row in result.failed():
             _repo_failed(out, row)
 
-    print_and_exit(out, result, text)
+    return render
+
+
+def _per_repository(name: str, help: str, render: Render, *, action: str = "") -> None:
+    """Add ``lares backup NAME``: the action ``action`` (default: NAME) of
+    :mod:`lares.backup.actions` on the blueprint's repositories (or the one of ``--repo``), its
+    result printed by ``render`` or as JSON; exit 1 when a repository failed."""
+
+    def command(
+        repo: RepoOpt = None,
+        file: FileOpt = None,
+        state_dir: StateOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        from lares.backup import actions
+
+        out = printer(as_json)
+        result = getattr(actions, action or name)(_context(file, state_dir), repo)
+        print_and_exit(out, result, render)
+
+    backup.command(name, help=help)(command)
+
+
+_per_repository(
+    "init",
+    "Create the blueprint's repositories (passwords generated into the secrets folder).\n\n"
+    "Exits 1 when a repository could not be created (the others still are).",
+    _table(("Repository", "URL", "Result"), lambda row: (row.get("url", ""), row["result"])),
+)
 
 
 # ── run ───────────────────────────────────────────────────────────────────────────────────
@@ -150,28 +159,16 @@ def run_cmd(
 # ── forget, prune ─────────────────────────────────────────────────────────────────────────
 
 
-@backup.command()
-def forget(
-    repo: RepoOpt = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Apply retention (keep daily/weekly/monthly per app and kind) and prune.
-
-    Exits 1 when a repository failed (the others still are pruned).
-    """
-    from lares.backup import actions
-
-    out = printer(as_json)
-    result = actions.forget(_context(file, state_dir), repo)
-    _per_repository(
-        out,
-        result,
+_per_repository(
+    "forget",
+    "Apply retention (keep daily/weekly/monthly per app and kind) and prune.\n\n"
+    "Exits 1 when a repository failed (the others still are pruned).",
+    _table(
         ("Repository", "Kept", "Removed"),
         lambda row: (str(row.get("kept", "")), str(row.get("removed", ""))),
         right=("Kept", "Removed"),
-    )
+    ),
+)
 
 
 @backup.command()
@@ -249,50 +246,6 @@ def _prune_preview(out: Out, preview: Repositories) -> None:
             )
 
 
-# ── check, unlock ─────────────────────────────────────────────────────────────────────────
-
-
-@backup.command()
-def check(
-    repo: RepoOpt = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Run `restic check` reading the next slice of the data (rotating --read-data-subset).
-
-    Exits 1 when a check found a problem or could not run.
-    """
-    from lares.backup import actions
-
-    out = printer(as_json)
-    result = actions.check(_context(file, state_dir), repo)
-    _per_repository(
-        out,
-        result,
-        ("Repository", "Data read", "Result"),
-        lambda row: (row["subset"], "ok" if row["ok"] else "FAILED"),
-    )
-
-
-@backup.command()
-def unlock(
-    repo: RepoOpt = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Remove stale locks only: of a dead process on this host, or not refreshed for hours.
-
-    Exits 1 when a repository's locks could not be read or removed.
-    """
-    from lares.backup import actions
-
-    out = printer(as_json)
-    result = actions.unlock(_context(file, state_dir), repo)
-    print_and_exit(out, result, _unlocked)
-
-
 def _unlocked(out: Out, result: Repositories) -> None:
     for row in result.rows:
         if "error" in row:
@@ -304,6 +257,23 @@ def _unlocked(out: Out, result: Repositories) -> None:
             out.line(f"{row['repo']}: kept {line} (its process may still run)")
         if not row["removed"] and not row["kept"]:
             out.line(f"{row['repo']}: no locks")
+
+
+_per_repository(
+    "check",
+    "Run `restic check` reading the next slice of the data (rotating --read-data-subset).\n\n"
+    "Exits 1 when a check found a problem or could not run.",
+    _table(
+        ("Repository", "Data read", "Result"),
+        lambda row: (row["subset"], "ok" if row["ok"] else "FAILED"),
+    ),
+)
+_per_repository(
+    "unlock",
+    "Remove stale locks only: of a dead process on this host, or not refreshed for hours.\n\n"
+    "Exits 1 when a repository's locks could not be read or removed.",
+    _unlocked,
+)
 
 
 # ── drill ─────────────────────────────────────────────────────────────────────────────────
@@ -334,27 +304,6 @@ def drill_cmd(
     print_and_exit(out, result, lambda out, result: drill_report(out, result.apps))
 
 
-# ── list ──────────────────────────────────────────────────────────────────────────────────
-
-
-@backup.command("list")
-def list_cmd(
-    repo: RepoOpt = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """List the snapshots lares made, and whether each is recorded good.
-
-    Exits 1 when a repository could not be listed.
-    """
-    from lares.backup import actions
-
-    out = printer(as_json)
-    result = actions.snapshots(_context(file, state_dir), repo)
-    print_and_exit(out, result, _snapshot_tables)
-
-
 def _snapshot_tables(out: Out, result: Repositories) -> None:
     from lares.output import table
 
@@ -376,6 +325,15 @@ def _snapshot_tables(out: Out, result: Repositories) -> None:
         for s in entry["state"]:
             t.add_row(s["id"], s["time"], "lares", "state", "")
         out.table(t)
+
+
+_per_repository(
+    "list",
+    "List the snapshots lares made, and whether each is recorded good.\n\n"
+    "Exits 1 when a repository could not be listed.",
+    _snapshot_tables,
+    action="snapshots",
+)
 
 
 # ── restore ───────────────────────────────────────────────────────────────────────────────
