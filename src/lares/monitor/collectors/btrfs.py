@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 from lares.monitor.metrics import Row
 from lares.monitor.parsers.btrfs import (
-    BtrfsHealth,
     DeviceErrors,
     DeviceStatsReport,
     Unparsed,
     parse_device_stats,
     parse_error_stats,
 )
+from lares.monitor.parsers.health import Health
 from lares.monitor.rules import Condition, Inputs, rule
 from lares.monitor.sample import Sample, health_sample, unparsed_samples
 from lares.text import counted
@@ -188,7 +188,7 @@ def samples(
     health = assessment.health
     reasons = list(assessment.reasons)
     if gone:
-        health = BtrfsHealth.DEGRADED
+        health = Health.DEGRADED
         reasons.insert(0, f"{counted(gone, 'device')} missing")
     labels = {"mount": mount, "uuid": uuid}
     out += [

@@ -10,7 +10,6 @@ from enum import StrEnum
 from lares.monitor.parsers.btrfs.common import (
     Assessed,
     Assessment,
-    BtrfsHealth,
     combined,
     duration,
     lines,
@@ -18,7 +17,7 @@ from lares.monitor.parsers.btrfs.common import (
     timestamp,
     verdict,
 )
-from lares.monitor.parsers.health import Unparsed
+from lares.monitor.parsers.health import Health, Unparsed
 from lares.text import counted
 
 
@@ -99,12 +98,12 @@ class ScrubStatus(Assessed):
     def assessment(self) -> Assessment:
         where = self.device or self.uuid or "scrub"
         errors = self.errors
-        found: list[tuple[BtrfsHealth, str]] = []
+        found: list[tuple[Health, str]] = []
         if self.state is ScrubState.NO_STATS:
-            found.append((BtrfsHealth.UNKNOWN, f"{where}: no scrub has run (no stats available)"))
+            found.append((Health.UNKNOWN, f"{where}: no scrub has run (no stats available)"))
         if errors.uncorrectable:
             found.append(
-                (BtrfsHealth.FAILING, f"{where}: scrub found {errors.uncorrectable} uncorrectable")
+                (Health.FAILING, f"{where}: scrub found {errors.uncorrectable} uncorrectable")
             )
         kinds = [
             f"{name}={value}"
@@ -118,20 +117,18 @@ class ScrubStatus(Assessed):
             if value
         ]
         if kinds:
-            found.append((BtrfsHealth.WARNING, f"{where}: scrub errors {' '.join(kinds)}"))
+            found.append((Health.WARNING, f"{where}: scrub errors {' '.join(kinds)}"))
         elif errors.total:
-            found.append(
-                (BtrfsHealth.WARNING, f"{where}: scrub found {counted(errors.total, 'error')}")
-            )
+            found.append((Health.WARNING, f"{where}: scrub found {counted(errors.total, 'error')}"))
         if errors.corrected:
-            found.append((BtrfsHealth.WARNING, f"{where}: scrub corrected {errors.corrected}"))
+            found.append((Health.WARNING, f"{where}: scrub corrected {errors.corrected}"))
         if errors.unverified:
-            found.append((BtrfsHealth.WARNING, f"{where}: {errors.unverified} unverified"))
+            found.append((Health.WARNING, f"{where}: {errors.unverified} unverified"))
         if self.state in (ScrubState.ABORTED, ScrubState.INTERRUPTED):
-            found.append((BtrfsHealth.WARNING, f"{where}: last scrub {self.state}"))
+            found.append((Health.WARNING, f"{where}: last scrub {self.state}"))
         if self.state is ScrubState.UNKNOWN:
-            found.append((BtrfsHealth.UNKNOWN, f"{where}: scrub state not printed"))
-        return verdict(found, BtrfsHealth.OK)
+            found.append((Health.UNKNOWN, f"{where}: scrub state not printed"))
+        return verdict(found, Health.OK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +141,7 @@ class ScrubReport(Assessed):
     @property
     def assessment(self) -> Assessment:
         parts = (scrub.assessment for scrub in self.scrubs)
-        return combined(parts, BtrfsHealth.UNKNOWN, "no scrub status was read")
+        return combined(parts, Health.UNKNOWN, "no scrub status was read")
 
 
 _SCRUB_HEADER_RE = re.compile(r"(?:UUID:\s+|[Ss]crub (?:status|done) for )(?P<uuid>\S+)")

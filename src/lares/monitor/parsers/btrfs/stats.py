@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lares.monitor.parsers.btrfs.common import Assessed, Assessment, BtrfsHealth, lines, verdict
-from lares.monitor.parsers.health import Unparsed
+from lares.monitor.parsers.btrfs.common import Assessed, Assessment, lines, verdict
+from lares.monitor.parsers.health import Health, Unparsed
 
 # Both spellings map to one name: "btrfs device stats" says write_io_errs, sysfs says write_errs.
 _COUNTER_NAMES = {
@@ -76,14 +76,14 @@ class DeviceStatsReport(Assessed):
     @property
     def assessment(self) -> Assessment:
         """``warning`` for each device with a counter above zero; ``unknown`` with no devices."""
-        found: list[tuple[BtrfsHealth, str]] = []
+        found: list[tuple[Health, str]] = []
         for entry in self.devices:
             counts = ", ".join(f"{name} {value}" for name, value in entry.nonzero())
             if counts:
-                found.append((BtrfsHealth.WARNING, f"{entry.device}: {counts}"))
+                found.append((Health.WARNING, f"{entry.device}: {counts}"))
             else:
-                found.append((BtrfsHealth.OK, ""))
-        return verdict(found, BtrfsHealth.UNKNOWN, "no device counters were read")
+                found.append((Health.OK, ""))
+        return verdict(found, Health.UNKNOWN, "no device counters were read")
 
 
 _STATS_LINE_RE = re.compile(r"^\[(?P<device>[^\]]+)\]\.(?P<name>[a-z_]+)\s+(?P<value>\d+)\s*$")

@@ -8,13 +8,12 @@ from dataclasses import dataclass, replace
 from lares.monitor.parsers.btrfs.common import (
     Assessed,
     Assessment,
-    BtrfsHealth,
     is_raw,
     lines,
     parse_size,
     verdict,
 )
-from lares.monitor.parsers.health import Unparsed
+from lares.monitor.parsers.health import Health, Unparsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +78,9 @@ class FilesystemUsage(Assessed):
     @property
     def assessment(self) -> Assessment:
         """``degraded`` when a device is missing, ``warning`` when profiles are mixed."""
-        found: list[tuple[BtrfsHealth, str]] = []
+        found: list[tuple[Health, str]] = []
         if self.device_missing:
-            found.append((BtrfsHealth.DEGRADED, f"device missing: {self.device_missing} bytes"))
+            found.append((Health.DEGRADED, f"device missing: {self.device_missing} bytes"))
         missing = sorted(
             {
                 amount.device
@@ -90,18 +89,18 @@ class FilesystemUsage(Assessed):
             }
         )
         if missing and not self.device_missing:
-            found.append((BtrfsHealth.DEGRADED, f"device missing: {', '.join(missing)}"))
+            found.append((Health.DEGRADED, f"device missing: {', '.join(missing)}"))
         kinds = [p.kind for p in self.profiles]
         mixed = sorted({k for k in kinds if kinds.count(k) > 1})
         if self.multiple_profiles:
             found.append(
-                (BtrfsHealth.WARNING, "multiple profiles in use: finish the balance or convert")
+                (Health.WARNING, "multiple profiles in use: finish the balance or convert")
             )
         elif mixed:
-            found.append((BtrfsHealth.WARNING, f"multiple profiles for {', '.join(mixed)}"))
+            found.append((Health.WARNING, f"multiple profiles for {', '.join(mixed)}"))
         if self.device_size is None:
-            return verdict(found, BtrfsHealth.UNKNOWN, "no Overall block was read")
-        return verdict(found, BtrfsHealth.OK)
+            return verdict(found, Health.UNKNOWN, "no Overall block was read")
+        return verdict(found, Health.OK)
 
 
 def _missing_device(name: str) -> bool:
@@ -299,13 +298,13 @@ class DeviceUsageReport(Assessed):
     @property
     def assessment(self) -> Assessment:
         found = [
-            (BtrfsHealth.DEGRADED, f"device missing: devid {d.devid}")
+            (Health.DEGRADED, f"device missing: devid {d.devid}")
             for d in self.devices
             if _missing_device(d.device)
         ]
         if not self.devices:
-            return verdict(found, BtrfsHealth.UNKNOWN, "no device blocks were read")
-        return verdict(found, BtrfsHealth.OK)
+            return verdict(found, Health.UNKNOWN, "no device blocks were read")
+        return verdict(found, Health.OK)
 
 
 _DEVICE_HEADER_RE = re.compile(r"^(?P<device>\S.*?),\s+ID:\s+(?P<devid>\d+)\s*$")
