@@ -18,6 +18,7 @@ from lares.monitor.parsers.btrfs.common import (
     verdict,
 )
 from lares.monitor.parsers.health import Health, Unparsed
+from lares.monitor.parsers.values import as_str, build
 from lares.text import counted
 
 
@@ -320,44 +321,11 @@ def _scrub_field(key: str, value: str, current: dict[str, object], errors: dict[
 def _scrub_from(
     fields: dict[str, object], errors: dict[str, int], raw: list[tuple[str, int]]
 ) -> ScrubStatus:
-    def num(key: str) -> int | None:
-        value = fields.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-    def text(key: str) -> str | None:
-        value = fields.get(key)
-        return value if isinstance(value, str) else None
-
-    state = fields.get("state")
-    percent = fields.get("percent")
-    started_text = text("started_text")
-    return ScrubStatus(
-        uuid=text("uuid"),
-        device=text("device"),
-        devid=num("devid"),
-        state=state if isinstance(state, ScrubState) else ScrubState.UNKNOWN,
+    started_text = as_str(fields.get("started_text"))
+    return build(
+        ScrubStatus,
+        fields,
         started=timestamp(started_text) if started_text else None,
-        started_text=started_text,
-        resumed=fields.get("resumed") is True,
-        duration=num("duration"),
-        time_left=num("time_left"),
-        eta=text("eta"),
-        total_to_scrub=num("total_to_scrub"),
-        bytes_scrubbed=num("bytes_scrubbed"),
-        percent=percent if isinstance(percent, float) else None,
-        rate=num("rate"),
-        rate_limit=num("rate_limit"),
-        errors=ScrubErrors(
-            read=errors.get("read"),
-            super=errors.get("super"),
-            verify=errors.get("verify"),
-            csum=errors.get("csum"),
-            malloc=errors.get("malloc"),
-            corrected=errors.get("corrected"),
-            uncorrectable=errors.get("uncorrectable"),
-            unverified=errors.get("unverified"),
-            total=errors.get("total"),
-        ),
+        errors=build(ScrubErrors, errors),
         raw=tuple(raw),
-        line=num("line") or 0,
     )

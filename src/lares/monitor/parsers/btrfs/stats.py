@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from lares.monitor.parsers.btrfs.common import Assessed, Assessment, lines, verdict
 from lares.monitor.parsers.health import Health, Unparsed
+from lares.monitor.parsers.values import build
 
 # Both spellings map to one name: "btrfs device stats" says write_io_errs, sysfs says write_errs.
 _COUNTER_NAMES = {
@@ -19,6 +20,7 @@ _COUNTER_NAMES = {
     "read_errs": "read",
     "flush_errs": "flush",
 }
+_KNOWN = frozenset(_COUNTER_NAMES.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,17 +99,8 @@ _STATS_TABLE_ROW_RE = re.compile(
 
 
 def _build_errors(device: str, devid: int | None, counters: dict[str, int]) -> DeviceErrors:
-    known = {"write", "read", "flush", "corruption", "generation"}
-    return DeviceErrors(
-        device=device,
-        devid=devid,
-        write=counters.get("write", 0),
-        read=counters.get("read", 0),
-        flush=counters.get("flush", 0),
-        corruption=counters.get("corruption", 0),
-        generation=counters.get("generation", 0),
-        other=tuple((k, v) for k, v in counters.items() if k not in known),
-    )
+    other = tuple((k, v) for k, v in counters.items() if k not in _KNOWN)
+    return build(DeviceErrors, counters, device=device, devid=devid, other=other)
 
 
 def parse_device_stats(text: str) -> DeviceStatsReport:
@@ -129,17 +122,8 @@ def parse_device_stats(text: str) -> DeviceStatsReport:
             name = _COUNTER_NAMES.get(match["name"], match["name"])
             counters[device][name] = int(match["value"])
         elif match := _STATS_TABLE_ROW_RE.match(line):
-            rows.append(
-                DeviceErrors(
-                    device=match["device"],
-                    devid=int(match["devid"]),
-                    write=int(match["write"]),
-                    read=int(match["read"]),
-                    flush=int(match["flush"]),
-                    corruption=int(match["corruption"]),
-                    generation=int(match["generation"]),
-                )
-            )
+            counts = {name: int(match[name]) for name in _KNOWN}
+            rows.append(_build_errors(match["device"], int(match["devid"]), counts))
         elif not (_STATS_TABLE_HEAD_RE.match(line) or _STATS_TABLE_RULE_RE.match(line)):
             unparsed.append(Unparsed(number, line))
     devices = tuple(_build_errors(d, None, counters[d]) for d in order) + tuple(rows)

@@ -14,6 +14,7 @@ from lares.monitor.parsers.btrfs.common import (
     verdict,
 )
 from lares.monitor.parsers.health import Health, Unparsed
+from lares.monitor.parsers.values import build
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,18 +154,7 @@ def parse_filesystem_usage(text: str) -> FilesystemUsage:
     def close_profile() -> None:
         nonlocal profile_header, profile_devices
         if profile_header is not None:
-            header = profile_header
-            profiles.append(
-                ProfileUsage(
-                    kind=str(header["kind"]),
-                    profile=str(header["profile"]),
-                    size=_as_int(header["size"]),
-                    used=_as_int(header["used"]),
-                    percent=_as_float(header.get("percent")),
-                    devices=tuple(profile_devices),
-                    line=_as_int(header["line"]),
-                )
-            )
+            profiles.append(build(ProfileUsage, profile_header, devices=tuple(profile_devices)))
         profile_header, profile_devices = None, []
 
     for number, line in lines(text):
@@ -211,26 +201,9 @@ def parse_filesystem_usage(text: str) -> FilesystemUsage:
         unparsed.append(Unparsed(number, line))
     close_profile()
 
-    def byte_value(key: str) -> int | None:
-        value = values.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-    multiple = values.get("multiple_profiles")
-    return FilesystemUsage(
-        device_size=byte_value("device_size"),
-        device_allocated=byte_value("device_allocated"),
-        device_unallocated=byte_value("device_unallocated"),
-        device_missing=byte_value("device_missing"),
-        device_slack=byte_value("device_slack"),
-        used=byte_value("used"),
-        free_estimated=byte_value("free_estimated"),
-        free_estimated_min=byte_value("free_estimated_min"),
-        free_statfs=byte_value("free_statfs"),
-        data_ratio=_as_float(values.get("data_ratio")),
-        metadata_ratio=_as_float(values.get("metadata_ratio")),
-        global_reserve=byte_value("global_reserve"),
-        global_reserve_used=byte_value("global_reserve_used"),
-        multiple_profiles=multiple if isinstance(multiple, bool) else None,
+    return build(
+        FilesystemUsage,
+        values,
         profiles=tuple(profiles),
         unallocated=tuple(unallocated),
         warnings=tuple(warnings),
@@ -261,14 +234,6 @@ def _overall_value(name: str, match: re.Match[str], values: dict[str, object]) -
             return False
         values[f"{name}_{match['extra']}"] = extra
     return True
-
-
-def _as_int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _as_float(value: object) -> float | None:
-    return value if isinstance(value, float) else None
 
 
 @dataclass(frozen=True, slots=True)
