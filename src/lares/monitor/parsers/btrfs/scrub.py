@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -168,6 +169,17 @@ _LEGACY_STARTED_RE = re.compile(
 _LEGACY_TOTAL_RE = re.compile(
     r"^\s*total bytes scrubbed: (?P<bytes>\S+) with (?P<errors>\d+) errors\s*$"
 )
+#: The fields that print a size and, in parentheses, maybe one more figure: the pattern, the
+#: field the size goes to, the field of the figure in parentheses and how that is read.
+_SIZE_AND_MORE: dict[str, tuple[re.Pattern[str], str, str, Callable[[str], object]]] = {
+    "Bytes scrubbed": (
+        re.compile(r"(\S+)(?:\s+\((\d+(?:\.\d+)?)%\))?"),
+        "bytes_scrubbed",
+        "percent",
+        float,
+    ),
+    "Rate": (re.compile(r"(\S+)/s(?:\s+\(limit (\S+)/s\))?"), "rate", "rate_limit", parse_size),
+}
 _LEGACY_DETAILS_RE = re.compile(r"^\s*error details:(?P<rest>( [a-z_]+=\d+)+)\s*$")
 _LEGACY_FIXED_RE = re.compile(
     r"^\s*corrected errors: (?P<corrected>\d+), uncorrectable errors: (?P<uncorrectable>\d+), "
@@ -285,22 +297,15 @@ def _scrub_field(key: str, value: str, current: dict[str, object], errors: dict[
         if size is None:
             return False
         current["total_to_scrub"] = size
-    elif key == "Bytes scrubbed":
-        match = re.fullmatch(r"(\S+)(?:\s+\((\d+(?:\.\d+)?)%\))?", value)
+    elif key in _SIZE_AND_MORE:
+        pattern, name, more, read = _SIZE_AND_MORE[key]
+        match = pattern.fullmatch(value)
         size = parse_size(match[1]) if match else None
         if match is None or size is None:
             return False
-        current["bytes_scrubbed"] = size
+        current[name] = size
         if match[2] is not None:
-            current["percent"] = float(match[2])
-    elif key == "Rate":
-        match = re.fullmatch(r"(\S+)/s(?:\s+\(limit (\S+)/s\))?", value)
-        rate = parse_size(match[1]) if match else None
-        if match is None or rate is None:
-            return False
-        current["rate"] = rate
-        if match[2] is not None:
-            current["rate_limit"] = parse_size(match[2])
+            current[more] = read(match[2])
     elif key == "Error summary":
         if value == "no errors found":
             return True
