@@ -34,6 +34,11 @@ class ScrubState(StrEnum):
     UNKNOWN = "unknown"
 
 
+#: The kinds of error a scrub finds, and what became of them, as :class:`ScrubErrors` names them.
+_KINDS = ("read", "super", "verify", "csum", "malloc")
+_FATES = ("corrected", "uncorrectable", "unverified")
+
+
 @dataclass(frozen=True, slots=True)
 class ScrubErrors:
     """The error summary of a scrub; None where the output did not say.
@@ -54,10 +59,14 @@ class ScrubErrors:
     total: int | None = None
 
     @property
+    def kinds(self) -> tuple[tuple[str, int | None], ...]:
+        """Each kind of error found (``read`` ... ``malloc``) with its count."""
+        return tuple((kind, getattr(self, kind)) for kind in _KINDS)
+
+    @property
     def found(self) -> int:
         """Errors found, of any kind (the 4.x total when that is all there is)."""
-        kinds = (self.read, self.super, self.verify, self.csum, self.malloc)
-        counted = sum(k for k in kinds if k)
+        counted = sum(count for _, count in self.kinds if count)
         return max(counted, self.total or 0)
 
 
@@ -107,17 +116,7 @@ class ScrubStatus(Assessed):
             found.append(
                 (Health.FAILING, f"{where}: scrub found {errors.uncorrectable} uncorrectable")
             )
-        kinds = [
-            f"{name}={value}"
-            for name, value in (
-                ("read", errors.read),
-                ("super", errors.super),
-                ("verify", errors.verify),
-                ("csum", errors.csum),
-                ("malloc", errors.malloc),
-            )
-            if value
-        ]
+        kinds = [f"{name}={value}" for name, value in errors.kinds if value]
         if kinds:
             found.append((Health.WARNING, f"{where}: scrub errors {' '.join(kinds)}"))
         elif errors.total:
@@ -148,16 +147,8 @@ class ScrubReport(Assessed):
 
 _SCRUB_HEADER_RE = re.compile(r"(?:UUID:\s+|[Ss]crub (?:status|done) for )(?P<uuid>\S+)")
 _ERROR_TOKEN_RE = re.compile(r"(?P<name>[a-z_]+)=(?P<value>\d+)")
-_RAW_MAP = {
-    "read_errors": "read",
-    "super_errors": "super",
-    "verify_errors": "verify",
-    "csum_errors": "csum",
-    "malloc_errors": "malloc",
-    "corrected_errors": "corrected",
-    "uncorrectable_errors": "uncorrectable",
-    "unverified_errors": "unverified",
-}
+#: The ``-R`` counters of the error summary, ``read_errors`` ... ``unverified_errors``.
+_RAW_MAP = {f"{name}_errors": name for name in (*_KINDS, *_FATES)}
 _SCRUB_FIELD_RE = re.compile(r"^\s*(?P<key>[A-Z][A-Za-z ]*?):\s*(?P<value>.*?)\s*$")
 _LEGACY_STARTED_RE = re.compile(
     r"^\s*scrub (?:started|resumed) at (?P<when>.+?)"
@@ -258,7 +249,7 @@ def _scrub_line(
             errors[token["name"]] = int(token["value"])
         return True
     if match := _LEGACY_FIXED_RE.match(stripped):
-        for key in ("corrected", "uncorrectable", "unverified"):
+        for key in _FATES:
             errors[key] = int(match[key])
         return True
     if match := _SCRUB_FIELD_RE.match(stripped):
