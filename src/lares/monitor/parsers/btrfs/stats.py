@@ -9,18 +9,23 @@ from lares.monitor.parsers.btrfs.common import Assessed, Assessment, lines, verd
 from lares.monitor.parsers.health import Health, Unparsed
 from lares.monitor.parsers.values import build
 
+#: The error counters of a device: the name :class:`DeviceErrors` gives each, and how
+#: ``btrfs device stats`` prints it.
+_PRINTED = {
+    "write": "write_io_errs",
+    "read": "read_io_errs",
+    "flush": "flush_io_errs",
+    "corruption": "corruption_errs",
+    "generation": "generation_errs",
+}
+COUNTERS = tuple(_PRINTED)
 # Both spellings map to one name: "btrfs device stats" says write_io_errs, sysfs says write_errs.
 _COUNTER_NAMES = {
-    "write_io_errs": "write",
-    "read_io_errs": "read",
-    "flush_io_errs": "flush",
-    "corruption_errs": "corruption",
-    "generation_errs": "generation",
+    **{printed: name for name, printed in _PRINTED.items()},
     "write_errs": "write",
     "read_errs": "read",
     "flush_errs": "flush",
 }
-_KNOWN = frozenset(_COUNTER_NAMES.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,22 +48,17 @@ class DeviceErrors:
     generation: int = 0
     other: tuple[tuple[str, int], ...] = ()
 
+    def counters(self) -> tuple[tuple[str, int], ...]:
+        """The known counters as (name, value), ``write`` to ``generation``, then ``other``."""
+        return (*((name, getattr(self, name)) for name in COUNTERS), *self.other)
+
     def errors_total(self) -> int:
         """The sum of every counter, known or not."""
-        known = self.write + self.read + self.flush + self.corruption + self.generation
-        return known + sum(value for _, value in self.other)
+        return sum(value for _, value in self.counters())
 
     def nonzero(self) -> tuple[tuple[str, int], ...]:
-        """The counters above zero, as (name, value)."""
-        named = (
-            ("write_io_errs", self.write),
-            ("read_io_errs", self.read),
-            ("flush_io_errs", self.flush),
-            ("corruption_errs", self.corruption),
-            ("generation_errs", self.generation),
-            *self.other,
-        )
-        return tuple((name, value) for name, value in named if value)
+        """The counters above zero, as (name as ``btrfs device stats`` prints it, value)."""
+        return tuple((_PRINTED.get(name, name), value) for name, value in self.counters() if value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +99,7 @@ _STATS_TABLE_ROW_RE = re.compile(
 
 
 def _build_errors(device: str, devid: int | None, counters: dict[str, int]) -> DeviceErrors:
-    other = tuple((k, v) for k, v in counters.items() if k not in _KNOWN)
+    other = tuple((k, v) for k, v in counters.items() if k not in _PRINTED)
     return build(DeviceErrors, counters, device=device, devid=devid, other=other)
 
 
@@ -122,7 +122,7 @@ def parse_device_stats(text: str) -> DeviceStatsReport:
             name = _COUNTER_NAMES.get(match["name"], match["name"])
             counters[device][name] = int(match["value"])
         elif match := _STATS_TABLE_ROW_RE.match(line):
-            counts = {name: int(match[name]) for name in _KNOWN}
+            counts = {name: int(match[name]) for name in COUNTERS}
             rows.append(_build_errors(match["device"], int(match["devid"]), counts))
         elif not (_STATS_TABLE_HEAD_RE.match(line) or _STATS_TABLE_RULE_RE.match(line)):
             unparsed.append(Unparsed(number, line))
