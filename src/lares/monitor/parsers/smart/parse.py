@@ -321,16 +321,7 @@ def _self_test_failures(
                     continue
                 status = entry.get("status")
                 if isinstance(status, dict) and status.get("passed") is False:
-                    kind = entry.get("type")
-                    failures.append(
-                        SelfTestFailure(
-                            kind=(as_str(kind.get("string")) if isinstance(kind, dict) else None)
-                            or "",
-                            status=as_str(status.get("string")) or "",
-                            lifetime_hours=as_int(entry.get("lifetime_hours")),
-                            lba=as_int(entry.get("lba")),
-                        )
-                    )
+                    failures.append(_failure(entry, "type", status, "lifetime_hours"))
             break  # the extended log, when present, already holds the standard one
     nvme = data.get("nvme_self_test_log")
     table = nvme.get("table") if isinstance(nvme, dict) else None
@@ -341,13 +332,19 @@ def _self_test_failures(
             result = entry.get("self_test_result")
             code = as_int(result.get("value")) if isinstance(result, dict) else None
             if code in NVME_SELF_TEST_FAILED and isinstance(result, dict):
-                kind = entry.get("self_test_code")
-                failures.append(
-                    SelfTestFailure(
-                        kind=(as_str(kind.get("string")) if isinstance(kind, dict) else None) or "",
-                        status=as_str(result.get("string")) or "",
-                        lifetime_hours=as_int(entry.get("power_on_hours")),
-                        lba=as_int(entry.get("lba")),
-                    )
-                )
+                failures.append(_failure(entry, "self_test_code", result, "power_on_hours"))
     return tuple(failures)
+
+
+def _failure(
+    entry: dict[str, object], kind: str, status: dict[str, object], hours: str
+) -> SelfTestFailure:
+    """A failed entry of a self-test log: its test named under ``kind``, its result ``status``
+    and its power-on hours under ``hours``."""
+    test = entry.get(kind)
+    return SelfTestFailure(
+        kind=(as_str(test.get("string")) if isinstance(test, dict) else None) or "",
+        status=as_str(status.get("string")) or "",
+        lifetime_hours=as_int(entry.get(hours)),
+        lba=as_int(entry.get("lba")),
+    )
