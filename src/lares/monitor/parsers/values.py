@@ -51,7 +51,8 @@ def build(model: type[Model], values: Mapping[str, object], /, **given: object) 
     ``int``, ``float`` and ``str`` fields take a value through :func:`as_int`, :func:`as_float`
     and :func:`as_str`; any other field only a value of its class (a bool, an enum, a tuple, a
     model). A value of another type, None, and a key that names no field are left out: the field
-    keeps its default. ``given`` is passed as it is and wins over ``values``.
+    keeps its default. ``given`` is passed as it is and wins over ``values``. The model's
+    annotations must name types its module imports at run time.
     """
     kept: dict[str, Any] = {}
     for name, convert in _converters(model):
