@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 from lares.monitor.metrics import Row
 from lares.monitor.parsers.btrfs import (
-    BtrfsHealth,
     DeviceErrors,
     DeviceStatsReport,
     Unparsed,
     parse_device_stats,
     parse_error_stats,
 )
+from lares.monitor.parsers.health import Health
 from lares.monitor.rules import Condition, Inputs, rule
 from lares.monitor.sample import Sample, health_sample, unparsed_samples
 from lares.text import counted
@@ -152,9 +152,6 @@ def _device_names(mount: str) -> dict[int, str]:
     }
 
 
-_COUNTERS = ("write", "read", "flush", "corruption", "generation")
-
-
 def samples(
     mount: str,
     stats: DeviceStatsReport,
@@ -176,10 +173,7 @@ def samples(
         devid = device.devid if device.devid is not None else index
         subject = f"{mount}:{device.device}"
         labels = {"mount": mount, "device": device.device, "devid": str(devid), "uuid": uuid}
-        for counter in _COUNTERS:
-            value = getattr(device, counter)
-            out.append(Sample(ID, subject, f"errors_{counter}", float(value), labels=labels))
-        for name, value in device.other:
+        for name, value in device.counters():
             out.append(Sample(ID, subject, f"errors_{name}", float(value), labels=labels))
         is_missing = bool(missing.get(devid)) or device.device in _MISSING_NAMES
         gone += is_missing
@@ -188,7 +182,7 @@ def samples(
     health = assessment.health
     reasons = list(assessment.reasons)
     if gone:
-        health = BtrfsHealth.DEGRADED
+        health = Health.DEGRADED
         reasons.insert(0, f"{counted(gone, 'device')} missing")
     labels = {"mount": mount, "uuid": uuid}
     out += [

@@ -49,33 +49,43 @@ def samples(leftovers: Sequence[str], swept: Sequence[str] = ()) -> list[Sample]
 # Rules: what a killed drill left behind
 
 
+#: What each sample says when it counts something: its metric, the alert's key and severity, the
+#: message (``{things}`` counted, ``{detail}`` what they are) and the hint.
+_SAID: tuple[tuple[str, str, str, str, str | None], ...] = (
+    (
+        "leftovers",
+        "drill-leftover",
+        "warning",
+        "a restore drill that did not finish left {things} behind that lares could not remove: "
+        "{detail}",
+        "remove them by hand (`docker rm -f -v NAME`, `rm -r FOLDER`); the next "
+        "`lares backup drill` tries again first",
+    ),
+    (
+        "swept",
+        "drill-leftover:swept",
+        "info",
+        "removed {things} left by a restore drill that did not finish: {detail}",
+        None,
+    ),
+)
+
+
 @rule("drill-leftover")
 def drill_leftovers(x: Inputs) -> Iterator[Condition]:
-    for sample in x.each("drills", "leftovers"):
-        if sample.value:
-            yield Condition(
-                "drill-leftover",
-                "drill-leftover",
-                "warning",
-                sample.subject,
-                "a restore drill that did not finish left "
-                f"{counted(sample.value, 'thing')} behind that lares could not remove: "
-                f"{sample.detail}",
-                "backups",
-                hint="remove them by hand (`docker rm -f -v NAME`, `rm -r FOLDER`); the next "
-                "`lares backup drill` tries again first",
-            )
-    for sample in x.each("drills", "swept"):
-        if sample.value:
-            yield Condition(
-                "drill-leftover:swept",
-                "drill-leftover",
-                "info",
-                sample.subject,
-                f"removed {counted(sample.value, 'thing')} left by a restore drill that did not "
-                f"finish: {sample.detail}",
-                "backups",
-            )
+    for metric, key, severity, message, hint in _SAID:
+        for sample in x.each("drills", metric):
+            if sample.value:
+                things = counted(sample.value, "thing")
+                yield Condition(
+                    key,
+                    "drill-leftover",
+                    severity,
+                    sample.subject,
+                    message.format(things=things, detail=sample.detail),
+                    "backups",
+                    hint=hint,
+                )
 
 
 RULES = (drill_leftovers,)

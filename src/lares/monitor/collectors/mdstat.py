@@ -176,13 +176,6 @@ def prometheus(s: Sample) -> Row | None:
             {**device, "state": states[s.metric]},
             s.value,
         )
-    names = {
-        "disks_required": ("node_md_disks_required", "Total number of disks of device."),
-        "blocks": ("node_md_blocks", "Total number of blocks on device."),
-        "blocks_synced": ("node_md_blocks_synced", "Number of blocks synced on device."),
-    }
-    if s.metric in names:
-        return gauge(s, names, device)
     if s.metric == "health":
         return Row(
             "node_md_state",
@@ -191,4 +184,9 @@ def prometheus(s: Sample) -> Row | None:
             {**device, "state": s.state or ""},
             1.0,
         )
-    return None
+    names = {
+        "disks_required": ("node_md_disks_required", "Total number of disks of device."),
+        "blocks": ("node_md_blocks", "Total number of blocks on device."),
+        "blocks_synced": ("node_md_blocks_synced", "Number of blocks synced on device."),
+    }
+    return gauge(s, names, device)

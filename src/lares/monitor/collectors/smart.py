@@ -36,6 +36,14 @@ SMART_GROWTH = {
     "attr_198": "offline uncorrectable sectors (198)",
     "nvme_media_errors": "NVMe media errors",
 }
+#: The fields of the NVMe health log read as samples ``nvme_<field>`` and exported as
+#: ``smartctl_device_<field>``, with the exporter's help text.
+NVME_READINGS = {
+    "media_errors": "Media errors counter.",
+    "percentage_used": "Device write percentage used.",
+    "critical_warning": "Critical warning counter.",
+    "available_spare": "Normalized available spare.",
+}
 #: A drive's growth counters get their baseline the first time they are seen.
 BASELINE_AT_FIRST_SIGHT = True
 
@@ -101,17 +109,8 @@ def samples(report: SmartReport, *, device: str | None = None) -> list[Sample]:
         out.append(Sample(ID, name, f"attr_{attribute_id}", float(raw), labels=named))
     nvme = report.nvme
     if nvme is not None:
-        out += readings(
-            ID,
-            name,
-            (
-                ("nvme_media_errors", nvme.media_errors),
-                ("nvme_percentage_used", nvme.percentage_used),
-                ("nvme_critical_warning", nvme.critical_warning),
-                ("nvme_available_spare", nvme.available_spare),
-            ),
-            labels,
-        )
+        values = ((f"nvme_{field}", getattr(nvme, field)) for field in NVME_READINGS)
+        out += readings(ID, name, values, labels)
     scsi = report.scsi
     if scsi is not None:
         if scsi.grown_defects is not None:
@@ -223,19 +222,6 @@ def prometheus(s: Sample) -> Row | None:
             },
             s.value,
         )
-    names = {
-        "passed": ("smartctl_device_smart_status", "General smart status."),
-        "exit_status": ("smartctl_device_smartctl_exit_status", "Exit status of smartctl."),
-        "nvme_media_errors": ("smartctl_device_media_errors", "Media errors counter."),
-        "nvme_percentage_used": (
-            "smartctl_device_percentage_used",
-            "Device write percentage used.",
-        ),
-        "nvme_critical_warning": ("smartctl_device_critical_warning", "Critical warning counter."),
-        "nvme_available_spare": ("smartctl_device_available_spare", "Normalized available spare."),
-    }
-    if s.metric in names:
-        return gauge(s, names, device)
     if s.metric == "power_on_hours":
         return Row(
             "smartctl_device_power_on_seconds",
@@ -244,4 +230,12 @@ def prometheus(s: Sample) -> Row | None:
             device,
             s.value * 3600,
         )
-    return None
+    names = {
+        "passed": ("smartctl_device_smart_status", "General smart status."),
+        "exit_status": ("smartctl_device_smartctl_exit_status", "Exit status of smartctl."),
+        **{
+            f"nvme_{field}": (f"smartctl_device_{field}", text)
+            for field, text in NVME_READINGS.items()
+        },
+    }
+    return gauge(s, names, device)

@@ -8,14 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from enum import StrEnum
 
-__all__ = ["RANK", "Unparsed", "worst"]
+__all__ = ["RANK", "Health", "Unparsed", "worst"]
 
-# ``unknown`` ranks above ``ok``: "never checked" is not reported as healthy.
-RANK = {"ok": 0, "unknown": 1, "warning": 2, "degraded": 3, "failing": 4}
 
-Level = TypeVar("Level", bound=str)
+class Health(StrEnum):
+    """What an alert rule needs to know about a filesystem, a drive or one of their readings,
+    mildest first. ``unknown`` ranks above ``ok``: "never checked" is not reported as healthy."""
+
+    OK = "ok"
+    UNKNOWN = "unknown"
+    WARNING = "warning"
+    DEGRADED = "degraded"
+    FAILING = "failing"
+
+
+RANK = {level.value: rank for rank, level in enumerate(Health)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +36,8 @@ class Unparsed:
 
 
 def worst(
-    found: Iterable[tuple[Level, str]], empty: Level, why_empty: str = ""
-) -> tuple[Level, tuple[str, ...]]:
+    found: Iterable[tuple[Health, str]], empty: Health, why_empty: str = ""
+) -> tuple[Health, tuple[str, ...]]:
     """The worst level found with the reasons of every level but ``ok``; ``empty`` if none."""
     items = list(found)
     if not items:

@@ -32,7 +32,7 @@ The collectors :mod:`lares.monitor.collectors.btrfs` (counters, missing devices)
 
 from __future__ import annotations
 
-from lares.monitor.parsers.btrfs.common import Assessment, BtrfsHealth, combined, parse_size
+from lares.monitor.parsers.btrfs.common import Assessment, combined, parse_size
 from lares.monitor.parsers.btrfs.scrub import (
     ScrubErrors,
     ScrubReport,
@@ -55,7 +55,10 @@ from lares.monitor.parsers.btrfs.usage import (
     parse_device_usage,
     parse_filesystem_usage,
 )
-from lares.monitor.parsers.health import Unparsed
+from lares.monitor.parsers.health import Health, Unparsed
+
+#: The scale every parser reports on (:class:`~lares.monitor.parsers.health.Health`).
+BtrfsHealth = Health
 
 __all__ = [
     "Assessment",
@@ -66,6 +69,7 @@ __all__ = [
     "DeviceUsage",
     "DeviceUsageReport",
     "FilesystemUsage",
+    "Health",
     "ProfileUsage",
     "ScrubErrors",
     "ScrubReport",
@@ -96,4 +100,4 @@ def assess(
     ``unknown`` too, so "never checked" is not reported as healthy.
     """
     readings = (stats, scrub, usage, device_usage)
-    return combined((r.assessment for r in readings if r is not None), BtrfsHealth.UNKNOWN)
+    return combined((r.assessment for r in readings if r is not None), Health.UNKNOWN)

@@ -6,40 +6,27 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
-from lares.monitor.parsers.health import worst
-
-
-class BtrfsHealth(StrEnum):
-    """What an alert rule needs to know about a btrfs filesystem or one of its readings."""
-
-    OK = "ok"
-    UNKNOWN = "unknown"
-    WARNING = "warning"
-    DEGRADED = "degraded"
-    FAILING = "failing"
+from lares.monitor.parsers.health import Health, worst
 
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
     """A health verdict and the reasons for it."""
 
-    health: BtrfsHealth
+    health: Health
     reasons: tuple[str, ...] = ()
 
 
-def verdict(
-    found: Iterable[tuple[BtrfsHealth, str]], empty: BtrfsHealth, why_empty: str = ""
-) -> Assessment:
+def verdict(found: Iterable[tuple[Health, str]], empty: Health, why_empty: str = "") -> Assessment:
     """The worst level found with the reasons of every level but ``ok``; ``empty`` if none."""
     return Assessment(*worst(found, empty, why_empty))
 
 
-def combined(parts: Iterable[Assessment], empty: BtrfsHealth, why_empty: str = "") -> Assessment:
+def combined(parts: Iterable[Assessment], empty: Health, why_empty: str = "") -> Assessment:
     """One verdict of several: the worst level with every part's reasons, in order; ``empty``
     if there are no parts. A part without reasons still counts with its level."""
-    found: list[tuple[BtrfsHealth, str]] = []
+    found: list[tuple[Health, str]] = []
     for part in parts:
         found.extend((part.health, reason) for reason in part.reasons if reason)
         if not part.reasons:
@@ -58,7 +45,7 @@ class Assessed:
         raise NotImplementedError
 
     @property
-    def health(self) -> BtrfsHealth:
+    def health(self) -> Health:
         return self.assessment.health
 
     @property

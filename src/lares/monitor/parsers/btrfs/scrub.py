@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -10,7 +11,6 @@ from enum import StrEnum
 from lares.monitor.parsers.btrfs.common import (
     Assessed,
     Assessment,
-    BtrfsHealth,
     combined,
     duration,
     lines,
@@ -18,7 +18,8 @@ from lares.monitor.parsers.btrfs.common import (
     timestamp,
     verdict,
 )
-from lares.monitor.parsers.health import Unparsed
+from lares.monitor.parsers.health import Health, Unparsed
+from lares.monitor.parsers.values import as_str, build
 from lares.text import counted
 
 
@@ -31,6 +32,11 @@ class ScrubState(StrEnum):
     INTERRUPTED = "interrupted"
     NO_STATS = "no stats"
     UNKNOWN = "unknown"
+
+
+#: The kinds of error a scrub finds, and what became of them, as :class:`ScrubErrors` names them.
+_KINDS = ("read", "super", "verify", "csum", "malloc")
+_FATES = ("corrected", "uncorrectable", "unverified")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +59,14 @@ class ScrubErrors:
     total: int | None = None
 
     @property
+    def kinds(self) -> tuple[tuple[str, int | None], ...]:
+        """Each kind of error found (``read`` ... ``malloc``) with its count."""
+        return tuple((kind, getattr(self, kind)) for kind in _KINDS)
+
+    @property
     def found(self) -> int:
         """Errors found, of any kind (the 4.x total when that is all there is)."""
-        kinds = (self.read, self.super, self.verify, self.csum, self.malloc)
-        counted = sum(k for k in kinds if k)
+        counted = sum(count for _, count in self.kinds if count)
         return max(counted, self.total or 0)
 
 
@@ -99,39 +109,27 @@ class ScrubStatus(Assessed):
     def assessment(self) -> Assessment:
         where = self.device or self.uuid or "scrub"
         errors = self.errors
-        found: list[tuple[BtrfsHealth, str]] = []
+        found: list[tuple[Health, str]] = []
         if self.state is ScrubState.NO_STATS:
-            found.append((BtrfsHealth.UNKNOWN, f"{where}: no scrub has run (no stats available)"))
+            found.append((Health.UNKNOWN, f"{where}: no scrub has run (no stats available)"))
         if errors.uncorrectable:
             found.append(
-                (BtrfsHealth.FAILING, f"{where}: scrub found {errors.uncorrectable} uncorrectable")
+                (Health.FAILING, f"{where}: scrub found {errors.uncorrectable} uncorrectable")
             )
-        kinds = [
-            f"{name}={value}"
-            for name, value in (
-                ("read", errors.read),
-                ("super", errors.super),
-                ("verify", errors.verify),
-                ("csum", errors.csum),
-                ("malloc", errors.malloc),
-            )
-            if value
-        ]
+        kinds = [f"{name}={value}" for name, value in errors.kinds if value]
         if kinds:
-            found.append((BtrfsHealth.WARNING, f"{where}: scrub errors {' '.join(kinds)}"))
+            found.append((Health.WARNING, f"{where}: scrub errors {' '.join(kinds)}"))
         elif errors.total:
-            found.append(
-                (BtrfsHealth.WARNING, f"{where}: scrub found {counted(errors.total, 'error')}")
-            )
+            found.append((Health.WARNING, f"{where}: scrub found {counted(errors.total, 'error')}"))
         if errors.corrected:
-            found.append((BtrfsHealth.WARNING, f"{where}: scrub corrected {errors.corrected}"))
+            found.append((Health.WARNING, f"{where}: scrub corrected {errors.corrected}"))
         if errors.unverified:
-            found.append((BtrfsHealth.WARNING, f"{where}: {errors.unverified} unverified"))
+            found.append((Health.WARNING, f"{where}: {errors.unverified} unverified"))
         if self.state in (ScrubState.ABORTED, ScrubState.INTERRUPTED):
-            found.append((BtrfsHealth.WARNING, f"{where}: last scrub {self.state}"))
+            found.append((Health.WARNING, f"{where}: last scrub {self.state}"))
         if self.state is ScrubState.UNKNOWN:
-            found.append((BtrfsHealth.UNKNOWN, f"{where}: scrub state not printed"))
-        return verdict(found, BtrfsHealth.OK)
+            found.append((Health.UNKNOWN, f"{where}: scrub state not printed"))
+        return verdict(found, Health.OK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,21 +142,13 @@ class ScrubReport(Assessed):
     @property
     def assessment(self) -> Assessment:
         parts = (scrub.assessment for scrub in self.scrubs)
-        return combined(parts, BtrfsHealth.UNKNOWN, "no scrub status was read")
+        return combined(parts, Health.UNKNOWN, "no scrub status was read")
 
 
 _SCRUB_HEADER_RE = re.compile(r"(?:UUID:\s+|[Ss]crub (?:status|done) for )(?P<uuid>\S+)")
 _ERROR_TOKEN_RE = re.compile(r"(?P<name>[a-z_]+)=(?P<value>\d+)")
-_RAW_MAP = {
-    "read_errors": "read",
-    "super_errors": "super",
-    "verify_errors": "verify",
-    "csum_errors": "csum",
-    "malloc_errors": "malloc",
-    "corrected_errors": "corrected",
-    "uncorrectable_errors": "uncorrectable",
-    "unverified_errors": "unverified",
-}
+#: The ``-R`` counters of the error summary, ``read_errors`` ... ``unverified_errors``.
+_RAW_MAP = {f"{name}_errors": name for name in (*_KINDS, *_FATES)}
 _SCRUB_FIELD_RE = re.compile(r"^\s*(?P<key>[A-Z][A-Za-z ]*?):\s*(?P<value>.*?)\s*$")
 _LEGACY_STARTED_RE = re.compile(
     r"^\s*scrub (?:started|resumed) at (?P<when>.+?)"
@@ -170,6 +160,17 @@ _LEGACY_STARTED_RE = re.compile(
 _LEGACY_TOTAL_RE = re.compile(
     r"^\s*total bytes scrubbed: (?P<bytes>\S+) with (?P<errors>\d+) errors\s*$"
 )
+#: The fields that print a size and, in parentheses, maybe one more figure: the pattern, the
+#: field the size goes to, the field of the figure in parentheses and how that is read.
+_SIZE_AND_MORE: dict[str, tuple[re.Pattern[str], str, str, Callable[[str], object]]] = {
+    "Bytes scrubbed": (
+        re.compile(r"(\S+)(?:\s+\((\d+(?:\.\d+)?)%\))?"),
+        "bytes_scrubbed",
+        "percent",
+        float,
+    ),
+    "Rate": (re.compile(r"(\S+)/s(?:\s+\(limit (\S+)/s\))?"), "rate", "rate_limit", parse_size),
+}
 _LEGACY_DETAILS_RE = re.compile(r"^\s*error details:(?P<rest>( [a-z_]+=\d+)+)\s*$")
 _LEGACY_FIXED_RE = re.compile(
     r"^\s*corrected errors: (?P<corrected>\d+), uncorrectable errors: (?P<uncorrectable>\d+), "
@@ -248,7 +249,7 @@ def _scrub_line(
             errors[token["name"]] = int(token["value"])
         return True
     if match := _LEGACY_FIXED_RE.match(stripped):
-        for key in ("corrected", "uncorrectable", "unverified"):
+        for key in _FATES:
             errors[key] = int(match[key])
         return True
     if match := _SCRUB_FIELD_RE.match(stripped):
@@ -287,22 +288,15 @@ def _scrub_field(key: str, value: str, current: dict[str, object], errors: dict[
         if size is None:
             return False
         current["total_to_scrub"] = size
-    elif key == "Bytes scrubbed":
-        match = re.fullmatch(r"(\S+)(?:\s+\((\d+(?:\.\d+)?)%\))?", value)
+    elif key in _SIZE_AND_MORE:
+        pattern, name, more, read = _SIZE_AND_MORE[key]
+        match = pattern.fullmatch(value)
         size = parse_size(match[1]) if match else None
         if match is None or size is None:
             return False
-        current["bytes_scrubbed"] = size
+        current[name] = size
         if match[2] is not None:
-            current["percent"] = float(match[2])
-    elif key == "Rate":
-        match = re.fullmatch(r"(\S+)/s(?:\s+\(limit (\S+)/s\))?", value)
-        rate = parse_size(match[1]) if match else None
-        if match is None or rate is None:
-            return False
-        current["rate"] = rate
-        if match[2] is not None:
-            current["rate_limit"] = parse_size(match[2])
+            current[more] = read(match[2])
     elif key == "Error summary":
         if value == "no errors found":
             return True
@@ -323,44 +317,11 @@ def _scrub_field(key: str, value: str, current: dict[str, object], errors: dict[
 def _scrub_from(
     fields: dict[str, object], errors: dict[str, int], raw: list[tuple[str, int]]
 ) -> ScrubStatus:
-    def num(key: str) -> int | None:
-        value = fields.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-    def text(key: str) -> str | None:
-        value = fields.get(key)
-        return value if isinstance(value, str) else None
-
-    state = fields.get("state")
-    percent = fields.get("percent")
-    started_text = text("started_text")
-    return ScrubStatus(
-        uuid=text("uuid"),
-        device=text("device"),
-        devid=num("devid"),
-        state=state if isinstance(state, ScrubState) else ScrubState.UNKNOWN,
+    started_text = as_str(fields.get("started_text"))
+    return build(
+        ScrubStatus,
+        fields,
         started=timestamp(started_text) if started_text else None,
-        started_text=started_text,
-        resumed=fields.get("resumed") is True,
-        duration=num("duration"),
-        time_left=num("time_left"),
-        eta=text("eta"),
-        total_to_scrub=num("total_to_scrub"),
-        bytes_scrubbed=num("bytes_scrubbed"),
-        percent=percent if isinstance(percent, float) else None,
-        rate=num("rate"),
-        rate_limit=num("rate_limit"),
-        errors=ScrubErrors(
-            read=errors.get("read"),
-            super=errors.get("super"),
-            verify=errors.get("verify"),
-            csum=errors.get("csum"),
-            malloc=errors.get("malloc"),
-            corrected=errors.get("corrected"),
-            uncorrectable=errors.get("uncorrectable"),
-            unverified=errors.get("unverified"),
-            total=errors.get("total"),
-        ),
+        errors=build(ScrubErrors, errors),
         raw=tuple(raw),
-        line=num("line") or 0,
     )

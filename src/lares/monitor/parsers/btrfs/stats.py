@@ -5,16 +5,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lares.monitor.parsers.btrfs.common import Assessed, Assessment, BtrfsHealth, lines, verdict
-from lares.monitor.parsers.health import Unparsed
+from lares.monitor.parsers.btrfs.common import Assessed, Assessment, lines, verdict
+from lares.monitor.parsers.health import Health, Unparsed
+from lares.monitor.parsers.values import build
 
+#: The error counters of a device: the name :class:`DeviceErrors` gives each, and how
+#: ``btrfs device stats`` prints it.
+_PRINTED = {
+    "write": "write_io_errs",
+    "read": "read_io_errs",
+    "flush": "flush_io_errs",
+    "corruption": "corruption_errs",
+    "generation": "generation_errs",
+}
+COUNTERS = tuple(_PRINTED)
 # Both spellings map to one name: "btrfs device stats" says write_io_errs, sysfs says write_errs.
 _COUNTER_NAMES = {
-    "write_io_errs": "write",
-    "read_io_errs": "read",
-    "flush_io_errs": "flush",
-    "corruption_errs": "corruption",
-    "generation_errs": "generation",
+    **{printed: name for name, printed in _PRINTED.items()},
     "write_errs": "write",
     "read_errs": "read",
     "flush_errs": "flush",
@@ -41,22 +48,17 @@ class DeviceErrors:
     generation: int = 0
     other: tuple[tuple[str, int], ...] = ()
 
+    def counters(self) -> tuple[tuple[str, int], ...]:
+        """The known counters as (name, value), ``write`` to ``generation``, then ``other``."""
+        return (*((name, getattr(self, name)) for name in COUNTERS), *self.other)
+
     def errors_total(self) -> int:
         """The sum of every counter, known or not."""
-        known = self.write + self.read + self.flush + self.corruption + self.generation
-        return known + sum(value for _, value in self.other)
+        return sum(value for _, value in self.counters())
 
     def nonzero(self) -> tuple[tuple[str, int], ...]:
-        """The counters above zero, as (name, value)."""
-        named = (
-            ("write_io_errs", self.write),
-            ("read_io_errs", self.read),
-            ("flush_io_errs", self.flush),
-            ("corruption_errs", self.corruption),
-            ("generation_errs", self.generation),
-            *self.other,
-        )
-        return tuple((name, value) for name, value in named if value)
+        """The counters above zero, as (name as ``btrfs device stats`` prints it, value)."""
+        return tuple((_PRINTED.get(name, name), value) for name, value in self.counters() if value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +78,14 @@ class DeviceStatsReport(Assessed):
     @property
     def assessment(self) -> Assessment:
         """``warning`` for each device with a counter above zero; ``unknown`` with no devices."""
-        found: list[tuple[BtrfsHealth, str]] = []
+        found: list[tuple[Health, str]] = []
         for entry in self.devices:
             counts = ", ".join(f"{name} {value}" for name, value in entry.nonzero())
             if counts:
-                found.append((BtrfsHealth.WARNING, f"{entry.device}: {counts}"))
+                found.append((Health.WARNING, f"{entry.device}: {counts}"))
             else:
-                found.append((BtrfsHealth.OK, ""))
-        return verdict(found, BtrfsHealth.UNKNOWN, "no device counters were read")
+                found.append((Health.OK, ""))
+        return verdict(found, Health.UNKNOWN, "no device counters were read")
 
 
 _STATS_LINE_RE = re.compile(r"^\[(?P<device>[^\]]+)\]\.(?P<name>[a-z_]+)\s+(?P<value>\d+)\s*$")
@@ -97,17 +99,8 @@ _STATS_TABLE_ROW_RE = re.compile(
 
 
 def _build_errors(device: str, devid: int | None, counters: dict[str, int]) -> DeviceErrors:
-    known = {"write", "read", "flush", "corruption", "generation"}
-    return DeviceErrors(
-        device=device,
-        devid=devid,
-        write=counters.get("write", 0),
-        read=counters.get("read", 0),
-        flush=counters.get("flush", 0),
-        corruption=counters.get("corruption", 0),
-        generation=counters.get("generation", 0),
-        other=tuple((k, v) for k, v in counters.items() if k not in known),
-    )
+    other = tuple((k, v) for k, v in counters.items() if k not in _PRINTED)
+    return build(DeviceErrors, counters, device=device, devid=devid, other=other)
 
 
 def parse_device_stats(text: str) -> DeviceStatsReport:
@@ -129,17 +122,8 @@ def parse_device_stats(text: str) -> DeviceStatsReport:
             name = _COUNTER_NAMES.get(match["name"], match["name"])
             counters[device][name] = int(match["value"])
         elif match := _STATS_TABLE_ROW_RE.match(line):
-            rows.append(
-                DeviceErrors(
-                    device=match["device"],
-                    devid=int(match["devid"]),
-                    write=int(match["write"]),
-                    read=int(match["read"]),
-                    flush=int(match["flush"]),
-                    corruption=int(match["corruption"]),
-                    generation=int(match["generation"]),
-                )
-            )
+            counts = {name: int(match[name]) for name in COUNTERS}
+            rows.append(_build_errors(match["device"], int(match["devid"]), counts))
         elif not (_STATS_TABLE_HEAD_RE.match(line) or _STATS_TABLE_RULE_RE.match(line)):
             unparsed.append(Unparsed(number, line))
     devices = tuple(_build_errors(d, None, counters[d]) for d in order) + tuple(rows)

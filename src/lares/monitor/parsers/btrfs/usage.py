@@ -8,13 +8,13 @@ from dataclasses import dataclass, replace
 from lares.monitor.parsers.btrfs.common import (
     Assessed,
     Assessment,
-    BtrfsHealth,
     is_raw,
     lines,
     parse_size,
     verdict,
 )
-from lares.monitor.parsers.health import Unparsed
+from lares.monitor.parsers.health import Health, Unparsed
+from lares.monitor.parsers.values import build
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +79,9 @@ class FilesystemUsage(Assessed):
     @property
     def assessment(self) -> Assessment:
         """``degraded`` when a device is missing, ``warning`` when profiles are mixed."""
-        found: list[tuple[BtrfsHealth, str]] = []
+        found: list[tuple[Health, str]] = []
         if self.device_missing:
-            found.append((BtrfsHealth.DEGRADED, f"device missing: {self.device_missing} bytes"))
+            found.append((Health.DEGRADED, f"device missing: {self.device_missing} bytes"))
         missing = sorted(
             {
                 amount.device
@@ -90,18 +90,18 @@ class FilesystemUsage(Assessed):
             }
         )
         if missing and not self.device_missing:
-            found.append((BtrfsHealth.DEGRADED, f"device missing: {', '.join(missing)}"))
+            found.append((Health.DEGRADED, f"device missing: {', '.join(missing)}"))
         kinds = [p.kind for p in self.profiles]
         mixed = sorted({k for k in kinds if kinds.count(k) > 1})
         if self.multiple_profiles:
             found.append(
-                (BtrfsHealth.WARNING, "multiple profiles in use: finish the balance or convert")
+                (Health.WARNING, "multiple profiles in use: finish the balance or convert")
             )
         elif mixed:
-            found.append((BtrfsHealth.WARNING, f"multiple profiles for {', '.join(mixed)}"))
+            found.append((Health.WARNING, f"multiple profiles for {', '.join(mixed)}"))
         if self.device_size is None:
-            return verdict(found, BtrfsHealth.UNKNOWN, "no Overall block was read")
-        return verdict(found, BtrfsHealth.OK)
+            return verdict(found, Health.UNKNOWN, "no Overall block was read")
+        return verdict(found, Health.OK)
 
 
 def _missing_device(name: str) -> bool:
@@ -154,18 +154,7 @@ def parse_filesystem_usage(text: str) -> FilesystemUsage:
     def close_profile() -> None:
         nonlocal profile_header, profile_devices
         if profile_header is not None:
-            header = profile_header
-            profiles.append(
-                ProfileUsage(
-                    kind=str(header["kind"]),
-                    profile=str(header["profile"]),
-                    size=_as_int(header["size"]),
-                    used=_as_int(header["used"]),
-                    percent=_as_float(header.get("percent")),
-                    devices=tuple(profile_devices),
-                    line=_as_int(header["line"]),
-                )
-            )
+            profiles.append(build(ProfileUsage, profile_header, devices=tuple(profile_devices)))
         profile_header, profile_devices = None, []
 
     for number, line in lines(text):
@@ -212,26 +201,9 @@ def parse_filesystem_usage(text: str) -> FilesystemUsage:
         unparsed.append(Unparsed(number, line))
     close_profile()
 
-    def byte_value(key: str) -> int | None:
-        value = values.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-    multiple = values.get("multiple_profiles")
-    return FilesystemUsage(
-        device_size=byte_value("device_size"),
-        device_allocated=byte_value("device_allocated"),
-        device_unallocated=byte_value("device_unallocated"),
-        device_missing=byte_value("device_missing"),
-        device_slack=byte_value("device_slack"),
-        used=byte_value("used"),
-        free_estimated=byte_value("free_estimated"),
-        free_estimated_min=byte_value("free_estimated_min"),
-        free_statfs=byte_value("free_statfs"),
-        data_ratio=_as_float(values.get("data_ratio")),
-        metadata_ratio=_as_float(values.get("metadata_ratio")),
-        global_reserve=byte_value("global_reserve"),
-        global_reserve_used=byte_value("global_reserve_used"),
-        multiple_profiles=multiple if isinstance(multiple, bool) else None,
+    return build(
+        FilesystemUsage,
+        values,
         profiles=tuple(profiles),
         unallocated=tuple(unallocated),
         warnings=tuple(warnings),
@@ -264,14 +236,6 @@ def _overall_value(name: str, match: re.Match[str], values: dict[str, object]) -
     return True
 
 
-def _as_int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _as_float(value: object) -> float | None:
-    return value if isinstance(value, float) else None
-
-
 @dataclass(frozen=True, slots=True)
 class DeviceUsage:
     """One device block of ``btrfs device usage``: its size and what is allocated on it."""
@@ -299,13 +263,13 @@ class DeviceUsageReport(Assessed):
     @property
     def assessment(self) -> Assessment:
         found = [
-            (BtrfsHealth.DEGRADED, f"device missing: devid {d.devid}")
+            (Health.DEGRADED, f"device missing: devid {d.devid}")
             for d in self.devices
             if _missing_device(d.device)
         ]
         if not self.devices:
-            return verdict(found, BtrfsHealth.UNKNOWN, "no device blocks were read")
-        return verdict(found, BtrfsHealth.OK)
+            return verdict(found, Health.UNKNOWN, "no device blocks were read")
+        return verdict(found, Health.OK)
 
 
 _DEVICE_HEADER_RE = re.compile(r"^(?P<device>\S.*?),\s+ID:\s+(?P<devid>\d+)\s*$")

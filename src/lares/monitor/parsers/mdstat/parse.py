@@ -18,6 +18,7 @@ from lares.monitor.parsers.mdstat.models import (
     SyncProgress,
 )
 from lares.monitor.parsers.mdstat.verdict import assessed
+from lares.monitor.parsers.values import build
 
 _PERSONALITIES_RE = re.compile(r"^Personalities\s*:(?P<rest>.*)$")
 _UNUSED_RE = re.compile(r"^unused devices\s*:(?P<rest>.*)$")
@@ -136,17 +137,7 @@ def parse_sysfs(values: Mapping[str, str]) -> MdSysfs:
             fields[key] = value
         else:
             problems.append(f"{key}={value!r}")
-    return MdSysfs(
-        array_state=_opt_str(fields.get("array_state")),
-        degraded=_opt_int(fields.get("degraded")),
-        sync_action=_opt_str(fields.get("sync_action")),
-        mismatch_cnt=_opt_int(fields.get("mismatch_cnt")),
-        sync_completed=_opt_pair(fields.get("sync_completed")),
-        raid_disks=_opt_int(fields.get("raid_disks")),
-        level=_opt_str(fields.get("level")),
-        last_sync_action=_opt_str(fields.get("last_sync_action")),
-        unparsed=tuple(problems),
-    )
+    return build(MdSysfs, fields, unparsed=tuple(problems))
 
 
 def refine(array: MdArray, sysfs: MdSysfs) -> MdArray:
@@ -159,22 +150,6 @@ def refine(array: MdArray, sysfs: MdSysfs) -> MdArray:
     raid1/raid10 with swap it is often non-zero and harmless.
     """
     return assessed(replace(array, sysfs=sysfs))
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _opt_int(value: object) -> int | None:
-    return value if isinstance(value, int) else None
-
-
-def _opt_pair(value: object) -> tuple[int, int] | None:
-    if isinstance(value, tuple) and len(value) == 2:
-        first, second = value
-        if isinstance(first, int) and isinstance(second, int):
-            return (first, second)
-    return None
 
 
 def _bracketed(text: str) -> tuple[list[str], str]:
@@ -259,9 +234,9 @@ class _ArrayBuilder:
             if leftover:
                 unparsed.append(Unparsed(number, leftover))
             return True
-        for key, pattern, build in _FIELD_LINES:
+        for key, pattern, make in _FIELD_LINES:
             if key not in self.fields and (match := pattern.match(line)):
-                self.fields[key] = build(match)
+                self.fields[key] = make(match)
                 return True
         return False
 
@@ -302,30 +277,7 @@ class _ArrayBuilder:
             self.fields["member_map"] = match["v"]
 
     def build(self) -> MdArray:
-        f = self.fields
-        sync = f.get("sync")
-        bitmap = f.get("bitmap")
-        return MdArray(
-            name=str(f["name"]),
-            line=_opt_int(f.get("line")) or 0,
-            state=str(f["state"]),
-            read_only=f.get("read_only") is True,
-            auto_read_only=f.get("auto_read_only") is True,
-            personality=_opt_str(f.get("personality")),
-            devices=tuple(self.devices),
-            blocks=_opt_int(f.get("blocks")),
-            metadata=_opt_str(f.get("metadata")),
-            chunk_kib=_opt_int(f.get("chunk_kib")),
-            algorithm=_opt_int(f.get("algorithm")),
-            rounding_kib=_opt_int(f.get("rounding_kib")),
-            copies=_opt_int(f.get("copies")),
-            layout=_opt_str(f.get("layout")),
-            expected=_opt_int(f.get("expected")),
-            working=_opt_int(f.get("working")),
-            member_map=_opt_str(f.get("member_map")),
-            sync=sync if isinstance(sync, SyncProgress) else None,
-            bitmap=bitmap if isinstance(bitmap, Bitmap) else None,
-        )
+        return build(MdArray, self.fields, devices=tuple(self.devices))
 
 
 def _int_or_none(text: str | None) -> int | None:

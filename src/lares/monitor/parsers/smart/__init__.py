@@ -30,13 +30,13 @@ calls these parsers.
 
 from __future__ import annotations
 
+from lares.monitor.parsers.health import Health
 from lares.monitor.parsers.smart.models import (
     CRITICAL_ATTRIBUTES,
     ExitFlag,
     NvmeLog,
     ScanDevice,
     ScsiCounters,
-    SmartHealth,
     SmartReport,
 )
 from lares.monitor.parsers.smart.parse import (
@@ -47,9 +47,14 @@ from lares.monitor.parsers.smart.parse import (
     scan_command,
 )
 
+#: The scale every parser reports on (:class:`~lares.monitor.parsers.health.Health`); a drive
+#: is never ``degraded``.
+SmartHealth = Health
+
 __all__ = [
     "CRITICAL_ATTRIBUTES",
     "ExitFlag",
+    "Health",
     "NvmeLog",
     "ScanDevice",
     "ScsiCounters",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import IntFlag, StrEnum
+from enum import IntFlag
+
+from lares.monitor.parsers.health import Health
 
 # The ATA attributes Scrutiny treats as failure predictors (after Backblaze's studies).
 CRITICAL_ATTRIBUTES: Mapping[int, str] = {
@@ -38,15 +40,6 @@ NVME_WARNING_BITS = {
 NVME_SELF_TEST_FAILED = (5, 6, 7)
 
 STANDBY_RE = re.compile(r"Device is in (?P<mode>.+?) mode", re.IGNORECASE)
-
-
-class SmartHealth(StrEnum):
-    """What an alert rule needs to know about one disk."""
-
-    OK = "ok"
-    WARNING = "warning"
-    FAILING = "failing"
-    UNKNOWN = "unknown"
 
 
 class ExitFlag(IntFlag):
@@ -159,7 +152,7 @@ class SmartReport:
     self_test_failures: tuple[SelfTestFailure, ...] = ()
     messages: tuple[str, ...] = ()
     standby: bool = False
-    health: SmartHealth = SmartHealth.UNKNOWN
+    health: Health = Health.UNKNOWN
     reasons: tuple[str, ...] = ()
     unparsed: tuple[str, ...] = ()
 

@@ -21,6 +21,7 @@ from lares.monitor.parsers.smart.models import (
     SmartReport,
 )
 from lares.monitor.parsers.smart.verdict import assess
+from lares.monitor.parsers.values import as_int, as_str, build
 
 
 def command(device: str, *, device_type: str | None = None) -> tuple[str, ...]:
@@ -55,16 +56,8 @@ def parse_scan(doc: Mapping[str, object] | str) -> list[ScanDevice]:
     for entry in devices:
         if not isinstance(entry, dict):
             continue
-        name = _str(entry.get("name"))
-        if name:
-            found.append(
-                ScanDevice(
-                    name=name,
-                    info_name=_str(entry.get("info_name")),
-                    type=_str(entry.get("type")),
-                    protocol=_str(entry.get("protocol")),
-                )
-            )
+        if as_str(entry.get("name")):
+            found.append(build(ScanDevice, entry))
     return found
 
 
@@ -88,7 +81,7 @@ def parse(doc: Mapping[str, object] | str, *, exit_status: int | None = None) ->
 
     smartctl = _dict(data.get("smartctl"), "smartctl", unparsed)
     device = _dict(data.get("device"), "device", unparsed)
-    code = _int(smartctl.get("exit_status"))
+    code = as_int(smartctl.get("exit_status"))
     if code is None:
         code = exit_status
     messages = _messages(smartctl.get("messages"), unparsed)
@@ -101,12 +94,12 @@ def parse(doc: Mapping[str, object] | str, *, exit_status: int | None = None) ->
     temperature = _dict(data.get("temperature"), "temperature", unparsed)
 
     report = SmartReport(
-        device=_str(device.get("name")),
-        device_type=_str(device.get("type")),
-        protocol=_str(device.get("protocol")),
-        model=_str(data.get("model_name")) or _model_from_parts(data),
-        serial=_str(data.get("serial_number")),
-        firmware=_str(data.get("firmware_version")) or _str(data.get("revision")),
+        device=as_str(device.get("name")),
+        device_type=as_str(device.get("type")),
+        protocol=as_str(device.get("protocol")),
+        model=as_str(data.get("model_name")) or _model_from_parts(data),
+        serial=as_str(data.get("serial_number")),
+        firmware=as_str(data.get("firmware_version")) or as_str(data.get("revision")),
         capacity_bytes=_capacity(data),
         smartctl_version=(
             ".".join(str(p) for p in version if isinstance(p, int))
@@ -117,8 +110,8 @@ def parse(doc: Mapping[str, object] | str, *, exit_status: int | None = None) ->
         exit_flags=decode_exit_status(code) if code is not None else ExitFlag.NONE,
         passed=passed if isinstance(passed, bool) else None,
         temperature=_temperature(temperature, attributes, nvme),
-        temperature_limit=_int(temperature.get("drive_trip"))
-        or _int(temperature.get("op_limit_max")),
+        temperature_limit=as_int(temperature.get("drive_trip"))
+        or as_int(temperature.get("op_limit_max")),
         power_on_hours=_power_on_hours(data, attributes, nvme),
         attributes=attributes,
         nvme=nvme,
@@ -160,20 +153,6 @@ def _dict(value: object, where: str, unparsed: list[str]) -> dict[str, object]:
     return {}
 
 
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def _first_int(text: str | None) -> int | None:
     if not text:
         return None
@@ -193,7 +172,7 @@ def _messages(value: object, unparsed: list[str]) -> tuple[str, ...]:
         return ()
     found: list[str] = []
     for entry in value:
-        text = _str(entry.get("string")) if isinstance(entry, dict) else None
+        text = as_str(entry.get("string")) if isinstance(entry, dict) else None
         if text is None:
             unparsed.append(f"smartctl.messages: entry without a string: {entry!r:.80}")
         else:
@@ -202,15 +181,15 @@ def _messages(value: object, unparsed: list[str]) -> tuple[str, ...]:
 
 
 def _model_from_parts(data: Mapping[str, object]) -> str | None:
-    parts = [p for p in (_str(data.get("vendor")), _str(data.get("product"))) if p]
+    parts = [p for p in (as_str(data.get("vendor")), as_str(data.get("product"))) if p]
     return " ".join(parts) or None
 
 
 def _capacity(data: Mapping[str, object]) -> int | None:
     user = data.get("user_capacity")
-    if isinstance(user, dict) and (count := _int(user.get("bytes"))) is not None:
+    if isinstance(user, dict) and (count := as_int(user.get("bytes"))) is not None:
         return count
-    return _int(data.get("nvme_total_capacity"))
+    return as_int(data.get("nvme_total_capacity"))
 
 
 def _attributes(value: object, unparsed: list[str]) -> tuple[Attribute, ...]:
@@ -223,23 +202,23 @@ def _attributes(value: object, unparsed: list[str]) -> tuple[Attribute, ...]:
     found: list[Attribute] = []
     for position, entry in enumerate(table):
         where = f"ata_smart_attributes.table[{position}]"
-        if not isinstance(entry, dict) or _int(entry.get("id")) is None:
+        if not isinstance(entry, dict) or as_int(entry.get("id")) is None:
             unparsed.append(f"{where}: not an attribute with an integer id")
             continue
         raw_field = entry.get("raw")
         raw: dict[str, object] = raw_field if isinstance(raw_field, dict) else {}
-        raw_value = _int(raw.get("value"))
-        raw_string = _str(raw.get("string"))
+        raw_value = as_int(raw.get("value"))
+        raw_string = as_str(raw.get("string"))
         count = _first_int(raw_string)
         flags = entry.get("flags")
-        when_failed = _str(entry.get("when_failed")) or ""
+        when_failed = as_str(entry.get("when_failed")) or ""
         found.append(
             Attribute(
-                id=_int(entry.get("id")) or 0,
-                name=_str(entry.get("name")) or "",
-                value=_int(entry.get("value")),
-                worst=_int(entry.get("worst")),
-                threshold=_int(entry.get("thresh")),
+                id=as_int(entry.get("id")) or 0,
+                name=as_str(entry.get("name")) or "",
+                value=as_int(entry.get("value")),
+                worst=as_int(entry.get("worst")),
+                threshold=as_int(entry.get("thresh")),
                 raw=count if count is not None else raw_value,
                 raw_value=raw_value,
                 raw_string=raw_string,
@@ -256,21 +235,11 @@ def _nvme(value: object, unparsed: list[str]) -> NvmeLog | None:
     if not isinstance(value, dict):
         unparsed.append("nvme_smart_health_information_log: expected an object")
         return None
-    return NvmeLog(
-        critical_warning=_int(value.get("critical_warning")),
-        media_errors=_int(value.get("media_errors")),
-        percentage_used=_int(value.get("percentage_used")),
-        available_spare=_int(value.get("available_spare")),
-        available_spare_threshold=_int(value.get("available_spare_threshold")),
-        num_err_log_entries=_int(value.get("num_err_log_entries")),
-        unsafe_shutdowns=_int(value.get("unsafe_shutdowns")),
-        temperature=_int(value.get("temperature")),
-        power_on_hours=_int(value.get("power_on_hours")),
-    )
+    return build(NvmeLog, value)
 
 
 def _scsi(data: Mapping[str, object], unparsed: list[str]) -> ScsiCounters | None:
-    defects = _int(data.get("scsi_grown_defect_list"))
+    defects = as_int(data.get("scsi_grown_defect_list"))
     log = data.get("scsi_error_counter_log")
     if defects is None and log is None:
         return None
@@ -278,7 +247,7 @@ def _scsi(data: Mapping[str, object], unparsed: list[str]) -> ScsiCounters | Non
 
     def uncorrected(direction: str) -> int | None:
         entry = counters.get(direction)
-        return _int(entry.get("total_uncorrected_errors")) if isinstance(entry, dict) else None
+        return as_int(entry.get("total_uncorrected_errors")) if isinstance(entry, dict) else None
 
     return ScsiCounters(
         grown_defects=defects,
@@ -300,7 +269,7 @@ def _attribute_reading(attribute: Attribute) -> int | None:
 def _temperature(
     temperature: Mapping[str, object], attributes: Sequence[Attribute], nvme: NvmeLog | None
 ) -> int | None:
-    current = _int(temperature.get("current"))
+    current = as_int(temperature.get("current"))
     if current is not None:
         return current
     for attribute_id in TEMPERATURE_ATTRIBUTES:
@@ -317,7 +286,7 @@ def _power_on_hours(
     data: Mapping[str, object], attributes: Sequence[Attribute], nvme: NvmeLog | None
 ) -> int | None:
     power_on = data.get("power_on_time")
-    if isinstance(power_on, dict) and (hours := _int(power_on.get("hours"))) is not None:
+    if isinstance(power_on, dict) and (hours := as_int(power_on.get("hours"))) is not None:
         return hours
     for attribute in attributes:
         if attribute.id == POWER_ON_HOURS_ATTRIBUTE:
@@ -330,7 +299,7 @@ def _error_log_count(value: object) -> int | None:
         return None
     for key in ("extended", "summary"):
         section = value.get(key)
-        if isinstance(section, dict) and (count := _int(section.get("count"))) is not None:
+        if isinstance(section, dict) and (count := as_int(section.get("count"))) is not None:
             return count
     return None
 
@@ -352,16 +321,7 @@ def _self_test_failures(
                     continue
                 status = entry.get("status")
                 if isinstance(status, dict) and status.get("passed") is False:
-                    kind = entry.get("type")
-                    failures.append(
-                        SelfTestFailure(
-                            kind=(_str(kind.get("string")) if isinstance(kind, dict) else None)
-                            or "",
-                            status=_str(status.get("string")) or "",
-                            lifetime_hours=_int(entry.get("lifetime_hours")),
-                            lba=_int(entry.get("lba")),
-                        )
-                    )
+                    failures.append(_failure(entry, "type", status, "lifetime_hours"))
             break  # the extended log, when present, already holds the standard one
     nvme = data.get("nvme_self_test_log")
     table = nvme.get("table") if isinstance(nvme, dict) else None
@@ -370,15 +330,21 @@ def _self_test_failures(
             if not isinstance(entry, dict):
                 continue
             result = entry.get("self_test_result")
-            code = _int(result.get("value")) if isinstance(result, dict) else None
+            code = as_int(result.get("value")) if isinstance(result, dict) else None
             if code in NVME_SELF_TEST_FAILED and isinstance(result, dict):
-                kind = entry.get("self_test_code")
-                failures.append(
-                    SelfTestFailure(
-                        kind=(_str(kind.get("string")) if isinstance(kind, dict) else None) or "",
-                        status=_str(result.get("string")) or "",
-                        lifetime_hours=_int(entry.get("power_on_hours")),
-                        lba=_int(entry.get("lba")),
-                    )
-                )
+                failures.append(_failure(entry, "self_test_code", result, "power_on_hours"))
     return tuple(failures)
+
+
+def _failure(
+    entry: dict[str, object], kind: str, status: dict[str, object], hours: str
+) -> SelfTestFailure:
+    """A failed entry of a self-test log: its test named under ``kind``, its result ``status``
+    and its power-on hours under ``hours``."""
+    test = entry.get(kind)
+    return SelfTestFailure(
+        kind=(as_str(test.get("string")) if isinstance(test, dict) else None) or "",
+        status=as_str(status.get("string")) or "",
+        lifetime_hours=as_int(entry.get(hours)),
+        lba=as_int(entry.get("lba")),
+    )
