@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, StateOpt, group, load_blueprint, printer
+from lares.commands.options import Shared, group, load_blueprint, printer, uses
 from lares.errors import LaresError
 
 ca = group("ca", "The LAN proxy's certificate authority.")
@@ -20,6 +20,7 @@ class CertificateMissing(LaresError):
 
 
 @ca.command("export")
+@uses("file")
 def ca_export(
     source: Annotated[
         Path | None,
@@ -27,14 +28,15 @@ def ca_export(
             "--from", help="Read the root certificate from this file instead of Caddy's data."
         ),
     ] = None,
-    file: FileOpt = None,
+    *,
+    shared: Shared,
 ) -> None:
     """Print the root certificate of Caddy's internal CA, for your devices to trust."""
     from lares.plan import make_context
     from lares.render.proxy import root_certificate_path
 
     if source is None:
-        source = Path(root_certificate_path(make_context(load_blueprint(file)).system))
+        source = Path(root_certificate_path(make_context(load_blueprint(shared.file)).system))
     try:
         text = source.read_text(encoding="ascii")
     except FileNotFoundError as exc:
@@ -74,21 +76,22 @@ def _applied_blueprint(state_dir: Path | None, stack: str, path: str) -> object 
 
 
 @app.command("public")
-def public_cmd(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
+@uses("file", "state_dir", "as_json")
+def public_cmd(*, shared: Shared) -> None:
     """Show what the tunnel publishes, and resources an earlier apply published that are gone
     from the blueprint (Pangolin keeps them until you remove them)."""
     from lares.catalog.web import public_resources
     from lares.plan import make_context
     from lares.render.tunnel import blueprint_path, removed
 
-    system = make_context(load_blueprint(file)).system
+    system = make_context(load_blueprint(shared.file)).system
     resources = public_resources(system)
     bp_path = blueprint_path(system)
     stack, _, rel = bp_path.partition("/")
-    applied = _applied_blueprint(state_dir, stack, rel) if rel else None
+    applied = _applied_blueprint(shared.state_dir, stack, rel) if rel else None
     gone = removed(system, applied) if applied is not None else {}
-    out = printer(as_json)
-    if as_json:
+    out = printer(shared.as_json)
+    if shared.as_json:
         out.json(
             {
                 "public": [

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, load_blueprint, printer
+from lares.commands.options import Shared, load_blueprint, printer, uses
 from lares.errors import UsageError
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ def _severity(value: str | None, option: str) -> str | None:
 
 
 @app.command("audit")
+@uses("file", "as_json")
 def audit_cmd(
     paths: Annotated[
         list[Path] | None,
@@ -62,8 +63,8 @@ def audit_cmd(
         bool, typer.Option("--no-drift", help="Do not compare lares's stacks with the engine.")
     ] = False,
     rules: Annotated[bool, typer.Option("--rules", help="List the rule table and exit.")] = False,
-    file: FileOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """Check containers against one rule table (CIS Docker Benchmark §5, compose-lint's rules,
     the daemon and host files): compose files, the running engine, or lares's own stacks and
@@ -74,13 +75,13 @@ def audit_cmd(
     _severity(show, "--show")
     if fmt not in ("table", "json", "sarif"):
         raise UsageError(f"--format {fmt!r} is unknown", hint="table, json or sarif")
-    if as_json:
+    if shared.as_json:
         fmt = "json"
     out = printer(fmt != "table")
     if rules:
         _rule_table(out, fmt)
         return
-    report = _audit(paths or [], running, file, drift=not no_drift)
+    report = _audit(paths or [], running, shared.file, drift=not no_drift)
     if fmt == "sarif":
         from lares.audit.sarif import to_sarif
 

@@ -18,14 +18,13 @@ import typer
 from lares.cli import app
 from lares.commands.options import (
     DryRunOpt,
-    FileOpt,
-    JsonOpt,
     RepoOpt,
-    StateOpt,
+    Shared,
     YesOpt,
     group,
     print_and_exit,
     printer,
+    uses,
 )
 
 if TYPE_CHECKING:
@@ -91,16 +90,12 @@ def _per_repository(name: str, help: str, render: Render, *, action: str = "") -
     :mod:`lares.backup.actions` on the blueprint's repositories (or the one of ``--repo``), its
     result printed by ``render`` or as JSON; exit 1 when a repository failed."""
 
-    def command(
-        repo: RepoOpt = None,
-        file: FileOpt = None,
-        state_dir: StateOpt = None,
-        as_json: JsonOpt = False,
-    ) -> None:
+    @uses("file", "state_dir", "as_json")
+    def command(repo: RepoOpt = None, *, shared: Shared) -> None:
         from lares.backup import actions
 
-        out = printer(as_json)
-        result = getattr(actions, action or name)(_context(file, state_dir), repo)
+        out = printer(shared.as_json)
+        result = getattr(actions, action or name)(_context(shared.file, shared.state_dir), repo)
         print_and_exit(out, result, render)
 
     backup.command(name, help=help)(command)
@@ -118,6 +113,7 @@ _per_repository(
 
 
 @backup.command("run")
+@uses("file", "state_dir", "as_json")
 def run_cmd(
     due: Annotated[
         bool, typer.Option("--due", help="Only what the repositories' schedules say is due.")
@@ -126,9 +122,8 @@ def run_cmd(
         bool, typer.Option("--dry-run", "-n", help="Print the commands that would run; run none.")
     ] = False,
     repo: RepoOpt = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """Back up every app with a backup spec: snapshot, dump databases, back up files, copy.
 
@@ -140,16 +135,16 @@ def run_cmd(
     from lares.backup.runner import NoProgress
     from lares.commands._backup_reports import RichProgress, dry_run_report, run_report
 
-    ctx = _context(file, state_dir)
-    out = printer(as_json)
+    ctx = _context(shared.file, shared.state_dir)
+    out = printer(shared.as_json)
     planned = actions.plan(ctx, repo, due=due)
     if dry_run:
-        if as_json:
+        if shared.as_json:
             out.json({"dry_run": True, **planned.to_dict()})
         else:
             dry_run_report(out, ctx, planned)
         return
-    show_bar = not as_json and out.err.is_terminal
+    show_bar = not shared.as_json and out.err.is_terminal
     progress = RichProgress(out) if show_bar else NoProgress()
     with progress if isinstance(progress, RichProgress) else nullcontext():
         report = actions.run(ctx, planned=planned, progress=progress)
@@ -172,13 +167,9 @@ _per_repository(
 
 
 @backup.command()
+@uses("file", "state_dir", "as_json")
 def prune(
-    repo: RepoOpt = None,
-    yes: YesOpt = False,
-    dry_run: DryRunOpt = False,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
+    repo: RepoOpt = None, yes: YesOpt = False, dry_run: DryRunOpt = False, *, shared: Shared
 ) -> None:
     """Free space: say what applying the retention would remove and free, ask, then do it.
 
@@ -190,15 +181,15 @@ def prune(
     from lares.errors import UsageError
     from lares.text import counted
 
-    ctx = _context(file, state_dir)
-    out = printer(as_json)
+    ctx = _context(shared.file, shared.state_dir)
+    out = printer(shared.as_json)
     preview = actions.prune_preview(ctx, repo)
     todo = [r for r in preview.rows if "error" not in r and r["removes"]]
-    if not as_json:
+    if not shared.as_json:
         _prune_preview(out, preview)
     go = bool(todo) and not dry_run
     if go and not yes:
-        if as_json:
+        if shared.as_json:
             raise UsageError("prune with --json needs --yes (or --dry-run)")
         go = typer.confirm(
             f"Remove {counted(sum(r['removes'] for r in todo), 'snapshot')} and prune?",
@@ -280,6 +271,7 @@ _per_repository(
 
 
 @backup.command("drill")
+@uses("file", "state_dir", "as_json")
 def drill_cmd(
     workdir: Annotated[
         Path | None,
@@ -288,9 +280,8 @@ def drill_cmd(
         ),
     ] = None,
     repo: RepoOpt = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """Restore each app's newest snapshot, compare it with its source, test its databases.
 
@@ -299,8 +290,10 @@ def drill_cmd(
     from lares.backup import actions
     from lares.commands._backup_reports import drill_report
 
-    out = printer(as_json)
-    result = actions.drill(_context(file, state_dir), repo, workdir=workdir, swept=out.warn)
+    out = printer(shared.as_json)
+    result = actions.drill(
+        _context(shared.file, shared.state_dir), repo, workdir=workdir, swept=out.warn
+    )
     print_and_exit(out, result, lambda out, result: drill_report(out, result.apps))
 
 
@@ -340,6 +333,7 @@ _per_repository(
 
 
 @backup.command()
+@uses("file", "state_dir", "as_json")
 def restore(
     snapshot: Annotated[
         str, typer.Argument(help="Snapshot id (as `lares backup list` shows) or latest.")
@@ -370,9 +364,8 @@ def restore(
     ] = None,
     repo: RepoOpt = None,
     yes: YesOpt = False,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """Restore a snapshot (or paths in it) into a folder; nothing is written outside it.
 
@@ -392,22 +385,22 @@ def restore(
         raise UsageError(
             "give either --target (restore into a folder) or --into-db (into the app's database)"
         )
-    ctx = _context(file, state_dir)
-    out = printer(as_json)
+    ctx = _context(shared.file, shared.state_dir)
+    out = printer(shared.as_json)
     if into_db:
         if path:
             raise UsageError("--path does not go with --into-db: a database snapshot is one dump")
         found = actions.find_database(ctx, snapshot, repo=repo, app=app_id)
         if not yes:
-            if as_json:
+            if shared.as_json:
                 raise UsageError("--into-db with --json needs --yes")
             out.line(f"This replaces {found.describe()}.")
             if not typer.confirm("Replace the database?", default=False):
                 raise actions.cancelled()
         loaded = actions.into_db(
-            ctx, found, progress=lambda line: None if as_json else out.line(line)
+            ctx, found, progress=lambda line: None if shared.as_json else out.line(line)
         )
-        if as_json:
+        if shared.as_json:
             out.json(loaded.to_dict())
             return
         if loaded.sha256_ok is False:
@@ -416,10 +409,10 @@ def restore(
         return
     assert target is not None
     chosen = actions.choose(ctx, snapshot, repo=repo, app=app_id, item=item, paths=path or ())
-    if not as_json:
+    if not shared.as_json:
         out.line(f"restoring {describe(chosen.snapshot)} from {chosen.repo}")
     restored = actions.restore(ctx, chosen, target)
-    if as_json:
+    if shared.as_json:
         out.json(restored.to_dict())
     else:
         out.ok(f"restored {describe(chosen.snapshot)} from {chosen.repo} into {restored.target}")

@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, StateOpt, load_blueprint, printer
+from lares.commands.options import Shared, load_blueprint, printer, uses
 
 if TYPE_CHECKING:
     from lares.output import Out
@@ -14,9 +14,8 @@ if TYPE_CHECKING:
 
 
 @app.command("capacity")
-def capacity_cmd(
-    file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False
-) -> None:
+@uses("file", "state_dir", "as_json")
+def capacity_cmd(*, shared: Shared) -> None:
     """Memory headroom (budget and measured), pool and OS disk fill with a forecast, Docker's disk.
 
     The forecasts come from the watcher's history (`lares watch`); without one, the budget alone.
@@ -30,10 +29,10 @@ def capacity_cmd(
     from lares.plan.headroom import Measured, capacity
     from lares.state import StateDir
 
-    loaded = load_blueprint(file)
+    loaded = load_blueprint(shared.file)
     catalog = catalog_for(loaded)
     ctx = make_context(loaded, catalog)
-    state = StateDir.open(state_dir)
+    state = StateDir.open(shared.state_dir)
     config = build(ctx.system, state_dir=str(state.root))
     found = Measured()
     if (state.monitor / FILENAME).exists():
@@ -58,8 +57,8 @@ def capacity_cmd(
 
     pools = {name: pool_capacity(p).usable for name, p in loaded.blueprint.storage.pools.items()}
     result = capacity(budget(ctx), found, pools)
-    out = printer(as_json)
-    if as_json:
+    out = printer(shared.as_json)
+    if shared.as_json:
         out.json(result.to_dict())
         return
     capacity_report(out, result)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, StateOpt, load_blueprint, printer
+from lares.commands.options import Shared, load_blueprint, printer, uses
 
 if TYPE_CHECKING:
     from lares.output import Out
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 @app.command()
+@uses("file", "state_dir", "as_json")
 def cost(
     years: Annotated[
         int, typer.Option("--years", min=1, max=50, help="The horizon, in years.")
@@ -24,9 +25,8 @@ def cost(
         Path | None,
         typer.Option("--plot", help="Also draw the cumulative curve against SaaS as an SVG file."),
     ] = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """Investment, running costs, SaaS replaced, break-even and TCO, from the blueprint's costs.
 
@@ -36,12 +36,12 @@ def cost(
     from lares.plan import catalog_for
     from lares.plan.cost import model
 
-    loaded = load_blueprint(file)
+    loaded = load_blueprint(shared.file)
     catalog = catalog_for(loaded)
     offsite = loaded.blueprint.costs.offsite
-    size = _measured_size(state_dir, offsite.repository) if offsite is not None else None
+    size = _measured_size(shared.state_dir, offsite.repository) if offsite is not None else None
     result = model(loaded.blueprint, catalog.apps, years=years, offsite_bytes=size)
-    out = printer(as_json)
+    out = printer(shared.as_json)
     costs = loaded.blueprint.costs
     if not costs.hardware and costs.power is None and not costs.recurring:
         out.warn(
@@ -55,7 +55,7 @@ def cost(
         from lares.plan.costplot import svg
 
         atomic_write(plot, svg(result), mode=0o644)
-    if as_json:
+    if shared.as_json:
         data = result.to_dict()
         if plot is not None:
             data["plot"] = str(plot)

@@ -19,13 +19,12 @@ from lares.cli import app
 from lares.commands.options import (
     DryRunOpt,
     EngineOpt,
-    FileOpt,
-    JsonOpt,
     LockOpt,
+    Shared,
     StacksArg,
-    StateOpt,
     YesOpt,
     printer,
+    uses,
 )
 
 if TYPE_CHECKING:
@@ -225,6 +224,7 @@ def _show_up(out: Out, done: UpResult) -> None:
 
 
 @app.command()
+@uses("file", "state_dir", "as_json")
 def up(
     fresh_secrets: Annotated[
         list[str] | None,
@@ -267,9 +267,8 @@ def up(
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
     lock_timeout: LockOpt = 300.0,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """Deploy: check, render, show what changes, ask, then apply stack by stack.
 
@@ -282,14 +281,14 @@ def up(
     """
     from lares.deploy import actions
 
-    out = printer(as_json)
+    out = printer(shared.as_json)
     if engine == "swarm":
         from lares.deploy import swarmup
 
         _refuse_compose_only(dry_run=dry_run, prune=prune, fresh=bool(fresh_secrets))
         with _applying(out) as view:
             swarm_done = swarmup.up(
-                *_scope(state_dir, file, stacks),
+                *_scope(shared.state_dir, shared.file, stacks),
                 force=force,
                 resolve_image=resolve_image,
                 plain_overlays=plain_overlays,
@@ -311,12 +310,12 @@ def up(
     _engine_known(engine)
 
     def show(preview: Preview) -> None:
-        if not as_json:
+        if not shared.as_json:
             _show_plans(out, preview.plans, preview.orphans)
 
     with _applying(out) as view:
         done = actions.up(
-            *_scope(state_dir, file, stacks),
+            *_scope(shared.state_dir, shared.file, stacks),
             fresh=fresh_secrets or [],
             prune=prune,
             dry_run=dry_run,
@@ -381,21 +380,17 @@ def _show_swarm(out: Out, report: dict[str, Any]) -> None:
 
 
 @app.command()
-def diff(
-    stacks: StacksArg = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+@uses("file", "state_dir", "as_json")
+def diff(stacks: StacksArg = None, *, shared: Shared) -> None:
     """Show rendered-vs-applied file differences and drift in the running containers.
 
     Exits 1 when anything differs, so scripts can tell.
     """
     from lares.deploy import actions
 
-    out = printer(as_json)
+    out = printer(shared.as_json)
     with _plan_checked(out):
-        done = actions.diff(*_scope(state_dir, file, stacks))
+        done = actions.diff(*_scope(shared.state_dir, shared.file, stacks))
     _show_diff(out, done)
     raise typer.Exit(1 if done.differs else 0)
 
@@ -418,6 +413,7 @@ def _show_diff(out: Out, done: DiffResult) -> None:
 
 
 @app.command()
+@uses("file", "state_dir")
 def down(
     volumes: Annotated[
         bool,
@@ -428,8 +424,8 @@ def down(
     stacks: StacksArg = None,
     yes: YesOpt = False,
     lock_timeout: LockOpt = 300.0,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
+    *,
+    shared: Shared,
 ) -> None:
     """Stop and remove the stacks' containers; data folders and volumes are kept.
 
@@ -445,7 +441,7 @@ def down(
 
     out = printer(False)
     done = actions.down(
-        *_scope(state_dir, file, stacks),
+        *_scope(shared.state_dir, shared.file, stacks),
         volumes=volumes,
         lock_timeout=lock_timeout,
         confirm=confirm,
@@ -455,17 +451,14 @@ def down(
 
 
 @app.command()
-def ps(
-    stacks: StacksArg = None,
-    engine: EngineOpt = "compose",
-    as_json: JsonOpt = False,
-) -> None:
+@uses("as_json")
+def ps(stacks: StacksArg = None, engine: EngineOpt = "compose", *, shared: Shared) -> None:
     """The containers lares manages: state, health, uptime, restarts, ports (with --engine
     swarm: each service's state, replicas and nodes)."""
     from lares.deploy import actions
     from lares.report import containers_table
 
-    out = printer(as_json)
+    out = printer(shared.as_json)
     _engine_known(engine)
     if engine == "swarm":
         from lares.deploy import swarmup
@@ -473,7 +466,7 @@ def ps(
         _show_swarm(out, swarmup.ps(stacks or ()).to_dict())
         return
     done = actions.ps(stacks)
-    if as_json:
+    if shared.as_json:
         out.json(done.to_dict()["containers"])
         return
     containers_table(out, done.containers)
@@ -498,6 +491,7 @@ def _show_rolled_back(out: Out, step: RolledBack) -> None:
 
 
 @app.command()
+@uses("state_dir")
 def rollback(
     previous: Annotated[
         bool,
@@ -505,7 +499,8 @@ def rollback(
     ] = False,
     stacks: StacksArg = None,
     lock_timeout: LockOpt = 300.0,
-    state_dir: StateOpt = None,
+    *,
+    shared: Shared,
 ) -> None:
     """Re-apply a stack's last recorded good revision (after a failed `up`).
 
@@ -516,7 +511,7 @@ def rollback(
 
     out = printer(False)
     actions.rollback(
-        _state(state_dir),
+        _state(shared.state_dir),
         stacks or (),
         previous=previous,
         lock_timeout=lock_timeout,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lares.cli import app
-from lares.commands.options import CheckOpt, FileOpt, JsonOpt, load_blueprint, printer
+from lares.commands.options import CheckOpt, Shared, load_blueprint, printer, uses
 from lares.errors import Failed
 
 #: The doctor's severities, worst first, as its summary counts them.
@@ -11,7 +11,8 @@ STATUSES = ("error", "warning", "unknown", "ok")
 
 
 @app.command("doctor")
-def doctor_cmd(check: CheckOpt = None, file: FileOpt = None, as_json: JsonOpt = False) -> None:
+@uses("file", "as_json")
+def doctor_cmd(check: CheckOpt = None, *, shared: Shared) -> None:
     """Check that this machine is ready for the blueprint: CPU, GPU, memory, Docker, ports,
     kernel, free space, clock, DNS and backups."""
     from lares.host.doctor import doctor, selected
@@ -19,11 +20,11 @@ def doctor_cmd(check: CheckOpt = None, file: FileOpt = None, as_json: JsonOpt = 
 
     wanted = list(check or ())
     selected(wanted)  # an unknown check is a usage error before anything is read
-    loaded = load_blueprint(file)
+    loaded = load_blueprint(shared.file)
     findings = doctor(make_context(loaded).system, only=wanted)
-    out = printer(as_json)
+    out = printer(shared.as_json)
     errors = [f for f in findings if f.status == "error"]
-    if as_json:
+    if shared.as_json:
         out.json(
             {
                 "findings": [f.to_dict() for f in findings],

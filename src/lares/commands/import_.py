@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import JsonOpt, StateOpt, printer
+from lares.commands.options import Shared, printer, uses
 from lares.errors import UsageError
 
 if TYPE_CHECKING:
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 
 @app.command("import")
+@uses("state_dir", "as_json")
 def import_cmd(
     paths: Annotated[
         list[Path] | None,
@@ -43,8 +44,8 @@ def import_cmd(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing lares.yaml and secrets.")
     ] = False,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """Turn compose projects into a blueprint: each service a catalog app (or a custom app file),
     literal passwords lares secrets with the same value, and the proof: each service next to
@@ -57,14 +58,14 @@ def import_cmd(
             "give compose files or folders, or --running (one of the two)",
             hint="lares import ./stacks -o ./homelab, or lares import --running -o ./homelab",
         )
-    secrets = StateDir.open(state_dir).secrets
+    secrets = StateDir.open(shared.state_dir).secrets
     if project and not running:
         raise UsageError("--project chooses among the running projects", hint="add --running")
     report = import_projects(
         paths or [], output, running=running, only=project or (), force=force, secrets_dir=secrets
     )
-    out = printer(as_json)
-    if as_json:
+    out = printer(shared.as_json)
+    if shared.as_json:
         out.json(report.to_dict())
     else:
         _print(out, report)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, StateOpt, group, print_and_exit, printer
+from lares.commands.options import Shared, group, print_and_exit, printer, uses
 
 if TYPE_CHECKING:
     from lares.monitor.actions import StatusReport
@@ -49,13 +49,13 @@ def _local_time(seconds: float) -> str:
 
 
 @app.command()
+@uses("file", "state_dir", "as_json")
 def status(
     containers: Annotated[
         bool, typer.Option("--containers", help="Also list every container, per stack.")
     ] = False,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """Check everything once: what is wrong first, then host, storage, drives, apps, backups.
 
@@ -63,9 +63,9 @@ def status(
     """
     from lares.monitor import actions
 
-    out = printer(as_json)
-    config, _ = _config(file, state_dir)
-    if not config.apps and not as_json:
+    out = printer(shared.as_json)
+    config, _ = _config(shared.file, shared.state_dir)
+    if not config.apps and not shared.as_json:
         out.warn("no stack is deployed yet: containers and endpoints are not watched")
     result = actions.status(config, containers=containers)
     print_and_exit(out, result, _status_text)
@@ -83,6 +83,7 @@ def _status_text(out: Out, result: StatusReport) -> None:
 
 
 @app.command()
+@uses("file", "state_dir", "as_json")
 def watch(
     metrics_port: Annotated[
         int | None,
@@ -96,9 +97,8 @@ def watch(
         typer.Option("--once", help="Run every collector once as the watcher would, then stop."),
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """Watch the homelab: collect on every interval, alert on changes, keep the history.
 
@@ -108,15 +108,15 @@ def watch(
     from lares.monitor.watch import exec_watch, run_once, write_config
     from lares.text import counted
 
-    config, state = _config(file, state_dir)
+    config, state = _config(shared.file, shared.state_dir)
     path = write_config(config, state.monitor)
     if not once:
         exec_watch(
             path, metrics_port=metrics_port, metrics_address=metrics_address, verbose=verbose
         )
-    out = printer(as_json)
+    out = printer(shared.as_json)
     cycle = run_once(config, metrics_port=metrics_port, metrics_address=metrics_address)
-    if as_json:
+    if shared.as_json:
         out.json(cycle.to_dict())
         return
     samples = sum(len(r.samples) for r in cycle.runs)
@@ -133,12 +133,13 @@ def watch(
 
 
 @alerts.command("test")
-def alerts_test(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
+@uses("file", "state_dir", "as_json")
+def alerts_test(*, shared: Shared) -> None:
     """Send a test notification to every target in monitor.notify."""
     from lares.monitor.actions import notify_test
 
-    out = printer(as_json)
-    config, state = _config(file, state_dir)
+    out = printer(shared.as_json)
+    config, state = _config(shared.file, shared.state_dir)
     print_and_exit(out, notify_test(config, state.secrets), _test_sent)
 
 
@@ -155,15 +156,16 @@ def _test_sent(out: Out, result: Delivery) -> None:
 
 
 @alerts.command("list")
-def alerts_list(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False) -> None:
+@uses("file", "state_dir", "as_json")
+def alerts_list(*, shared: Shared) -> None:
     """The alerts lares watch has pending or firing, and the last transitions."""
     from lares.monitor.actions import alerts as current_alerts
     from lares.output import table
     from lares.state import StateDir
 
-    out = printer(as_json)
-    result = current_alerts(StateDir.open(state_dir).monitor)
-    if as_json:
+    out = printer(shared.as_json)
+    result = current_alerts(StateDir.open(shared.state_dir).monitor)
+    if shared.as_json:
         out.json(result.to_dict())
         return
     if not result.alerts:
@@ -182,6 +184,7 @@ def alerts_list(file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonO
 
 
 @app.command()
+@uses("file", "state_dir", "as_json")
 def silence(
     target: Annotated[
         str | None,
@@ -190,9 +193,8 @@ def silence(
     for_: Annotated[str, typer.Option("--for", help="How long: 30m, 2h, 1d.")] = "2h",
     reason: Annotated[str, typer.Option("--reason", help="Why (shown in lares status).")] = "",
     clear: Annotated[bool, typer.Option("--clear", help="End the silence of TARGET now.")] = False,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """Mute notifications for TARGET during maintenance; alerts are still recorded.
 
@@ -200,21 +202,21 @@ def silence(
     """
     from lares.monitor import actions
 
-    out = printer(as_json)
-    config, state = _config(file, state_dir)
+    out = printer(shared.as_json)
+    config, state = _config(shared.file, shared.state_dir)
     if target is None:
         current = actions.silences(state.monitor).silences
-        if as_json:
+        if shared.as_json:
             out.json([s.to_dict() for s in current])
         elif not current:
             out.line("no silence is in force")
-        for s in [] if as_json else current:
+        for s in [] if shared.as_json else current:
             ends = _local_time(s.until)
             out.line(f"{s.target}: until {ends}" + (f" ({s.reason})" if s.reason else ""))
         return
     if clear:
         cleared = actions.unsilence(state.monitor, target)
-        if as_json:
+        if shared.as_json:
             out.json(cleared.to_dict())
         elif cleared.cleared:
             out.ok(f"{target} is no longer silenced")
@@ -222,7 +224,7 @@ def silence(
             out.line(f"{target} was not silenced")
         return
     made = actions.silence(config, state.monitor, target, for_, reason=reason)
-    if as_json:
+    if shared.as_json:
         out.json(made.to_dict())
     else:
         when = _local_time(made.until)
@@ -230,11 +232,11 @@ def silence(
 
 
 @app.command()
+@uses("file", "state_dir", "as_json")
 def ack(
     what: Annotated[str, typer.Argument(help="btrfs (error counters) or smart (sector counts).")],
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """Accept the counters as they are now: alerts fire again only when they rise further.
 
@@ -243,10 +245,10 @@ def ack(
     from lares.monitor import actions
 
     actions.acknowledgeable(what)  # before reading the blueprint: a typo needs no config
-    out = printer(as_json)
-    config, state = _config(file, state_dir)
+    out = printer(shared.as_json)
+    config, state = _config(shared.file, shared.state_dir)
     result = actions.ack(config, state.monitor, what)
-    if as_json:
+    if shared.as_json:
         out.json(result.to_dict())
         return
     out.ok(f"acknowledged {len(result.values)} {what} counters as the new baseline")

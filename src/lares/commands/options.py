@@ -8,9 +8,12 @@ models or Rich, so importing it costs no more than starting the CLI.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Protocol, TypeVar, cast
 
 import typer
 
@@ -33,7 +36,8 @@ def _json_requested(value: bool) -> bool:
 
 # The options more than one command takes, each written once. A command's signature lists its
 # own arguments and options first (written inline), then those of these it takes, in the order
-# they are defined here, so that every command's --help lists them the same way.
+# they are defined here; --file, --state-dir and --json, which nearly every command takes, come
+# last, added by @uses. So every command's --help lists them the same way.
 
 StacksArg = Annotated[list[str] | None, typer.Argument(help="Stacks (default: all).")]
 RepoOpt = Annotated[
@@ -90,6 +94,55 @@ JsonOpt = Annotated[
         callback=_json_requested,
     ),
 ]
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What a command was given of --file, --state-dir and --json (see :func:`uses`)."""
+
+    file: Path | None = None
+    state_dir: Path | None = None
+    as_json: bool = False
+
+
+_SHARED = {"file": (FileOpt, None), "state_dir": (StateOpt, None), "as_json": (JsonOpt, False)}
+C = TypeVar("C", bound=Callable[..., None])
+
+
+def uses(*names: str) -> Callable[[C], C]:
+    """Give a command the shared options ``names`` (of ``file``, ``state_dir``, ``as_json``):
+    Typer sees them after the command's own, always in that order, and the command receives
+    them as its keyword argument ``shared``, a :class:`Shared` (the ones it does not take at
+    their defaults)::
+
+        @app.command()
+        @uses("file", "as_json")
+        def apps(*, shared: Shared) -> None: ...
+    """
+    unknown = set(names) - set(_SHARED)
+    if unknown:
+        raise ValueError(f"no shared option {', '.join(sorted(unknown))}")
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+        for name, (kind, default) in _SHARED.items()
+        if name in names
+    ]
+
+    def decorate(func: C) -> C:
+        signature = inspect.signature(func, eval_str=True)
+        own = [p for p in signature.parameters.values() if p.name != "shared"]
+
+        @functools.wraps(func)
+        def command(**given: Any) -> None:
+            taken = {p.name: given.pop(p.name) for p in added}
+            func(**given, shared=Shared(**taken))
+
+        params = [*own, *added]
+        command.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        return cast(C, command)
+
+    return decorate
 
 
 def group(name: str, help: str, **settings: Any) -> typer.Typer:

@@ -6,15 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lares.cli import app
-from lares.commands.options import (
-    CheckOpt,
-    FileOpt,
-    JsonOpt,
-    StateOpt,
-    TargetOpt,
-    load_blueprint,
-    printer,
-)
+from lares.commands.options import CheckOpt, Shared, TargetOpt, load_blueprint, printer, uses
 from lares.errors import Failed
 
 if TYPE_CHECKING:
@@ -23,13 +15,8 @@ if TYPE_CHECKING:
 
 
 @app.command()
-def plan(
-    check: CheckOpt = None,
-    target: TargetOpt = "home",
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+@uses("file", "state_dir", "as_json")
+def plan(check: CheckOpt = None, target: TargetOpt = "home", *, shared: Shared) -> None:
     """Check the blueprint and show what it would run: findings, memory, storage, public URLs.
 
     Also names the stacks `lares up` applied that the blueprint no longer has.
@@ -38,20 +25,20 @@ def plan(
 
     With --target swarm, also what Docker Swarm does not apply of each app.
     """
-    loaded = load_blueprint(file)
+    loaded = load_blueprint(shared.file)
     from lares.plan import plan as run_plan
     from lares.plan import secrets_set_in
     from lares.render import known_target
     from lares.report import plan_report
     from lares.state import default_root
 
-    have = secrets_set_in((state_dir or default_root()) / "secrets")
+    have = secrets_set_in((shared.state_dir or default_root()) / "secrets")
     known_target(target)
     result = run_plan(loaded, only=check or (), secrets_set=have, target=target)
-    out = printer(as_json)
+    out = printer(shared.as_json)
     plan_report(out, result, loaded.source_name)
-    if not as_json:
-        _applied_elsewhere(out, loaded, state_dir)
+    if not shared.as_json:
+        _applied_elsewhere(out, loaded, shared.state_dir)
     if result.errors:
         raise Failed()  # the findings say why
 

@@ -12,14 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import (
-    FileOpt,
-    JsonOpt,
-    StateOpt,
-    load_blueprint,
-    print_and_exit,
-    printer,
-)
+from lares.commands.options import Shared, load_blueprint, print_and_exit, printer, uses
 
 if TYPE_CHECKING:
     from lares.output import Out
@@ -28,6 +21,7 @@ if TYPE_CHECKING:
 
 
 @app.command("recovery-kit")
+@uses("file", "state_dir", "as_json")
 def recovery_kit(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the plain-text kit here (0600).")
@@ -36,9 +30,8 @@ def recovery_kit(
         Path | None,
         typer.Option("--html", help="Write a printable page with a QR code here (0600)."),
     ] = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """What a new machine needs to recover this server: each repository's location and
     password, the names of the backend credentials to keep elsewhere, the host and the date.
@@ -50,18 +43,18 @@ def recovery_kit(
     from lares.secrets import SecretStore
     from lares.state import StateDir
 
-    out = printer(as_json)
-    if as_json and output is None and html is None:
+    out = printer(shared.as_json)
+    if shared.as_json and output is None and html is None:
         raise UsageError(
             "--json prints no passwords, so it needs --output or --html to write the kit to",
             hint="add --output FILE",
         )
-    loaded = load_blueprint(file)
-    state = StateDir.open(state_dir)
+    loaded = load_blueprint(shared.file)
+    state = StateDir.open(shared.state_dir)
     store = SecretStore(state.secrets)
     kit = kits.build(loaded.blueprint, store)
     written = kits.save(state, store, kit, text_to=output, html_to=html)
-    if as_json:
+    if shared.as_json:
         out.json({"ok": True, "written": written, "kit": kit.summary()})
         return
     if not written:
@@ -75,6 +68,7 @@ def recovery_kit(
 
 
 @app.command("recover")
+@uses("file", "state_dir", "as_json")
 def recover_cmd(
     kit: Annotated[
         str | None,
@@ -112,9 +106,8 @@ def recover_cmd(
         str | None,
         typer.Option("--at", help="With --app: the newest snapshots taken by this date/time."),
     ] = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """Rebuild this server on a new machine from its backups: lares's state, every app's files
     and databases, the stacks, then the restore drill. Re-run it to continue after an
@@ -126,19 +119,19 @@ def recover_cmd(
     from lares.recover.recover import recover
     from lares.state import default_root
 
-    out = printer(as_json)
+    out = printer(shared.as_json)
     if app_id is not None:
-        _recover_app(out, app_id, at, file, state_dir, repo)
+        _recover_app(out, app_id, at, shared.file, shared.state_dir, repo)
         return
     the_kit = _typed_kit() if kit is None else kits.read(kit)
     report = recover(
         the_kit,
-        state_root=state_dir or default_root(),
+        state_root=shared.state_dir or default_root(),
         only=only,
         force=force,
         dry_run=dry_run,
         repo=repo,
-        progress=(lambda _: None) if as_json else out.line,
+        progress=(lambda _: None) if shared.as_json else out.line,
     )
     print_and_exit(out, report, lambda out, report: _recovered(out, report, dry_run=dry_run))
 
@@ -216,6 +209,7 @@ def _recover_app(
 
 
 @app.command("runbook")
+@uses("file", "state_dir")
 def runbook_cmd(
     scenario: Annotated[
         str | None,
@@ -224,8 +218,8 @@ def runbook_cmd(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the Markdown here.")
     ] = None,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
+    *,
+    shared: Shared,
 ) -> None:
     """The recovery runbook of this system, in Markdown: what to type when an app breaks, a
     drive fails, the OS disk or the whole machine is lost, or the offsite provider goes."""
@@ -241,8 +235,8 @@ def runbook_cmd(
             f"there is no runbook {scenario!r}",
             hint="the scenarios: " + ", ".join(runbook.SCENARIOS),
         )
-    loaded = load_blueprint(file)
-    state = StateDir.open(state_dir)
+    loaded = load_blueprint(shared.file)
+    state = StateDir.open(shared.state_dir)
     facts = runbook.facts_from(
         state.read_json("backup/drills.json", {}) or {}, state.read_json("recovery.json", {}) or {}
     )

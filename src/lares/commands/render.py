@@ -8,35 +8,30 @@ from typing import Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import (
-    FileOpt,
-    JsonOpt,
-    TargetOpt,
-    load_blueprint,
-    printer,
-)
+from lares.commands.options import Shared, TargetOpt, load_blueprint, printer, uses
 from lares.errors import Failed
 
 
 @app.command()
+@uses("file", "as_json")
 def render(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write into.")],
     force: Annotated[
         bool, typer.Option("--force", help="Render even when the plan has errors.")
     ] = False,
     target: TargetOpt = "home",
-    file: FileOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """Render the Compose stacks and configuration into a folder (secrets generated once)."""
-    loaded = load_blueprint(file)
+    loaded = load_blueprint(shared.file)
     from lares.deploy.files import write_bundle
     from lares.plan import plan as run_plan
     from lares.render import render_all
     from lares.text import counted
 
     result = run_plan(loaded, target=target)
-    out = printer(as_json)
+    out = printer(shared.as_json)
     if result.errors and not force:
         from lares.report import findings_report
 
@@ -48,7 +43,7 @@ def render(
         )
     bundle = render_all(result.system, source=loaded.source_name, target=target)
     written = write_bundle(bundle, output)
-    if as_json:
+    if shared.as_json:
         out.json(
             {
                 "output": str(output),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, StateOpt, load_blueprint, printer
+from lares.commands.options import Shared, load_blueprint, printer, uses
 
 if TYPE_CHECKING:
     from lares.blueprint.model import Blueprint
@@ -44,9 +44,8 @@ def backup_secrets(blueprint: Blueprint) -> list[dict[str, object]]:
 
 
 @secret_app.command("list")
-def list_secrets(
-    file: FileOpt = None, state_dir: StateOpt = None, as_json: JsonOpt = False
-) -> None:
+@uses("file", "state_dir", "as_json")
+def list_secrets(*, shared: Shared) -> None:
     """Every secret the blueprint's apps and backup repositories use: who provides it and
     whether it is set."""
     from lares.catalog.resolve import secret_id
@@ -55,9 +54,9 @@ def list_secrets(
     from lares.secrets import SecretStore
     from lares.state import StateDir
 
-    loaded = load_blueprint(file)
+    loaded = load_blueprint(shared.file)
     ctx = make_context(loaded)
-    store = SecretStore(StateDir.open(state_dir).secrets)
+    store = SecretStore(StateDir.open(shared.state_dir).secrets)
     rows: list[dict[str, object]] = []
     for view in ctx.system.apps:
         for name, spec in view.app.secrets.items():
@@ -74,8 +73,8 @@ def list_secrets(
     rows += [
         {**row, "set": store.exists(str(row["secret"]))} for row in backup_secrets(ctx.blueprint)
     ]
-    out = printer(as_json)
-    if as_json:
+    out = printer(shared.as_json)
+    if shared.as_json:
         out.json(rows)
         return
     t = table("secret", "app", "provided by", "set", "description")
@@ -91,10 +90,11 @@ def list_secrets(
 
 
 @secret_app.command("set")
+@uses("file", "state_dir")
 def set_secret(
     name: Annotated[str, typer.Argument(help="The secret's name, as `lares secret list` shows.")],
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
+    *,
+    shared: Shared,
 ) -> None:
     """Store a secret's value, read from stdin (or asked for without echo on a terminal)."""
     from lares.catalog.resolve import secret_id
@@ -103,7 +103,7 @@ def set_secret(
     from lares.secrets import SecretStore
     from lares.state import StateDir
 
-    ctx = make_context(load_blueprint(file))
+    ctx = make_context(load_blueprint(shared.file))
     known = {secret_id(v.id, n) for v in ctx.system.apps for n in v.app.secrets}
     known |= {str(row["secret"]) for row in backup_secrets(ctx.blueprint)}
     known |= {n.secret for n in ctx.blueprint.monitor.notify if n.secret}
@@ -115,5 +115,5 @@ def set_secret(
         value = sys.stdin.read().strip("\n")
     if not value:
         raise UsageError("the value is empty; nothing was stored")
-    SecretStore(StateDir.open(state_dir).secrets).set(name, value)
+    SecretStore(StateDir.open(shared.state_dir).secrets).set(name, value)
     printer(False).ok(f"stored {name}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, StateOpt, printer
+from lares.commands.options import Shared, printer, uses
 from lares.errors import UsageError
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ def first_login(auth: Auth, out: Out, *, terminal: bool) -> None:
 
 
 @app.command()
+@uses("file", "state_dir")
 def serve(
     listen: Annotated[
         str, typer.Option("--listen", help="Address and port to serve on (ADDR:PORT).")
@@ -71,8 +72,8 @@ def serve(
     new_token: Annotated[
         bool, typer.Option("--new-token", help="Add an API token, print it once and stop.")
     ] = False,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
+    *,
+    shared: Shared,
 ) -> None:
     """Serve the dashboard: home, health, storage, backups, system, and the JSON API.
 
@@ -85,7 +86,7 @@ def serve(
     from lares.web.auth import Auth
 
     out = printer(False)
-    state = StateDir.open(state_dir)
+    state = StateDir.open(shared.state_dir)
     auth = Auth(state.root / "web")
     if set_password:
         password = _read_password()
@@ -109,7 +110,7 @@ def serve(
     from lares.web.app import create_app
     from lares.web.data import Settings
 
-    settings = Settings(state_dir=state.root, file=file, listen=f"{host}:{port}")
+    settings = Settings(state_dir=state.root, file=shared.file, listen=f"{host}:{port}")
     web = create_app(settings)
     import gc
 

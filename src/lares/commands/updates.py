@@ -7,15 +7,16 @@ from typing import Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import FileOpt, JsonOpt, StateOpt, load_blueprint, printer
+from lares.commands.options import Shared, load_blueprint, printer, uses
 from lares.update.versions import Level
 
 
 @app.command()
+@uses("file", "as_json")
 def outdated(
     apps: Annotated[list[str] | None, typer.Argument(help="Only these apps.")] = None,
-    file: FileOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """Ask each image's registry for newer tags of the same scheme and variant.
 
@@ -33,13 +34,13 @@ def outdated(
     from lares.update.outdated import outdated as ask
     from lares.update.versions import LEVELS
 
-    loaded = load_blueprint(file)
+    loaded = load_blueprint(shared.file)
     ctx = make_context(loaded)
-    out = printer(as_json)
+    out = printer(shared.as_json)
     max_age = (loaded.blueprint.updates or Updates()).max_age
     lock = Lock.beside(loaded.base_dir)
     report = ask(ctx.system, lock, only=apps or (), max_age=max_age, today=today())
-    if as_json:
+    if shared.as_json:
         out.json(report.to_dict())
         return
     t = table("image", "built", "patch", "minor", "major", "note")
@@ -68,6 +69,7 @@ def outdated(
 
 
 @app.command()
+@uses("file", "state_dir", "as_json")
 def update(
     apps: Annotated[
         list[str] | None, typer.Argument(help="The apps to update (default: every app).")
@@ -89,9 +91,8 @@ def update(
             "--scheduled", help="As the updates: section says (its level, its exclusions)."
         ),
     ] = False,
-    file: FileOpt = None,
-    state_dir: StateOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    shared: Shared,
 ) -> None:
     """Back each app up, move it to a newer version, and prove it healthy — or put it back.
 
@@ -104,13 +105,13 @@ def update(
     from lares.state import StateDir
     from lares.update.update import update as run_update
 
-    out = printer(as_json)
-    loaded = load_blueprint(file)
+    out = printer(shared.as_json)
+    loaded = load_blueprint(shared.file)
     if level == "major":
         raise UsageError("--level major: use --major, which a scheduled update never takes")
     report = run_update(
         loaded,
-        StateDir.open(state_dir),
+        StateDir.open(shared.state_dir),
         apps or [],
         to=to,
         major=major,
@@ -119,7 +120,7 @@ def update(
         scheduled=scheduled,
         progress=out.line,
     )
-    if as_json:
+    if shared.as_json:
         out.json(report.to_dict())
     else:
         for a in report.apps:
