@@ -15,6 +15,10 @@ from __future__ import annotations
 from typing import Literal
 
 Severity = Literal["critical", "error", "warning", "unknown", "info", "ok"]
+#: The words of the scale a plan finding uses.
+PlanSeverity = Literal["error", "warning", "info"]
+#: The words of the scale a doctor finding uses.
+DoctorStatus = Literal["ok", "warning", "error", "unknown"]
 
 #: Every severity, worst first.
 SCALE: tuple[Severity, ...] = ("critical", "error", "warning", "unknown", "info", "ok")

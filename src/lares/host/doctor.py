@@ -15,15 +15,12 @@ import os
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Protocol, cast
 
 from lares.catalog.resolve import System
 from lares.errors import LaresError, UnknownCheck
 from lares.plain import Plain
-from lares.severity import rank, render_finding
-
-#: The words of :data:`lares.severity.SCALE` a doctor finding uses.
-Status = Literal["ok", "warning", "error", "unknown"]
+from lares.severity import DoctorStatus, rank, render_finding
 
 
 @dataclass(frozen=True)
@@ -31,7 +28,7 @@ class Finding(Plain):
     """What one check found about the machine."""
 
     check: str
-    status: Status
+    status: DoctorStatus
     message: str
     hint: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
@@ -137,7 +134,7 @@ class DoctorContext:
     def finding(
         self,
         check: str,
-        status: Status,
+        status: DoctorStatus,
         message: str,
         hint: str | None = None,
         /,

@@ -11,7 +11,8 @@ from lares.blueprint.model import Blueprint
 from lares.catalog.load import Catalog
 from lares.catalog.resolve import System
 from lares.errors import Location
-from lares.plan.findings import Finding, Severity
+from lares.plan.findings import Finding
+from lares.severity import PlanSeverity
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class PlanContext:
     def finding(
         self,
         id: str,
-        severity: Severity,
+        severity: PlanSeverity,
         message: str,
         *path: Any,
         hint: str | None = None,

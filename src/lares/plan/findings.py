@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from lares.errors import Location
 from lares.plain import Plain
-from lares.severity import rank, render_finding
-
-#: The words of :data:`lares.severity.SCALE` a plan finding uses.
-Severity = Literal["error", "warning", "info"]
+from lares.severity import PlanSeverity, rank, render_finding
 
 
 @dataclass(frozen=True)
@@ -18,7 +14,7 @@ class Finding(Plain):
     """One thing a check found. ``id`` is stable across releases, so people can grep for it."""
 
     id: str
-    severity: Severity
+    severity: PlanSeverity
     message: str
     location: Location | None = None
     hint: str | None = None

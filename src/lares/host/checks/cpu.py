@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from lares.host.doctor import DoctorContext, Finding, Status
+from lares.host.doctor import DoctorContext, Finding
+from lares.severity import DoctorStatus
 
 ID = "cpu"
 DESCRIPTION = "virtualization (vmx/svm) and AES-NI flags in /proc/cpuinfo"
@@ -56,7 +57,7 @@ def check(ctx: DoctorContext) -> Iterator[Finding]:
 def _missing(
     ctx: DoctorContext,
     claimed: bool,
-    severities: tuple[Status, Status],
+    severities: tuple[DoctorStatus, DoctorStatus],
     message: str,
     claim: str,
     hint: str,

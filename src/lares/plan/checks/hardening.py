@@ -8,13 +8,14 @@ from lares.blueprint.model import is_secret_like
 from lares.catalog.model import FLOATING_TAGS
 from lares.catalog.resolve import Service
 from lares.plan.context import PlanContext
-from lares.plan.findings import Finding, Severity
+from lares.plan.findings import Finding
+from lares.severity import PlanSeverity
 
 ID = "hardening"
 DESCRIPTION = "privileges, Docker socket, binds, pinned images, healthchecks, limits, secrets"
 
 # (what the container does, the exception that must explain it, severity when unexplained, hint)
-_RULES: list[tuple[str, str, Severity, str]] = [
+_RULES: list[tuple[str, str, PlanSeverity, str]] = [
     ("privileged", "privileged", "error", "privileged containers own the host; drop it"),
     ("docker_socket", "docker_socket", "error", "the Docker socket is root on the host"),
     ("host_network", "host_network", "error", "use a bridge network and publish ports"),

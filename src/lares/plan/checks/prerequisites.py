@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from lares.blueprint.load import REFERENCE_NAME
 from lares.catalog.resolve import Service, secret_id
 from lares.plan.context import PlanContext
-from lares.plan.findings import Finding, Severity
+from lares.plan.findings import Finding
+from lares.severity import PlanSeverity
 
 ID = "prerequisites"
 DESCRIPTION = "secrets and settings an app cannot start without"
@@ -41,7 +42,7 @@ def check(ctx: PlanContext) -> Iterator[Finding]:
     have = ctx.secrets_set
     if have is None:
         return
-    severity: Severity = "warning" if ctx.loaded.filename == REFERENCE_NAME else "error"
+    severity: PlanSeverity = "warning" if ctx.loaded.filename == REFERENCE_NAME else "error"
     for app in ctx.system.apps:
         for name, spec in sorted(app.app.secrets.items()):
             sid = secret_id(app.id, name)

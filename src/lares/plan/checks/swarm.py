@@ -13,8 +13,9 @@ from collections.abc import Iterator
 
 from lares.catalog.resolve import AppView, Service
 from lares.plan.context import PlanContext
-from lares.plan.findings import Finding, Severity
+from lares.plan.findings import Finding
 from lares.render.swarm import lost_tmpfs_options
+from lares.severity import PlanSeverity
 
 ID = "swarm"
 DESCRIPTION = "what Docker Swarm does not apply of each app (lares plan --target swarm)"
@@ -35,7 +36,7 @@ def _names(services: list[Service]) -> str:
 
 
 def _app_findings(ctx: PlanContext, app: AppView) -> Iterator[Finding]:
-    def finding(severity: Severity, message: str, hint: str) -> Finding:
+    def finding(severity: PlanSeverity, message: str, hint: str) -> Finding:
         return ctx.finding(ID, severity, message, *app.path, hint=hint)
 
     services = list(app.services)
