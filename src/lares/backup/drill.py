@@ -37,11 +37,7 @@ from lares.backup.dumps import restore_dump, wait_ready
 from lares.backup.hooks import Table
 from lares.backup.jobs import DATABASE, FILES, db_item
 from lares.backup.records import iso
-from lares.backup.restic import (
-    Restic,
-    ResticError,
-    Snapshot,
-)
+from lares.backup.restic import Restic, ResticError, Snapshot
 from lares.backup.runner import NoProgress, Progress
 from lares.backup.selection import newest
 from lares.catalog.resolve import AppView

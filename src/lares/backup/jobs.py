@@ -14,12 +14,7 @@ from lares.backup import BackupContext, hooks
 from lares.backup.command import Command
 from lares.backup.hooks import DatabaseHook, SnapshotHook
 from lares.backup.records import iso
-from lares.backup.restic import (
-    Status,
-    Summary,
-    backup_command,
-    copy_command,
-)
+from lares.backup.restic import Status, Summary, backup_command, copy_command
 from lares.blueprint.model import Blueprint
 from lares.catalog.model import PLACEHOLDER_RE, DatabaseBackup
 from lares.catalog.resolve import AppView, secret_id

@@ -55,15 +55,7 @@ from lares.backup.jobs import db_item as db_item
 from lares.backup.jobs import host_path as host_path
 from lares.backup.jobs import plan_run as plan_run
 from lares.backup.records import iso
-from lares.backup.restic import (
-    DISK_FULL,
-    LOCKED,
-    Restic,
-    ResticError,
-    Source,
-    Status,
-    guard,
-)
+from lares.backup.restic import DISK_FULL, LOCKED, Restic, ResticError, Source, Status, guard
 from lares.errors import LaresError
 from lares.notify import Message, send, targets
 from lares.text import counted

@@ -1,7 +1,4 @@
-"""Backups: restic repositories, retention, checks and restore drills.
-
-Part of the blueprint model; :mod:`lares.blueprint.model` re-exports every name.
-"""
+"""The blueprint's backups: restic repositories, retention, checks and restore drills."""
 
 from __future__ import annotations
 
@@ -9,20 +6,10 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    Field,
-    ValidationInfo,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
 
 from lares import hostpaths
-from lares.blueprint.fields import (
-    NAME_RE,
-    Model,
-    Name,
-)
+from lares.blueprint.fields import NAME_RE, Model, Name
 
 # ── backup ─────────────────────────────────────────────────────────────────────────────────
 

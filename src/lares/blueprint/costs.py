@@ -1,7 +1,4 @@
-"""What the homelab costs: hardware, power, recurring costs, the SaaS it replaces.
-
-Part of the blueprint model; :mod:`lares.blueprint.model` re-exports every name.
-"""
+"""The blueprint's costs: hardware, power, recurring costs, the SaaS it replaces."""
 
 from __future__ import annotations
 
@@ -9,15 +6,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import (
-    Field,
-    model_validator,
-)
+from pydantic import Field, model_validator
 
-from lares.blueprint.fields import (
-    Model,
-    Name,
-)
+from lares.blueprint.fields import Model, Name
 from lares.units import ByteSize
 
 # ── costs ──────────────────────────────────────────────────────────────────────────────────

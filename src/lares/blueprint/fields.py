@@ -1,18 +1,10 @@
-"""Names, paths and the base model the blueprint's sections share.
-
-Part of the blueprint model; :mod:`lares.blueprint.model` re-exports every name.
-"""
+"""Names, paths and the base model the blueprint's sections share."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from lares import hostpaths
 

@@ -1,7 +1,4 @@
-"""The machine: host (CPU, memory, what is reserved), paths and storage, network.
-
-Part of the blueprint model; :mod:`lares.blueprint.model` re-exports every name.
-"""
+"""The blueprint's machine: host (CPU, memory, what is reserved), paths, storage, network."""
 
 from __future__ import annotations
 
@@ -10,19 +7,9 @@ from collections.abc import Mapping
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    Field,
-    model_validator,
-)
+from pydantic import AfterValidator, Field, model_validator
 
-from lares.blueprint.fields import (
-    Model,
-    Name,
-    RelPath,
-    RootPath,
-    device_path,
-)
+from lares.blueprint.fields import Model, Name, RelPath, RootPath, device_path
 from lares.units import ByteSize, DriveSize, HostMemory
 
 # ── host ────────────────────────────────────────────────────────────────────────────────────

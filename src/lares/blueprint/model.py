@@ -16,11 +16,7 @@ from functools import cached_property
 from ipaddress import IPv4Address
 from typing import Literal
 
-from pydantic import (
-    Field,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, field_validator, model_validator
 
 from lares.blueprint.backup import (
     ENV_NAME_RE,
@@ -75,11 +71,7 @@ from lares.blueprint.machine import (
     Reserved,
     Storage,
 )
-from lares.blueprint.monitor import (
-    Monitor,
-    Notify,
-    Thresholds,
-)
+from lares.blueprint.monitor import Monitor, Notify, Thresholds
 from lares.blueprint.stacks import (
     Access,
     AppSettings,

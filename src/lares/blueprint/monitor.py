@@ -1,19 +1,10 @@
-"""Watching: notification targets and thresholds.
-
-Part of the blueprint model; :mod:`lares.blueprint.model` re-exports every name.
-"""
+"""The blueprint's monitor section: notification targets and thresholds."""
 
 from __future__ import annotations
 
-from pydantic import (
-    Field,
-    model_validator,
-)
+from pydantic import Field, model_validator
 
-from lares.blueprint.fields import (
-    Model,
-    Name,
-)
+from lares.blueprint.fields import Model, Name
 from lares.units import Duration
 
 # ── monitor ────────────────────────────────────────────────────────────────────────────────

@@ -1,25 +1,13 @@
-"""What runs: stacks and the apps in them (settings and overrides), and how they are reached.
-
-Part of the blueprint model; :mod:`lares.blueprint.model` re-exports every name.
-"""
+"""The blueprint's stacks: their apps (settings and overrides), how they are reached."""
 
 from __future__ import annotations
 
 from ipaddress import IPv4Address
 from typing import Any, Literal
 
-from pydantic import (
-    Field,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, field_validator, model_validator
 
-from lares.blueprint.fields import (
-    Exposure,
-    HostPaths,
-    Model,
-    Name,
-)
+from lares.blueprint.fields import Exposure, HostPaths, Model, Name
 from lares.hostpaths import volume_target
 from lares.units import ContainerMemory
 

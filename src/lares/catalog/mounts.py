@@ -28,14 +28,7 @@ from lares.blueprint.model import Blueprint, ContainerOverride
 from lares.catalog import overrides
 from lares.catalog.model import App
 from lares.catalog.resolve import AppView, Service, System
-from lares.hostpaths import (
-    DOCKER_SOCKETS,
-    device_problem,
-    normal,
-    refused,
-    under,
-    volume_parts,
-)
+from lares.hostpaths import DOCKER_SOCKETS, device_problem, normal, refused, under, volume_parts
 
 _ROOT = re.compile(r"^\{(appdata|pool|folder:([a-z0-9_-]+))\}")
 

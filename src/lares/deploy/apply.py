@@ -40,10 +40,7 @@ from lares.deploy.outcome import (
 )
 from lares.deploy.progress import OnStates, watching
 from lares.deploy.stackplan import StackPlan, stack_files
-from lares.deploy.status import (
-    ContainerState,
-    container_state,
-)
+from lares.deploy.status import ContainerState, container_state
 from lares.errors import LaresError
 from lares.render.bundle import Bundle
 from lares.run import Redactor

@@ -13,11 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lares.backup.restic import (
-    Restic,
-    ResticError,
-    Snapshot,
-)
+from lares.backup.restic import Restic, ResticError, Snapshot
 from lares.backup.selection import newest
 from lares.errors import LaresError
 from lares.recover.model import DATABASE, FILES, Journal, RecoverError, aside, occupied, put

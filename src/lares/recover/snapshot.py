@@ -32,12 +32,7 @@ from typing import IO, Any
 
 from lares.backup import BackupContext
 from lares.backup.records import iso
-from lares.backup.restic import (
-    Restic,
-    Snapshot,
-    Summary,
-    backup_command,
-)
+from lares.backup.restic import Restic, Snapshot, Summary, backup_command
 from lares.blueprint.load import REFERENCE_NAME, Loaded, reference_text
 from lares.errors import LaresError
 
