@@ -25,7 +25,7 @@ class RecoverError(LaresError):
 # ── progress ──────────────────────────────────────────────────────────────────────────────
 
 
-@dataclass
+@dataclass(frozen=True)
 class Step:
     phase: str
     what: str

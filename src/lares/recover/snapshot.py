@@ -153,7 +153,7 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-@dataclass
+@dataclass(frozen=True)
 class StateResult:
     repo: str
     ok: bool

@@ -1,4 +1,5 @@
-"""The health scale every parser reports on, and what a parser did not understand.
+"""The health scale every parser reports on, what a parser did not understand, and the
+:class:`Report` of a whole output, which keeps it.
 
 A source's own levels (btrfs ``degraded``, SMART ``failing``) are words of one scale whose rank
 says which is worse; a verdict is the worst level found with the reasons behind it.
@@ -10,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["RANK", "Health", "Unparsed", "worst"]
+__all__ = ["RANK", "Health", "Report", "Unparsed", "worst"]
 
 
 class Health(StrEnum):
@@ -44,3 +45,10 @@ def worst(
         return empty, (why_empty,) if why_empty else ()
     level = max((level for level, _ in items), key=RANK.__getitem__)
     return level, tuple(reason for found_level, reason in items if found_level != "ok")
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What a parser read from one whole output; ``unparsed``: what it did not understand."""
+
+    unparsed: tuple[Unparsed, ...] = ()

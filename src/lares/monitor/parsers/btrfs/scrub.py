@@ -18,7 +18,7 @@ from lares.monitor.parsers.btrfs.common import (
     timestamp,
     verdict,
 )
-from lares.monitor.parsers.health import Health, Unparsed
+from lares.monitor.parsers.health import Health, Report, Unparsed
 from lares.monitor.parsers.values import as_str, build
 from lares.text import counted
 
@@ -133,11 +133,10 @@ class ScrubStatus(Assessed):
 
 
 @dataclass(frozen=True, slots=True)
-class ScrubReport(Assessed):
+class ScrubReport(Report, Assessed):
     """Every scrub status block in one output, in order (several with ``-d`` or 4.x history)."""
 
     scrubs: tuple[ScrubStatus, ...] = ()
-    unparsed: tuple[Unparsed, ...] = ()
 
     @property
     def assessment(self) -> Assessment:

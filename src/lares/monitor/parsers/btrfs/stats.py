@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from lares.monitor.parsers.btrfs.common import Assessed, Assessment, lines, verdict
-from lares.monitor.parsers.health import Health, Unparsed
+from lares.monitor.parsers.health import Health, Report, Unparsed
 from lares.monitor.parsers.values import build
 
 #: The error counters of a device: the name :class:`DeviceErrors` gives each, and how
@@ -62,11 +62,10 @@ class DeviceErrors:
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceStatsReport(Assessed):
+class DeviceStatsReport(Report, Assessed):
     """Error counters per device, in the order printed."""
 
     devices: tuple[DeviceErrors, ...] = ()
-    unparsed: tuple[Unparsed, ...] = ()
 
     def get(self, device: str) -> DeviceErrors | None:
         """The counters of ``device`` (as printed, e.g. ``/dev/sdb``), or None."""

@@ -13,7 +13,7 @@ from lares.monitor.parsers.btrfs.common import (
     parse_size,
     verdict,
 )
-from lares.monitor.parsers.health import Health, Unparsed
+from lares.monitor.parsers.health import Health, Report, Unparsed
 from lares.monitor.parsers.values import build
 
 
@@ -44,7 +44,7 @@ class ProfileUsage:
 
 
 @dataclass(frozen=True, slots=True)
-class FilesystemUsage(Assessed):
+class FilesystemUsage(Report, Assessed):
     """``btrfs filesystem usage``: the Overall block, the profile blocks and unallocated space.
 
     Every size is in bytes; None where the output did not print it (older btrfs-progs print no
@@ -70,7 +70,6 @@ class FilesystemUsage(Assessed):
     unallocated: tuple[DeviceAmount, ...] = ()
     warnings: tuple[str, ...] = ()
     raw_bytes: bool = True
-    unparsed: tuple[Unparsed, ...] = ()
 
     def profile(self, kind: str) -> tuple[ProfileUsage, ...]:
         """The blocks of one kind (``Data``); more than one means mixed profiles."""
@@ -254,11 +253,10 @@ class DeviceUsage:
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceUsageReport(Assessed):
+class DeviceUsageReport(Report, Assessed):
     """Every device block of ``btrfs device usage``, in order."""
 
     devices: tuple[DeviceUsage, ...] = ()
-    unparsed: tuple[Unparsed, ...] = ()
 
     @property
     def assessment(self) -> Assessment:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from lares.monitor.parsers.health import Unparsed
+from lares.monitor.parsers.health import Report
 
 
 class MdHealth(StrEnum):
@@ -183,13 +183,12 @@ class MdArray:
 
 
 @dataclass(frozen=True, slots=True)
-class MdstatReport:
+class MdstatReport(Report):
     """Everything read from one ``/proc/mdstat``."""
 
     personalities: tuple[str, ...] = ()
     arrays: tuple[MdArray, ...] = ()
     unused_devices: tuple[str, ...] = ()
-    unparsed: tuple[Unparsed, ...] = ()
 
     def get(self, name: str) -> MdArray | None:
         """The array called ``name`` (``md0``), or None."""
