@@ -48,6 +48,20 @@ def test_pending_then_firing_then_resolved() -> None:
     assert book.alerts == {}
 
 
+def test_an_event_keeps_the_alert_as_it_was_at_its_transition() -> None:
+    book = Alerts(pending_samples=2, repeat=3600)
+    (pending,) = book.update([cond()], {"disks"}, T0)
+    (firing,) = book.update([cond(severity="critical")], {"disks"}, T0 + 30)
+    assert (pending.alert.state, pending.alert.severity, pending.alert.notified_at) == (
+        "pending",
+        "warning",
+        None,
+    )
+    assert (firing.alert.state, firing.alert.notified_at) == ("firing", T0 + 30)
+    assert book.alerts[cond().key] == firing.alert  # what is stored is the newest state
+    assert (firing.alert.count, firing.alert.since, firing.alert.fired_at) == (2, T0, T0 + 30)
+
+
 def test_a_failed_backup_fires_at_first_sight_and_resolves_when_a_run_succeeds() -> None:
     book = Alerts(pending_samples=3, repeat=3600)
     c = cond("backup-failed:web@local", "critical", source="backups", app="web")

@@ -28,26 +28,19 @@ resolved).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lares.monitor.rules import AT_ONCE, SEVERITY_RANK, Condition
+from lares.monitor.rules import AT_ONCE, SEVERITY_RANK, Condition, Issue
 from lares.notify import Message
 from lares.plain import Plain
 
 
-@dataclass
-class Alert(Plain):
-    """The state of one alert that is pending or firing."""
+@dataclass(frozen=True)
+class Alert(Plain, Issue):
+    """One alert that is pending or firing: the issue as its last condition worded it, and
+    where the alert is. :meth:`Alerts.update` replaces it with its next state each cycle."""
 
-    key: str
-    rule: str
-    severity: str
-    subject: str
-    message: str
-    source: str
-    app: str | None = None
-    hint: str | None = None
     state: str = "pending"  # pending | firing
     count: int = 0  # consecutive samples that showed it
     since: float = 0.0
@@ -65,17 +58,23 @@ class Alert(Plain):
     def muted(self) -> bool:
         return self.suppressed_by is not None or self.silenced
 
-    def follow(self, c: Condition, silenced: bool) -> None:
-        """Take this cycle's wording of the condition (its rule, severity, subject, message, app
-        and hint) and its mutes."""
-        self.rule, self.severity, self.subject = c.rule, c.severity, c.subject
-        self.message, self.app, self.hint = c.message, c.app, c.hint
-        self.set_mutes(c, silenced)
+    def follow(self, c: Condition, silenced: bool) -> Alert:
+        """This alert with this cycle's wording of the condition (its rule, severity, subject,
+        message, app and hint) and its mutes."""
+        return replace(
+            self,
+            rule=c.rule,
+            severity=c.severity,
+            subject=c.subject,
+            message=c.message,
+            app=c.app,
+            hint=c.hint,
+        ).muted_by(c, silenced)
 
-    def set_mutes(self, c: Condition, silenced: bool) -> None:
-        """Take the condition's root cause (``suppressed_by``) and whether a silence covers it."""
-        self.suppressed_by = c.suppressed_by
-        self.silenced = silenced
+    def muted_by(self, c: Condition, silenced: bool) -> Alert:
+        """This alert with the condition's root cause (``suppressed_by``) and whether a silence
+        covers it."""
+        return replace(self, suppressed_by=c.suppressed_by, silenced=silenced)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Alert:
@@ -134,30 +133,32 @@ class Alerts:
             alert = self.alerts.get(c.key)
             if c.source not in ran:
                 if alert is not None:
-                    alert.set_mutes(c, silenced(c))
+                    self.alerts[c.key] = alert.muted_by(c, silenced(c))
                 continue
             if alert is None:
-                alert = self.alerts[c.key] = Alert(
-                    c.key, c.rule, c.severity, c.subject, c.message, c.source, since=now
-                )
+                alert = Alert(c.key, c.rule, c.severity, c.subject, c.message, c.source, since=now)
                 events.append(Event("pending", alert, now, False))
-            alert.follow(c, silenced(c))
-            alert.count += 1
+            alert = alert.follow(c, silenced(c))
+            alert = replace(alert, count=alert.count + 1)
+            told: str | None = None
             if alert.state == "pending":
                 if alert.count >= self.pending_samples or alert.rule in AT_ONCE:
-                    alert.state, alert.fired_at = "firing", now
-                    events.append(self._tell(alert, "firing", now))
-                continue
-            if alert.muted:
-                continue
-            if not alert.announced:
-                events.append(self._tell(alert, "firing", now))
+                    alert = replace(alert, state="firing", fired_at=now)
+                    told = "firing"
+            elif alert.muted:
+                pass
+            elif not alert.announced:
+                told = "firing"
             elif SEVERITY_RANK[alert.severity] < SEVERITY_RANK.get(
                 alert.notified_severity or "warning", 1
             ):
-                events.append(self._tell(alert, "escalated", now))
+                told = "escalated"
             elif now - (alert.notified_at or now) >= self.repeat:
-                events.append(self._tell(alert, "repeat", now))
+                told = "repeat"
+            if told is not None:
+                alert, event = self._tell(alert, told, now)
+                events.append(event)
+            self.alerts[c.key] = alert
         for key in [k for k in self.alerts if k not in seen]:
             alert = self.alerts[key]
             if alert.source not in ran:
@@ -169,12 +170,12 @@ class Alerts:
                 events.append(Event("resolved", alert, now, alert.announced))
         return events
 
-    def _tell(self, alert: Alert, kind: str, now: float) -> Event:
+    def _tell(self, alert: Alert, kind: str, now: float) -> tuple[Alert, Event]:
+        """The alert after ``kind`` is told of it (unless it is muted), and the event."""
         if alert.muted:
-            return Event(kind, alert, now, False)
-        alert.notified_at = now
-        alert.notified_severity = alert.severity
-        return Event(kind, alert, now, True)
+            return alert, Event(kind, alert, now, False)
+        alert = replace(alert, notified_at=now, notified_severity=alert.severity)
+        return alert, Event(kind, alert, now, True)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {key: alert.to_dict() for key, alert in self.alerts.items()}

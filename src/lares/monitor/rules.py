@@ -115,8 +115,10 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Condition:
-    """Something wrong now. ``key`` is stable across cycles: it is the alert's identity."""
+class Issue:
+    """What a rule says is wrong: ``key`` (stable across cycles: the alert's identity), the
+    rule, severity, subject, message, the collector it came from (``source``), the app and a
+    hint. A :class:`Condition` is one cycle's; an alert keeps the last one it was told."""
 
     key: str
     rule: str
@@ -126,6 +128,12 @@ class Condition:
     source: str
     app: str | None = None
     hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Condition(Issue):
+    """Something wrong now, with its labels and whether a root cause holds it back."""
+
     labels: Mapping[str, str] = field(default_factory=dict)
     root: bool = False
     suppressed_by: str | None = None
