@@ -10,7 +10,8 @@ import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
-from integration.backup_helpers import LARES, Lab, grep_tree, make_lab, set_secret
+from integration.backup_helpers import Lab, grep_tree, make_lab, set_secret
+from integration.lares_lab import lares_process
 
 
 def test_backup_run_keeps_lares_state_in_every_repository(
@@ -109,14 +110,8 @@ def test_backup_run_keeps_lares_state_in_every_repository(
 
 
 def _plan(lab: Lab) -> str:
-    proc = subprocess.run(
-        [LARES, "plan", "-f", str(lab.blueprint), "--check", "recovery_kit"],
-        capture_output=True,
-        text=True,
-        env=lab.env(),
-        check=False,
-        timeout=60,
-    )
+    argv = ("plan", "-f", str(lab.blueprint), "--check", "recovery_kit")
+    proc = lares_process(*argv, env=lab.env(), timeout=60)
     return proc.stdout + proc.stderr
 
 
@@ -132,16 +127,7 @@ def _backed_up_lab(tmp_path: Path, app: str) -> tuple[Lab, Path]:
 
 
 def _recover(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [LARES, "recover", *args],
-        capture_output=True,
-        text=True,
-        env=lab.env(),
-        check=False,
-        timeout=240,
-    )
-    lab.outputs += [proc.stdout, proc.stderr]
-    return proc
+    return lares_process("recover", *args, env=lab.env(), timeout=240, outputs=lab.outputs)
 
 
 def test_kits_that_cannot_recover_say_why_and_write_nothing(
