@@ -32,6 +32,20 @@ def test_version_option_and_command_agree(lares: Lares) -> None:
     assert option.stdout == command.stdout
 
 
+@pytest.mark.parametrize(
+    ("group", "command"),
+    [("backup", "restore"), ("secret", "set"), ("alerts", "test"), ("ca", "export")],
+)
+def test_a_command_group_without_a_command_shows_its_commands(
+    lares: Lares, group: str, command: str
+) -> None:
+    ran = lares(group)
+    assert ran.returncode == 2
+    assert f"Usage: lares {group} [OPTIONS] COMMAND" in ran.stdout + ran.stderr
+    assert "Commands:" in ran.stdout + ran.stderr and command in ran.stdout + ran.stderr
+    assert "Missing command" not in ran.stdout + ran.stderr
+
+
 def test_counts_take_the_number_they_count() -> None:
     assert counted(1, "stack") == "1 stack"
     assert counted(0, "stack") == "0 stacks"

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lares.cli import app
-from lares.commands.options import Shared, load_blueprint, printer, uses
+from lares.commands.options import Shared, group, load_blueprint, printer, uses
 
 if TYPE_CHECKING:
     from lares.blueprint.model import Blueprint
 
-secret_app = typer.Typer(help="Secrets: list them (never their values) or provide one.")
+secret_app = group("secret", "Secrets: list them (never their values) or provide one.")
 app.add_typer(secret_app, name="secret")
 
 
@@ -32,13 +32,13 @@ def backup_secrets(blueprint: Blueprint) -> list[dict[str, object]]:
         }
         for name in repos
     ]
-    uses: dict[str, list[str]] = {}
+    readers: dict[str, list[str]] = {}
     for name, repo in repos.items():
         for var, sid in sorted(repo.secret_env.items()):
-            uses.setdefault(sid, []).append(f"{var} of repository {name}")
+            readers.setdefault(sid, []).append(f"{var} of repository {name}")
     rows += [
         {"secret": sid, "app": "backup", "provided_by": "you", "description": ", ".join(used)}
-        for sid, used in uses.items()
+        for sid, used in readers.items()
     ]
     return rows
 
