@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lares.monitor.parsers import btrfs
-from lares.monitor.parsers.btrfs import BtrfsHealth, ScrubState
+from lares.monitor.parsers.btrfs import Health, ScrubState
 
 HERE = Path(__file__).resolve()
 SAMPLES = HERE.parents[2] / "data" / "samples"
@@ -86,7 +86,7 @@ def test_device_stats_aligned_doc_example() -> None:
     (sda3,) = report.devices
     assert sda3 == btrfs.DeviceErrors(device="/dev/sda3")
     assert sda3.errors_total() == 0
-    assert report.health is BtrfsHealth.OK
+    assert report.health is Health.OK
     assert report.reasons == ()
 
 
@@ -101,7 +101,7 @@ def test_device_stats_single_spaced_with_corruption() -> None:
     sdb = report.get("/dev/sdb")
     assert sdb is not None and sdb.errors_total() == 0
     assert report.errors_total() == 4
-    assert report.health is BtrfsHealth.WARNING
+    assert report.health is Health.WARNING
     assert report.reasons == ("/dev/sda: corruption_errs 2", "/dev/sdc: corruption_errs 2")
 
 
@@ -123,17 +123,17 @@ def test_device_stats_table_form_and_unknown_counter() -> None:
     (sdb,) = future.devices
     assert sdb.other == (("zone_errs", 5),)
     assert sdb.errors_total() == 5
-    assert future.health is BtrfsHealth.WARNING
+    assert future.health is Health.WARNING
 
 
 def test_sysfs_error_stats() -> None:
     report = btrfs.parse_error_stats(sample("btrfs-sysfs-error_stats.txt"), "/dev/sdb", devid=1)
     assert report.devices == (btrfs.DeviceErrors(device="/dev/sdb", devid=1),)
-    assert report.health is BtrfsHealth.OK
+    assert report.health is Health.OK
     bad = btrfs.parse_error_stats("write_errs 0\nread_errs 7\nnonsense\n")
     assert bad.devices[0].read == 7
     assert bad.unparsed == (btrfs.Unparsed(3, "nonsense"),)
-    assert bad.health is BtrfsHealth.WARNING
+    assert bad.health is Health.WARNING
 
 
 # -- scrub status -----------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def test_scrub_running_new_format() -> None:
     assert scrub.percent == 48.59
     assert scrub.rate == round(2.75 * GiB)
     assert scrub.errors == btrfs.ScrubErrors()
-    assert scrub.health is BtrfsHealth.OK
+    assert scrub.health is Health.OK
 
 
 def test_scrub_finished_clean() -> None:
@@ -162,7 +162,7 @@ def test_scrub_finished_clean() -> None:
     assert scrub.total_to_scrub == round(2.19 * 1024**4)
     assert scrub.rate == round(183.26 * 1024**2)
     assert scrub.errors.found == 0
-    assert (report.health, report.reasons) == (BtrfsHealth.OK, ())
+    assert (report.health, report.reasons) == (Health.OK, ())
 
 
 def test_scrub_finished_with_uncorrectable_csum_error_is_failing() -> None:
@@ -170,7 +170,7 @@ def test_scrub_finished_with_uncorrectable_csum_error_is_failing() -> None:
     (scrub,) = report.scrubs
     assert scrub.errors == btrfs.ScrubErrors(csum=1, corrected=0, uncorrectable=1, unverified=0)
     assert (scrub.duration, scrub.total_to_scrub, scrub.rate) == (0, 292 * 1024, 0)
-    assert report.health is BtrfsHealth.FAILING
+    assert report.health is Health.FAILING
     assert report.reasons == (
         "7afde3c2-8b19-47cc-bf0a-c11a45b2e0bd: scrub found 1 uncorrectable",
         "7afde3c2-8b19-47cc-bf0a-c11a45b2e0bd: scrub errors csum=1",
@@ -188,7 +188,7 @@ def test_scrub_raw_counters() -> None:
     assert scrub.errors == btrfs.ScrubErrors(
         read=0, super=0, verify=0, csum=1, malloc=0, corrected=0, uncorrectable=1, unverified=0
     )
-    assert scrub.health is BtrfsHealth.FAILING
+    assert scrub.health is Health.FAILING
 
 
 def test_scrub_legacy_progs4_running_finished_and_no_stats() -> None:
@@ -200,7 +200,7 @@ def test_scrub_legacy_progs4_running_finished_and_no_stats() -> None:
     assert running.duration == 5
     assert running.bytes_scrubbed == round(19.38 * 1024**2)
     assert running.errors.total == 0
-    assert running.health is BtrfsHealth.OK
+    assert running.health is Health.OK
     assert (finished.uuid, finished.state, finished.duration) == (
         "8c21cca7-46d5-4c44-a461-33eef703669a",
         ScrubState.FINISHED,
@@ -209,9 +209,9 @@ def test_scrub_legacy_progs4_running_finished_and_no_stats() -> None:
     assert finished.bytes_scrubbed == 256 * 1024
     assert never.state is ScrubState.NO_STATS
     assert never.started is None
-    assert never.health is BtrfsHealth.UNKNOWN
+    assert never.health is Health.UNKNOWN
     assert [s.line for s in report.scrubs] == [1, 4, 7]
-    assert report.health is BtrfsHealth.UNKNOWN
+    assert report.health is Health.UNKNOWN
 
 
 def test_scrub_legacy_with_errors_and_aborted() -> None:
@@ -229,7 +229,7 @@ def test_scrub_legacy_with_errors_and_aborted() -> None:
     assert scrub.errors == btrfs.ScrubErrors(
         read=1, csum=2, corrected=3, uncorrectable=0, unverified=0, total=3
     )
-    assert scrub.health is BtrfsHealth.WARNING
+    assert scrub.health is Health.WARNING
     assert scrub.reasons == (
         "0e1f: scrub errors read=1 csum=2",
         "0e1f: scrub corrected 3",
@@ -264,8 +264,8 @@ def test_scrub_per_device_blocks_inherit_uuid() -> None:
     assert sda.duration == 7 * 3600 + 2 * 60 + 55
     assert sda.rate_limit == 200 * 1024**2
     assert (sda.errors.read, sda.errors.super, sda.errors.corrected) == (2, 1, 3)
-    assert sda.health is BtrfsHealth.WARNING
-    assert (sdb.devid, sdb.state, sdb.health) == (2, ScrubState.INTERRUPTED, BtrfsHealth.WARNING)
+    assert sda.health is Health.WARNING
+    assert (sdb.devid, sdb.state, sdb.health) == (2, ScrubState.INTERRUPTED, Health.WARNING)
     assert report.unparsed == ()
 
 
@@ -292,7 +292,7 @@ def test_filesystem_usage_bytes_single_and_dup() -> None:
     ]
     assert usage.profile("metadata")[0].devices == (btrfs.DeviceAmount("/dev/sdb", 8589934592),)
     assert usage.unallocated == (btrfs.DeviceAmount("/dev/sdb", 3192913920),)
-    assert usage.health is BtrfsHealth.OK
+    assert usage.health is Health.OK
 
 
 def test_filesystem_usage_bytes_raid1_with_tabs() -> None:
@@ -305,7 +305,7 @@ def test_filesystem_usage_bytes_raid1_with_tabs() -> None:
     assert [d.device for d in data.devices] == ["/dev/sdb", "/dev/sdc"]
     assert usage.profile("System")[0].devices[1] == btrfs.DeviceAmount("/dev/sdc", 8388608)
     assert sum(d.bytes for d in usage.unallocated) == usage.device_unallocated
-    assert usage.health is BtrfsHealth.OK
+    assert usage.health is Health.OK
 
 
 def test_filesystem_usage_human_with_percent_and_multiple_profiles_line() -> None:
@@ -322,7 +322,7 @@ def test_filesystem_usage_human_with_percent_and_multiple_profiles_line() -> Non
     ]
     assert usage.profile("Metadata")[0].size == round(95.01 * GiB)
     assert usage.unallocated == (btrfs.DeviceAmount("/dev/loop3", round(156.98 * GiB)),)
-    assert usage.health is BtrfsHealth.OK
+    assert usage.health is Health.OK
 
 
 def test_filesystem_usage_non_root_warning_and_colonless_key() -> None:
@@ -335,7 +335,7 @@ def test_filesystem_usage_non_root_warning_and_colonless_key() -> None:
     assert usage.device_missing == 0
     assert usage.multiple_profiles is False
     assert usage.profiles == ()
-    assert usage.health is BtrfsHealth.OK
+    assert usage.health is Health.OK
 
 
 def test_filesystem_usage_missing_device_and_mixed_profiles() -> None:
@@ -344,12 +344,12 @@ def test_filesystem_usage_missing_device_and_mixed_profiles() -> None:
     )
     usage = btrfs.parse_filesystem_usage(text)
     assert usage.device_missing == 10 * GiB
-    assert usage.health is BtrfsHealth.DEGRADED
+    assert usage.health is Health.DEGRADED
     mixed = btrfs.parse_filesystem_usage(
         sample("btrfs-filesystem-usage-b.txt")
         + "\nData,RAID1: Size:1073741824, Used:0\n   /dev/sdb\t1073741824\n"
     )
-    assert mixed.health is BtrfsHealth.WARNING
+    assert mixed.health is Health.WARNING
     assert mixed.reasons == ("multiple profiles for Data",)
 
 
@@ -369,7 +369,7 @@ def test_device_usage_raid1() -> None:
     )
     assert sdb.allocated + (sdb.unallocated or 0) == sdb.size
     assert (sdc.device, sdc.devid, sdc.line) == ("/dev/sdc", 2, 8)
-    assert report.health is BtrfsHealth.OK
+    assert report.health is Health.OK
 
 
 # -- one verdict ------------------------------------------------------------------------------
@@ -380,7 +380,7 @@ def test_assess_combines_readings_worst_first() -> None:
     scrub = btrfs.parse_scrub_status(sample("btrfs-scrub-status-finished-errors.txt"))
     usage = btrfs.parse_filesystem_usage(sample("btrfs-filesystem-usage-b.txt"))
     verdict = btrfs.assess(stats=stats, scrub=scrub, usage=usage)
-    assert verdict.health is BtrfsHealth.FAILING
+    assert verdict.health is Health.FAILING
     assert verdict.reasons[0] == "/dev/sda: corruption_errs 2"
     assert len(verdict.reasons) == 4
     clean = btrfs.assess(
@@ -389,8 +389,8 @@ def test_assess_combines_readings_worst_first() -> None:
         usage=usage,
         device_usage=btrfs.parse_device_usage(sample("btrfs-device-usage-b-raid1.txt")),
     )
-    assert clean == btrfs.Assessment(BtrfsHealth.OK)
-    assert btrfs.assess().health is BtrfsHealth.UNKNOWN
+    assert clean == btrfs.Assessment(Health.OK)
+    assert btrfs.assess().health is Health.UNKNOWN
 
 
 # -- random input -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lares.monitor.parsers import smart
-from lares.monitor.parsers.smart import ExitFlag, SmartHealth
+from lares.monitor.parsers.smart import ExitFlag, Health
 
 HERE = Path(__file__).resolve()
 SAMPLES = HERE.parents[2] / "data" / "samples"
@@ -97,7 +97,7 @@ def test_ata_passing_disk() -> None:
     assert report.critical == {5: 0, 10: 0, 196: 0, 197: 0, 198: 0}
     assert report.error_log_count == 0
     assert report.self_test_failures == ()
-    assert (report.health, report.reasons, report.unparsed) == (SmartHealth.OK, (), ())
+    assert (report.health, report.reasons, report.unparsed) == (Health.OK, (), ())
 
 
 def test_ata_failing_disk() -> None:
@@ -124,7 +124,7 @@ def test_ata_failing_disk() -> None:
     )
     # The log's 16-bit hour counter wrapped: 4 h in the log is 65540 h of power-on time.
     assert [f.lifetime_hours for f in report.self_test_failures] == [4, 65375, 65231]
-    assert report.health is SmartHealth.FAILING
+    assert report.health is Health.FAILING
     assert report.reasons[:3] == (
         "SMART overall-health self-assessment: FAILED",
         "smartctl exit bit 4: a pre-fail attribute is at its threshold",
@@ -158,7 +158,7 @@ def test_ata_packed_raw_values() -> None:
     assert report.power_on_hours == 2725
     assert report.temperature == 29
     assert report.critical == {5: 0, 10: 0, 184: 0, 187: 0, 188: 0, 196: 2111, 197: 0, 198: 0}
-    assert report.health is SmartHealth.WARNING
+    assert report.health is Health.WARNING
     assert report.reasons == ("Reallocated_Event_Count (196) raw 2111 > 0",)
 
 
@@ -181,7 +181,7 @@ def test_ata_full_ssd() -> None:
     assert report.critical == {5: 0, 187: 0}
     assert report.error_log_count == 0
     assert report.self_test_failures == ()
-    assert report.health is SmartHealth.OK
+    assert report.health is Health.OK
 
 
 def test_nvme_passing() -> None:
@@ -206,7 +206,7 @@ def test_nvme_passing() -> None:
         power_on_hours=2401,
     )
     assert report.attributes == ()
-    assert report.health is SmartHealth.OK
+    assert report.health is Health.OK
 
 
 def test_nvme_media_errors_while_passed_is_a_warning() -> None:
@@ -216,7 +216,7 @@ def test_nvme_media_errors_while_passed_is_a_warning() -> None:
     assert (report.nvme.media_errors, report.nvme.num_err_log_entries) == (7, 62)
     assert report.nvme.percentage_used == 3
     assert report.power_on_hours == 12798
-    assert report.health is SmartHealth.WARNING
+    assert report.health is Health.WARNING
     assert report.reasons == ("NVMe media errors: 7",)
 
 
@@ -227,12 +227,12 @@ def test_nvme_critical_warning_and_spare() -> None:
     hot = copy.deepcopy(data)
     hot["nvme_smart_health_information_log"] = {**log, "critical_warning": 2}
     report = smart.parse(hot)
-    assert report.health is SmartHealth.WARNING
+    assert report.health is Health.WARNING
     assert report.reasons == ("NVMe critical warning: temperature outside its thresholds",)
     worn = copy.deepcopy(data)
     worn["nvme_smart_health_information_log"] = {**log, "critical_warning": 1, "available_spare": 5}
     report = smart.parse(worn)
-    assert report.health is SmartHealth.FAILING
+    assert report.health is Health.FAILING
     assert report.reasons == (
         "NVMe critical warning: available spare below threshold",
         "NVMe available spare 5% below threshold 10%",
@@ -255,7 +255,7 @@ def test_scsi_grown_defects() -> None:
         grown_defects=56, uncorrected_read=0, uncorrected_write=0, uncorrected_verify=None
     )
     assert report.passed is True
-    assert report.health is SmartHealth.WARNING
+    assert report.health is Health.WARNING
     assert report.reasons == ("SCSI grown defect list: 56",)
 
 
@@ -263,7 +263,7 @@ def test_exit_status_from_the_runner_when_json_lacks_it() -> None:
     report = smart.parse(text("smartctl-scsi.json"), exit_status=64)
     assert report.exit_status == 64
     assert report.exit_flags == ExitFlag.ERROR_LOG
-    assert report.health is SmartHealth.WARNING
+    assert report.health is Health.WARNING
     assert "smartctl exit bit 6: the error log has errors" in report.reasons
 
 
@@ -289,7 +289,7 @@ def test_standby_is_unknown_not_failure() -> None:
     report = smart.parse(json.dumps(standby))
     assert report.standby
     assert report.exit_flags == ExitFlag.DEVICE_OPEN_FAILED
-    assert report.health is SmartHealth.UNKNOWN
+    assert report.health is Health.UNKNOWN
     assert report.reasons == (
         "standby: not woken to read SMART (Device is in STANDBY mode, exit(2))",
     )
@@ -304,7 +304,7 @@ def test_open_failure_is_unknown() -> None:
     }
     report = smart.parse(failed)
     assert not report.standby
-    assert report.health is SmartHealth.UNKNOWN
+    assert report.health is Health.UNKNOWN
     assert report.reasons == (
         "no SMART data (Smartctl open device: /dev/sdz failed: No such device)",
         "smartctl exit bit 1: DEVICE_OPEN_FAILED",
@@ -313,7 +313,7 @@ def test_open_failure_is_unknown() -> None:
 
 def test_not_json_is_unknown_and_reported() -> None:
     report = smart.parse("smartctl: command not found", exit_status=127)
-    assert report.health is SmartHealth.UNKNOWN
+    assert report.health is Health.UNKNOWN
     assert report.unparsed[0].startswith("not JSON: ")
     assert smart.parse("[1, 2]").unparsed == ("not a JSON object: list",)
 
@@ -371,7 +371,7 @@ _KEYS = st.sampled_from(
 @given(st.text())
 def test_random_text_never_raises(raw: str) -> None:
     report = smart.parse(raw)
-    assert isinstance(report.health, SmartHealth)
+    assert isinstance(report.health, Health)
     assert smart.parse_scan(raw) is not None
 
 
@@ -379,7 +379,7 @@ def test_random_text_never_raises(raw: str) -> None:
 @given(st.dictionaries(_KEYS, _JSON, max_size=8))
 def test_random_documents_never_raise(document: dict[str, object]) -> None:
     report = smart.parse(document)
-    assert isinstance(report.health, SmartHealth)
+    assert isinstance(report.health, Health)
     assert all(isinstance(item, str) for item in report.unparsed)
     smart.parse_scan({"devices": document.get("device")})
 
@@ -389,4 +389,4 @@ def test_random_documents_never_raise(document: dict[str, object]) -> None:
 def test_a_sample_with_one_field_scrambled_never_raises(name: str, key: str, value: object) -> None:
     data = doc(name)
     data[key] = value
-    assert isinstance(smart.parse(data).health, SmartHealth)
+    assert isinstance(smart.parse(data).health, Health)

@@ -15,7 +15,7 @@ number.
 Sizes printed with units (``1.82TiB``) are rounded by btrfs-progs; they are returned as bytes but
 are only as exact as the text was (``raw_bytes`` says whether every size was a plain byte count).
 
-Health (:class:`BtrfsHealth`, worst wins in :func:`assess`):
+Health (:class:`~lares.monitor.parsers.health.Health`, worst wins in :func:`assess`):
 
 * ``failing``: a scrub found uncorrectable errors.
 * ``degraded``: a device is missing.
@@ -57,12 +57,8 @@ from lares.monitor.parsers.btrfs.usage import (
 )
 from lares.monitor.parsers.health import Health, Unparsed
 
-#: The scale every parser reports on (:class:`~lares.monitor.parsers.health.Health`).
-BtrfsHealth = Health
-
 __all__ = [
     "Assessment",
-    "BtrfsHealth",
     "DeviceAmount",
     "DeviceErrors",
     "DeviceStatsReport",

@@ -3,7 +3,8 @@
 :func:`command` says what to run for one device and :func:`parse` reads its JSON (ATA, NVMe and
 SCSI) into a :class:`SmartReport`: identity, the decoded exit status, the overall self-assessment,
 temperature, power-on hours, the ATA attributes that predict failure, NVMe and SCSI error counters,
-failed self-tests, and a :class:`SmartHealth` verdict with its reasons.
+failed self-tests, and a verdict on the one health scale
+(:class:`~lares.monitor.parsers.health.Health`; a drive is never ``degraded``) with its reasons.
 
 smartctl's exit status is a bitmask (:class:`ExitFlag`), not a pass/fail code: a healthy disk
 with an old entry in its error log exits 64. The runner must not treat a non-zero exit as a failed
@@ -47,10 +48,6 @@ from lares.monitor.parsers.smart.parse import (
     scan_command,
 )
 
-#: The scale every parser reports on (:class:`~lares.monitor.parsers.health.Health`); a drive
-#: is never ``degraded``.
-SmartHealth = Health
-
 __all__ = [
     "CRITICAL_ATTRIBUTES",
     "ExitFlag",
@@ -58,7 +55,6 @@ __all__ = [
     "NvmeLog",
     "ScanDevice",
     "ScsiCounters",
-    "SmartHealth",
     "SmartReport",
     "command",
     "decode_exit_status",
