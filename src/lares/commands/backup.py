@@ -41,14 +41,14 @@ backup = group(
 app.add_typer(backup, name="backup")
 
 
-def _context(file: Path | None, state_dir: Path | None) -> BackupContext:
+def _context(shared: Shared) -> BackupContext:
     """The backup context of the blueprint (of the one last applied while the file has errors)."""
     from lares.backup import open_context
     from lares.deploy.applied import load_or_applied
     from lares.state import StateDir
 
-    loaded = load_or_applied(file, StateDir.open(state_dir), printer(False).warn)
-    return open_context(loaded, state_dir)
+    loaded = load_or_applied(shared.file, StateDir.open(shared.state_dir), printer(False).warn)
+    return open_context(loaded, shared.state_dir)
 
 
 def _size(n: int | None) -> str:
@@ -68,7 +68,7 @@ def _table(
     columns: tuple[str, ...],
     cells: Callable[[Row], tuple[str, ...]],
     right: tuple[str, ...] = (),
-) -> Callable[[Out, Repositories], None]:
+) -> Render:
     """A renderer: a table a row a repository (its name, then its ``cells``), then its
     failures."""
 
@@ -95,7 +95,7 @@ def _per_repository(name: str, help: str, render: Render, *, action: str = "") -
         from lares.backup import actions
 
         out = printer(shared.as_json)
-        result = getattr(actions, action or name)(_context(shared.file, shared.state_dir), repo)
+        result = getattr(actions, action or name)(_context(shared), repo)
         print_and_exit(out, result, render)
 
     backup.command(name, help=help)(command)
@@ -135,7 +135,7 @@ def run_cmd(
     from lares.backup.runner import NoProgress
     from lares.commands._backup_reports import RichProgress, dry_run_report, run_report
 
-    ctx = _context(shared.file, shared.state_dir)
+    ctx = _context(shared)
     out = printer(shared.as_json)
     planned = actions.plan(ctx, repo, due=due)
     if dry_run:
@@ -181,7 +181,7 @@ def prune(
     from lares.errors import UsageError
     from lares.text import counted
 
-    ctx = _context(shared.file, shared.state_dir)
+    ctx = _context(shared)
     out = printer(shared.as_json)
     preview = actions.prune_preview(ctx, repo)
     todo = [r for r in preview.rows if "error" not in r and r["removes"]]
@@ -291,9 +291,7 @@ def drill_cmd(
     from lares.commands._backup_reports import drill_report
 
     out = printer(shared.as_json)
-    result = actions.drill(
-        _context(shared.file, shared.state_dir), repo, workdir=workdir, swept=out.warn
-    )
+    result = actions.drill(_context(shared), repo, workdir=workdir, swept=out.warn)
     print_and_exit(out, result, lambda out, result: drill_report(out, result.apps))
 
 
@@ -385,7 +383,7 @@ def restore(
         raise UsageError(
             "give either --target (restore into a folder) or --into-db (into the app's database)"
         )
-    ctx = _context(shared.file, shared.state_dir)
+    ctx = _context(shared)
     out = printer(shared.as_json)
     if into_db:
         if path:

@@ -42,12 +42,10 @@ def _state(path: Path | None) -> StateDir:
     return StateDir.open(path)
 
 
-def _scope(
-    state_dir: Path | None, file: Path | None, stacks: list[str] | None
-) -> tuple[StateDir, Path | None, Sequence[str]]:
+def _scope(shared: Shared, stacks: list[str] | None) -> tuple[StateDir, Path | None, Sequence[str]]:
     """What an action of `up`, `diff` and `down` works on, as the command line names it: the
     state folder, the blueprint, and the stacks (every stack when it names none)."""
-    return _state(state_dir), file, stacks or ()
+    return _state(shared.state_dir), shared.file, stacks or ()
 
 
 @contextmanager
@@ -288,7 +286,7 @@ def up(
         _refuse_compose_only(dry_run=dry_run, prune=prune, fresh=bool(fresh_secrets))
         with _applying(out) as view:
             swarm_done = swarmup.up(
-                *_scope(shared.state_dir, shared.file, stacks),
+                *_scope(shared, stacks),
                 force=force,
                 resolve_image=resolve_image,
                 plain_overlays=plain_overlays,
@@ -315,7 +313,7 @@ def up(
 
     with _applying(out) as view:
         done = actions.up(
-            *_scope(shared.state_dir, shared.file, stacks),
+            *_scope(shared, stacks),
             fresh=fresh_secrets or [],
             prune=prune,
             dry_run=dry_run,
@@ -390,7 +388,7 @@ def diff(stacks: StacksArg = None, *, shared: Shared) -> None:
 
     out = printer(shared.as_json)
     with _plan_checked(out):
-        done = actions.diff(*_scope(shared.state_dir, shared.file, stacks))
+        done = actions.diff(*_scope(shared, stacks))
     _show_diff(out, done)
     raise typer.Exit(1 if done.differs else 0)
 
@@ -441,7 +439,7 @@ def down(
 
     out = printer(False)
     done = actions.down(
-        *_scope(shared.state_dir, shared.file, stacks),
+        *_scope(shared, stacks),
         volumes=volumes,
         lock_timeout=lock_timeout,
         confirm=confirm,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -24,7 +23,7 @@ alerts = group(
 app.add_typer(alerts, name="alerts")
 
 
-def _config(file: Path | None, state_dir: Path | None) -> tuple[WatchConfig, StateDir]:
+def _config(shared: Shared) -> tuple[WatchConfig, StateDir]:
     """The watch configuration of the blueprint, for the stacks that were deployed (from the
     blueprint as last applied while the file has errors)."""
     from lares.deploy import record
@@ -33,8 +32,8 @@ def _config(file: Path | None, state_dir: Path | None) -> tuple[WatchConfig, Sta
     from lares.plan import make_context
     from lares.state import StateDir
 
-    state = StateDir.open(state_dir)
-    loaded = load_or_applied(file, state, printer(False).warn)
+    state = StateDir.open(shared.state_dir)
+    loaded = load_or_applied(shared.file, state, printer(False).warn)
     # as `lares up` resolves it, with the versions lares.lock pins
     system = make_context(loaded).system
     config = build(system, state_dir=str(state.root), deployed=record.stacks(state))
@@ -64,7 +63,7 @@ def status(
     from lares.monitor import actions
 
     out = printer(shared.as_json)
-    config, _ = _config(shared.file, shared.state_dir)
+    config, _ = _config(shared)
     if not config.apps and not shared.as_json:
         out.warn("no stack is deployed yet: containers and endpoints are not watched")
     result = actions.status(config, containers=containers)
@@ -108,7 +107,7 @@ def watch(
     from lares.monitor.watch import exec_watch, run_once, write_config
     from lares.text import counted
 
-    config, state = _config(shared.file, shared.state_dir)
+    config, state = _config(shared)
     path = write_config(config, state.monitor)
     if not once:
         exec_watch(
@@ -139,7 +138,7 @@ def alerts_test(*, shared: Shared) -> None:
     from lares.monitor.actions import notify_test
 
     out = printer(shared.as_json)
-    config, state = _config(shared.file, shared.state_dir)
+    config, state = _config(shared)
     print_and_exit(out, notify_test(config, state.secrets), _test_sent)
 
 
@@ -203,7 +202,7 @@ def silence(
     from lares.monitor import actions
 
     out = printer(shared.as_json)
-    config, state = _config(shared.file, shared.state_dir)
+    config, state = _config(shared)
     if target is None:
         current = actions.silences(state.monitor).silences
         if shared.as_json:
@@ -246,7 +245,7 @@ def ack(
 
     actions.acknowledgeable(what)  # before reading the blueprint: a typo needs no config
     out = printer(shared.as_json)
-    config, state = _config(shared.file, shared.state_dir)
+    config, state = _config(shared)
     result = actions.ack(config, state.monitor, what)
     if shared.as_json:
         out.json(result.to_dict())

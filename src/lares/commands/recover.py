@@ -121,7 +121,7 @@ def recover_cmd(
 
     out = printer(shared.as_json)
     if app_id is not None:
-        _recover_app(out, app_id, at, shared.file, shared.state_dir, repo)
+        _recover_app(out, app_id, at, shared, repo)
         return
     the_kit = _typed_kit() if kit is None else kits.read(kit)
     report = recover(
@@ -171,8 +171,7 @@ def _recover_app(
     out: Out,
     app_id: str,
     at: str | None,
-    file: Path | None,
-    state_dir: Path | None,
+    shared: Shared,
     repo: str | None,
 ) -> None:
     from datetime import datetime
@@ -182,7 +181,7 @@ def _recover_app(
     from lares.errors import UsageError
     from lares.recover.app import recover_app
 
-    ctx = open_context(load_blueprint(file), state_dir)
+    ctx = open_context(load_blueprint(shared.file), shared.state_dir)
     when = None
     if at is not None:
         try:
